@@ -1,0 +1,146 @@
+//! Enumerations whose text forms are IVM's attribute values.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A text value that names no variant of an IVM enumeration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{value}' is not one of: {allowed}")]
+pub struct UnknownValue {
+    /// The rejected text.
+    pub value: String,
+    /// The accepted values, comma separated.
+    pub allowed: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash,
+                 serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $var),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var),+];
+
+            /// The IVM text form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| UnknownValue {
+                    value: s.to_string(),
+                    allowed: Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                })
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Partition environment: the management partition is `vioserver`, clients `aixlinux`.
+    LparEnv { Aixlinux = "aixlinux", Vioserver = "vioserver" }
+}
+
+string_enum! {
+    /// Whole dedicated processors or virtual processors from the shared pool.
+    ProcMode { Dedicated = "ded", Shared = "shared" }
+}
+
+string_enum! {
+    /// How processors are shared: the first two for dedicated, the last two for shared partitions.
+    SharingMode {
+        KeepIdleProcs = "keep_idle_procs",
+        ShareIdleProcs = "share_idle_procs",
+        Capped = "cap",
+        Uncapped = "uncap",
+    }
+}
+
+string_enum! {
+    /// Dedicated physical memory or logical memory from a shared memory pool.
+    MemMode { Dedicated = "ded", Shared = "shared" }
+}
+
+string_enum! {
+    /// Activation boot mode: normal, SMS menu, stop in Open Firmware, diagnostics.
+    BootMode { Normal = "norm", Sms = "sms", OpenFirmware = "of", DiagDefault = "dd", DiagStored = "ds" }
+}
+
+string_enum! {
+    /// A partition's state, with IVM's exact strings.
+    PartitionState {
+        NotActivated = "Not Activated",
+        Starting = "Starting",
+        Running = "Running",
+        OpenFirmware = "Open Firmware",
+        ShuttingDown = "Shutting Down",
+        Error = "Error",
+        NotAvailable = "Not Available",
+    }
+}
+
+impl PartitionState {
+    /// True while a guest process exists, so only DLPAR-style changes are allowed.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            PartitionState::Starting
+                | PartitionState::Running
+                | PartitionState::OpenFirmware
+                | PartitionState::ShuttingDown
+        )
+    }
+}
+
+impl SharingMode {
+    /// Whether this sharing mode belongs to the given processor mode.
+    pub fn fits(self, mode: ProcMode) -> bool {
+        match mode {
+            ProcMode::Dedicated => {
+                matches!(
+                    self,
+                    SharingMode::KeepIdleProcs | SharingMode::ShareIdleProcs
+                )
+            }
+            ProcMode::Shared => matches!(self, SharingMode::Capped | SharingMode::Uncapped),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_forms_round_trip() {
+        for s in PartitionState::ALL {
+            assert_eq!(s.as_str().parse::<PartitionState>().unwrap(), *s);
+        }
+        assert_eq!(
+            "Not Activated".parse::<PartitionState>().unwrap(),
+            PartitionState::NotActivated
+        );
+        let err = "dedicated".parse::<ProcMode>().unwrap_err();
+        assert_eq!(err.to_string(), "'dedicated' is not one of: ded, shared");
+    }
+
+    #[test]
+    fn serde_uses_ivm_strings() {
+        let json = serde_json::to_string(&PartitionState::ShuttingDown).unwrap();
+        assert_eq!(json, "\"Shutting Down\"");
+        let mode: SharingMode = serde_json::from_str("\"uncap\"").unwrap();
+        assert_eq!(mode, SharingMode::Uncapped);
+    }
+}

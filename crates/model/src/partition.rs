@@ -1,0 +1,91 @@
+//! A logical partition and its committed resources.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, SharingMode};
+
+/// The management partition is always ID 1: the host OS that runs ivm.
+pub const MGMT_PARTITION_ID: u32 = 1;
+
+/// A logical partition: identity, state and committed resources. Field names are IVM's attributes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Partition {
+    /// Partition ID, 1 for the management partition, 2.. for clients.
+    pub lpar_id: u32,
+    /// Unique name; the single profile carries the same name.
+    pub name: String,
+    /// `vioserver` for the management partition, `aixlinux` for clients.
+    pub lpar_env: LparEnv,
+    /// Current state.
+    pub state: PartitionState,
+    /// Last progress or error reference code.
+    pub ref_code: String,
+    /// Activate when the managed system starts.
+    pub auto_start: bool,
+    /// Boot mode used at the next activation.
+    pub boot_mode: BootMode,
+    /// Operating system version reported for the partition, empty when unknown.
+    pub os_version: String,
+    /// Highest virtual adapter slot number.
+    pub max_virtual_slots: u32,
+    /// Committed processors.
+    #[serde(flatten)]
+    pub procs: ProcConfig,
+    /// Committed memory.
+    #[serde(flatten)]
+    pub mem: MemConfig,
+}
+
+/// Processor assignment: min/desired/max processors (virtual ones when shared) and units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProcConfig {
+    /// Dedicated or shared processors.
+    pub proc_mode: ProcMode,
+    /// Fewest processors DLPAR may leave.
+    pub min_procs: u32,
+    /// Committed processors (virtual processors when shared).
+    pub desired_procs: u32,
+    /// Most processors DLPAR may add up to.
+    pub max_procs: u32,
+    /// Fewest processing units (shared only).
+    pub min_proc_units: Option<ProcUnits>,
+    /// Committed processing units (shared only).
+    pub desired_proc_units: Option<ProcUnits>,
+    /// Most processing units (shared only).
+    pub max_proc_units: Option<ProcUnits>,
+    /// keep_idle_procs/share_idle_procs (dedicated) or cap/uncap (shared).
+    pub sharing_mode: SharingMode,
+    /// Share of idle pool capacity for uncapped partitions, 0..255.
+    pub uncap_weight: u8,
+}
+
+/// Memory assignment in megabytes, multiples of the memory region size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemConfig {
+    /// Dedicated or shared memory.
+    pub mem_mode: MemMode,
+    /// Fewest megabytes DLPAR may leave.
+    pub min_mem: u64,
+    /// Committed megabytes.
+    pub desired_mem: u64,
+    /// Most megabytes DLPAR may add up to.
+    pub max_mem: u64,
+}
+
+impl Partition {
+    /// True for the management partition (ID 1).
+    pub fn is_management(&self) -> bool {
+        self.lpar_id == MGMT_PARTITION_ID
+    }
+}
+
+impl ProcConfig {
+    /// Processing units this assignment commits: whole processors when dedicated.
+    pub fn committed_units(&self) -> ProcUnits {
+        match self.proc_mode {
+            ProcMode::Dedicated => ProcUnits::from_procs(self.desired_procs),
+            ProcMode::Shared => self.desired_proc_units.unwrap_or(ProcUnits::ZERO),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! What a caller asks for: a new partition or a change to one, in IVM attribute names.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{BootMode, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode};
+
+/// A partition to create (`mksyscfg -r lpar`). Unset values take IVM's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    /// Unique name, 1..31 characters.
+    pub name: String,
+    /// Partition ID; the lowest free ID when unset.
+    pub lpar_id: Option<u32>,
+    /// Must be `aixlinux` when given.
+    pub lpar_env: Option<LparEnv>,
+    /// Accepted for compatibility; the profile is always named like the partition.
+    pub profile_name: Option<String>,
+    /// Default `shared`.
+    pub proc_mode: Option<ProcMode>,
+    /// Defaults to desired_procs.
+    pub min_procs: Option<u32>,
+    /// Required: processors (virtual processors when shared).
+    pub desired_procs: Option<u32>,
+    /// Defaults to desired_procs.
+    pub max_procs: Option<u32>,
+    /// Shared only; computed from virtual processors when unset.
+    pub min_proc_units: Option<ProcUnits>,
+    /// Shared only; computed from virtual processors when unset.
+    pub desired_proc_units: Option<ProcUnits>,
+    /// Shared only; computed from virtual processors when unset.
+    pub max_proc_units: Option<ProcUnits>,
+    /// Default `uncap` (shared) or `keep_idle_procs` (dedicated).
+    pub sharing_mode: Option<SharingMode>,
+    /// Default 128.
+    pub uncap_weight: Option<u8>,
+    /// Default `ded`.
+    pub mem_mode: Option<MemMode>,
+    /// Defaults to desired_mem.
+    pub min_mem: Option<u64>,
+    /// Required: megabytes of memory.
+    pub desired_mem: Option<u64>,
+    /// Defaults to desired_mem.
+    pub max_mem: Option<u64>,
+    /// Default false.
+    pub auto_start: Option<bool>,
+    /// Default `norm`.
+    pub boot_mode: Option<BootMode>,
+    /// Default 10.
+    pub max_virtual_slots: Option<u32>,
+}
+
+/// A change to a partition and its profile (`chsyscfg -r lpar|prof`). Unset values stay.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionChange {
+    /// Rename the partition and its profile.
+    pub new_name: Option<String>,
+    /// Activate when the managed system starts.
+    pub auto_start: Option<bool>,
+    /// Boot mode for the next activation.
+    pub boot_mode: Option<BootMode>,
+    /// Switch processor mode (only while not running).
+    pub proc_mode: Option<ProcMode>,
+    /// New minimum processors.
+    pub min_procs: Option<u32>,
+    /// New committed processors.
+    pub desired_procs: Option<u32>,
+    /// New maximum processors.
+    pub max_procs: Option<u32>,
+    /// New minimum processing units.
+    pub min_proc_units: Option<ProcUnits>,
+    /// New committed processing units.
+    pub desired_proc_units: Option<ProcUnits>,
+    /// New maximum processing units.
+    pub max_proc_units: Option<ProcUnits>,
+    /// New sharing mode.
+    pub sharing_mode: Option<SharingMode>,
+    /// New uncapped weight.
+    pub uncap_weight: Option<u8>,
+    /// Switch memory mode (only while not running).
+    pub mem_mode: Option<MemMode>,
+    /// New minimum memory (only while not running).
+    pub min_mem: Option<u64>,
+    /// New committed memory.
+    pub desired_mem: Option<u64>,
+    /// New maximum memory (only while not running).
+    pub max_mem: Option<u64>,
+    /// New highest virtual slot number.
+    pub max_virtual_slots: Option<u32>,
+}
+
+impl PartitionChange {
+    /// True when the change touches no attribute at all.
+    pub fn is_empty(&self) -> bool {
+        *self == PartitionChange::default()
+    }
+}

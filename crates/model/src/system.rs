@@ -1,0 +1,84 @@
+//! The managed system (this host) and its resource totals.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ProcUnits;
+
+/// The managed system as discovered from the host (or overridden by configuration).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ManagedSystem {
+    /// System name: the host name.
+    pub name: String,
+    /// Machine type and model, `type-model`.
+    pub type_model: String,
+    /// Serial number.
+    pub serial_num: String,
+    /// Installed processors.
+    pub installed_procs: u32,
+    /// Installed memory in megabytes (a multiple of the region size).
+    pub installed_mem: u64,
+    /// Memory region size in megabytes: every memory value is a multiple of it.
+    pub mem_region_size: u64,
+    /// Memory held back for the hypervisor (QEMU overhead), in megabytes.
+    pub firmware_mem: u64,
+    /// Highest partition ID.
+    pub max_lpars: u32,
+    /// Block devices not used by the host, usable as physical volumes.
+    pub physical_volumes: Vec<PhysicalVolume>,
+    /// Physical network interfaces.
+    pub physical_nics: Vec<PhysicalNic>,
+}
+
+/// A whole block device the host does not use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PhysicalVolume {
+    /// Kernel device name, e.g. `sdb`.
+    pub name: String,
+    /// Size in megabytes.
+    pub size_mb: u64,
+    /// Vendor/model text when the device reports one.
+    pub model: String,
+}
+
+/// A physical network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PhysicalNic {
+    /// Interface name, e.g. `eth0`.
+    pub name: String,
+    /// MAC address, 12 hex digits without separators.
+    pub mac: String,
+    /// Whether the link is up.
+    pub link_up: bool,
+    /// Link speed in Mb/s when known.
+    pub speed_mbps: Option<u32>,
+}
+
+/// Installed, committed and available processors and memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ResourceSummary {
+    /// Installed processors.
+    pub installed_procs: u32,
+    /// Processing units that partitions may commit (installed processors as units).
+    pub configurable_proc_units: ProcUnits,
+    /// Units committed to all partitions, the management partition included.
+    pub committed_proc_units: ProcUnits,
+    /// Units still free.
+    pub available_proc_units: ProcUnits,
+    /// Whole processors still free for a dedicated partition.
+    pub available_procs: u32,
+    /// Installed memory in megabytes.
+    pub installed_mem: u64,
+    /// Memory reserved for the hypervisor.
+    pub firmware_mem: u64,
+    /// Memory that partitions may commit.
+    pub configurable_mem: u64,
+    /// Memory committed to all partitions, the management partition included.
+    pub committed_mem: u64,
+    /// Memory still free.
+    pub available_mem: u64,
+    /// Memory region size in megabytes.
+    pub mem_region_size: u64,
+    /// Number of partitions, the management partition included.
+    pub partitions: u32,
+}

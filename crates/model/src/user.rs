@@ -1,0 +1,54 @@
+//! ivm users and their roles.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The prime administrator, created at first start; it cannot be deleted.
+pub const PRIME_ADMIN: &str = "padmin";
+
+/// A user's role, with IVM's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Role {
+    /// May view and change everything.
+    #[serde(rename = "View/Modify")]
+    ViewModify,
+    /// May only view; no changes, no virtual terminals.
+    #[serde(rename = "View Only")]
+    ViewOnly,
+    /// May view and run service tasks.
+    #[serde(rename = "Service Representative")]
+    ServiceRep,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::ViewModify, Role::ViewOnly, Role::ServiceRep];
+
+    /// IVM's name for the role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ViewModify => "View/Modify",
+            Role::ViewOnly => "View Only",
+            Role::ServiceRep => "Service Representative",
+        }
+    }
+
+    /// Parses IVM's name for the role.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether the role may change configuration.
+    pub fn can_modify(self) -> bool {
+        self == Role::ViewModify
+    }
+}
+
+/// An ivm user as shown to callers (never with its password hash).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Role, fixed at creation unless changed by a View/Modify user.
+    pub role: Role,
+}

@@ -1,0 +1,185 @@
+//! The no-overcommit rule: committed resources never exceed what is installed.
+
+use ivm_model::{ManagedSystem, Partition, ProcUnits, ResourceSummary};
+
+use crate::RuleError;
+
+/// Resources committed by a set of partitions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Processing units (dedicated processors count 1.00 each).
+    pub units: ProcUnits,
+    /// Memory in megabytes.
+    pub mem: u64,
+}
+
+impl Totals {
+    /// Sums what every partition commits, whatever its state.
+    pub fn of<'a>(parts: impl IntoIterator<Item = &'a Partition>) -> Totals {
+        parts.into_iter().fold(Totals::default(), |t, p| Totals {
+            units: ProcUnits(t.units.0 + p.procs.committed_units().0),
+            mem: t.mem + p.mem.desired_mem,
+        })
+    }
+}
+
+fn configurable(sys: &ManagedSystem) -> Totals {
+    Totals {
+        units: ProcUnits::from_procs(sys.installed_procs),
+        mem: sys.installed_mem.saturating_sub(sys.firmware_mem),
+    }
+}
+
+/// Checks that replacing partition `replaced` (or adding one, when `None`) by `new` fits.
+///
+/// A change that does not raise a total is always allowed, so that a system whose installed
+/// resources shrank can still be brought back within bounds.
+pub fn check_fits(
+    sys: &ManagedSystem,
+    existing: &[Partition],
+    replaced: Option<u32>,
+    new: &Partition,
+) -> Result<(), RuleError> {
+    let before = Totals::of(existing);
+    let rest = Totals::of(existing.iter().filter(|p| Some(p.lpar_id) != replaced));
+    let after = Totals {
+        units: ProcUnits(rest.units.0 + new.procs.committed_units().0),
+        mem: rest.mem + new.mem.desired_mem,
+    };
+    let cap = configurable(sys);
+    if after.units > cap.units && after.units > before.units {
+        return Err(RuleError::Insufficient {
+            resource: "processing units",
+            needed: ProcUnits(after.units.0 - before.units.0).to_string(),
+            available: ProcUnits(cap.units.0.saturating_sub(before.units.0)).to_string(),
+        });
+    }
+    if after.mem > cap.mem && after.mem > before.mem {
+        return Err(RuleError::Insufficient {
+            resource: "memory",
+            needed: format!("{} MB", after.mem - before.mem),
+            available: format!("{} MB", cap.mem.saturating_sub(before.mem)),
+        });
+    }
+    Ok(())
+}
+
+/// Installed, committed and available resources of the managed system.
+pub fn summary(sys: &ManagedSystem, parts: &[Partition]) -> ResourceSummary {
+    let used = Totals::of(parts);
+    let cap = configurable(sys);
+    let available_units = ProcUnits(cap.units.0.saturating_sub(used.units.0));
+    ResourceSummary {
+        installed_procs: sys.installed_procs,
+        configurable_proc_units: cap.units,
+        committed_proc_units: used.units,
+        available_proc_units: available_units,
+        available_procs: available_units.0 / 100,
+        installed_mem: sys.installed_mem,
+        firmware_mem: sys.firmware_mem,
+        configurable_mem: cap.mem,
+        committed_mem: used.mem,
+        available_mem: cap.mem.saturating_sub(used.mem),
+        mem_region_size: sys.mem_region_size,
+        partitions: parts.len() as u32,
+    }
+}
+
+/// Every way a set of partitions breaks the rules; empty when it keeps them all.
+///
+/// Independent of the functions that build partitions, so tests can check them against it.
+pub fn invariant_violations(sys: &ManagedSystem, parts: &[Partition]) -> Vec<String> {
+    let mut out = Vec::new();
+    let used = Totals::of(parts);
+    let cap = configurable(sys);
+    if used.units > cap.units {
+        out.push(format!(
+            "units overcommitted: {} > {}",
+            used.units, cap.units
+        ));
+    }
+    if used.mem > cap.mem {
+        out.push(format!("memory overcommitted: {} > {}", used.mem, cap.mem));
+    }
+    let mut names = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
+    for p in parts {
+        if !names.insert(p.name.as_str()) {
+            out.push(format!("duplicate name {}", p.name));
+        }
+        if !ids.insert(p.lpar_id) || p.lpar_id == 0 || p.lpar_id > sys.max_lpars {
+            out.push(format!("bad or duplicate id {}", p.lpar_id));
+        }
+        let m = &p.mem;
+        if !(m.min_mem <= m.desired_mem && m.desired_mem <= m.max_mem) {
+            out.push(format!("{}: memory order", p.name));
+        }
+        if [m.min_mem, m.desired_mem, m.max_mem]
+            .iter()
+            .any(|v| v % sys.mem_region_size != 0)
+        {
+            out.push(format!("{}: memory not a region multiple", p.name));
+        }
+        let c = &p.procs;
+        if !(1 <= c.min_procs && c.min_procs <= c.desired_procs && c.desired_procs <= c.max_procs) {
+            out.push(format!("{}: processor order", p.name));
+        }
+        let pairs = [
+            (c.min_procs, c.min_proc_units),
+            (c.desired_procs, c.desired_proc_units),
+            (c.max_procs, c.max_proc_units),
+        ];
+        for (vp, units) in pairs {
+            if let Some(u) = units {
+                if u.0 < 10 * vp || u.0 > 100 * vp {
+                    out.push(format!(
+                        "{}: {vp} virtual processors with {u} units",
+                        p.name
+                    ));
+                }
+            }
+        }
+        if !c.sharing_mode.fits(c.proc_mode) {
+            out.push(format!("{}: sharing mode", p.name));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::{default_firmware_mem, region_size_for};
+
+    /// A managed system with the given processors and memory and the default region and reserve.
+    pub(crate) fn system(procs: u32, mem: u64) -> ManagedSystem {
+        let region = region_size_for(mem);
+        ManagedSystem {
+            name: "host".into(),
+            type_model: "KVM-X86".into(),
+            serial_num: "ABC1234".into(),
+            installed_procs: procs,
+            installed_mem: mem,
+            mem_region_size: region,
+            firmware_mem: default_firmware_mem(mem, region),
+            max_lpars: 254,
+            physical_volumes: vec![],
+            physical_nics: vec![],
+        }
+    }
+
+    #[test]
+    fn summary_counts_every_partition() {
+        let sys = system(4, 8192);
+        let mgmt = crate::default_management_partition(&sys);
+        let s = summary(&sys, std::slice::from_ref(&mgmt));
+        assert_eq!(s.configurable_proc_units, ProcUnits(400));
+        assert_eq!(s.committed_proc_units, ProcUnits(40));
+        assert_eq!(s.available_proc_units, ProcUnits(360));
+        assert_eq!(s.available_procs, 3);
+        assert_eq!(s.firmware_mem, 128);
+        assert_eq!(s.configurable_mem, 8064);
+        assert_eq!(s.committed_mem, 1024);
+        assert_eq!(s.available_mem, 7040);
+    }
+}

@@ -1,0 +1,25 @@
+//! IVM's resource rules as pure functions over the model.
+//!
+//! Every decision about what a partition may have lives here: names and IDs, processors and
+//! processing units, memory and its region size, the management partition's share, and the
+//! no-overcommit check. Nothing here does I/O, so every rule is tested exhaustively.
+
+mod capacity;
+mod error;
+mod management;
+mod memory;
+mod names;
+mod partition;
+mod procs;
+mod system;
+mod users;
+
+pub use capacity::{check_fits, invariant_violations, summary, Totals};
+pub use error::RuleError;
+pub use management::default_management_partition;
+pub use memory::{resolve_memory, MemRequest};
+pub use names::{lowest_free_id, validate_partition_name};
+pub use partition::{apply_change, check_delete, new_partition};
+pub use procs::{resolve_procs, ProcRequest};
+pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
+pub use users::{validate_password, validate_user_name};
