@@ -1,1 +1,5 @@
-//! placeholder-free crate root
+//! Host drivers. This crate reads and changes the host; it never decides policy.
+
+pub mod discovery;
+
+pub use discovery::{discover, HostError, HostFacts};

@@ -1,1 +1,18 @@
-//! placeholder-free crate root
+//! ivm's durable configuration: one SQLite database in the data directory.
+//!
+//! WAL mode with `synchronous=FULL`, so a change is either wholly on disk or not at all. Every
+//! change runs in one `BEGIN IMMEDIATE` transaction: the caller reads, decides and writes inside
+//! it, so two concurrent requests can never both see the same free capacity.
+
+mod error;
+mod migrations;
+mod partitions;
+mod sessions;
+mod tasks;
+mod tx;
+mod users;
+
+pub use error::StoreError;
+pub use sessions::SessionRecord;
+pub use tx::{Store, Tx};
+pub use users::UserRecord;

@@ -1,0 +1,75 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Each entry moves the schema one version up; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: partitions, users, sessions, task log.
+    r#"
+    CREATE TABLE partitions (
+        lpar_id            INTEGER PRIMARY KEY,
+        name               TEXT NOT NULL UNIQUE,
+        lpar_env           TEXT NOT NULL,
+        state              TEXT NOT NULL,
+        ref_code           TEXT NOT NULL DEFAULT '',
+        auto_start         INTEGER NOT NULL,
+        boot_mode          TEXT NOT NULL,
+        os_version         TEXT NOT NULL DEFAULT '',
+        max_virtual_slots  INTEGER NOT NULL,
+        proc_mode          TEXT NOT NULL,
+        min_procs          INTEGER NOT NULL,
+        desired_procs      INTEGER NOT NULL,
+        max_procs          INTEGER NOT NULL,
+        min_proc_units     INTEGER,
+        desired_proc_units INTEGER,
+        max_proc_units     INTEGER,
+        sharing_mode       TEXT NOT NULL,
+        uncap_weight       INTEGER NOT NULL,
+        mem_mode           TEXT NOT NULL,
+        min_mem            INTEGER NOT NULL,
+        desired_mem        INTEGER NOT NULL,
+        max_mem            INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash   TEXT PRIMARY KEY,
+        user         TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        created_ms   INTEGER NOT NULL,
+        last_used_ms INTEGER NOT NULL,
+        idle_timeout_ms INTEGER
+    );
+    CREATE TABLE tasks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user        TEXT NOT NULL,
+        operation   TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        started_ms  INTEGER NOT NULL,
+        finished_ms INTEGER,
+        result      TEXT NOT NULL,
+        message     TEXT NOT NULL DEFAULT ''
+    );
+    "#,
+];
+
+/// Brings the schema up to the newest version, one transaction per step.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

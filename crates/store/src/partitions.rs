@@ -1,0 +1,151 @@
+//! Partition rows.
+
+use ivm_model::{MemConfig, Partition, PartitionState, ProcConfig, ProcUnits};
+use rusqlite::{params, OptionalExtension, Row};
+
+use crate::tx::{corrupt, Tx};
+use crate::StoreError;
+
+const COLUMNS: &str = "lpar_id, name, lpar_env, state, ref_code, auto_start, boot_mode, os_version, \
+    max_virtual_slots, proc_mode, min_procs, desired_procs, max_procs, min_proc_units, \
+    desired_proc_units, max_proc_units, sharing_mode, uncap_weight, mem_mode, min_mem, desired_mem, max_mem";
+
+/// Every column but the key, set from the proposed row: an upsert keyed on the ID only, so a
+/// clash on the unique name is an error rather than a silent replacement.
+const UPDATES: &str = "name = excluded.name, lpar_env = excluded.lpar_env, state = excluded.state, \
+    ref_code = excluded.ref_code, auto_start = excluded.auto_start, boot_mode = excluded.boot_mode, \
+    os_version = excluded.os_version, max_virtual_slots = excluded.max_virtual_slots, \
+    proc_mode = excluded.proc_mode, min_procs = excluded.min_procs, desired_procs = excluded.desired_procs, \
+    max_procs = excluded.max_procs, min_proc_units = excluded.min_proc_units, \
+    desired_proc_units = excluded.desired_proc_units, max_proc_units = excluded.max_proc_units, \
+    sharing_mode = excluded.sharing_mode, uncap_weight = excluded.uncap_weight, mem_mode = excluded.mem_mode, \
+    min_mem = excluded.min_mem, desired_mem = excluded.desired_mem, max_mem = excluded.max_mem";
+
+fn parse<T: std::str::FromStr>(row: &Row, idx: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: String = row.get(idx)?;
+    text.parse().map_err(|e: T::Err| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            e.to_string().into(),
+        )
+    })
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<Partition> {
+    let units = |idx| row.get::<_, Option<u32>>(idx).map(|v| v.map(ProcUnits));
+    Ok(Partition {
+        lpar_id: row.get(0)?,
+        name: row.get(1)?,
+        lpar_env: parse(row, 2)?,
+        state: parse(row, 3)?,
+        ref_code: row.get(4)?,
+        auto_start: row.get(5)?,
+        boot_mode: parse(row, 6)?,
+        os_version: row.get(7)?,
+        max_virtual_slots: row.get(8)?,
+        procs: ProcConfig {
+            proc_mode: parse(row, 9)?,
+            min_procs: row.get(10)?,
+            desired_procs: row.get(11)?,
+            max_procs: row.get(12)?,
+            min_proc_units: units(13)?,
+            desired_proc_units: units(14)?,
+            max_proc_units: units(15)?,
+            sharing_mode: parse(row, 16)?,
+            uncap_weight: row.get(17)?,
+        },
+        mem: MemConfig {
+            mem_mode: parse(row, 18)?,
+            min_mem: row.get(19)?,
+            desired_mem: row.get(20)?,
+            max_mem: row.get(21)?,
+        },
+    })
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(_, _, why) => corrupt(why),
+        other => StoreError::Sqlite(other),
+    }
+}
+
+impl Tx<'_> {
+    /// Every partition, by ID.
+    pub fn partitions(&self) -> Result<Vec<Partition>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM partitions ORDER BY lpar_id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    }
+
+    /// One partition by ID.
+    pub fn partition(&self, id: u32) -> Result<Option<Partition>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM partitions WHERE lpar_id = ?1"
+        ))?;
+        stmt.query_row([id], from_row).optional().map_err(map_err)
+    }
+
+    /// Inserts a new partition or updates the one with the same ID.
+    pub fn put_partition(&self, p: &Partition) -> Result<(), StoreError> {
+        let units = |u: Option<ProcUnits>| u.map(|u| u.0);
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "INSERT INTO partitions ({COLUMNS}) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
+             ON CONFLICT(lpar_id) DO UPDATE SET {UPDATES}"
+        ))?;
+        stmt.execute(params![
+            p.lpar_id,
+            p.name,
+            p.lpar_env.as_str(),
+            p.state.as_str(),
+            p.ref_code,
+            p.auto_start,
+            p.boot_mode.as_str(),
+            p.os_version,
+            p.max_virtual_slots,
+            p.procs.proc_mode.as_str(),
+            p.procs.min_procs,
+            p.procs.desired_procs,
+            p.procs.max_procs,
+            units(p.procs.min_proc_units),
+            units(p.procs.desired_proc_units),
+            units(p.procs.max_proc_units),
+            p.procs.sharing_mode.as_str(),
+            p.procs.uncap_weight,
+            p.mem.mem_mode.as_str(),
+            p.mem.min_mem,
+            p.mem.desired_mem,
+            p.mem.max_mem,
+        ])?;
+        Ok(())
+    }
+
+    /// Sets a partition's state and reference code.
+    pub fn set_partition_state(
+        &self,
+        id: u32,
+        state: PartitionState,
+        ref_code: &str,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE partitions SET state = ?2, ref_code = ?3 WHERE lpar_id = ?1",
+            params![id, state.as_str(), ref_code],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a partition; true when it existed.
+    pub fn delete_partition(&self, id: u32) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .execute("DELETE FROM partitions WHERE lpar_id = ?1", [id])?
+            > 0)
+    }
+}

@@ -1,0 +1,67 @@
+//! User rows.
+
+use ivm_model::{Role, User};
+use rusqlite::{params, OptionalExtension};
+
+use crate::tx::{corrupt, Tx};
+use crate::StoreError;
+
+/// A user as stored, with its password hash (PHC string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Name and role.
+    pub user: User,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+}
+
+impl Tx<'_> {
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT name, role, password_hash FROM users ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.map(|r| record(r?)).collect()
+    }
+
+    /// One user by name.
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = self
+            .tx
+            .query_row(
+                "SELECT name, role, password_hash FROM users WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        row.map(record).transpose()
+    }
+
+    /// Inserts a user, or replaces its role and hash.
+    pub fn put_user(&self, rec: &UserRecord, now_ms: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
+            params![rec.user.name, rec.user.role.as_str(), rec.password_hash, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a user and its sessions; true when it existed.
+    pub fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .execute("DELETE FROM users WHERE name = ?1", [name])?
+            > 0)
+    }
+}
+
+fn record((name, role, password_hash): (String, String, String)) -> Result<UserRecord, StoreError> {
+    let role = Role::parse(&role)
+        .ok_or_else(|| corrupt(format!("user {name} has unknown role {role}")))?;
+    Ok(UserRecord {
+        user: User { name, role },
+        password_hash,
+    })
+}

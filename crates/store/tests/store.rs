@@ -1,0 +1,192 @@
+//! The store against a real SQLite file: round trips, rollback, durability across reopen.
+
+use ivm_model::{
+    BootMode, LparEnv, MemConfig, MemMode, Partition, PartitionState, ProcConfig, ProcMode,
+    ProcUnits, Role, SharingMode, TaskResult, User,
+};
+use ivm_store::{SessionRecord, Store, StoreError, UserRecord};
+
+fn partition(id: u32, name: &str) -> Partition {
+    Partition {
+        lpar_id: id,
+        name: name.into(),
+        lpar_env: LparEnv::Aixlinux,
+        state: PartitionState::NotActivated,
+        ref_code: String::new(),
+        auto_start: false,
+        boot_mode: BootMode::Normal,
+        os_version: String::new(),
+        max_virtual_slots: 10,
+        procs: ProcConfig {
+            proc_mode: ProcMode::Shared,
+            min_procs: 1,
+            desired_procs: 2,
+            max_procs: 4,
+            min_proc_units: Some(ProcUnits(10)),
+            desired_proc_units: Some(ProcUnits(25)),
+            max_proc_units: Some(ProcUnits(400)),
+            sharing_mode: SharingMode::Capped,
+            uncap_weight: 128,
+        },
+        mem: MemConfig {
+            mem_mode: MemMode::Dedicated,
+            min_mem: 256,
+            desired_mem: 512,
+            max_mem: 1024,
+        },
+    }
+}
+
+#[test]
+fn partitions_round_trip_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ivm.db");
+    let p = partition(2, "web01");
+    {
+        let store = Store::open(&path).unwrap();
+        store
+            .write::<_, StoreError>(|tx| tx.put_partition(&p))
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let got = store.read::<_, StoreError>(|tx| tx.partitions()).unwrap();
+    assert_eq!(got, vec![p.clone()]);
+    store
+        .write::<_, StoreError>(|tx| tx.set_partition_state(2, PartitionState::Running, "C2001000"))
+        .unwrap();
+    let got = store
+        .read::<_, StoreError>(|tx| tx.partition(2))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.state, got.ref_code.as_str()),
+        (PartitionState::Running, "C2001000")
+    );
+    assert!(store
+        .write::<_, StoreError>(|tx| tx.delete_partition(2))
+        .unwrap());
+    assert!(store
+        .read::<_, StoreError>(|tx| tx.partition(2))
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn a_failed_transaction_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ivm.db")).unwrap();
+    let r: Result<(), StoreError> = store.write(|tx| {
+        tx.put_partition(&partition(2, "a"))?;
+        tx.put_partition(&partition(3, "b"))?;
+        Err(StoreError::Corrupt("refused".into()))
+    });
+    assert!(r.is_err());
+    assert!(store
+        .read::<_, StoreError>(|tx| tx.partitions())
+        .unwrap()
+        .is_empty());
+    // The unique name constraint is a second line of defence behind the rules.
+    let r = store.write::<_, StoreError>(|tx| {
+        tx.put_partition(&partition(2, "a"))?;
+        tx.put_partition(&partition(3, "a"))
+    });
+    assert!(matches!(r, Err(StoreError::Sqlite(_))));
+    assert!(store
+        .read::<_, StoreError>(|tx| tx.partitions())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn users_sessions_and_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ivm.db")).unwrap();
+    let rec = UserRecord {
+        user: User {
+            name: "op".into(),
+            role: Role::ViewOnly,
+        },
+        password_hash: "h".into(),
+    };
+    store
+        .write::<_, StoreError>(|tx| {
+            tx.put_user(&rec, 1)?;
+            tx.put_session(&SessionRecord {
+                token_hash: "t".into(),
+                user: "op".into(),
+                created_ms: 1,
+                last_used_ms: 1,
+                idle_timeout_ms: Some(10),
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        store.read::<_, StoreError>(|tx| tx.user("op")).unwrap(),
+        Some(rec)
+    );
+    assert!(store
+        .read::<_, StoreError>(|tx| tx.session("t"))
+        .unwrap()
+        .is_some());
+    // Deleting a user ends its sessions.
+    store
+        .write::<_, StoreError>(|tx| tx.delete_user("op"))
+        .unwrap();
+    assert!(store
+        .read::<_, StoreError>(|tx| tx.session("t"))
+        .unwrap()
+        .is_none());
+
+    let id = store
+        .write::<_, StoreError>(|tx| tx.begin_task("padmin", "create partition", "a", 5))
+        .unwrap();
+    let id2 = store
+        .write::<_, StoreError>(|tx| tx.begin_task("padmin", "delete partition", "b", 6))
+        .unwrap();
+    store
+        .write::<_, StoreError>(|tx| {
+            tx.finish_task(id, TaskResult::Failed, "lpar 2 (a)", "no memory", 7)
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .write::<_, StoreError>(|tx| tx.fail_interrupted_tasks(8))
+            .unwrap(),
+        1
+    );
+    let tasks = store
+        .read::<_, StoreError>(|tx| tx.tasks(10, None))
+        .unwrap();
+    assert_eq!(
+        tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![id2, id]
+    );
+    assert_eq!(tasks[1].target, "lpar 2 (a)");
+    assert_eq!(tasks[1].message, "no memory");
+    assert_eq!(tasks[0].result, TaskResult::Failed);
+    assert_eq!(
+        store
+            .read::<_, StoreError>(|tx| tx.tasks(10, Some(id2)))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ivm.db");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::TooNew {
+            found: 99,
+            known: 1
+        })
+    ));
+}
