@@ -1,5 +1,6 @@
 //! Host drivers. This crate reads and changes the host; it never decides policy.
 
 pub mod discovery;
+pub mod users;
 
 pub use discovery::{discover, HostError, HostFacts};

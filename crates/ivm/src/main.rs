@@ -1,1 +1,157 @@
-fn main() {}
+//! `ivm`: the daemon (`ivm serve`), its administration (`ivm passwd`, `ivm install-commands`) and
+//! the IVM command set, reachable as `ivm lssyscfg ...`, `ioscli lssyscfg ...` or through a
+//! symlink named after the command.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use ivm_cli::IvmCommand;
+use ivm_server::config::DEFAULT_DATA_DIR;
+use ivm_server::DaemonConfig;
+
+#[derive(Parser)]
+#[command(multicall = true)]
+enum Applet {
+    /// Integrated Virtualization Manager for Linux/KVM.
+    #[command(version)]
+    Ivm(IvmArgs),
+    /// The VIOS command prefix: `ioscli lssyscfg ...` runs `lssyscfg ...`.
+    Ioscli {
+        #[command(subcommand)]
+        cmd: IvmCommand,
+    },
+    #[command(flatten)]
+    Command(IvmCommand),
+}
+
+#[derive(clap::Args)]
+struct IvmArgs {
+    /// Data directory (database, socket, certificate); the commands find the daemon there.
+    #[arg(long, global = true, env = "IVM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    cmd: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Run the daemon: HTTPS (web console, REST API) and the Unix socket for the commands.
+    Serve {
+        /// HTTPS address.
+        #[arg(long, default_value = "0.0.0.0:8443")]
+        listen: SocketAddr,
+        /// PEM certificate (default: a self-signed one generated in the data directory).
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// PEM private key for --cert.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+    },
+    /// Set a user's password, read from standard input (creates padmin if needed).
+    Passwd {
+        /// The ivm user.
+        #[arg(default_value = "padmin")]
+        user: String,
+    },
+    /// Create symlinks named after the IVM commands in DIR, pointing to this binary.
+    InstallCommands {
+        /// Directory on the PATH of padmin, e.g. /usr/local/bin.
+        dir: PathBuf,
+    },
+    #[command(flatten)]
+    Command(IvmCommand),
+}
+
+fn data_dir_from_env() -> PathBuf {
+    std::env::var_os("IVM_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| DEFAULT_DATA_DIR.into())
+}
+
+fn main() {
+    let code = match Applet::parse() {
+        Applet::Command(cmd) | Applet::Ioscli { cmd } => ivm_cli::run(cmd, &data_dir_from_env()),
+        Applet::Ivm(IvmArgs {
+            data_dir,
+            cmd: Top::Command(cmd),
+        }) => ivm_cli::run(cmd, &data_dir),
+        Applet::Ivm(IvmArgs { data_dir, cmd }) => match admin(data_dir, cmd) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("ivm: {e:#}");
+                1
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+fn admin(data_dir: PathBuf, cmd: Top) -> anyhow::Result<()> {
+    match cmd {
+        Top::Serve { listen, cert, key } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .init();
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(ivm_server::serve(DaemonConfig {
+                data_dir,
+                listen,
+                cert,
+                key,
+            }))
+        }
+        Top::Passwd { user } => passwd(&data_dir, &user),
+        Top::InstallCommands { dir } => install_commands(&dir),
+        Top::Command(_) => unreachable!("commands are dispatched in main"),
+    }
+}
+
+fn passwd(data_dir: &Path, user: &str) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("New password for {user}: ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let (svc, _) = ivm_server::daemon::open_service(data_dir)?;
+    svc.set_password_local(user, password)?;
+    Ok(())
+}
+
+fn install_commands(dir: &Path) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("cannot find the ivm binary")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for name in IvmCommand::NAMES.iter().chain(&["ioscli"]) {
+        let link = dir.join(name);
+        match std::fs::symlink_metadata(&link) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(&link)?,
+            Ok(_) => bail!(
+                "{} exists and is not a symlink; not replacing it",
+                link.display()
+            ),
+            Err(_) => {}
+        }
+        std::os::unix::fs::symlink(&exe, &link)
+            .with_context(|| format!("cannot create {}", link.display()))?;
+    }
+    println!(
+        "installed {} commands in {}",
+        IvmCommand::NAMES.len() + 1,
+        dir.display()
+    );
+    Ok(())
+}

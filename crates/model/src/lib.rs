@@ -13,7 +13,7 @@ mod user;
 pub use enums::{BootMode, LparEnv, MemMode, PartitionState, ProcMode, SharingMode, UnknownValue};
 pub use partition::{MemConfig, Partition, ProcConfig, MGMT_PARTITION_ID};
 pub use request::{PartitionChange, PartitionSpec};
-pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary};
+pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
 pub use task::{Task, TaskResult};
 pub use units::{ProcUnits, UnitsParseError};
 pub use user::{Role, User, PRIME_ADMIN};

@@ -82,3 +82,17 @@ pub struct ResourceSummary {
     /// Number of partitions, the management partition included.
     pub partitions: u32,
 }
+
+/// The managed system with its state and management partition, as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SystemView {
+    /// Discovered and configured figures.
+    #[serde(flatten)]
+    pub system: ManagedSystem,
+    /// Always `Operating` while ivm runs.
+    pub state: String,
+    /// ID of the management partition.
+    pub mgmt_lpar_id: u32,
+    /// Name of the management partition.
+    pub mgmt_lpar_name: String,
+}

@@ -53,9 +53,15 @@ impl ProcUnits {
     }
 }
 
+/// IVM's style: at least one decimal, two only when needed (`4.0`, `0.5`, `0.25`).
 impl fmt::Display for ProcUnits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+        let (whole, frac) = (self.0 / 100, self.0 % 100);
+        if frac % 10 == 0 {
+            write!(f, "{whole}.{}", frac / 10)
+        } else {
+            write!(f, "{whole}.{frac:02}")
+        }
     }
 }
 
@@ -134,7 +140,9 @@ mod tests {
     #[test]
     fn displays_two_decimals() {
         assert_eq!(ProcUnits(5).to_string(), "0.05");
-        assert_eq!(ProcUnits(120).to_string(), "1.20");
+        assert_eq!(ProcUnits(120).to_string(), "1.2");
+        assert_eq!(ProcUnits(400).to_string(), "4.0");
+        assert_eq!(ProcUnits(25).to_string(), "0.25");
     }
 
     #[test]

@@ -322,7 +322,7 @@ mod tests {
         let e = new_partition(&sys, &parts, &ded).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "not enough processing units available: the request needs 2.00 more, 1.80 available"
+            "not enough processing units available: the request needs 2.0 more, 1.8 available"
         );
         let e = new_partition(&sys, &parts, &spec("a", 1, 3040)).unwrap_err();
         assert_eq!(

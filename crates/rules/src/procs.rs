@@ -154,13 +154,13 @@ pub fn resolve_procs(
                 ("desired_proc_units", desired_units),
                 ("max_proc_units", max_units),
             )?;
-            check_units_per_proc("min_procs", min, "min_proc_units", min_units)?;
             check_units_per_proc(
                 "desired_procs",
                 desired,
                 "desired_proc_units",
                 desired_units,
             )?;
+            check_units_per_proc("min_procs", min, "min_proc_units", min_units)?;
             check_units_per_proc("max_procs", max, "max_proc_units", max_units)?;
             let sharing_mode = req
                 .sharing_mode

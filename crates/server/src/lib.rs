@@ -1,1 +1,18 @@
-//! placeholder-free crate root
+//! The ivm daemon: the service layer and the interfaces that reach it.
+//!
+//! Requests come in over HTTPS (browser, scripts) or the local Unix socket (the IVM commands);
+//! both reach the same axum router, whose handlers only translate to and from the service.
+//! The service validates, checks authority, runs the pure rules inside one store transaction
+//! and records every change in the task log.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod daemon;
+pub mod service;
+mod tls;
+mod unix;
+
+pub use config::{DaemonConfig, SystemOverrides};
+pub use daemon::serve;
+pub use service::{Actor, Service, ServiceError};

@@ -73,10 +73,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Ends every session of a user (after a password change).
-    pub fn delete_sessions_of(&self, user: &str) -> Result<(), StoreError> {
-        self.tx
-            .execute("DELETE FROM sessions WHERE user = ?1", [user])?;
+    /// Ends every session of a user but `keep` (after a password change).
+    pub fn delete_sessions_of(&self, user: &str, keep: Option<&str>) -> Result<(), StoreError> {
+        self.tx.execute(
+            "DELETE FROM sessions WHERE user = ?1 AND token_hash IS NOT ?2",
+            params![user, keep],
+        )?;
         Ok(())
     }
 }

@@ -1,0 +1,69 @@
+//! `lshwres -r proc|mem --level sys|lpar [-m SYS] [-F attrs] [--filter ...] [--header]`
+
+use super::{check_resource, Ctx};
+use crate::filter::Filter;
+use crate::output::{render, Fields, Record};
+use crate::{records, CliError};
+
+/// Options of `lshwres`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Resource type: proc or mem.
+    #[arg(short = 'r')]
+    resource: String,
+    /// Level: sys or lpar.
+    #[arg(long)]
+    level: String,
+    /// Managed system (name or type-model*serial).
+    #[arg(short = 'm')]
+    system: Option<String>,
+    /// Attributes to print, joined by a delimiter.
+    #[arg(short = 'F')]
+    fields: Option<String>,
+    /// Filters: lpar_names=, lpar_ids= (with --level lpar).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Print the attribute names first (with -F).
+    #[arg(long)]
+    header: bool,
+}
+
+pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    check_resource(&a.resource, &["proc", "mem"])?;
+    ctx.check_system(a.system.as_deref())?;
+    let fields = a.fields.as_deref().map(Fields::parse).transpose()?;
+    let records: Vec<Record> = match a.level.as_str() {
+        "sys" => {
+            if a.filter.is_some() {
+                return Err(CliError::Usage(
+                    "Filters are not valid with --level sys.".into(),
+                ));
+            }
+            let summary = ctx.client.get("/system/resources")?;
+            vec![if a.resource == "proc" {
+                records::proc_sys(&summary)
+            } else {
+                records::mem_sys(&summary)
+            }]
+        }
+        "lpar" => {
+            let filter = Filter::parse(a.filter.as_deref(), &["lpar_names", "lpar_ids"])?;
+            let build = if a.resource == "proc" {
+                records::proc_lpar
+            } else {
+                records::mem_lpar
+            };
+            ctx.partitions()?
+                .iter()
+                .filter(|p| filter.keeps(p))
+                .map(build)
+                .collect()
+        }
+        other => {
+            return Err(CliError::Usage(format!(
+                "The level {other} is not valid here. Valid levels are: sys, lpar"
+            )))
+        }
+    };
+    render(&records, fields.as_ref(), a.header)
+}

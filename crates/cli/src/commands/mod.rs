@@ -1,0 +1,113 @@
+//! The commands and what they share: the managed-system check and partition lookup.
+
+mod chsyscfg;
+mod lshwres;
+mod lsivm;
+mod lssyscfg;
+mod mksyscfg;
+mod rmsyscfg;
+
+use ivm_model::{Partition, SystemView};
+
+use crate::{CliError, Client};
+
+/// One IVM command with its options.
+#[derive(Debug, clap::Subcommand)]
+pub enum IvmCommand {
+    /// List the managed system, partitions or profiles.
+    Lssyscfg(lssyscfg::Args),
+    /// Create a partition.
+    Mksyscfg(mksyscfg::Args),
+    /// Change a partition or its profile.
+    Chsyscfg(chsyscfg::Args),
+    /// Remove a partition.
+    Rmsyscfg(rmsyscfg::Args),
+    /// List processor and memory resources.
+    Lshwres(lshwres::Args),
+    /// Show the managed system's type-model, serial and management partition ID.
+    Lsivm(lsivm::Args),
+}
+
+impl IvmCommand {
+    /// Names under which the commands are installed as symlinks to `ivm`.
+    pub const NAMES: &'static [&'static str] = &[
+        "lssyscfg", "mksyscfg", "chsyscfg", "rmsyscfg", "lshwres", "lsivm",
+    ];
+}
+
+/// Runs a command; returns what it prints on success.
+pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliError> {
+    let ctx = Ctx { client };
+    match cmd {
+        IvmCommand::Lssyscfg(a) => lssyscfg::run(&ctx, a),
+        IvmCommand::Mksyscfg(a) => mksyscfg::run(&ctx, a),
+        IvmCommand::Chsyscfg(a) => chsyscfg::run(&ctx, a),
+        IvmCommand::Rmsyscfg(a) => rmsyscfg::run(&ctx, a),
+        IvmCommand::Lshwres(a) => lshwres::run(&ctx, a),
+        IvmCommand::Lsivm(a) => lsivm::run(&ctx, a),
+    }
+}
+
+/// What every command works with.
+pub(crate) struct Ctx<'a> {
+    client: &'a Client,
+}
+
+impl Ctx<'_> {
+    fn system(&self) -> Result<SystemView, CliError> {
+        self.client.get("/system")
+    }
+
+    /// Accepts `-m` as the system's name or as `type-model*serial`; there is one managed system.
+    fn check_system(&self, m: Option<&str>) -> Result<(), CliError> {
+        let Some(m) = m else { return Ok(()) };
+        let v = self.system()?;
+        let s = &v.system;
+        if m == s.name || m == format!("{}*{}", s.type_model, s.serial_num) {
+            Ok(())
+        } else {
+            Err(CliError::Usage(format!(
+                "The managed system {m} was not found. Use {} or {}*{}.",
+                s.name, s.type_model, s.serial_num
+            )))
+        }
+    }
+
+    fn partitions(&self) -> Result<Vec<Partition>, CliError> {
+        self.client.get("/partitions")
+    }
+
+    /// The partition named by `-n NAME` or `--id N`.
+    fn partition(&self, name: Option<&str>, id: Option<u32>) -> Result<Partition, CliError> {
+        match (name, id) {
+            (Some(n), None) => self
+                .partitions()?
+                .into_iter()
+                .find(|p| p.name == n)
+                .ok_or_else(|| not_found(&format!("named {n}"))),
+            (None, Some(id)) => self.client.get(&format!("/partitions/{id}")),
+            _ => Err(CliError::Usage(
+                "Specify the partition with either -n NAME or --id ID.".into(),
+            )),
+        }
+    }
+}
+
+fn not_found(what: &str) -> CliError {
+    CliError::Api {
+        status: 404,
+        message: format!("HSCL8012 The partition {what} does not exist."),
+    }
+}
+
+/// `-r` values a command accepts.
+fn check_resource(r: &str, allowed: &[&str]) -> Result<(), CliError> {
+    if allowed.contains(&r) {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "The resource type {r} is not valid here. Valid types are: {}",
+            allowed.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,156 @@
+//! IVM's output rules: one record per line, `attr=value` pairs or `-F` values.
+
+use crate::CliError;
+
+/// One output record: attributes in IVM's order.
+pub type Record = Vec<(&'static str, String)>;
+
+/// What `-F` asked for: attribute names and the delimiter between them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fields {
+    names: Vec<String>,
+    delimiter: String,
+}
+
+impl Fields {
+    /// Parses `-F name,state` or `-F name:state`: the delimiter is whatever separates the names.
+    pub fn parse(spec: &str) -> Result<Fields, CliError> {
+        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let delimiter: String = spec
+            .char_indices()
+            .find(|(_, c)| !is_name(*c))
+            .map(|(i, _)| spec[i..].chars().take_while(|c| !is_name(*c)).collect())
+            .unwrap_or_else(|| ",".into());
+        let names: Vec<String> = spec.split(delimiter.as_str()).map(str::to_string).collect();
+        if names
+            .iter()
+            .any(|n| n.is_empty() || !n.chars().all(is_name))
+        {
+            return Err(CliError::Usage(format!(
+                "invalid -F attribute list '{spec}'"
+            )));
+        }
+        Ok(Fields { names, delimiter })
+    }
+}
+
+/// Prints records per IVM's rules; an empty listing prints `No results were found.`.
+pub fn render(
+    records: &[Record],
+    fields: Option<&Fields>,
+    header: bool,
+) -> Result<String, CliError> {
+    if records.is_empty() {
+        return Ok("No results were found.\n".into());
+    }
+    let mut out = String::new();
+    match fields {
+        None => {
+            for r in records {
+                let line: Vec<String> = r
+                    .iter()
+                    .map(|(a, v)| {
+                        if v.contains(',') {
+                            format!("\"{a}={v}\"")
+                        } else {
+                            format!("{a}={v}")
+                        }
+                    })
+                    .collect();
+                out.push_str(&line.join(","));
+                out.push('\n');
+            }
+        }
+        Some(f) => {
+            if header {
+                out.push_str(&f.names.join(&f.delimiter));
+                out.push('\n');
+            }
+            for r in records {
+                let values = f
+                    .names
+                    .iter()
+                    .map(|n| {
+                        let v = r
+                            .iter()
+                            .find(|(a, _)| *a == n.as_str())
+                            .map(|(_, v)| v)
+                            .ok_or_else(|| {
+                                CliError::Usage(format!("An invalid attribute was entered: {n}"))
+                            })?;
+                        Ok(if v.contains(',') || v.contains(f.delimiter.as_str()) {
+                            format!("\"{v}\"")
+                        } else {
+                            v.clone()
+                        })
+                    })
+                    .collect::<Result<Vec<_>, CliError>>()?;
+                out.push_str(&values.join(&f.delimiter));
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An empty list prints as `none`.
+pub fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec() -> Record {
+        vec![
+            ("name", "lp1".into()),
+            ("state", "Running".into()),
+            ("list", "a,b".into()),
+            ("empty", String::new()),
+        ]
+    }
+
+    #[test]
+    fn default_output_quotes_pairs_with_commas() {
+        assert_eq!(
+            render(&[rec()], None, false).unwrap(),
+            "name=lp1,state=Running,\"list=a,b\",empty=\n"
+        );
+    }
+
+    #[test]
+    fn fields_use_their_delimiter() {
+        let f = Fields::parse("name:state").unwrap();
+        assert_eq!(render(&[rec()], Some(&f), false).unwrap(), "lp1:Running\n");
+        let f = Fields::parse("name~list").unwrap();
+        assert_eq!(
+            render(&[rec()], Some(&f), true).unwrap(),
+            "name~list\nlp1~\"a,b\"\n"
+        );
+        let f = Fields::parse("empty,name").unwrap();
+        assert_eq!(render(&[rec()], Some(&f), false).unwrap(), ",lp1\n");
+        let f = Fields::parse("name").unwrap();
+        assert_eq!(
+            render(&[rec(), rec()], Some(&f), false).unwrap(),
+            "lp1\nlp1\n"
+        );
+        let f = Fields::parse("name,bogus").unwrap();
+        assert_eq!(
+            render(&[rec()], Some(&f), false).unwrap_err().to_string(),
+            "An invalid attribute was entered: bogus"
+        );
+    }
+
+    #[test]
+    fn nothing_found() {
+        assert_eq!(
+            render(&[], None, false).unwrap(),
+            "No results were found.\n"
+        );
+    }
+}

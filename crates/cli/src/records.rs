@@ -1,0 +1,241 @@
+//! Partitions and the managed system as IVM output records, attributes in IVM's order.
+
+use ivm_model::{Partition, ProcMode, ProcUnits, ResourceSummary, SystemView};
+
+use crate::output::Record;
+
+/// Each client has the two virtual serial server adapters IVM creates (slot 0 is the console).
+const SERIAL_ADAPTERS: &str = "0/server/1/any//any/1,1/server/1/any//any/1";
+
+fn units(u: Option<ProcUnits>) -> String {
+    u.map(|u| u.to_string()).unwrap_or_default()
+}
+
+fn flag(b: bool) -> String {
+    if b { "1" } else { "0" }.into()
+}
+
+/// `lssyscfg -r sys`.
+pub fn system(v: &SystemView) -> Record {
+    let s = &v.system;
+    vec![
+        ("name", s.name.clone()),
+        ("type_model", s.type_model.clone()),
+        ("serial_num", s.serial_num.clone()),
+        ("state", v.state.clone()),
+        ("max_lpars", s.max_lpars.to_string()),
+        ("service_lpar_id", v.mgmt_lpar_id.to_string()),
+        ("service_lpar_name", v.mgmt_lpar_name.clone()),
+        ("mem_region_size", s.mem_region_size.to_string()),
+    ]
+}
+
+/// `lssyscfg -r lpar`.
+pub fn lpar(p: &Partition, serial: &str) -> Record {
+    vec![
+        ("name", p.name.clone()),
+        ("lpar_id", p.lpar_id.to_string()),
+        ("lpar_env", p.lpar_env.to_string()),
+        ("state", p.state.to_string()),
+        ("resource_config", "1".into()),
+        ("os_version", p.os_version.clone()),
+        ("logical_serial_num", format!("{serial}{}", p.lpar_id)),
+        ("default_profile", p.name.clone()),
+        ("curr_profile", p.name.clone()),
+        ("work_group_id", "none".into()),
+        ("shared_proc_pool_util_auth", "0".into()),
+        ("power_ctrl_lpar_ids", "none".into()),
+        ("boot_mode", p.boot_mode.to_string()),
+        ("lpar_keylock", "norm".into()),
+        ("auto_start", flag(p.auto_start)),
+        ("redundant_err_path_reporting", "0".into()),
+        ("ref_code", p.ref_code.clone()),
+    ]
+}
+
+/// `lssyscfg -r prof`: the partition's one profile, named like the partition.
+pub fn profile(p: &Partition) -> Record {
+    let c = &p.procs;
+    let shared = c.proc_mode == ProcMode::Shared;
+    vec![
+        ("name", p.name.clone()),
+        ("lpar_name", p.name.clone()),
+        ("lpar_id", p.lpar_id.to_string()),
+        ("lpar_env", p.lpar_env.to_string()),
+        ("all_resources", "0".into()),
+        ("min_mem", p.mem.min_mem.to_string()),
+        ("desired_mem", p.mem.desired_mem.to_string()),
+        ("max_mem", p.mem.max_mem.to_string()),
+        ("mem_mode", p.mem.mem_mode.to_string()),
+        ("proc_mode", c.proc_mode.to_string()),
+        ("min_proc_units", units(c.min_proc_units)),
+        ("desired_proc_units", units(c.desired_proc_units)),
+        ("max_proc_units", units(c.max_proc_units)),
+        ("min_procs", c.min_procs.to_string()),
+        ("desired_procs", c.desired_procs.to_string()),
+        ("max_procs", c.max_procs.to_string()),
+        ("sharing_mode", c.sharing_mode.to_string()),
+        (
+            "uncap_weight",
+            if shared {
+                c.uncap_weight.to_string()
+            } else {
+                String::new()
+            },
+        ),
+        ("io_slots", "none".into()),
+        ("lpar_io_pool_ids", "none".into()),
+        ("max_virtual_slots", p.max_virtual_slots.to_string()),
+        ("virtual_serial_adapters", SERIAL_ADAPTERS.into()),
+        ("virtual_scsi_adapters", "none".into()),
+        ("virtual_eth_adapters", "none".into()),
+        ("boot_mode", p.boot_mode.to_string()),
+        ("conn_monitoring", "0".into()),
+        ("auto_start", flag(p.auto_start)),
+        ("power_ctrl_lpar_ids", "none".into()),
+    ]
+}
+
+const CURR_PROC: [&str; 10] = [
+    "curr_shared_proc_pool_id",
+    "curr_proc_mode",
+    "curr_min_proc_units",
+    "curr_proc_units",
+    "curr_max_proc_units",
+    "curr_min_procs",
+    "curr_procs",
+    "curr_max_procs",
+    "curr_sharing_mode",
+    "curr_uncap_weight",
+];
+const PEND_PROC: [&str; 10] = [
+    "pend_shared_proc_pool_id",
+    "pend_proc_mode",
+    "pend_min_proc_units",
+    "pend_proc_units",
+    "pend_max_proc_units",
+    "pend_min_procs",
+    "pend_procs",
+    "pend_max_procs",
+    "pend_sharing_mode",
+    "pend_uncap_weight",
+];
+
+/// `lshwres -r proc --level lpar`: current (committed), pending and running values.
+pub fn proc_lpar(p: &Partition) -> Record {
+    let c = &p.procs;
+    let shared = c.proc_mode == ProcMode::Shared;
+    let running = p.state.is_active();
+    let weight = if shared {
+        c.uncap_weight.to_string()
+    } else {
+        String::new()
+    };
+    // Committed resources are current from creation on, so current and pending agree.
+    let values = [
+        if shared {
+            "0".to_string()
+        } else {
+            String::new()
+        },
+        c.proc_mode.to_string(),
+        units(c.min_proc_units),
+        units(c.desired_proc_units),
+        units(c.max_proc_units),
+        c.min_procs.to_string(),
+        c.desired_procs.to_string(),
+        c.max_procs.to_string(),
+        c.sharing_mode.to_string(),
+        weight.clone(),
+    ];
+    let mut r: Record = vec![
+        ("lpar_name", p.name.clone()),
+        ("lpar_id", p.lpar_id.to_string()),
+    ];
+    r.extend(CURR_PROC.into_iter().zip(values.clone()));
+    r.extend(PEND_PROC.into_iter().zip(values));
+    let run_units = match (running, shared) {
+        (false, _) => ProcUnits::ZERO,
+        (true, true) => c.desired_proc_units.unwrap_or(ProcUnits::ZERO),
+        (true, false) => ProcUnits::from_procs(c.desired_procs),
+    };
+    r.extend([
+        ("run_proc_units", run_units.to_string()),
+        (
+            "run_procs",
+            if running {
+                c.desired_procs.to_string()
+            } else {
+                "0".into()
+            },
+        ),
+        (
+            "run_uncap_weight",
+            if running { weight } else { String::new() },
+        ),
+    ]);
+    r
+}
+
+/// `lshwres -r mem --level lpar`.
+pub fn mem_lpar(p: &Partition) -> Record {
+    let m = &p.mem;
+    let running = p.state.is_active();
+    let run = |v: u64| if running { v.to_string() } else { "0".into() };
+    vec![
+        ("lpar_name", p.name.clone()),
+        ("lpar_id", p.lpar_id.to_string()),
+        ("curr_min_mem", m.min_mem.to_string()),
+        ("curr_mem", m.desired_mem.to_string()),
+        ("curr_max_mem", m.max_mem.to_string()),
+        ("pend_min_mem", m.min_mem.to_string()),
+        ("pend_mem", m.desired_mem.to_string()),
+        ("pend_max_mem", m.max_mem.to_string()),
+        ("run_min_mem", run(m.min_mem)),
+        ("run_mem", run(m.desired_mem)),
+        ("mem_mode", m.mem_mode.to_string()),
+    ]
+}
+
+/// `lshwres -r proc --level sys`.
+pub fn proc_sys(s: &ResourceSummary) -> Record {
+    vec![
+        (
+            "configurable_sys_proc_units",
+            s.configurable_proc_units.to_string(),
+        ),
+        (
+            "curr_avail_sys_proc_units",
+            s.available_proc_units.to_string(),
+        ),
+        (
+            "pend_avail_sys_proc_units",
+            s.available_proc_units.to_string(),
+        ),
+        (
+            "installed_sys_proc_units",
+            ProcUnits::from_procs(s.installed_procs).to_string(),
+        ),
+        ("deconfig_sys_proc_units", "0".into()),
+        ("min_proc_units_per_virtual_proc", "0.1".into()),
+        (
+            "max_virtual_procs_per_lpar",
+            s.installed_procs.min(64).to_string(),
+        ),
+        ("max_procs_per_lpar", s.installed_procs.to_string()),
+        ("max_shared_proc_pools", "1".into()),
+    ]
+}
+
+/// `lshwres -r mem --level sys`.
+pub fn mem_sys(s: &ResourceSummary) -> Record {
+    vec![
+        ("configurable_sys_mem", s.configurable_mem.to_string()),
+        ("curr_avail_sys_mem", s.available_mem.to_string()),
+        ("pend_avail_sys_mem", s.available_mem.to_string()),
+        ("installed_sys_mem", s.installed_mem.to_string()),
+        ("deconfig_sys_mem", "0".into()),
+        ("sys_firmware_mem", s.firmware_mem.to_string()),
+        ("mem_region_size", s.mem_region_size.to_string()),
+    ]
+}

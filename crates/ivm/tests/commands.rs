@@ -1,0 +1,471 @@
+//! The IVM command set run as real processes against a real daemon.
+
+mod common;
+
+use common::Daemon;
+
+/// A managed system with fixed figures so outputs are exact: 4 processors, 8 GiB (region 64 MB,
+/// firmware reserve 128 MB), management partition 0.40 units and 1024 MB.
+const SYSTEM: &str = r#"
+name = "ivmtest"
+type_model = "8286-42A"
+serial_num = "21A5E7V"
+installed_procs = 4
+installed_mem = 8192
+max_lpars = 20
+"#;
+
+fn lpars(d: &Daemon) -> String {
+    d.ok(&[
+        "lssyscfg",
+        "-r",
+        "prof",
+        "-F",
+        "name,lpar_id,desired_mem,desired_proc_units,max_mem",
+    ])
+}
+
+#[test]
+fn system_listings_and_identity() {
+    let d = Daemon::start(SYSTEM);
+    assert_eq!(
+        d.ok(&["lssyscfg", "-r", "sys"]),
+        "name=ivmtest,type_model=8286-42A,serial_num=21A5E7V,state=Operating,max_lpars=20,\
+         service_lpar_id=1,service_lpar_name=ivmtest,mem_region_size=64\n"
+    );
+    assert_eq!(
+        d.ok(&["lssyscfg", "-r", "sys", "-F", "name,state"]),
+        "ivmtest,Operating\n"
+    );
+    assert_eq!(
+        d.ok(&["lssyscfg", "-m", "ivmtest", "-r", "sys", "-F", "serial_num"]),
+        "21A5E7V\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-m",
+            "8286-42A*21A5E7V",
+            "-r",
+            "sys",
+            "-F",
+            "type_model"
+        ]),
+        "8286-42A\n"
+    );
+    let e = d.fails(&["lssyscfg", "-m", "othersys", "-r", "sys"]);
+    assert!(
+        e.contains("The managed system othersys was not found"),
+        "{e}"
+    );
+    assert_eq!(d.ok(&["lsivm"]), "8286-42A,21A5E7V,1\n");
+    assert_eq!(
+        d.ok(&["lshwres", "-r", "proc", "--level", "sys"]),
+        "configurable_sys_proc_units=4.0,curr_avail_sys_proc_units=3.6,pend_avail_sys_proc_units=3.6,\
+         installed_sys_proc_units=4.0,deconfig_sys_proc_units=0,min_proc_units_per_virtual_proc=0.1,\
+         max_virtual_procs_per_lpar=4,max_procs_per_lpar=4,max_shared_proc_pools=1\n"
+    );
+    assert_eq!(
+        d.ok(&["lshwres", "-r", "mem", "--level", "sys"]),
+        "configurable_sys_mem=8064,curr_avail_sys_mem=7040,pend_avail_sys_mem=7040,installed_sys_mem=8192,\
+         deconfig_sys_mem=0,sys_firmware_mem=128,mem_region_size=64\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "-F",
+            "name,lpar_id,lpar_env,state"
+        ]),
+        "ivmtest,1,vioserver,Running\n"
+    );
+    let e = d.fails(&["lssyscfg", "-r", "bogus"]);
+    assert!(e.contains("The resource type bogus is not valid"), "{e}");
+    let e = d.fails(&["lshwres", "-r", "proc", "--level", "pool"]);
+    assert!(e.contains("The level pool is not valid"), "{e}");
+    let e = d.fails(&["lssyscfg", "-r", "sys", "-F", "name,colour"]);
+    assert_eq!(e, "An invalid attribute was entered: colour\n");
+}
+
+#[test]
+fn create_list_change_and_remove() {
+    let d = Daemon::start(SYSTEM);
+    // A successful change prints nothing at all.
+    assert_eq!(
+        d.ok(&[
+            "mksyscfg",
+            "-r",
+            "lpar",
+            "-i",
+            "name=lp1,desired_procs=2,max_procs=4,desired_mem=512"
+        ]),
+        ""
+    );
+    d.ok(&[
+        "mksyscfg", "-m", "ivmtest", "-r", "lpar", "-i",
+        "name=db01,lpar_id=7,profile_name=db01,proc_mode=ded,desired_procs=1,min_mem=256,desired_mem=1024,max_mem=2048,auto_start=1",
+    ]);
+    assert_eq!(
+        d.ok(&["lssyscfg", "-r", "lpar", "-F", "name,lpar_id,state"]),
+        "ivmtest,1,Running\nlp1,2,Not Activated\ndb01,7,Not Activated\n"
+    );
+
+    // Default output: name first, state never last, comma values quoted as a whole pair.
+    let line = d.ok(&["lssyscfg", "-r", "lpar", "--filter", "lpar_names=lp1"]);
+    assert!(
+        line.starts_with("name=lp1,lpar_id=2,lpar_env=aixlinux,state=Not Activated,"),
+        "{line}"
+    );
+    assert_eq!(line.lines().count(), 1);
+    let prof = d.ok(&["lssyscfg", "-r", "prof", "--filter", "lpar_ids=2"]);
+    assert!(
+        prof.contains(",min_proc_units=0.2,desired_proc_units=0.2,max_proc_units=4.0,"),
+        "{prof}"
+    );
+    assert!(
+        prof.contains(",\"virtual_serial_adapters=0/server/1/any//any/1,1/server/1/any//any/1\","),
+        "{prof}"
+    );
+    assert!(prof.contains(",virtual_eth_adapters=none,"), "{prof}");
+    // With -F only the value is quoted; the delimiter is whatever separates the names.
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "prof",
+            "--filter",
+            "lpar_ids=2",
+            "-F",
+            "name:virtual_serial_adapters"
+        ]),
+        "lp1:\"0/server/1/any//any/1,1/server/1/any//any/1\"\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "-Fname~lpar_id",
+            "--filter",
+            "lpar_ids=7"
+        ]),
+        "db01~7\n"
+    );
+    assert_eq!(
+        d.ok(&["lssyscfg", "-r", "prof", "--filter", "\"lpar_names=lp1,db01\"", "-F", "name,proc_mode,sharing_mode,uncap_weight", "--header"]),
+        "name,proc_mode,sharing_mode,uncap_weight\nlp1,shared,uncap,128\ndb01,ded,keep_idle_procs,\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "prof",
+            "--filter",
+            "profile_names=db01",
+            "-F",
+            "lpar_name,min_mem,max_mem"
+        ]),
+        "db01,256,2048\n"
+    );
+    assert_eq!(
+        d.ok(&["lssyscfg", "-r", "lpar", "--filter", "lpar_names=nosuch"]),
+        "No results were found.\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "-F",
+            "auto_start",
+            "--filter",
+            "lpar_ids=7"
+        ]),
+        "1\n"
+    );
+
+    // Resources: 0.40 (mgmt) + 0.20 + 1.00 committed; 1024 + 512 + 1024 MB.
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "proc",
+            "--level",
+            "sys",
+            "-F",
+            "curr_avail_sys_proc_units"
+        ]),
+        "2.4\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "sys",
+            "-F",
+            "curr_avail_sys_mem"
+        ]),
+        "5504\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "proc",
+            "--level",
+            "lpar",
+            "-F",
+            "lpar_name,curr_proc_mode,curr_procs,curr_proc_units,run_procs"
+        ]),
+        "ivmtest,shared,4,0.4,4\nlp1,shared,2,0.2,0\ndb01,ded,1,,0\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "lpar",
+            "--filter",
+            "lpar_names=db01",
+            "-F",
+            "curr_min_mem,curr_mem,curr_max_mem"
+        ]),
+        "256,1024,2048\n"
+    );
+
+    // Changes.
+    assert_eq!(
+        d.ok(&[
+            "chsyscfg",
+            "-r",
+            "prof",
+            "-i",
+            "name=lp1,desired_proc_units=0.5,sharing_mode=cap"
+        ]),
+        ""
+    );
+    d.ok(&["chsyscfg", "-r", "prof", "-i", "lpar_id=7,desired_mem=2048"]);
+    d.ok(&["chsyscfg", "-r", "lpar", "-i", "name=lp1,new_name=web01"]);
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "lpar_name=web01,uncap_weight=0",
+    ]);
+    assert_eq!(
+        lpars(&d),
+        "ivmtest,1,1024,0.4,8064\nweb01,2,512,0.5,512\ndb01,7,2048,,2048\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "prof",
+            "--filter",
+            "lpar_ids=2",
+            "-F",
+            "sharing_mode"
+        ]),
+        "cap\n"
+    );
+
+    // Removal by name and by ID.
+    assert_eq!(d.ok(&["rmsyscfg", "-r", "lpar", "-n", "web01"]), "");
+    d.ok(&["rmsyscfg", "-r", "lpar", "--id", "7"]);
+    assert_eq!(d.ok(&["lssyscfg", "-r", "lpar", "-F", "name"]), "ivmtest\n");
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "sys",
+            "-F",
+            "curr_avail_sys_mem"
+        ]),
+        "7040\n"
+    );
+}
+
+#[test]
+fn errors_name_the_problem_and_change_nothing() {
+    let d = Daemon::start(SYSTEM);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=lp1,desired_procs=1,desired_mem=512",
+    ]);
+    let before = lpars(&d);
+    let tasks_before = d.data_dir().join("ivm.db");
+    assert!(tasks_before.exists());
+    let cases: &[(&[&str], &str)] = &[
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=500"],
+            "desired_mem=500 is not valid: memory must be a multiple of 64 MB, the value of the memory region size for the managed system.\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,colour=red"], "An invalid attribute was entered: colour\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs"], "The format of the configuration data is invalid.\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "\"name=x,desired_procs=1"], "The format of the configuration data is invalid.\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "desired_procs=1,desired_mem=512"], "The attribute name is required.\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_mem=512"], "desired_procs is required\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=lp1,desired_procs=1,desired_mem=512"], "a partition named 'lp1' already exists\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=a b,desired_procs=1,desired_mem=512"],
+            "name 'a b' is not valid: only letters, digits and . _ - + # are allowed (no blanks or commas)\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,lpar_id=1,desired_procs=1,desired_mem=512"],
+            "lpar_id 1 is out of range: client partitions use IDs 2 to 20\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=8000"],
+            "not enough memory available: the request needs 8000 MB more, 6528 MB available\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,proc_mode=ded,desired_procs=4,desired_mem=512"],
+            "not enough processing units available: the request needs 4.0 more, 3.5 available\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=2,desired_proc_units=0.1,desired_mem=512"],
+            "desired_procs=2 needs desired_proc_units between 0.2 and 2.0: each virtual processor carries 0.10 to 1.00 processing units (got 0.1)\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,max_mem=256"],
+            "min_mem=512 <= desired_mem=512 <= max_mem=256 does not hold; change them together so it does\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,proc_mode=dedicated"],
+            "The value 'dedicated' of attribute proc_mode is not valid: use one of ded, shared.\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,uncap_weight=300"],
+            "The value '300' of attribute uncap_weight is not valid: a whole number from 0 to 255 is required.\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,mem_mode=shared"],
+            "mem_mode=shared is not supported: this managed system has no shared memory pool; use mem_mode=ded\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=2/0/1//0/0"],
+            "The attribute virtual_eth_adapters is not supported by this version of ivm.\n"),
+        (&["chsyscfg", "-r", "prof", "-i", "name=nosuch,desired_mem=512"], "HSCL8012 The partition named nosuch does not exist.\n"),
+        (&["chsyscfg", "-r", "prof", "-i", "lpar_id=9,desired_mem=512"], "HSCL8012 The partition with ID 9 does not exist.\n"),
+        (&["chsyscfg", "-r", "prof", "-i", "name=lp1,desired_mem=1024"],
+            "min_mem=512 <= desired_mem=1024 <= max_mem=512 does not hold; change them together so it does\n"),
+        (&["chsyscfg", "-r", "prof", "-i", "name=lp1"], "The configuration data names nothing to change.\n"),
+        (&["chsyscfg", "-r", "lpar", "-i", "name=lp1,desired_mem=1024"], "An invalid attribute was entered: desired_mem\n"),
+        (&["chsyscfg", "-r", "lpar", "-i", "lpar_id=1,new_name=other"], "the management partition cannot be renamed\n"),
+        (&["chsyscfg", "-r", "prof", "-i", "lpar_id=1,max_mem=4096"], "max_mem can be changed only while the partition is not running\n"),
+        (&["chsyscfg", "-r", "prof", "-i", "name=other,lpar_id=2,desired_mem=1024"],
+            "The profile other does not exist for partition lp1; its only profile is lp1.\n"),
+        (&["rmsyscfg", "-r", "lpar", "-n", "nosuch"], "HSCL8012 The partition named nosuch does not exist.\n"),
+        (&["rmsyscfg", "-r", "lpar", "--id", "1"], "the management partition cannot be deleted\n"),
+        (&["rmsyscfg", "-r", "prof", "-n", "lp1"], "A partition's only profile cannot be removed; remove the partition with -r lpar.\n"),
+        (&["lssyscfg", "-r", "lpar", "--filter", "colour=red"], "An invalid filter was entered: colour. Valid filters are: lpar_names, lpar_ids\n"),
+    ];
+    for (args, want) in cases {
+        assert_eq!(&d.fails(args), want, "ivm {args:?}");
+        assert_eq!(lpars(&d), before, "ivm {args:?} changed something");
+    }
+}
+
+#[test]
+fn management_partition_share_changes_dynamically() {
+    let d = Daemon::start(SYSTEM);
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "lpar_id=1,desired_mem=2048,desired_proc_units=1.0",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "sys",
+            "-F",
+            "curr_avail_sys_mem"
+        ]),
+        "6016\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "proc",
+            "--level",
+            "sys",
+            "-F",
+            "curr_avail_sys_proc_units"
+        ]),
+        "3.0\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "lpar",
+            "--filter",
+            "lpar_ids=1",
+            "-F",
+            "run_mem"
+        ]),
+        "2048\n"
+    );
+}
+
+#[test]
+fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
+    let d = Daemon::start(SYSTEM);
+    let bin = tempfile::tempdir().unwrap();
+    let o = d.ivm(&["install-commands", bin.path().to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let script = format!(
+        "export PATH={path}; mksyscfg -r lpar -i \"name=lp1,desired_procs=1,desired_mem=512\"; echo Rc=$?; \
+         lssyscfg -r lpar -F name,state | grep lp1 | cut -d, -f2; ioscli lsivm; \
+         lssyscfg -r lpar -F name 2>&1 | sort | head -n 1; lshmc -V 2>/dev/null; echo Rc=$?"
+    );
+    let o = d.sh(&script);
+    assert_eq!(
+        o.stdout, "Rc=0\nNot Activated\n8286-42A,21A5E7V,1\nivmtest\nRc=127\n",
+        "{o:?}"
+    );
+}
+
+#[test]
+fn unix_users_act_as_their_ivm_users() {
+    let d = Daemon::start(SYSTEM);
+    let as_nobody = |args: &[&str]| {
+        d.run(
+            std::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(common::ivm_bin())
+                .args(args),
+        )
+    };
+    let o = as_nobody(&["lssyscfg", "-r", "lpar", "-F", "name"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert_eq!(o.stderr, "Unix user nobody has no ivm account\n");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    d.set_password("padmin", "padmin-pass-1");
+    rt.block_on(async {
+        let token = d.token("padmin", "padmin-pass-1").await;
+        let r = d
+            .https()
+            .post(d.url("/users"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"name": "nobody", "role": "View Only", "password": "nobody-pass"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    });
+    let o = as_nobody(&["lssyscfg", "-r", "lpar", "-F", "name"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "ivmtest\n"), "{o:?}");
+    let o = as_nobody(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=lp1,desired_procs=1,desired_mem=512",
+    ]);
+    assert_eq!(o.code, 1);
+    assert_eq!(
+        o.stderr,
+        "HSCL350B The user does not have the appropriate authority.\n"
+    );
+    assert_eq!(d.ok(&["lssyscfg", "-r", "lpar", "-F", "name"]), "ivmtest\n");
+}

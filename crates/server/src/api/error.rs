@@ -1,0 +1,103 @@
+//! API errors: a status code and a JSON body `{error, message}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ivm_rules::RuleError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::service::ServiceError;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable kind: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `internal`.
+    pub error: String,
+    /// What was wrong and what to do, for people.
+    pub message: String,
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// 404 with a message.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    /// 500 for failures that are ivm's, not the caller's.
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("internal error: {e}"),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        let status = match &e {
+            ServiceError::NoSuchPartition(_) | ServiceError::NoSuchUser(_) => StatusCode::NOT_FOUND,
+            ServiceError::UserExists(_) => StatusCode::CONFLICT,
+            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Rule(r) => match r {
+                RuleError::Insufficient { .. }
+                | RuleError::NameInUse(_)
+                | RuleError::IdInUse(_)
+                | RuleError::NoFreeId(_)
+                | RuleError::MustBeInactive { .. }
+                | RuleError::NotWhileRunning(_) => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "request failed");
+        }
+        ApiError {
+            status,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let kind = match self.status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            _ => "internal",
+        };
+        (
+            self.status,
+            Json(ErrorBody {
+                error: kind.into(),
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,73 @@
+//! Extractors: who is calling, and JSON bodies whose errors speak our format.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+
+use super::{blocking, ApiError, AppState};
+use crate::service::{Actor, ServiceError};
+
+/// Name of the browser session cookie.
+pub const SESSION_COOKIE: &str = "ivm_session";
+
+/// The identity of a Unix-socket peer, resolved from SO_PEERCRED when it connected.
+#[derive(Clone, Debug)]
+pub struct PeerIdentity(pub Result<Actor, String>);
+
+/// The token a request carries: `Authorization: Bearer` for scripts, the cookie for browsers.
+pub(crate) fn request_token(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Some(t.trim().to_string());
+        }
+    }
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(SESSION_COOKIE)?
+                .strip_prefix('=')
+                .map(str::to_string)
+        })
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiError> {
+        if let Some(PeerIdentity(id)) = parts.extensions.get::<PeerIdentity>() {
+            return id.clone().map_err(|m| ServiceError::Unauthorized(m).into());
+        }
+        let token = request_token(parts).ok_or_else(|| {
+            ServiceError::Unauthorized("log in first: no session cookie or bearer token".into())
+        })?;
+        blocking(state, move |svc| svc.authenticate(&token)).await
+    }
+}
+
+/// A JSON body; a malformed one gets a 400 that says what was wrong (e.g. an unknown attribute).
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
+    }
+}

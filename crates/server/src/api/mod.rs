@@ -1,0 +1,76 @@
+//! The REST API (`/api/v1`): thin handlers that translate HTTP to service calls.
+
+mod error;
+mod extract;
+mod openapi;
+mod partitions;
+mod session;
+mod system;
+mod tasks;
+mod users;
+
+use std::sync::Arc;
+
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::service::{Service, ServiceError};
+
+pub use error::ApiError;
+pub use extract::PeerIdentity;
+
+/// What every handler gets: the service.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service, shared by every connection.
+    pub svc: Arc<Service>,
+}
+
+/// Runs a service call on the blocking pool: the store does synchronous disk I/O.
+pub(crate) async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let svc = state.svc.clone();
+    tokio::task::spawn_blocking(move || f(&svc))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)
+}
+
+/// The whole router: the API under `/api/v1`, its OpenAPI document and Swagger UI.
+pub fn router(svc: Arc<Service>) -> Router {
+    let api = Router::new()
+        .route("/system", get(system::get_system))
+        .route("/system/resources", get(system::resources))
+        .route(
+            "/partitions",
+            get(partitions::list).post(partitions::create),
+        )
+        .route(
+            "/partitions/{id}",
+            get(partitions::get_one)
+                .patch(partitions::change)
+                .delete(partitions::delete),
+        )
+        .route("/login", post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/session", get(session::whoami))
+        .route("/tokens", post(session::create_token))
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{name}",
+            patch(users::change_role).delete(users::delete),
+        )
+        .route("/users/{name}/password", put(users::set_password))
+        .route("/tasks", get(tasks::list))
+        .fallback(|| async { ApiError::not_found("no such API endpoint") });
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(
+            SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
+        )
+        .with_state(AppState { svc })
+}

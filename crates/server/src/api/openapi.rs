@@ -1,0 +1,41 @@
+//! The OpenAPI document, served at `/api/v1/openapi.json`.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{error, partitions, session, system, tasks, users};
+
+/// ivm's REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ivm", description = "Integrated Virtualization Manager for Linux/KVM"),
+    paths(
+        system::get_system, system::resources,
+        partitions::list, partitions::get_one, partitions::create, partitions::change, partitions::delete,
+        session::login, session::logout, session::whoami, session::create_token,
+        users::list, users::create, users::change_role, users::delete, users::set_password,
+        tasks::list,
+    ),
+    components(schemas(error::ErrorBody, ivm_model::SystemView)),
+    modifiers(&Security),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::extract::SESSION_COOKIE,
+            ))),
+        );
+    }
+}

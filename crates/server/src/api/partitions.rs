@@ -1,0 +1,78 @@
+//! Partitions: list, get, create, change, delete.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ivm_model::{Partition, PartitionChange, PartitionSpec};
+
+use super::error::ErrorBody;
+use super::extract::ApiJson;
+use super::{blocking, ApiError, AppState};
+use crate::service::Actor;
+
+/// Every partition, by ID.
+#[utoipa::path(get, path = "/api/v1/partitions", tag = "partitions",
+    responses((status = 200, body = [Partition]), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> Result<Json<Vec<Partition>>, ApiError> {
+    blocking(&state, |svc| svc.partitions().map(Json)).await
+}
+
+/// One partition.
+#[utoipa::path(get, path = "/api/v1/partitions/{id}", tag = "partitions",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 200, body = Partition), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _actor: Actor,
+    Path(id): Path<u32>,
+) -> Result<Json<Partition>, ApiError> {
+    blocking(&state, move |svc| svc.partition(id).map(Json)).await
+}
+
+/// Creates a partition and commits its resources, or refuses with the rule it breaks.
+#[utoipa::path(post, path = "/api/v1/partitions", tag = "partitions", request_body = PartitionSpec,
+    responses((status = 201, body = Partition), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(spec): ApiJson<PartitionSpec>,
+) -> Result<(StatusCode, Json<Partition>), ApiError> {
+    blocking(&state, move |svc| svc.create_partition(&actor, &spec))
+        .await
+        .map(|p| (StatusCode::CREATED, Json(p)))
+}
+
+/// Changes a partition and its profile; while it runs, only within its min..max.
+#[utoipa::path(patch, path = "/api/v1/partitions/{id}", tag = "partitions", request_body = PartitionChange,
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 200, body = Partition), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn change(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<u32>,
+    ApiJson(change): ApiJson<PartitionChange>,
+) -> Result<Json<Partition>, ApiError> {
+    blocking(&state, move |svc| svc.change_partition(&actor, id, &change))
+        .await
+        .map(Json)
+}
+
+/// Deletes a partition that is not running.
+#[utoipa::path(delete, path = "/api/v1/partitions/{id}", tag = "partitions",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<u32>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| svc.delete_partition(&actor, id))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}

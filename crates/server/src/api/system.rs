@@ -1,0 +1,37 @@
+//! The managed system and its resource totals.
+
+use axum::extract::State;
+use axum::Json;
+use ivm_model::{ResourceSummary, SystemView, MGMT_PARTITION_ID};
+
+use super::{blocking, ApiError, AppState};
+use crate::service::Actor;
+
+/// The managed system.
+#[utoipa::path(get, path = "/api/v1/system", tag = "system",
+    responses((status = 200, body = SystemView), (status = 401, body = super::error::ErrorBody)))]
+pub async fn get_system(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> Result<Json<SystemView>, ApiError> {
+    blocking(&state, |svc| {
+        let mgmt = svc.partition(MGMT_PARTITION_ID)?;
+        Ok(Json(SystemView {
+            system: svc.system().clone(),
+            state: "Operating".into(),
+            mgmt_lpar_id: mgmt.lpar_id,
+            mgmt_lpar_name: mgmt.name,
+        }))
+    })
+    .await
+}
+
+/// Installed, committed and available processors and memory.
+#[utoipa::path(get, path = "/api/v1/system/resources", tag = "system",
+    responses((status = 200, body = ResourceSummary), (status = 401, body = super::error::ErrorBody)))]
+pub async fn resources(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> Result<Json<ResourceSummary>, ApiError> {
+    blocking(&state, |svc| svc.summary().map(Json)).await
+}

@@ -1,0 +1,115 @@
+//! User accounts.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ivm_model::{Role, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::ErrorBody;
+use super::extract::ApiJson;
+use super::{blocking, ApiError, AppState};
+use crate::service::Actor;
+
+/// A user to create.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Initial password.
+    pub password: String,
+}
+
+/// A role change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// New role.
+    pub role: Role,
+}
+
+/// A new password.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// New password, 8 to 128 characters.
+    pub password: String,
+}
+
+/// Every user (View/Modify only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, body = [User]), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<User>>, ApiError> {
+    blocking(&state, move |svc| svc.users(&actor))
+        .await
+        .map(Json)
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(u): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    blocking(&state, move |svc| {
+        svc.create_user(&actor, &u.name, u.role, &u.password)
+    })
+    .await
+    .map(|u| (StatusCode::CREATED, Json(u)))
+}
+
+/// Changes a user's role.
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", request_body = RoleChange,
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(name): Path<String>,
+    ApiJson(c): ApiJson<RoleChange>,
+) -> Result<Json<User>, ApiError> {
+    blocking(&state, move |svc| svc.change_role(&actor, &name, c.role))
+        .await
+        .map(Json)
+}
+
+/// Deletes a user.
+#[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| svc.delete_user(&actor, &name))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Sets a password: one's own, or anyone's for View/Modify users.
+#[utoipa::path(put, path = "/api/v1/users/{name}/password", tag = "users", request_body = PasswordChange,
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(name): Path<String>,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| {
+        svc.set_password(&actor, &name, &p.password)
+    })
+    .await
+    .map(|()| StatusCode::NO_CONTENT)
+}

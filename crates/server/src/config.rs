@@ -1,0 +1,140 @@
+//! Daemon settings and the managed system as configured.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ivm_host::HostFacts;
+use ivm_model::ManagedSystem;
+use serde::Deserialize;
+
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/ivm";
+/// Name of the configuration file in the data directory.
+pub const CONFIG_FILE: &str = "ivm.toml";
+/// Name of the database file in the data directory.
+pub const DB_FILE: &str = "ivm.db";
+/// Name of the Unix socket the commands use.
+pub const SOCKET_FILE: &str = "ivm.sock";
+
+/// How `ivm serve` runs.
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    /// Where the database, socket, certificate and partition files live.
+    pub data_dir: PathBuf,
+    /// HTTPS address.
+    pub listen: SocketAddr,
+    /// PEM certificate; generated in the data directory when unset.
+    pub cert: Option<PathBuf>,
+    /// PEM private key; generated in the data directory when unset.
+    pub key: Option<PathBuf>,
+}
+
+/// Overrides for discovered figures, from `ivm.toml` in the data directory, so the rules can be
+/// exercised as on a larger machine.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SystemOverrides {
+    /// System name.
+    pub name: Option<String>,
+    /// `type-model`.
+    pub type_model: Option<String>,
+    /// Serial number.
+    pub serial_num: Option<String>,
+    /// Installed processors.
+    pub installed_procs: Option<u32>,
+    /// Installed memory in MB.
+    pub installed_mem: Option<u64>,
+    /// Memory region size in MB.
+    pub mem_region_size: Option<u64>,
+    /// Hypervisor reserve in MB.
+    pub firmware_mem: Option<u64>,
+    /// Highest partition ID.
+    pub max_lpars: Option<u32>,
+}
+
+/// The highest partition ID when the configuration does not set one.
+pub const DEFAULT_MAX_LPARS: u32 = 254;
+
+impl SystemOverrides {
+    /// Reads `ivm.toml` from the data directory; a missing file means no overrides.
+    pub fn load(data_dir: &Path) -> anyhow::Result<SystemOverrides> {
+        let path = data_dir.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("invalid configuration in {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SystemOverrides::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// The managed system: discovered facts, overridden where configured, with IVM's defaults
+    /// for the region size and the hypervisor reserve.
+    pub fn apply(&self, facts: HostFacts) -> anyhow::Result<ManagedSystem> {
+        let installed_raw = self.installed_mem.unwrap_or(facts.memory_mb);
+        let region = self
+            .mem_region_size
+            .unwrap_or_else(|| ivm_rules::region_size_for(installed_raw));
+        let installed_mem = match self.installed_mem {
+            Some(m) => m,
+            None => ivm_rules::round_down_to_region(installed_raw, region),
+        };
+        let sys = ManagedSystem {
+            name: self.name.clone().unwrap_or(facts.hostname),
+            type_model: self.type_model.clone().unwrap_or(facts.type_model),
+            serial_num: self.serial_num.clone().unwrap_or(facts.serial_num),
+            installed_procs: self.installed_procs.unwrap_or(facts.processors),
+            installed_mem,
+            mem_region_size: region,
+            firmware_mem: self
+                .firmware_mem
+                .unwrap_or_else(|| ivm_rules::default_firmware_mem(installed_mem, region)),
+            max_lpars: self.max_lpars.unwrap_or(DEFAULT_MAX_LPARS),
+            physical_volumes: facts.physical_volumes,
+            physical_nics: facts.physical_nics,
+        };
+        ivm_rules::validate_system(&sys)
+            .context("the managed system's configuration is not valid")?;
+        Ok(sys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> HostFacts {
+        HostFacts {
+            hostname: "h".into(),
+            type_model: "KVM-ABC".into(),
+            serial_num: "1234567".into(),
+            processors: 2,
+            memory_mb: 24100,
+            physical_volumes: vec![],
+            physical_nics: vec![],
+        }
+    }
+
+    #[test]
+    fn defaults_come_from_the_rules() {
+        let sys = SystemOverrides::default().apply(facts()).unwrap();
+        assert_eq!(sys.mem_region_size, 128);
+        assert_eq!(sys.installed_mem, 24064);
+        assert_eq!(sys.firmware_mem, 384);
+    }
+
+    #[test]
+    fn overrides_win_and_are_validated() {
+        let o: SystemOverrides =
+            toml::from_str("installed_procs = 64\ninstalled_mem = 262144\nmax_lpars = 1100")
+                .unwrap();
+        let sys = o.apply(facts()).unwrap();
+        assert_eq!(
+            (sys.installed_procs, sys.installed_mem, sys.mem_region_size),
+            (64, 262144, 256)
+        );
+        let bad: SystemOverrides = toml::from_str("mem_region_size = 100").unwrap();
+        assert!(bad.apply(facts()).is_err());
+        assert!(toml::from_str::<SystemOverrides>("bogus = 1").is_err());
+    }
+}

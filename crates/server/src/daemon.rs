@@ -1,0 +1,105 @@
+//! `ivm serve`: opens the data directory and serves HTTPS and the Unix socket.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tower_http::trace::TraceLayer;
+
+use crate::config::{DaemonConfig, SystemOverrides, SOCKET_FILE};
+use crate::service::Service;
+use crate::{api, tls, unix};
+
+/// Holds the data directory's lock for as long as the daemon runs.
+struct DataDirLock(#[allow(dead_code)] fs::File);
+
+fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
+    let path = dir.join("ivm.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        bail!("another ivm serve is already using {}", dir.display());
+    }
+    Ok(DataDirLock(file))
+}
+
+/// Opens the data directory and the service (creating padmin on first start).
+pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>)> {
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // Traversable by all so that Unix users mapped to ivm accounts reach the socket.
+    fs::set_permissions(data_dir, fs::Permissions::from_mode(0o711))?;
+    let overrides = SystemOverrides::load(data_dir)?;
+    let facts = ivm_host::discover(Path::new("/")).context("cannot discover the managed system")?;
+    let system = overrides.apply(facts)?;
+    Ok(Service::open(data_dir, system)?)
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
+    fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let _lock = lock_data_dir(&cfg.data_dir)?;
+    let data_dir = cfg.data_dir.clone();
+    let (svc, password) = tokio::task::spawn_blocking(move || open_service(&data_dir)).await??;
+    if let Some(pw) = password {
+        println!("ivm: created user padmin with password {pw} (change it with 'ivm passwd')");
+    }
+    let svc = Arc::new(svc);
+    let app = api::router(svc.clone()).layer(TraceLayer::new_for_http());
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = tls::rustls_config(
+        &cfg.data_dir,
+        cfg.cert.as_deref(),
+        cfg.key.as_deref(),
+        &svc.system().name,
+    )
+    .await?;
+    let handle = axum_server::Handle::new();
+    let https = axum_server::bind_rustls(cfg.listen, tls)
+        .handle(handle.clone())
+        .serve(app.clone().into_make_service());
+    let https = tokio::spawn(https);
+    let addr = handle
+        .listening()
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+
+    let socket = cfg.data_dir.join(SOCKET_FILE);
+    let listener = unix::bind(&socket)?;
+    let unix = tokio::spawn(unix::serve(listener, app, svc.clone()));
+    println!("ivm: serving https://{addr}/ and {}", socket.display());
+    tracing::info!(%addr, socket = %socket.display(), system = %svc.system().name, "ivm started");
+
+    let result = tokio::select! {
+        r = https => r.context("HTTPS server task").and_then(|r| r.context("HTTPS server")),
+        r = unix => r.context("Unix socket task").and_then(|r| r),
+        () = shutdown_signal() => {
+            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            Ok(())
+        }
+    };
+    let _ = fs::remove_file(&socket);
+    tracing::info!("ivm stopped");
+    result
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

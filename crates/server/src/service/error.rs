@@ -1,0 +1,33 @@
+//! What the service tells a caller that went wrong.
+
+use ivm_rules::RuleError;
+use ivm_store::StoreError;
+
+/// A refused or failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No partition with that ID or name.
+    #[error("HSCL8012 The partition {0} does not exist.")]
+    NoSuchPartition(String),
+    /// No user with that name.
+    #[error("user {0} does not exist")]
+    NoSuchUser(String),
+    /// A user of that name exists already.
+    #[error("user {0} already exists")]
+    UserExists(String),
+    /// The request breaks a resource rule.
+    #[error("{0}")]
+    Rule(#[from] RuleError),
+    /// The caller's role does not allow it.
+    #[error("HSCL350B The user does not have the appropriate authority.")]
+    Forbidden,
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A request that is malformed in a way the rules do not cover.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,71 @@
+//! Partition definitions: list, create, change, delete.
+
+use ivm_model::{Partition, PartitionChange, PartitionSpec};
+
+use super::{Actor, Service, ServiceError};
+
+fn target(p: &Partition) -> String {
+    format!("lpar {} ({})", p.lpar_id, p.name)
+}
+
+impl Service {
+    /// Every partition, the management partition first.
+    pub fn partitions(&self) -> Result<Vec<Partition>, ServiceError> {
+        Ok(self.store.read(|tx| tx.partitions())?)
+    }
+
+    /// One partition by ID.
+    pub fn partition(&self, id: u32) -> Result<Partition, ServiceError> {
+        self.store
+            .read(|tx| tx.partition(id))?
+            .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))
+    }
+
+    /// Creates a client partition and commits its resources.
+    pub fn create_partition(
+        &self,
+        actor: &Actor,
+        spec: &PartitionSpec,
+    ) -> Result<Partition, ServiceError> {
+        self.task(actor, "create partition", &spec.name, |tx| {
+            actor.require_modify()?;
+            let all = tx.partitions()?;
+            let p = ivm_rules::new_partition(&self.system, &all, spec)?;
+            tx.put_partition(&p)?;
+            Ok((p.clone(), target(&p)))
+        })
+    }
+
+    /// Changes a partition; on a running partition only what DLPAR allows.
+    pub fn change_partition(
+        &self,
+        actor: &Actor,
+        id: u32,
+        change: &PartitionChange,
+    ) -> Result<Partition, ServiceError> {
+        self.task(actor, "change partition", &format!("lpar {id}"), |tx| {
+            actor.require_modify()?;
+            let all = tx.partitions()?;
+            let current = all
+                .iter()
+                .find(|p| p.lpar_id == id)
+                .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+            let next = ivm_rules::apply_change(&self.system, &all, current, change)?;
+            tx.put_partition(&next)?;
+            Ok((next.clone(), target(&next)))
+        })
+    }
+
+    /// Deletes a partition that is not running, releasing its resources.
+    pub fn delete_partition(&self, actor: &Actor, id: u32) -> Result<(), ServiceError> {
+        self.task(actor, "delete partition", &format!("lpar {id}"), |tx| {
+            actor.require_modify()?;
+            let p = tx
+                .partition(id)?
+                .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+            ivm_rules::check_delete(&p)?;
+            tx.delete_partition(id)?;
+            Ok(((), target(&p)))
+        })
+    }
+}

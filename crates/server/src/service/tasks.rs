@@ -1,0 +1,22 @@
+//! Reading the task log.
+
+use ivm_model::Task;
+
+use super::{Actor, Service, ServiceError};
+
+/// Most entries one read returns.
+pub const MAX_TASKS_PER_READ: u32 = 1000;
+
+impl Service {
+    /// The newest tasks first; any signed-in role may read the log.
+    pub fn tasks(
+        &self,
+        _actor: &Actor,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<Task>, ServiceError> {
+        Ok(self
+            .store
+            .read(|tx| tx.tasks(limit.clamp(1, MAX_TASKS_PER_READ), before))?)
+    }
+}

@@ -1,0 +1,255 @@
+//! Users, logins, sessions and API tokens.
+
+use ivm_model::{Role, User, PRIME_ADMIN};
+use ivm_store::{SessionRecord, StoreError, UserRecord};
+
+use super::{now_ms, Actor, Service, ServiceError};
+use crate::auth::{hash_password, new_password, new_token, token_hash, verify_password};
+
+/// A browser session ends after this long without a request.
+pub const SESSION_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
+/// Uses closer together than this are not written back, to spare the disk.
+const TOUCH_INTERVAL_MS: i64 = 60 * 1000;
+
+fn bad_login() -> ServiceError {
+    ServiceError::Unauthorized("invalid user name or password".into())
+}
+
+impl Service {
+    /// Creates padmin with a random password when it does not exist; returns that password.
+    pub(super) fn ensure_padmin(&self) -> Result<Option<String>, ServiceError> {
+        self.store
+            .write(|tx| {
+                if tx.user(PRIME_ADMIN)?.is_some() {
+                    return Ok(None);
+                }
+                let password = new_password();
+                let rec = UserRecord {
+                    user: User {
+                        name: PRIME_ADMIN.into(),
+                        role: Role::ViewModify,
+                    },
+                    password_hash: hash_password(&password),
+                };
+                tx.put_user(&rec, now_ms())?;
+                Ok::<_, StoreError>(Some(password))
+            })
+            .map_err(Into::into)
+    }
+
+    /// Checks a user's password and opens a browser session; returns the token.
+    pub fn login(&self, name: &str, password: &str) -> Result<(String, User), ServiceError> {
+        let rec = self.store.read(|tx| tx.user(name))?.ok_or_else(bad_login)?;
+        if !verify_password(password, &rec.password_hash) {
+            return Err(bad_login());
+        }
+        let token = self.open_session(&rec.user.name, Some(SESSION_IDLE_TIMEOUT_MS))?;
+        Ok((token, rec.user))
+    }
+
+    /// Issues a token for scripts that does not expire while its user exists.
+    pub fn create_api_token(&self, actor: &Actor) -> Result<String, ServiceError> {
+        self.open_session(&actor.user, None)
+    }
+
+    fn open_session(
+        &self,
+        user: &str,
+        idle_timeout_ms: Option<i64>,
+    ) -> Result<String, ServiceError> {
+        let token = new_token();
+        let now = now_ms();
+        let rec = SessionRecord {
+            token_hash: token_hash(&token),
+            user: user.to_string(),
+            created_ms: now,
+            last_used_ms: now,
+            idle_timeout_ms,
+        };
+        self.store.write(|tx| tx.put_session(&rec))?;
+        Ok(token)
+    }
+
+    /// Resolves a session or API token to its user, ending sessions that sat idle too long.
+    pub fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
+        let hash = token_hash(token);
+        let now = now_ms();
+        let expired = || {
+            ServiceError::Unauthorized(
+                "the session has expired or is not valid; log in again".into(),
+            )
+        };
+        let (session, user) = self
+            .store
+            .read(|tx| {
+                let Some(s) = tx.session(&hash)? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let user = tx.user(&s.user)?;
+                Ok(user.map(|u| (s, u)))
+            })?
+            .ok_or_else(expired)?;
+        if session
+            .idle_timeout_ms
+            .is_some_and(|t| now - session.last_used_ms > t)
+        {
+            self.store.write(|tx| tx.delete_session(&hash))?;
+            return Err(expired());
+        }
+        if now - session.last_used_ms > TOUCH_INTERVAL_MS {
+            self.store.write(|tx| tx.touch_session(&hash, now))?;
+        }
+        Ok(Actor {
+            user: user.user.name,
+            role: user.user.role,
+            session: Some(hash),
+        })
+    }
+
+    /// Ends the session the actor came with.
+    pub fn logout(&self, actor: &Actor) -> Result<(), ServiceError> {
+        if let Some(hash) = &actor.session {
+            self.store.write(|tx| tx.delete_session(hash))?;
+        }
+        Ok(())
+    }
+
+    /// The ivm user a local Unix user acts as: root and `padmin` act as padmin, any other Unix
+    /// user as the ivm user of the same name.
+    pub fn actor_for_unix_user(
+        &self,
+        uid: u32,
+        unix_name: Option<&str>,
+    ) -> Result<Actor, ServiceError> {
+        let name = match (uid, unix_name) {
+            (0, _) => PRIME_ADMIN,
+            (_, Some(n)) => n,
+            (_, None) => {
+                return Err(ServiceError::Unauthorized(format!(
+                    "Unix user {uid} has no name"
+                )))
+            }
+        };
+        let rec = self.store.read(|tx| tx.user(name))?.ok_or_else(|| {
+            ServiceError::Unauthorized(format!("Unix user {name} has no ivm account"))
+        })?;
+        Ok(Actor {
+            user: rec.user.name,
+            role: rec.user.role,
+            session: None,
+        })
+    }
+
+    /// Every user (View/Modify only).
+    pub fn users(&self, actor: &Actor) -> Result<Vec<User>, ServiceError> {
+        actor.require_modify()?;
+        Ok(self
+            .store
+            .read(|tx| tx.users())?
+            .into_iter()
+            .map(|r| r.user)
+            .collect())
+    }
+
+    /// Creates a user with a role and password.
+    pub fn create_user(
+        &self,
+        actor: &Actor,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<User, ServiceError> {
+        self.task(actor, "create user", name, |tx| {
+            actor.require_modify()?;
+            ivm_rules::validate_user_name(name)?;
+            ivm_rules::validate_password(password)?;
+            if tx.user(name)?.is_some() {
+                return Err(ServiceError::UserExists(name.into()));
+            }
+            let user = User {
+                name: name.into(),
+                role,
+            };
+            tx.put_user(
+                &UserRecord {
+                    user: user.clone(),
+                    password_hash: hash_password(password),
+                },
+                now_ms(),
+            )?;
+            Ok((user, name.to_string()))
+        })
+    }
+
+    /// Changes a user's role; padmin stays View/Modify.
+    pub fn change_role(&self, actor: &Actor, name: &str, role: Role) -> Result<User, ServiceError> {
+        self.task(actor, "change user role", name, |tx| {
+            actor.require_modify()?;
+            let mut rec = tx
+                .user(name)?
+                .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;
+            if name == PRIME_ADMIN && role != Role::ViewModify {
+                return Err(ServiceError::Invalid(
+                    "padmin is the prime administrator; its role cannot change".into(),
+                ));
+            }
+            rec.user.role = role;
+            tx.put_user(&rec, now_ms())?;
+            Ok((rec.user, name.to_string()))
+        })
+    }
+
+    /// Deletes a user and its sessions; padmin and oneself cannot be deleted.
+    pub fn delete_user(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
+        self.task(actor, "delete user", name, |tx| {
+            actor.require_modify()?;
+            if name == PRIME_ADMIN || name == actor.user {
+                return Err(ServiceError::Invalid(format!(
+                    "user {name} cannot be deleted"
+                )));
+            }
+            if !tx.delete_user(name)? {
+                return Err(ServiceError::NoSuchUser(name.into()));
+            }
+            Ok(((), name.to_string()))
+        })
+    }
+
+    /// Sets a password: one's own, or anyone's for View/Modify users. Other sessions of that
+    /// user end; the caller's own session stays.
+    pub fn set_password(
+        &self,
+        actor: &Actor,
+        name: &str,
+        password: &str,
+    ) -> Result<(), ServiceError> {
+        self.task(actor, "change password", name, |tx| {
+            if name != actor.user {
+                actor.require_modify()?;
+            }
+            ivm_rules::validate_password(password)?;
+            let mut rec = tx
+                .user(name)?
+                .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;
+            rec.password_hash = hash_password(password);
+            tx.put_user(&rec, now_ms())?;
+            let keep = if name == actor.user {
+                actor.session.as_deref()
+            } else {
+                None
+            };
+            tx.delete_sessions_of(name, keep)?;
+            Ok(((), name.to_string()))
+        })
+    }
+
+    /// Sets a password from the host itself (`ivm passwd`, run as root), creating padmin if needed.
+    pub fn set_password_local(&self, name: &str, password: &str) -> Result<(), ServiceError> {
+        let root = Actor {
+            user: PRIME_ADMIN.into(),
+            role: Role::ViewModify,
+            session: None,
+        };
+        self.set_password(&root, name, password)
+    }
+}

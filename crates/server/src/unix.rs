@@ -1,0 +1,71 @@
+//! The local Unix socket the IVM commands use. Each connection's peer credentials
+//! (SO_PEERCRED) decide which ivm user it acts as; no password is needed on the host.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::{Extension, Router};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::UnixListener;
+use tower::Layer;
+
+use crate::api::PeerIdentity;
+use crate::service::Service;
+
+/// Binds the socket, replacing a stale one (the data-directory lock proves no daemon owns it).
+pub(crate) fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot remove stale socket {}", path.display()))
+        }
+    }
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
+    // Anyone may connect; what a peer may do is decided by its Unix identity.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    Ok(listener)
+}
+
+/// Serves the router on the socket until the task is dropped.
+pub(crate) async fn serve(
+    listener: UnixListener,
+    router: Router,
+    svc: Arc<Service>,
+) -> anyhow::Result<()> {
+    loop {
+        let (stream, _) = listener
+            .accept()
+            .await
+            .context("accepting on the Unix socket")?;
+        let router = router.clone();
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let identity = match stream.peer_cred() {
+                Ok(cred) => {
+                    let uid = cred.uid();
+                    tokio::task::spawn_blocking(move || {
+                        let name = ivm_host::users::unix_user_name(Path::new("/"), uid);
+                        svc.actor_for_unix_user(uid, name.as_deref())
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+                }
+                Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
+            };
+            let service = TowerToHyperService::new(Extension(PeerIdentity(identity)).layer(router));
+            if let Err(e) = Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "unix connection ended with an error");
+            }
+        });
+    }
+}
