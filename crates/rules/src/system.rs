@@ -48,14 +48,14 @@ pub fn validate_system(sys: &ManagedSystem) -> Result<(), RuleError> {
     if sys.installed_procs == 0 {
         return Err(range("installed_procs", "0".into(), "1 or more"));
     }
-    if sys.installed_mem % sys.mem_region_size != 0 {
+    if !sys.installed_mem.is_multiple_of(sys.mem_region_size) {
         return Err(RuleError::NotRegionMultiple {
             attr: "installed_mem",
             value: sys.installed_mem,
             region: sys.mem_region_size,
         });
     }
-    if sys.firmware_mem % sys.mem_region_size != 0 {
+    if !sys.firmware_mem.is_multiple_of(sys.mem_region_size) {
         return Err(RuleError::NotRegionMultiple {
             attr: "firmware_mem",
             value: sys.firmware_mem,

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every check and test of ivm. Run as root on Debian 12: tests start real daemons,
+# switch Unix users, and (later) run QEMU, cgroups and bridges.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
