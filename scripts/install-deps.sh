@@ -3,14 +3,33 @@
 # Rust itself is not a Debian package recent enough (ivm needs 1.87+): install it with rustup.
 set -euo pipefail
 
-need_apt=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in gcc pkg-config util-linux; do
-    have "$pkg" || need_apt+=("$pkg")
+updated=0
+apt_update() { ((updated)) || { apt-get update -q; updated=1; }; }
+apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; }
+
+need=()
+for pkg in gcc pkg-config util-linux cpio kmod busybox-static; do
+    have "$pkg" || need+=("$pkg")
 done
-if ((${#need_apt[@]})); then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+if ((${#need[@]})); then
+    apt_update
+    apt_install "${need[@]}"
+fi
+
+# QEMU 10 from bookworm-backports: Debian 12's own 7.2 fails disk unplug and, installed,
+# removes the newer qemu-utils. The backports entry uses the same mirror as the main sources.
+if ! command -v qemu-system-x86_64 >/dev/null || ! qemu-system-x86_64 --version | grep -q 'version 10\.'; then
+    if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/debian.sources | head -n 1 | awk '{print $2}')
+        [ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list | head -n 1 | awk '{print $2}')
+        [ -n "$uri" ] || uri=http://deb.debian.org/debian
+        printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            "$uri" > /etc/apt/sources.list.d/ivm-backports.sources
+        updated=0
+    fi
+    apt_update
+    apt_install -t bookworm-backports qemu-system-x86 qemu-utils
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
