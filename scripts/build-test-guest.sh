@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds the small Linux test guest from Debian packages only: Debian's cloud kernel and a
+# busybox-static initramfs. Leaves OUTDIR/vmlinuz and OUTDIR/initramfs.
+#
+# The guest's /init loads the virtio and ACPI button drivers, onlines hot-plugged CPUs and
+# memory, powers off on the ACPI power button, brings up eth0 if present, prints
+#   IVM-TEST-GUEST READY cpus=N mem_kb=M
+# on the serial console and runs a shell there. `guest-status` prints `cpus=N mem_kb=M` again.
+#
+# Needs: apt-get (with package lists), dpkg-deb, depmod (kmod), cpio, gzip.
+set -euo pipefail
+
+out=${1:?usage: build-test-guest.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs" ] && [ "$out/initramfs" -nt "$0" ]; then
+    echo "test guest already built in $out"
+    exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$kernel_pkg" ] || { echo "cannot resolve linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
+# apt's sandbox user cannot write into a private temp dir; this directory is ours alone.
+chmod 0755 "$work"
+apt-get download -q "$kernel_pkg" busybox-static 2>&1 | grep -v "unsandboxed" || true
+mkdir pkg
+for deb in ./*.deb; do dpkg-deb -x "$deb" pkg; done
+version=$(ls pkg/lib/modules)
+
+root=$work/initramfs
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc/acpi/PWRF,lib/modules/"$version"}
+cp pkg/bin/busybox "$root/bin/busybox"
+# Copy the drivers /init loads and everything they depend on, per the full tree's modules.dep.
+depmod -b pkg "$version"
+wanted="virtio_pci virtio_blk virtio_net virtio_scsi sr_mod virtio_mem virtio_balloon evdev button"
+for m in $wanted; do
+    line=$(grep -E "(^|/)$m\.ko:" pkg/lib/modules/"$version"/modules.dep) || { echo "module $m not found" >&2; exit 1; }
+    for f in ${line%%:*} ${line#*:}; do
+        mkdir -p "$root/lib/modules/$version/$(dirname "$f")"
+        cp "pkg/lib/modules/$version/$f" "$root/lib/modules/$version/$f"
+    done
+done
+cp pkg/lib/modules/"$version"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$version/"
+depmod -b "$root" "$version"
+
+cat > "$root/etc/acpi/PWRF/00000080" <<'SH'
+#!/bin/sh
+echo "IVM-TEST-GUEST power button: powering off" > /dev/console
+poweroff -f
+SH
+chmod +x "$root/etc/acpi/PWRF/00000080"
+
+cat > "$root/bin/guest-status" <<'SH'
+#!/bin/sh
+cpus=$(grep -c '^processor' /proc/cpuinfo)
+mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+echo "cpus=$cpus mem_kb=$mem_kb"
+SH
+chmod +x "$root/bin/guest-status"
+
+cat > "$root/init" <<'SH'
+#!/bin/busybox sh
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+for m in virtio_pci virtio_blk virtio_net virtio_scsi sr_mod virtio_mem virtio_balloon evdev button; do
+    modprobe "$m" || echo "IVM-TEST-GUEST cannot load $m"
+done
+# Hot-added memory comes online movable, so it can be removed again.
+echo online_movable > /sys/devices/system/memory/auto_online_blocks 2>/dev/null
+online_all() {
+    for f in /sys/devices/system/cpu/cpu*/online /sys/devices/system/memory/memory*/online; do
+        [ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 > "$f" 2>/dev/null
+    done
+}
+online_all
+# Hot-plugged CPUs arrive offline: keep onlining them. acpid needs the power button's input
+# device, which appears only after evdev has probed it: (re)start it once it can run.
+( while :; do online_all; pidof acpid >/dev/null || acpid; sleep 1; done ) &
+[ -e /sys/class/net/eth0 ] && ip link set eth0 up
+hostname ivm-guest
+echo "IVM-TEST-GUEST READY $(guest-status)"
+while :; do
+    setsid cttyhack sh -l
+done
+SH
+chmod +x "$root/init"
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initramfs.gz"
+cp "pkg/boot/vmlinuz-$version" "$out/vmlinuz.new"
+cp "$work/initramfs.gz" "$out/initramfs.new"
+mv "$out/vmlinuz.new" "$out/vmlinuz"
+mv "$out/initramfs.new" "$out/initramfs"
+echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs in $out"
