@@ -31,7 +31,7 @@ for deb in ./*.deb; do dpkg-deb -x "$deb" pkg; done
 version=$(ls pkg/lib/modules)
 
 root=$work/initramfs
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc/acpi/PWRF,lib/modules/"$version"}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,var/log,var/run,etc/acpi/PWRF,lib/modules/"$version"}
 cp pkg/bin/busybox "$root/bin/busybox"
 # Copy the drivers /init loads and everything they depend on, per the full tree's modules.dep.
 depmod -b pkg "$version"
@@ -79,9 +79,21 @@ online_all() {
     done
 }
 online_all
-# Hot-plugged CPUs arrive offline: keep onlining them. acpid needs the power button's input
-# device, which appears only after evdev has probed it: (re)start it once it can run.
-( while :; do online_all; pidof acpid >/dev/null || acpid; sleep 1; done ) &
+# acpid reads the input devices present when it starts: wait (up to 10 s) for the power
+# button's event device before starting it, so a shutdown request after READY is never lost.
+power_button_ready() {
+    for e in /sys/devices/LNXSYSTM:00/LNXPWRBN:00/input/input*/event*; do [ -e "$e" ] && return 0; done
+    return 1
+}
+n=0
+while ! power_button_ready && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+acpid
+# Hot-plugged CPUs arrive offline: keep onlining them (and acpid running).
+( while :; do
+    online_all
+    pidof acpid >/dev/null || { power_button_ready && acpid; }
+    sleep 1
+  done ) &
 [ -e /sys/class/net/eth0 ] && ip link set eth0 up
 hostname ivm-guest
 echo "IVM-TEST-GUEST READY $(guest-status)"

@@ -46,7 +46,8 @@ fn number<T: std::str::FromStr + Into<Value>>(
 /// The JSON value for one attribute, or why it is wrong.
 fn convert(attr: &str, value: &str) -> Result<Value, CliError> {
     match attr {
-        "name" | "new_name" | "profile_name" | "lpar_name" => Ok(Value::String(value.into())),
+        "name" | "new_name" | "profile_name" | "lpar_name" | "boot_kernel" | "boot_initrd"
+        | "boot_args" => Ok(Value::String(value.into())),
         "lpar_id" | "min_procs" | "desired_procs" | "max_procs" | "max_virtual_slots" => {
             number::<u32>(attr, value, "a whole number is required")
         }

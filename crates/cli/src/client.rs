@@ -28,6 +28,11 @@ impl Client {
         }
     }
 
+    /// The data directory whose daemon this client reaches.
+    pub fn data_dir(&self) -> &Path {
+        self.socket.parent().unwrap_or(Path::new("/"))
+    }
+
     /// GETs a JSON resource.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         let body = self.call("GET", path, None)?;

@@ -11,6 +11,8 @@ pub mod records;
 mod attrs;
 mod commands;
 mod filter;
+mod terminal;
+mod time;
 
 use std::path::Path;
 
@@ -37,12 +39,23 @@ pub enum CliError {
     /// The daemon answered something unexpected.
     #[error("{0}")]
     Protocol(String),
+    /// An error with an exit status of its own (the virtual terminal's documented codes).
+    #[error("{message}")]
+    Exit {
+        /// Exit status.
+        code: i32,
+        /// Message.
+        message: String,
+    },
 }
 
 impl CliError {
     /// The exit status for this error.
     pub fn exit_code(&self) -> i32 {
-        1
+        match self {
+            CliError::Exit { code, .. } => *code,
+            _ => 1,
+        }
     }
 }
 

@@ -5,6 +5,10 @@ use crate::CliError;
 /// One output record: attributes in IVM's order.
 pub type Record = Vec<(&'static str, String)>;
 
+/// ivm's extensions to IVM's records: default output leaves them out while they are empty, so
+/// existing parsers see IVM's records unchanged; `-F` can always ask for them.
+const EXTENSIONS: &[&str] = &["boot_kernel", "boot_initrd", "boot_args"];
+
 /// What `-F` asked for: attribute names and the delimiter between them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fields {
@@ -49,6 +53,7 @@ pub fn render(
             for r in records {
                 let line: Vec<String> = r
                     .iter()
+                    .filter(|(a, v)| !(v.is_empty() && EXTENSIONS.contains(a)))
                     .map(|(a, v)| {
                         if v.contains(',') {
                             format!("\"{a}={v}\"")

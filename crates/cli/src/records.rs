@@ -27,6 +27,8 @@ pub fn system(v: &SystemView) -> Record {
         ("service_lpar_id", v.mgmt_lpar_id.to_string()),
         ("service_lpar_name", v.mgmt_lpar_name.clone()),
         ("mem_region_size", s.mem_region_size.to_string()),
+        ("accel", v.accel.to_string()),
+        ("accel_reason", v.accel_reason.clone()),
     ]
 }
 
@@ -57,7 +59,7 @@ pub fn lpar(p: &Partition, serial: &str) -> Record {
 pub fn profile(p: &Partition) -> Record {
     let c = &p.procs;
     let shared = c.proc_mode == ProcMode::Shared;
-    vec![
+    let mut r: Record = vec![
         ("name", p.name.clone()),
         ("lpar_name", p.name.clone()),
         ("lpar_id", p.lpar_id.to_string()),
@@ -93,6 +95,29 @@ pub fn profile(p: &Partition) -> Record {
         ("conn_monitoring", "0".into()),
         ("auto_start", flag(p.auto_start)),
         ("power_ctrl_lpar_ids", "none".into()),
+    ];
+    r.extend([
+        ("boot_kernel", p.boot.boot_kernel.clone()),
+        ("boot_initrd", p.boot.boot_initrd.clone()),
+        ("boot_args", p.boot.boot_args.clone()),
+    ]);
+    r
+}
+
+/// `lsrefcode -r lpar`.
+pub fn refcode(p: &Partition) -> Record {
+    vec![
+        ("lpar_name", p.name.clone()),
+        ("lpar_id", p.lpar_id.to_string()),
+        (
+            "time_stamp",
+            if p.ref_time_ms > 0 {
+                crate::time::format_utc(p.ref_time_ms)
+            } else {
+                String::new()
+            },
+        ),
+        ("refcode", p.ref_code.clone()),
     ]
 }
 
@@ -121,57 +146,61 @@ const PEND_PROC: [&str; 10] = [
     "pend_uncap_weight",
 ];
 
-/// `lshwres -r proc --level lpar`: current (committed), pending and running values.
+/// `lshwres -r proc --level lpar`: current, pending and running values.
 pub fn proc_lpar(p: &Partition) -> Record {
     let c = &p.procs;
     let shared = c.proc_mode == ProcMode::Shared;
-    let running = p.state.is_active();
+    // What the guest really has while it runs; the committed value otherwise. The management
+    // partition is the host: it always runs with what it holds.
+    let curr_procs = p.run.as_ref().map_or(c.desired_procs, |r| r.procs);
+    let active = p.run.is_some() || p.is_management();
     let weight = if shared {
         c.uncap_weight.to_string()
     } else {
         String::new()
     };
-    // Committed resources are current from creation on, so current and pending agree.
-    let values = [
-        if shared {
-            "0".to_string()
-        } else {
-            String::new()
-        },
-        c.proc_mode.to_string(),
-        units(c.min_proc_units),
-        units(c.desired_proc_units),
-        units(c.max_proc_units),
-        c.min_procs.to_string(),
-        c.desired_procs.to_string(),
-        c.max_procs.to_string(),
-        c.sharing_mode.to_string(),
-        weight.clone(),
-    ];
+    let values = |procs: u32| {
+        [
+            if shared {
+                "0".to_string()
+            } else {
+                String::new()
+            },
+            c.proc_mode.to_string(),
+            units(c.min_proc_units),
+            units(c.desired_proc_units),
+            units(c.max_proc_units),
+            c.min_procs.to_string(),
+            procs.to_string(),
+            c.max_procs.to_string(),
+            c.sharing_mode.to_string(),
+            weight.clone(),
+        ]
+    };
     let mut r: Record = vec![
         ("lpar_name", p.name.clone()),
         ("lpar_id", p.lpar_id.to_string()),
     ];
-    r.extend(CURR_PROC.into_iter().zip(values.clone()));
-    r.extend(PEND_PROC.into_iter().zip(values));
-    let run_units = match (running, shared) {
+    r.extend(CURR_PROC.into_iter().zip(values(curr_procs)));
+    r.extend(PEND_PROC.into_iter().zip(values(c.desired_procs)));
+    let run_units = match (active, shared) {
         (false, _) => ProcUnits::ZERO,
         (true, true) => c.desired_proc_units.unwrap_or(ProcUnits::ZERO),
-        (true, false) => ProcUnits::from_procs(c.desired_procs),
+        (true, false) => ProcUnits::from_procs(curr_procs),
     };
     r.extend([
         ("run_proc_units", run_units.to_string()),
         (
             "run_procs",
-            if running {
-                c.desired_procs.to_string()
+            if active {
+                curr_procs.to_string()
             } else {
                 "0".into()
             },
         ),
         (
             "run_uncap_weight",
-            if running { weight } else { String::new() },
+            if active { weight } else { String::new() },
         ),
     ]);
     r
@@ -180,19 +209,20 @@ pub fn proc_lpar(p: &Partition) -> Record {
 /// `lshwres -r mem --level lpar`.
 pub fn mem_lpar(p: &Partition) -> Record {
     let m = &p.mem;
-    let running = p.state.is_active();
-    let run = |v: u64| if running { v.to_string() } else { "0".into() };
+    let active = p.run.is_some() || p.is_management();
+    let curr = p.run.as_ref().map_or(m.desired_mem, |r| r.mem);
+    let run = |v: u64| if active { v.to_string() } else { "0".into() };
     vec![
         ("lpar_name", p.name.clone()),
         ("lpar_id", p.lpar_id.to_string()),
         ("curr_min_mem", m.min_mem.to_string()),
-        ("curr_mem", m.desired_mem.to_string()),
+        ("curr_mem", curr.to_string()),
         ("curr_max_mem", m.max_mem.to_string()),
         ("pend_min_mem", m.min_mem.to_string()),
         ("pend_mem", m.desired_mem.to_string()),
         ("pend_max_mem", m.max_mem.to_string()),
         ("run_min_mem", run(m.min_mem)),
-        ("run_mem", run(m.desired_mem)),
+        ("run_mem", run(curr)),
         ("mem_mode", m.mem_mode.to_string()),
     ]
 }

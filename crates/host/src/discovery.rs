@@ -128,6 +128,28 @@ fn identity(root: &Path, machine_id: &str) -> (String, String) {
     (type_model, serial)
 }
 
+/// The host's online CPU numbers.
+pub fn online_cpus(root: &Path) -> Vec<u32> {
+    parse_cpu_list(
+        &fs::read_to_string(root.join("sys/devices/system/cpu/online")).unwrap_or_default(),
+    )
+}
+
+/// Parses a kernel CPU list such as `0-3,8,10-11`.
+pub fn parse_cpu_list(list: &str) -> Vec<u32> {
+    list.trim()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .flat_map(|part| {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            match (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+                (Ok(a), Ok(b)) if b >= a => (a..=b).collect(),
+                _ => Vec::new(),
+            }
+        })
+        .collect()
+}
+
 fn processors(root: &Path) -> Result<u32, HostError> {
     let path = root.join("sys/devices/system/cpu/online");
     let text = read(&path)?;
@@ -332,6 +354,7 @@ mod tests {
         let f = discover(r).unwrap();
         assert_eq!(f.hostname, "vios1");
         assert_eq!(f.processors, 5);
+        assert_eq!(online_cpus(r), vec![0, 1, 2, 3, 6]);
         assert_eq!(f.memory_mb, 512);
         let pvs: Vec<_> = f
             .physical_volumes

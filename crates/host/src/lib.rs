@@ -1,6 +1,7 @@
 //! Host drivers. This crate reads and changes the host; it never decides policy.
 
+pub mod cgroup;
 pub mod discovery;
 pub mod users;
 
-pub use discovery::{discover, HostError, HostFacts};
+pub use discovery::{discover, online_cpus, HostError, HostFacts};

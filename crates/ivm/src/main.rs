@@ -71,8 +71,15 @@ fn data_dir_from_env() -> PathBuf {
         .unwrap_or_else(|| DEFAULT_DATA_DIR.into())
 }
 
+/// IVM writes `mkvt -id N`: a two-letter option with one dash, which clap reads as `--id`.
+fn ivm_args() -> Vec<std::ffi::OsString> {
+    std::env::args_os()
+        .map(|a| if a == "-id" { "--id".into() } else { a })
+        .collect()
+}
+
 fn main() {
-    let code = match Applet::parse() {
+    let code = match Applet::parse_from(ivm_args()) {
         Applet::Command(cmd) | Applet::Ioscli { cmd } => ivm_cli::run(cmd, &data_dir_from_env()),
         Applet::Ivm(IvmArgs {
             data_dir,
@@ -127,7 +134,7 @@ fn passwd(data_dir: &Path, user: &str) -> anyhow::Result<()> {
         .read_line(&mut line)
         .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']);
-    let (svc, _) = ivm_server::daemon::open_service(data_dir)?;
+    let (svc, _, _) = ivm_server::daemon::open_service(data_dir)?;
     svc.set_password_local(user, password)?;
     Ok(())
 }

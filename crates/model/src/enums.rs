@@ -91,6 +91,28 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How QEMU runs guests: hardware virtualization or software emulation.
+    Accel { Kvm = "kvm", Tcg = "tcg" }
+}
+
+string_enum! {
+    /// `chsysstate -o osshutdown`, `-o shutdown`, `-o shutdown --immed`.
+    ShutdownKind {
+        /// Ask the operating system (ACPI power button) and wait for it.
+        Os = "osshutdown",
+        /// Ask the operating system, then stop the partition after a delay.
+        Delayed = "shutdown",
+        /// Stop the partition at once.
+        Immediate = "immed",
+    }
+}
+
+string_enum! {
+    /// A DLPAR operation: add, remove or set a running partition's resources.
+    DlparOp { Add = "a", Remove = "r", Set = "s" }
+}
+
 impl PartitionState {
     /// True while a guest process exists, so only DLPAR-style changes are allowed.
     pub fn is_active(self) -> bool {

@@ -10,9 +10,14 @@ mod task;
 mod units;
 mod user;
 
-pub use enums::{BootMode, LparEnv, MemMode, PartitionState, ProcMode, SharingMode, UnknownValue};
-pub use partition::{MemConfig, Partition, ProcConfig, MGMT_PARTITION_ID};
-pub use request::{PartitionChange, PartitionSpec};
+pub use enums::{
+    Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, SharingMode,
+    ShutdownKind, UnknownValue,
+};
+pub use partition::{BootConfig, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID};
+pub use request::{
+    ActivateRequest, DlparRequest, MoveRequest, PartitionChange, PartitionSpec, ShutdownRequest,
+};
 pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
 pub use task::{Task, TaskResult};
 pub use units::{ProcUnits, UnitsParseError};

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, SharingMode};
+use crate::{Accel, BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, SharingMode};
 
 /// The management partition is always ID 1: the host OS that runs ivm.
 pub const MGMT_PARTITION_ID: u32 = 1;
@@ -21,6 +21,8 @@ pub struct Partition {
     pub state: PartitionState,
     /// Last progress or error reference code.
     pub ref_code: String,
+    /// When the reference code was set, ms since the Unix epoch (0 when never).
+    pub ref_time_ms: i64,
     /// Activate when the managed system starts.
     pub auto_start: bool,
     /// Boot mode used at the next activation.
@@ -35,6 +37,42 @@ pub struct Partition {
     /// Committed memory.
     #[serde(flatten)]
     pub mem: MemConfig,
+    /// Direct kernel boot (an ivm extension to the profile).
+    #[serde(flatten)]
+    pub boot: BootConfig,
+    /// What the running guest really has; absent while not running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
+}
+
+/// Direct kernel boot: when `boot_kernel` is set, QEMU boots it instead of firmware devices.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BootConfig {
+    /// Kernel image path on the host, empty when unset.
+    pub boot_kernel: String,
+    /// Initial ramdisk path on the host, empty when unset.
+    pub boot_initrd: String,
+    /// Kernel command line.
+    pub boot_args: String,
+}
+
+/// A running partition as the host really has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RunInfo {
+    /// QEMU's process ID.
+    pub pid: u32,
+    /// Accelerator the partition runs with.
+    pub accel: Accel,
+    /// Activation time, ms since the Unix epoch.
+    pub started_ms: i64,
+    /// Virtual processors present in the guest.
+    pub procs: u32,
+    /// Memory plugged into the guest, MB.
+    pub mem: u64,
+    /// Host CPUs the partition's processors may run on (kernel list format).
+    pub cpus: String,
+    /// Whether a virtual terminal session is open.
+    pub console_attached: bool,
 }
 
 /// Processor assignment: min/desired/max processors (virtual ones when shared) and units.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{BootMode, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode};
+use crate::{BootMode, DlparOp, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode, ShutdownKind};
 
 /// A partition to create (`mksyscfg -r lpar`). Unset values take IVM's defaults.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -49,6 +49,12 @@ pub struct PartitionSpec {
     pub boot_mode: Option<BootMode>,
     /// Default 10.
     pub max_virtual_slots: Option<u32>,
+    /// Kernel for direct kernel boot (absolute host path; empty to unset).
+    pub boot_kernel: Option<String>,
+    /// Initial ramdisk for direct kernel boot (absolute host path; empty to unset).
+    pub boot_initrd: Option<String>,
+    /// Kernel command line for direct kernel boot.
+    pub boot_args: Option<String>,
 }
 
 /// A change to a partition and its profile (`chsyscfg -r lpar|prof`). Unset values stay.
@@ -89,6 +95,12 @@ pub struct PartitionChange {
     pub max_mem: Option<u64>,
     /// New highest virtual slot number.
     pub max_virtual_slots: Option<u32>,
+    /// Kernel for direct kernel boot (absolute host path; empty to unset).
+    pub boot_kernel: Option<String>,
+    /// Initial ramdisk for direct kernel boot (absolute host path; empty to unset).
+    pub boot_initrd: Option<String>,
+    /// Kernel command line for direct kernel boot.
+    pub boot_args: Option<String>,
 }
 
 impl PartitionChange {
@@ -96,4 +108,53 @@ impl PartitionChange {
     pub fn is_empty(&self) -> bool {
         *self == PartitionChange::default()
     }
+}
+
+/// `chsysstate -o on`: activate with the partition's profile.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    /// Boot mode for this activation; the profile's when unset.
+    pub boot_mode: Option<BootMode>,
+}
+
+/// `chsysstate -o osshutdown|shutdown [--immed] [--restart]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownRequest {
+    /// How to shut down.
+    pub kind: ShutdownKind,
+    /// Activate again once stopped.
+    #[serde(default)]
+    pub restart: bool,
+}
+
+/// `chhwres -o a|r|s`: add, remove or set processors, units or memory of a partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DlparRequest {
+    /// Add, remove or set.
+    pub op: DlparOp,
+    /// Processors (virtual processors when shared).
+    pub procs: Option<u32>,
+    /// Processing units.
+    pub proc_units: Option<ProcUnits>,
+    /// Memory in MB.
+    pub mem: Option<u64>,
+}
+
+/// `chhwres -o m`: move processors, units or memory from one partition to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// Partition that gives.
+    pub source: u32,
+    /// Partition that receives.
+    pub target: u32,
+    /// Processors to move.
+    pub procs: Option<u32>,
+    /// Processing units to move.
+    pub proc_units: Option<ProcUnits>,
+    /// Memory to move, MB.
+    pub mem: Option<u64>,
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ProcUnits;
+use crate::{Accel, ProcUnits};
 
 /// The managed system as discovered from the host (or overridden by configuration).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -95,4 +95,8 @@ pub struct SystemView {
     pub mgmt_lpar_id: u32,
     /// Name of the management partition.
     pub mgmt_lpar_name: String,
+    /// Accelerator partitions run with.
+    pub accel: Accel,
+    /// Why that accelerator was chosen.
+    pub accel_reason: String,
 }

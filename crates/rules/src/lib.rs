@@ -4,7 +4,10 @@
 //! processing units, memory and its region size, the management partition's share, and the
 //! no-overcommit check. Nothing here does I/O, so every rule is tested exhaustively.
 
+mod boot;
 mod capacity;
+mod dlpar;
+mod entitlement;
 mod error;
 mod management;
 mod memory;
@@ -14,7 +17,13 @@ mod procs;
 mod system;
 mod users;
 
+pub use boot::resolve_boot;
 pub use capacity::{check_fits, invariant_violations, summary, Totals};
+pub use dlpar::{dlpar_change, move_changes};
+pub use entitlement::{
+    choose_accel, cpu_limits, cpu_list, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb,
+    shared_pool, CpuLimits, CFS_PERIOD_US,
+};
 pub use error::RuleError;
 pub use management::default_management_partition;
 pub use memory::{resolve_memory, MemRequest};

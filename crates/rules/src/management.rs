@@ -25,6 +25,7 @@ pub fn default_management_partition(sys: &ManagedSystem) -> Partition {
         lpar_env: LparEnv::Vioserver,
         state: PartitionState::Running,
         ref_code: String::new(),
+        ref_time_ms: 0,
         auto_start: true,
         boot_mode: BootMode::Normal,
         os_version: String::new(),
@@ -46,6 +47,8 @@ pub fn default_management_partition(sys: &ManagedSystem) -> Partition {
             desired_mem: desired,
             max_mem: configurable,
         },
+        boot: ivm_model::BootConfig::default(),
+        run: None,
     }
 }
 

@@ -1,9 +1,11 @@
 //! Creating, changing and deleting partitions: every rule applied in one place.
 
 use ivm_model::{
-    BootMode, LparEnv, ManagedSystem, Partition, PartitionChange, PartitionSpec, PartitionState,
+    BootConfig, BootMode, LparEnv, ManagedSystem, Partition, PartitionChange, PartitionSpec,
+    PartitionState,
 };
 
+use crate::boot::resolve_boot;
 use crate::capacity::check_fits;
 use crate::memory::{resolve_memory, MemRequest};
 use crate::names::{lowest_free_id, validate_partition_name};
@@ -73,12 +75,20 @@ pub fn new_partition(
         lpar_env: LparEnv::Aixlinux,
         state: PartitionState::NotActivated,
         ref_code: String::new(),
+        ref_time_ms: 0,
         auto_start: spec.auto_start.unwrap_or(false),
         boot_mode: spec.boot_mode.unwrap_or(BootMode::Normal),
         os_version: String::new(),
         max_virtual_slots,
         procs,
         mem,
+        boot: resolve_boot(
+            &BootConfig::default(),
+            spec.boot_kernel.as_deref(),
+            spec.boot_initrd.as_deref(),
+            spec.boot_args.as_deref(),
+        )?,
+        run: None,
     };
     check_fits(sys, existing, None, &p)?;
     Ok(p)
@@ -174,6 +184,12 @@ pub fn apply_change(
             max: change.max_mem,
         },
     )?;
+    next.boot = resolve_boot(
+        &current.boot,
+        change.boot_kernel.as_deref(),
+        change.boot_initrd.as_deref(),
+        change.boot_args.as_deref(),
+    )?;
     if let Some(slots) = change.max_virtual_slots {
         next.max_virtual_slots = check_slots(slots)?;
     }
@@ -184,6 +200,17 @@ pub fn apply_change(
 /// A running partition's desired values stay within the min..max it was started with, because
 /// those bound what can be hot-plugged into it.
 fn check_dynamic_range(current: &Partition, change: &PartitionChange) -> Result<(), RuleError> {
+    let m = &current.mem;
+    if let Some(d) = change.desired_mem.filter(|d| *d != m.desired_mem) {
+        if !(m.min_mem..=m.max_mem).contains(&d) {
+            return Err(RuleError::OutsideDynamicRange {
+                attr: "desired_mem",
+                value: d.to_string(),
+                min: m.min_mem.to_string(),
+                max: m.max_mem.to_string(),
+            });
+        }
+    }
     let c = &current.procs;
     if let Some(d) = change.desired_procs.filter(|d| *d != c.desired_procs) {
         if !(c.min_procs..=c.max_procs).contains(&d) {

@@ -30,11 +30,11 @@ pub struct DaemonConfig {
     pub key: Option<PathBuf>,
 }
 
-/// Overrides for discovered figures, from `ivm.toml` in the data directory, so the rules can be
-/// exercised as on a larger machine.
+/// Settings from `ivm.toml` in the data directory: overrides for discovered figures (so the
+/// rules can be exercised as on a larger machine) and how partitions run.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct SystemOverrides {
+pub struct Settings {
     /// System name.
     pub name: Option<String>,
     /// `type-model`.
@@ -51,19 +51,26 @@ pub struct SystemOverrides {
     pub firmware_mem: Option<u64>,
     /// Highest partition ID.
     pub max_lpars: Option<u32>,
+    /// Accelerator to use instead of probing: `kvm` or `tcg`.
+    pub accel: Option<ivm_model::Accel>,
+    /// How long `chsysstate -o shutdown` waits for the OS before stopping the partition.
+    pub shutdown_delay_secs: Option<u64>,
 }
+
+/// How long a delayed shutdown waits when `ivm.toml` does not say.
+pub const DEFAULT_SHUTDOWN_DELAY_SECS: u64 = 120;
 
 /// The highest partition ID when the configuration does not set one.
 pub const DEFAULT_MAX_LPARS: u32 = 254;
 
-impl SystemOverrides {
+impl Settings {
     /// Reads `ivm.toml` from the data directory; a missing file means no overrides.
-    pub fn load(data_dir: &Path) -> anyhow::Result<SystemOverrides> {
+    pub fn load(data_dir: &Path) -> anyhow::Result<Settings> {
         let path = data_dir.join(CONFIG_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text)
                 .with_context(|| format!("invalid configuration in {}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SystemOverrides::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
     }
@@ -117,7 +124,7 @@ mod tests {
 
     #[test]
     fn defaults_come_from_the_rules() {
-        let sys = SystemOverrides::default().apply(facts()).unwrap();
+        let sys = Settings::default().apply(facts()).unwrap();
         assert_eq!(sys.mem_region_size, 128);
         assert_eq!(sys.installed_mem, 24064);
         assert_eq!(sys.firmware_mem, 384);
@@ -125,7 +132,7 @@ mod tests {
 
     #[test]
     fn overrides_win_and_are_validated() {
-        let o: SystemOverrides =
+        let o: Settings =
             toml::from_str("installed_procs = 64\ninstalled_mem = 262144\nmax_lpars = 1100")
                 .unwrap();
         let sys = o.apply(facts()).unwrap();
@@ -133,8 +140,8 @@ mod tests {
             (sys.installed_procs, sys.installed_mem, sys.mem_region_size),
             (64, 262144, 256)
         );
-        let bad: SystemOverrides = toml::from_str("mem_region_size = 100").unwrap();
+        let bad: Settings = toml::from_str("mem_region_size = 100").unwrap();
         assert!(bad.apply(facts()).is_err());
-        assert!(toml::from_str::<SystemOverrides>("bogus = 1").is_err());
+        assert!(toml::from_str::<Settings>("bogus = 1").is_err());
     }
 }

@@ -10,8 +10,13 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{DaemonConfig, SystemOverrides, SOCKET_FILE};
+use ivm_host::cgroup::Hierarchy;
+use sha2::Digest;
+
+use crate::config::{DaemonConfig, Settings, DEFAULT_SHUTDOWN_DELAY_SECS, SOCKET_FILE};
+use crate::runtime::{choose_accel, HostEnv, Runtime, RuntimeEvent};
 use crate::service::Service;
+
 use crate::{api, tls, unix};
 
 /// Holds the data directory's lock for as long as the daemon runs.
@@ -33,15 +38,62 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
 }
 
 /// Opens the data directory and the service (creating padmin on first start).
-pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>)> {
+pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>, Settings)> {
     fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     // Traversable by all so that Unix users mapped to ivm accounts reach the socket.
     fs::set_permissions(data_dir, fs::Permissions::from_mode(0o711))?;
-    let overrides = SystemOverrides::load(data_dir)?;
+    let settings = Settings::load(data_dir)?;
     let facts = ivm_host::discover(Path::new("/")).context("cannot discover the managed system")?;
-    let system = overrides.apply(facts)?;
-    Ok(Service::open(data_dir, system)?)
+    let system = settings.apply(facts)?;
+    let (svc, password) = Service::open(data_dir, system)?;
+    Ok((svc, password, settings))
+}
+
+/// This instance's cgroup: named after its data directory, so instances never share one.
+fn cgroup_parent(data_dir: &Path) -> String {
+    let canonical = data_dir
+        .canonicalize()
+        .unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = sha2::Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    format!("ivm-{}", &hex::encode(digest)[..12])
+}
+
+/// The host runtime: accelerator (configured or probed), cgroups, CPUs, partition directories.
+fn build_runtime(
+    data_dir: &Path,
+    settings: &Settings,
+    events: std::sync::mpsc::Sender<RuntimeEvent>,
+) -> Runtime {
+    let program = ivm_qemu::QEMU_BINARY.to_string();
+    let (accel, accel_reason) = choose_accel(&program, settings.accel, data_dir);
+    println!("ivm: accelerator {accel}: {accel_reason}");
+    let cgroups = Hierarchy::detect().map_err(|e| e.to_string());
+    match &cgroups {
+        Ok(h) => tracing::info!(version = h.version(), "using cgroups"),
+        Err(e) => tracing::warn!(error = %e, "partitions cannot be activated"),
+    }
+    let parent = cgroup_parent(data_dir);
+    let _ = fs::write(data_dir.join("cgroup.name"), format!("{parent}\n"));
+    let env = HostEnv {
+        program,
+        accel,
+        accel_reason,
+        cgroups,
+        cgroup_parent: parent,
+        host_cpus: ivm_host::online_cpus(Path::new("/")),
+        lpar_root: data_dir.join("lpars"),
+    };
+    Runtime::new(env, events)
+}
+
+/// True on the first start after the host booted (the kernel's boot ID changed).
+fn first_start_since_boot(data_dir: &Path) -> bool {
+    let now = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let file = data_dir.join("boot_id");
+    let before = fs::read_to_string(&file).unwrap_or_default();
+    let _ = fs::write(&file, &now);
+    before.trim() != now.trim()
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
@@ -50,11 +102,32 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let _lock = lock_data_dir(&cfg.data_dir)?;
     let data_dir = cfg.data_dir.clone();
-    let (svc, password) = tokio::task::spawn_blocking(move || open_service(&data_dir)).await??;
+    let (svc, password, settings) =
+        tokio::task::spawn_blocking(move || open_service(&data_dir)).await??;
     if let Some(pw) = password {
         println!("ivm: created user padmin with password {pw} (change it with 'ivm passwd')");
     }
-    let svc = Arc::new(svc);
+    let delay = Duration::from_secs(
+        settings
+            .shutdown_delay_secs
+            .unwrap_or(DEFAULT_SHUTDOWN_DELAY_SECS),
+    );
+    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    let data_dir = cfg.data_dir.clone();
+    let runtime =
+        tokio::task::spawn_blocking(move || build_runtime(&data_dir, &settings, events_tx)).await?;
+    let svc = Arc::new(svc.with_runtime(Arc::new(runtime), delay));
+    let events_svc = svc.clone();
+    std::thread::Builder::new()
+        .name("partition-events".into())
+        .spawn(move || {
+            for ev in events_rx {
+                events_svc.handle_event(ev);
+            }
+        })?;
+    let booted = first_start_since_boot(&cfg.data_dir);
+    let resume_svc = svc.clone();
+    tokio::task::spawn_blocking(move || resume_svc.resume_runtime(booted)).await??;
     let app = api::router(svc.clone()).layer(TraceLayer::new_for_http());
 
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -9,10 +9,11 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod daemon;
+pub mod runtime;
 pub mod service;
 mod tls;
 mod unix;
 
-pub use config::{DaemonConfig, SystemOverrides};
+pub use config::{DaemonConfig, Settings};
 pub use daemon::serve;
 pub use service::{Actor, Service, ServiceError};

@@ -61,7 +61,7 @@ pub(crate) async fn serve(
             };
             let service = TowerToHyperService::new(Extension(PeerIdentity(identity)).layer(router));
             if let Err(e) = Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(error = %e, "unix connection ended with an error");

@@ -56,6 +56,13 @@ const MIGRATIONS: &[&str] = &[
         message     TEXT NOT NULL DEFAULT ''
     );
     "#,
+    // 2: direct kernel boot settings and the reference code's time.
+    r#"
+    ALTER TABLE partitions ADD COLUMN boot_kernel TEXT NOT NULL DEFAULT '';
+    ALTER TABLE partitions ADD COLUMN boot_initrd TEXT NOT NULL DEFAULT '';
+    ALTER TABLE partitions ADD COLUMN boot_args TEXT NOT NULL DEFAULT '';
+    ALTER TABLE partitions ADD COLUMN ref_time_ms INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -1,6 +1,6 @@
 //! Partition rows.
 
-use ivm_model::{MemConfig, Partition, PartitionState, ProcConfig, ProcUnits};
+use ivm_model::{BootConfig, MemConfig, Partition, PartitionState, ProcConfig, ProcUnits};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::tx::{corrupt, Tx};
@@ -8,7 +8,8 @@ use crate::StoreError;
 
 const COLUMNS: &str = "lpar_id, name, lpar_env, state, ref_code, auto_start, boot_mode, os_version, \
     max_virtual_slots, proc_mode, min_procs, desired_procs, max_procs, min_proc_units, \
-    desired_proc_units, max_proc_units, sharing_mode, uncap_weight, mem_mode, min_mem, desired_mem, max_mem";
+    desired_proc_units, max_proc_units, sharing_mode, uncap_weight, mem_mode, min_mem, desired_mem, max_mem, \
+    boot_kernel, boot_initrd, boot_args, ref_time_ms";
 
 /// Every column but the key, set from the proposed row: an upsert keyed on the ID only, so a
 /// clash on the unique name is an error rather than a silent replacement.
@@ -19,7 +20,9 @@ const UPDATES: &str = "name = excluded.name, lpar_env = excluded.lpar_env, state
     max_procs = excluded.max_procs, min_proc_units = excluded.min_proc_units, \
     desired_proc_units = excluded.desired_proc_units, max_proc_units = excluded.max_proc_units, \
     sharing_mode = excluded.sharing_mode, uncap_weight = excluded.uncap_weight, mem_mode = excluded.mem_mode, \
-    min_mem = excluded.min_mem, desired_mem = excluded.desired_mem, max_mem = excluded.max_mem";
+    min_mem = excluded.min_mem, desired_mem = excluded.desired_mem, max_mem = excluded.max_mem, \
+    boot_kernel = excluded.boot_kernel, boot_initrd = excluded.boot_initrd, boot_args = excluded.boot_args, \
+    ref_time_ms = excluded.ref_time_ms";
 
 fn parse<T: std::str::FromStr>(row: &Row, idx: usize) -> rusqlite::Result<T>
 where
@@ -64,6 +67,13 @@ fn from_row(row: &Row) -> rusqlite::Result<Partition> {
             desired_mem: row.get(20)?,
             max_mem: row.get(21)?,
         },
+        boot: BootConfig {
+            boot_kernel: row.get(22)?,
+            boot_initrd: row.get(23)?,
+            boot_args: row.get(24)?,
+        },
+        ref_time_ms: row.get(25)?,
+        run: None,
     })
 }
 
@@ -97,7 +107,7 @@ impl Tx<'_> {
         let units = |u: Option<ProcUnits>| u.map(|u| u.0);
         let mut stmt = self.tx.prepare_cached(&format!(
             "INSERT INTO partitions ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) \
              ON CONFLICT(lpar_id) DO UPDATE SET {UPDATES}"
         ))?;
         stmt.execute(params![
@@ -123,20 +133,25 @@ impl Tx<'_> {
             p.mem.min_mem,
             p.mem.desired_mem,
             p.mem.max_mem,
+            p.boot.boot_kernel,
+            p.boot.boot_initrd,
+            p.boot.boot_args,
+            p.ref_time_ms,
         ])?;
         Ok(())
     }
 
-    /// Sets a partition's state and reference code.
+    /// Sets a partition's state and reference code, stamped with `now_ms`.
     pub fn set_partition_state(
         &self,
         id: u32,
         state: PartitionState,
         ref_code: &str,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
         self.tx.execute(
-            "UPDATE partitions SET state = ?2, ref_code = ?3 WHERE lpar_id = ?1",
-            params![id, state.as_str(), ref_code],
+            "UPDATE partitions SET state = ?2, ref_code = ?3, ref_time_ms = ?4 WHERE lpar_id = ?1",
+            params![id, state.as_str(), ref_code, now_ms],
         )?;
         Ok(())
     }

@@ -9,9 +9,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::migrations::migrate;
 use crate::StoreError;
 
-/// The configuration database.
+/// The configuration database: one connection for writes, one for reads, so that listings
+/// never wait behind a change that holds the write transaction (WAL lets them run side by side).
 pub struct Store {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
 }
 
 /// One open transaction: every read and write of the store goes through it.
@@ -22,15 +24,20 @@ pub struct Tx<'a> {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Another process (`ivm passwd` beside the daemon) may hold the write lock briefly.
-        conn.busy_timeout(Duration::from_secs(10))?;
-        migrate(&mut conn)?;
+        let connect = || -> Result<Connection, StoreError> {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            // Another process (`ivm passwd` beside the daemon) may hold the write lock briefly.
+            conn.busy_timeout(Duration::from_secs(30))?;
+            Ok(conn)
+        };
+        let mut writer = connect()?;
+        migrate(&mut writer)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(connect()?),
         })
     }
 
@@ -41,7 +48,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.run(TransactionBehavior::Immediate, f)
+        Self::run(&self.writer, TransactionBehavior::Immediate, f)
     }
 
     /// Runs `f` in a read transaction: a consistent snapshot.
@@ -49,17 +56,17 @@ impl Store {
         &self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.run(TransactionBehavior::Deferred, f)
+        Self::run(&self.reader, TransactionBehavior::Deferred, f)
     }
 
     fn run<T, E: From<StoreError>>(
-        &self,
+        conn: &Mutex<Connection>,
         behavior: TransactionBehavior,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         // A panic inside another transaction poisons the lock but leaves SQLite consistent
         // (the transaction rolled back on drop), so the connection is still good.
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn
             .transaction_with_behavior(behavior)
             .map_err(StoreError::from)?;

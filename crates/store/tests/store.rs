@@ -1,8 +1,8 @@
 //! The store against a real SQLite file: round trips, rollback, durability across reopen.
 
 use ivm_model::{
-    BootMode, LparEnv, MemConfig, MemMode, Partition, PartitionState, ProcConfig, ProcMode,
-    ProcUnits, Role, SharingMode, TaskResult, User,
+    BootConfig, BootMode, LparEnv, MemConfig, MemMode, Partition, PartitionState, ProcConfig,
+    ProcMode, ProcUnits, Role, SharingMode, TaskResult, User,
 };
 use ivm_store::{SessionRecord, Store, StoreError, UserRecord};
 
@@ -13,6 +13,7 @@ fn partition(id: u32, name: &str) -> Partition {
         lpar_env: LparEnv::Aixlinux,
         state: PartitionState::NotActivated,
         ref_code: String::new(),
+        ref_time_ms: 0,
         auto_start: false,
         boot_mode: BootMode::Normal,
         os_version: String::new(),
@@ -34,6 +35,12 @@ fn partition(id: u32, name: &str) -> Partition {
             desired_mem: 512,
             max_mem: 1024,
         },
+        boot: BootConfig {
+            boot_kernel: "/k".into(),
+            boot_initrd: String::new(),
+            boot_args: "console=ttyS0".into(),
+        },
+        run: None,
     }
 }
 
@@ -52,7 +59,9 @@ fn partitions_round_trip_and_survive_reopen() {
     let got = store.read::<_, StoreError>(|tx| tx.partitions()).unwrap();
     assert_eq!(got, vec![p.clone()]);
     store
-        .write::<_, StoreError>(|tx| tx.set_partition_state(2, PartitionState::Running, "C2001000"))
+        .write::<_, StoreError>(|tx| {
+            tx.set_partition_state(2, PartitionState::Running, "C2001000", 42)
+        })
         .unwrap();
     let got = store
         .read::<_, StoreError>(|tx| tx.partition(2))
@@ -186,7 +195,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 1
+            known: 2
         })
     ));
 }

@@ -38,6 +38,9 @@ const PROFILE_CHANGES: &[&str] = &[
     "desired_mem",
     "max_mem",
     "max_virtual_slots",
+    "boot_kernel",
+    "boot_initrd",
+    "boot_args",
 ];
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {

@@ -40,6 +40,9 @@ const ATTRIBUTES: &[&str] = &[
     "auto_start",
     "boot_mode",
     "max_virtual_slots",
+    "boot_kernel",
+    "boot_initrd",
+    "boot_args",
 ];
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {

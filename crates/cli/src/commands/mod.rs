@@ -1,11 +1,15 @@
 //! The commands and what they share: the managed-system check and partition lookup.
 
+mod chhwres;
 mod chsyscfg;
+mod chsysstate;
 mod lshwres;
 mod lsivm;
+mod lsrefcode;
 mod lssyscfg;
 mod mksyscfg;
 mod rmsyscfg;
+mod vt;
 
 use ivm_model::{Partition, SystemView};
 
@@ -26,6 +30,16 @@ pub enum IvmCommand {
     Lshwres(lshwres::Args),
     /// Show the managed system's type-model, serial and management partition ID.
     Lsivm(lsivm::Args),
+    /// Activate or shut down a partition.
+    Chsysstate(chsysstate::Args),
+    /// Add, remove, set or move processors and memory (DLPAR).
+    Chhwres(chhwres::Args),
+    /// List partitions' reference codes.
+    Lsrefcode(lsrefcode::Args),
+    /// Open a partition's virtual terminal (leave with ~.).
+    Mkvt(vt::Args),
+    /// Close a partition's virtual terminal session.
+    Rmvt(vt::Args),
 }
 
 impl IvmCommand {
@@ -45,6 +59,11 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Rmsyscfg(a) => rmsyscfg::run(&ctx, a),
         IvmCommand::Lshwres(a) => lshwres::run(&ctx, a),
         IvmCommand::Lsivm(a) => lsivm::run(&ctx, a),
+        IvmCommand::Chsysstate(a) => chsysstate::run(&ctx, a),
+        IvmCommand::Chhwres(a) => chhwres::run(&ctx, a),
+        IvmCommand::Lsrefcode(a) => lsrefcode::run(&ctx, a),
+        IvmCommand::Mkvt(a) => vt::mkvt(&ctx, a),
+        IvmCommand::Rmvt(a) => vt::rmvt(&ctx, a),
     }
 }
 

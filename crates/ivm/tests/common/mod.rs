@@ -22,6 +22,36 @@ pub struct Output {
     pub stderr: String,
 }
 
+/// Starts `ivm serve` on `dir` and waits until it serves; returns the child, its HTTPS
+/// address and padmin's initial password (empty after the first start).
+fn spawn_daemon(dir: &Path) -> (Child, String, String) {
+    let mut child = Command::new(ivm_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start ivm serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut password = String::new();
+    let mut addr = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("daemon output");
+        if let Some(rest) = line.strip_prefix("ivm: created user padmin with password ") {
+            password = rest.split_whitespace().next().unwrap().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("ivm: serving https://") {
+            addr = rest.split('/').next().unwrap().to_string();
+            break;
+        }
+    }
+    assert!(!addr.is_empty(), "daemon did not start");
+    // Keep draining stdout so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr, password)
+}
+
 /// A running daemon.
 pub struct Daemon {
     pub dir: tempfile::TempDir,
@@ -39,30 +69,7 @@ impl Daemon {
         if !config.is_empty() {
             std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
         }
-        let mut child = Command::new(ivm_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ivm serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut password = String::new();
-        let mut addr = String::new();
-        for line in lines.by_ref() {
-            let line = line.expect("daemon output");
-            if let Some(rest) = line.strip_prefix("ivm: created user padmin with password ") {
-                password = rest.split_whitespace().next().unwrap().to_string();
-            }
-            if let Some(rest) = line.strip_prefix("ivm: serving https://") {
-                addr = rest.split('/').next().unwrap().to_string();
-                break;
-            }
-        }
-        assert!(!addr.is_empty(), "daemon did not start");
-        // Keep draining stdout so the daemon never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let (child, addr, password) = spawn_daemon(dir.path());
         Daemon {
             dir,
             child,
@@ -158,6 +165,24 @@ impl Daemon {
         v["token"].as_str().unwrap().to_string()
     }
 
+    /// Kills the daemon with SIGKILL (partitions keep running) and starts a new one on the same
+    /// data directory.
+    pub fn restart_after_kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, addr, _) = spawn_daemon(self.dir.path());
+        self.child = child;
+        self.addr = addr;
+    }
+
+    /// Stops the daemon with SIGTERM (partitions keep running) and starts it again.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, addr, _) = spawn_daemon(self.dir.path());
+        self.child = child;
+        self.addr = addr;
+    }
+
     /// Stops the daemon with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
@@ -179,5 +204,203 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
+        cleanup_host(self.dir.path());
+    }
+}
+
+/// Kills every QEMU this data directory's partitions run and removes the instance's cgroups:
+/// partitions outlive the daemon by design, tests must not outlive themselves.
+pub fn cleanup_host(data_dir: &Path) {
+    if let Ok(dirs) = std::fs::read_dir(data_dir.join("lpars")) {
+        for d in dirs.flatten() {
+            let Ok(pid) = std::fs::read_to_string(d.path().join("qemu.pid")) else {
+                continue;
+            };
+            let Ok(pid) = pid.trim().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let marker = data_dir.as_os_str().as_encoded_bytes();
+            if cmdline.windows(marker.len()).any(|w| w == marker) {
+                // SAFETY: killing a QEMU that this test's data directory started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Path::new(&format!("/proc/{pid}/cmdline")).exists()
+                    && Instant::now() < deadline
+                {
+                    let stat =
+                        std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                    if stat
+                        .rsplit(')')
+                        .next()
+                        .is_some_and(|r| r.trim_start().starts_with('Z'))
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+    let Ok(name) = std::fs::read_to_string(data_dir.join("cgroup.name")) else {
+        return;
+    };
+    let name = name.trim();
+    for mount in cgroup_mounts() {
+        let parent = mount.join(name);
+        if let Ok(children) = std::fs::read_dir(&parent) {
+            for c in children.flatten().filter(|c| c.path().is_dir()) {
+                for _ in 0..50 {
+                    if std::fs::remove_dir(c.path()).is_ok() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            let _ = std::fs::remove_dir(&parent);
+        }
+    }
+}
+
+/// Mount points of every cgroup hierarchy.
+pub fn cgroup_mounts() -> Vec<PathBuf> {
+    std::fs::read_to_string("/proc/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 2 && (f[2] == "cgroup" || f[2] == "cgroup2")).then(|| PathBuf::from(f[1]))
+        })
+        .collect()
+}
+
+/// The test guest built by `scripts/build-test-guest.sh` (in `target/test-guest`, or
+/// `IVM_TEST_GUEST`). Without it the VM tests cannot run: that is a failure, not a skip.
+pub fn test_guest() -> (PathBuf, PathBuf) {
+    let dir = std::env::var_os("IVM_TEST_GUEST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-guest"));
+    let (k, i) = (dir.join("vmlinuz"), dir.join("initramfs"));
+    assert!(
+        k.is_file() && i.is_file(),
+        "the test guest is missing in {}: run scripts/build-test-guest.sh {}",
+        dir.display(),
+        dir.display()
+    );
+    (k.canonicalize().unwrap(), i.canonicalize().unwrap())
+}
+
+/// An open `mkvt` session, driven like a person at the terminal.
+pub struct Console {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    seen: usize,
+}
+
+impl Console {
+    /// Runs `ivm mkvt -id ID` with pipes.
+    pub fn open(d: &Daemon, id: u32) -> Console {
+        let mut child = Command::new(ivm_bin())
+            .args(["mkvt", "-id", &id.to_string()])
+            .env("IVM_DATA_DIR", d.data_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (out, mut stdout) = (output.clone(), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdin = child.stdin.take();
+        Console {
+            child,
+            stdin,
+            output,
+            seen: 0,
+        }
+    }
+
+    /// Types a line.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("console open");
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits until the output after the last match contains `needle`; returns the text up to
+    /// and including the line that holds it.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            {
+                let out = self.output.lock().unwrap();
+                if let Some(pos) = out[self.seen..].find(needle) {
+                    let start = self.seen + pos;
+                    let end = out[start..].find('\n').map_or(out.len(), |e| start + e);
+                    let text = out[start..end].to_string();
+                    self.seen = end;
+                    return text;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "console never showed {needle:?}; it showed: {}",
+                &self.output.lock().unwrap()[self.seen..]
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs `guest-status` in the guest and returns (cpus, mem_kb).
+    pub fn status(&mut self) -> (u32, u64) {
+        self.send("guest-status");
+        let line = self.wait_for("cpus=", Duration::from_secs(30));
+        // The echo of the command line itself contains no "cpus=", so this is the answer.
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+        };
+        (field("cpus=") as u32, field("mem_kb="))
+    }
+
+    /// Waits (bounded) for `mkvt` to exit; returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns true (bounded); panics with `what` otherwise.
+pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -24,6 +24,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// A more specific kind than the status gives, for clients that act on it.
+    kind: Option<&'static str>,
 }
 
 impl ApiError {
@@ -32,6 +34,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            kind: None,
         }
     }
 
@@ -40,6 +43,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
+            kind: None,
         }
     }
 
@@ -48,6 +52,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("internal error: {e}"),
+            kind: None,
         }
     }
 }
@@ -69,7 +74,16 @@ impl From<ServiceError> for ApiError {
                 | RuleError::NotWhileRunning(_) => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             },
-            ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceError::NotRunning(_) | ServiceError::Conflict(_) | ServiceError::ConsoleBusy => {
+                StatusCode::CONFLICT
+            }
+            ServiceError::Store(_) | ServiceError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let kind = match &e {
+            ServiceError::NotRunning(_) => Some("not_running"),
+            ServiceError::ConsoleBusy => Some("console_busy"),
+            ServiceError::Host(_) => Some("host"),
+            _ => None,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %e, "request failed");
@@ -77,20 +91,21 @@ impl From<ServiceError> for ApiError {
         ApiError {
             status,
             message: e.to_string(),
+            kind,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let kind = match self.status {
+        let kind = self.kind.unwrap_or(match self.status {
             StatusCode::BAD_REQUEST => "bad_request",
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::CONFLICT => "conflict",
             _ => "internal",
-        };
+        });
         (
             self.status,
             Json(ErrorBody {

@@ -1,7 +1,9 @@
 //! The REST API (`/api/v1`): thin handlers that translate HTTP to service calls.
 
+mod console;
 mod error;
 mod extract;
+mod lifecycle;
 mod openapi;
 mod partitions;
 mod session;
@@ -18,6 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::service::{Service, ServiceError};
 
+pub use console::TERMINAL_PROTOCOL;
 pub use error::ApiError;
 pub use extract::PeerIdentity;
 
@@ -54,6 +57,15 @@ pub fn router(svc: Arc<Service>) -> Router {
             get(partitions::get_one)
                 .patch(partitions::change)
                 .delete(partitions::delete),
+        )
+        .route("/partitions/move", post(lifecycle::move_resources))
+        .route("/partitions/{id}/activate", post(lifecycle::activate))
+        .route("/partitions/{id}/shutdown", post(lifecycle::shutdown))
+        .route("/partitions/{id}/dlpar", post(lifecycle::dlpar))
+        .route("/partitions/{id}/terminal", get(console::terminal))
+        .route(
+            "/partitions/{id}/console",
+            get(console::websocket).delete(console::close),
         )
         .route("/login", post(session::login))
         .route("/logout", post(session::logout))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, partitions, session, system, tasks, users};
+use super::{console, error, lifecycle, partitions, session, system, tasks, users};
 
 /// ivm's REST API.
 #[derive(OpenApi)]
@@ -15,6 +15,8 @@ use super::{error, partitions, session, system, tasks, users};
         session::login, session::logout, session::whoami, session::create_token,
         users::list, users::create, users::change_role, users::delete, users::set_password,
         tasks::list,
+        lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::move_resources,
+        console::terminal, console::websocket, console::close,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

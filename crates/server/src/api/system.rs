@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use ivm_model::{ResourceSummary, SystemView, MGMT_PARTITION_ID};
+use ivm_model::{ResourceSummary, SystemView};
 
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
@@ -14,16 +14,7 @@ pub async fn get_system(
     State(state): State<AppState>,
     _actor: Actor,
 ) -> Result<Json<SystemView>, ApiError> {
-    blocking(&state, |svc| {
-        let mgmt = svc.partition(MGMT_PARTITION_ID)?;
-        Ok(Json(SystemView {
-            system: svc.system().clone(),
-            state: "Operating".into(),
-            mgmt_lpar_id: mgmt.lpar_id,
-            mgmt_lpar_name: mgmt.name,
-        }))
-    })
-    .await
+    blocking(&state, |svc| svc.system_view().map(Json)).await
 }
 
 /// Installed, committed and available processors and memory.

@@ -27,7 +27,25 @@ pub enum ServiceError {
     /// A request that is malformed in a way the rules do not cover.
     #[error("{0}")]
     Invalid(String),
+    /// The partition must be running for this.
+    #[error("{0}")]
+    NotRunning(String),
+    /// The request conflicts with the partition's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Another virtual terminal session is open.
+    #[error("Virtual terminal is already connected")]
+    ConsoleBusy,
+    /// The host could not carry the request out.
+    #[error("{0}")]
+    Host(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<crate::runtime::HostError> for ServiceError {
+    fn from(e: crate::runtime::HostError) -> ServiceError {
+        ServiceError::Host(e.to_string())
+    }
 }

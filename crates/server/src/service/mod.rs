@@ -1,16 +1,24 @@
 //! The service layer: authority, rules, one store transaction, and the task log.
 
+mod console;
+mod dlpar;
 mod error;
+mod lifecycle;
 mod partitions;
 mod tasks;
 mod users;
 
+use std::collections::HashSet;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ivm_model::{ManagedSystem, ResourceSummary, Role};
 use ivm_store::{Store, StoreError};
 
+use crate::runtime::Runtime;
+
+pub use console::ConsoleLease;
 pub use error::ServiceError;
 pub use users::SESSION_IDLE_TIMEOUT_MS;
 
@@ -26,6 +34,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// ivm itself, for what it does on its own (autostart, restart after shutdown).
+    pub fn system() -> Actor {
+        Actor {
+            user: "ivm".into(),
+            role: Role::ViewModify,
+            session: None,
+        }
+    }
+
     /// Refuses actors whose role may not change configuration.
     pub fn require_modify(&self) -> Result<(), ServiceError> {
         if self.role.can_modify() {
@@ -36,10 +53,16 @@ impl Actor {
     }
 }
 
-/// The managed system and its configuration store.
+/// The managed system, its configuration store and its running partitions.
 pub struct Service {
     store: Store,
     system: ManagedSystem,
+    runtime: Option<Arc<Runtime>>,
+    shutdown_delay: Duration,
+    /// Partitions whose QEMU reported a shutdown, so their exit is clean.
+    clean_exits: Mutex<HashSet<u32>>,
+    /// Partitions to activate again once stopped (`--restart`).
+    restarts: Mutex<HashSet<u32>>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -59,7 +82,14 @@ impl Service {
         system: ManagedSystem,
     ) -> Result<(Service, Option<String>), ServiceError> {
         let store = Store::open(&data_dir.join(crate::config::DB_FILE))?;
-        let svc = Service { store, system };
+        let svc = Service {
+            store,
+            system,
+            runtime: None,
+            shutdown_delay: Duration::from_secs(crate::config::DEFAULT_SHUTDOWN_DELAY_SECS),
+            clean_exits: Mutex::default(),
+            restarts: Mutex::default(),
+        };
         let password = svc.bootstrap()?;
         Ok((svc, password))
     }
@@ -75,9 +105,36 @@ impl Service {
         self.ensure_padmin()
     }
 
+    /// Gives the service the host runtime, so partitions can run.
+    pub fn with_runtime(mut self, runtime: Arc<Runtime>, shutdown_delay: Duration) -> Service {
+        self.runtime = Some(runtime);
+        self.shutdown_delay = shutdown_delay;
+        self
+    }
+
+    fn runtime(&self) -> Result<&Arc<Runtime>, ServiceError> {
+        self.runtime
+            .as_ref()
+            .ok_or_else(|| ServiceError::Host("partitions cannot run without the daemon".into()))
+    }
+
     /// The managed system.
     pub fn system(&self) -> &ManagedSystem {
         &self.system
+    }
+
+    /// The managed system as the API shows it, with the accelerator in use.
+    pub fn system_view(&self) -> Result<ivm_model::SystemView, ServiceError> {
+        let mgmt = self.partition(ivm_model::MGMT_PARTITION_ID)?;
+        let rt = self.runtime()?;
+        Ok(ivm_model::SystemView {
+            system: self.system.clone(),
+            state: "Operating".into(),
+            mgmt_lpar_id: mgmt.lpar_id,
+            mgmt_lpar_name: mgmt.name,
+            accel: rt.env.accel,
+            accel_reason: rt.env.accel_reason.clone(),
+        })
     }
 
     /// Installed, committed and available resources.
@@ -86,8 +143,8 @@ impl Service {
         Ok(ivm_rules::summary(&self.system, &parts))
     }
 
-    /// Runs `f` as a logged task: the entry opens before and closes after, with the outcome.
-    /// `f` runs in one write transaction, so a refused change leaves nothing behind.
+    /// Runs `f` as a logged task in one write transaction, so a refused change leaves
+    /// nothing behind.
     fn task<T>(
         &self,
         actor: &Actor,
@@ -95,10 +152,22 @@ impl Service {
         target: &str,
         f: impl FnOnce(&ivm_store::Tx) -> Result<(T, String), ServiceError>,
     ) -> Result<T, ServiceError> {
+        self.logged(actor, operation, target, || self.store.write(f))
+    }
+
+    /// Runs `f` as a logged task: the entry opens before and closes after, with the outcome
+    /// and the final target (`f` returns it beside its value).
+    fn logged<T>(
+        &self,
+        actor: &Actor,
+        operation: &str,
+        target: &str,
+        f: impl FnOnce() -> Result<(T, String), ServiceError>,
+    ) -> Result<T, ServiceError> {
         let id = self
             .store
             .write(|tx| tx.begin_task(&actor.user, operation, target, now_ms()))?;
-        let out = self.store.write(f);
+        let out = f();
         let (result, final_target, message) = match &out {
             Ok((_, t)) => (ivm_model::TaskResult::Succeeded, t.clone(), String::new()),
             Err(e) => (

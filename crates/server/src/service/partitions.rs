@@ -9,16 +9,43 @@ fn target(p: &Partition) -> String {
 }
 
 impl Service {
-    /// Every partition, the management partition first.
+    /// Every partition, the management partition first, running ones with what they have.
     pub fn partitions(&self) -> Result<Vec<Partition>, ServiceError> {
-        Ok(self.store.read(|tx| tx.partitions())?)
+        let mut parts = self.store.read(|tx| tx.partitions())?;
+        for p in &mut parts {
+            self.fill_run(p);
+        }
+        Ok(parts)
     }
 
     /// One partition by ID.
     pub fn partition(&self, id: u32) -> Result<Partition, ServiceError> {
-        self.store
+        let mut p = self
+            .store
             .read(|tx| tx.partition(id))?
-            .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))
+            .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+        self.fill_run(&mut p);
+        Ok(p)
+    }
+
+    /// What a running partition's guest really has, asked of QEMU.
+    fn fill_run(&self, p: &mut Partition) {
+        let Some(rt) = &self.runtime else { return };
+        let Some(live) = rt.get(p.lpar_id) else {
+            return;
+        };
+        let procs = ivm_qemu::vm::vcpus(&live.qmp).unwrap_or(0);
+        let plugged = ivm_qemu::vm::plugged_mem_mb(&live.qmp).unwrap_or(0);
+        let cpus = live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        p.run = Some(ivm_model::RunInfo {
+            pid: live.pid,
+            accel: rt.env.accel,
+            started_ms: live.started_ms,
+            procs,
+            mem: p.mem.min_mem + plugged,
+            cpus: ivm_rules::cpu_list(&cpus),
+            console_attached: live.console_open.load(std::sync::atomic::Ordering::SeqCst),
+        });
     }
 
     /// Creates a client partition and commits its resources.
@@ -51,6 +78,7 @@ impl Service {
                 .find(|p| p.lpar_id == id)
                 .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
             let next = ivm_rules::apply_change(&self.system, &all, current, change)?;
+            self.apply_live(current, &next)?;
             tx.put_partition(&next)?;
             Ok((next.clone(), target(&next)))
         })

@@ -1,0 +1,121 @@
+//! `chhwres -r proc|mem -o a|r|s|m --id N|-p NAME [--procs K] [--procunits X] [-q MB] [--tid N|-t NAME]`
+
+use ivm_model::ProcUnits;
+use serde_json::json;
+
+use super::{check_resource, Ctx};
+use crate::CliError;
+
+/// Options of `chhwres`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Resource type: proc or mem.
+    #[arg(short = 'r')]
+    resource: String,
+    /// Managed system (name or type-model*serial).
+    #[arg(short = 'm')]
+    system: Option<String>,
+    /// Operation: a (add), r (remove), s (set), m (move).
+    #[arg(short = 'o')]
+    op: String,
+    /// Partition (source for -o m) by name.
+    #[arg(short = 'p')]
+    name: Option<String>,
+    /// Partition (source for -o m) by ID.
+    #[arg(long = "id")]
+    id: Option<u32>,
+    /// Target partition of -o m by name.
+    #[arg(short = 't')]
+    target_name: Option<String>,
+    /// Target partition of -o m by ID.
+    #[arg(long = "tid")]
+    target_id: Option<u32>,
+    /// Processors (virtual processors when shared).
+    #[arg(long)]
+    procs: Option<u32>,
+    /// Processing units.
+    #[arg(long)]
+    procunits: Option<String>,
+    /// Memory in MB.
+    #[arg(short = 'q')]
+    quantity: Option<u64>,
+    /// Accepted for compatibility: ivm waits as long as the change takes.
+    #[arg(short = 'w')]
+    wait: Option<u32>,
+    /// Accepted for compatibility.
+    #[arg(short = 'd')]
+    detail: Option<u32>,
+}
+
+pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    check_resource(&a.resource, &["proc", "mem"])?;
+    let units = a
+        .procunits
+        .as_deref()
+        .map(|u| {
+            u.parse::<ProcUnits>()
+                .map_err(|e| CliError::Usage(format!("--procunits: {e}")))
+        })
+        .transpose()?;
+    let (procs, units, mem) = if a.resource == "proc" {
+        if a.quantity.is_some() {
+            return Err(CliError::Usage(
+                "-q goes with -r mem; use --procs or --procunits with -r proc.".into(),
+            ));
+        }
+        if a.procs.is_none() && units.is_none() {
+            return Err(CliError::Usage(
+                "-r proc needs --procs or --procunits.".into(),
+            ));
+        }
+        (a.procs, units, None)
+    } else {
+        if a.procs.is_some() || units.is_some() {
+            return Err(CliError::Usage(
+                "--procs and --procunits go with -r proc; use -q with -r mem.".into(),
+            ));
+        }
+        (
+            None,
+            None,
+            Some(
+                a.quantity
+                    .ok_or_else(|| CliError::Usage("-r mem needs -q MB.".into()))?,
+            ),
+        )
+    };
+    ctx.check_system(a.system.as_deref())?;
+    let source = ctx.partition(a.name.as_deref(), a.id)?;
+    match a.op.as_str() {
+        "m" => {
+            let target = ctx
+                .partition(a.target_name.as_deref(), a.target_id)
+                .map_err(|e| match e {
+                    CliError::Usage(_) => {
+                        CliError::Usage("-o m needs the target: -t NAME or --tid ID.".into())
+                    }
+                    other => other,
+                })?;
+            let body = json!({"source": source.lpar_id, "target": target.lpar_id, "procs": procs,
+                              "proc_units": units.map(|u| u.as_f64()), "mem": mem});
+            ctx.client.send("POST", "/partitions/move", Some(&body))?;
+        }
+        op @ ("a" | "r" | "s") => {
+            if a.target_name.is_some() || a.target_id.is_some() {
+                return Err(CliError::Usage("-t and --tid go with -o m only.".into()));
+            }
+            let body = json!({"op": op, "procs": procs, "proc_units": units.map(|u| u.as_f64()), "mem": mem});
+            ctx.client.send(
+                "POST",
+                &format!("/partitions/{}/dlpar", source.lpar_id),
+                Some(&body),
+            )?;
+        }
+        other => {
+            return Err(CliError::Usage(format!(
+                "The operation {other} is not valid. Valid operations are: a, r, s, m"
+            )))
+        }
+    }
+    Ok(String::new())
+}

@@ -1,0 +1,741 @@
+//! Running partitions: real QEMU guests (the test guest from Debian packages), real cgroups.
+//! KVM when it is usable, TCG otherwise (ivm probes and says which).
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::{eventually, test_guest, Console, Daemon};
+
+/// Guests share two cores: one VM test at a time keeps timings and CPU measurements honest.
+static VM_TESTS: Mutex<()> = Mutex::new(());
+
+const SETTINGS: &str = "shutdown_delay_secs = 3\n";
+const BOOT: Duration = Duration::from_secs(90);
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    VM_TESTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Defines a partition that boots the test guest.
+fn define(d: &Daemon, name: &str, attrs: &str) {
+    let (kernel, initrd) = test_guest();
+    let input = format!(
+        "name={name},{attrs},\"boot_kernel={}\",\"boot_initrd={}\",\"boot_args=console=ttyS0 quiet\"",
+        kernel.display(),
+        initrd.display()
+    );
+    d.ok(&["mksyscfg", "-r", "lpar", "-i", &input]);
+}
+
+fn state(d: &Daemon, name: &str) -> String {
+    d.ok(&[
+        "lssyscfg",
+        "-r",
+        "lpar",
+        "--filter",
+        &format!("lpar_names={name}"),
+        "-F",
+        "state",
+    ])
+    .trim()
+    .to_string()
+}
+
+fn wait_state(d: &Daemon, name: &str, want: &str) {
+    eventually(
+        &format!("{name} to be {want}"),
+        Duration::from_secs(60),
+        || state(d, name) == want,
+    );
+}
+
+fn field(d: &Daemon, args: &[&str]) -> String {
+    d.ok(args).trim().to_string()
+}
+
+fn run_pid(d: &Daemon, id: u32) -> u32 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    d.set_password("padmin", "padmin-pass-1");
+    rt.block_on(async {
+        let t = d.token("padmin", "padmin-pass-1").await;
+        let p: serde_json::Value = d
+            .https()
+            .get(d.url(&format!("/partitions/{id}")))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        p["run"]["pid"].as_u64().unwrap_or(0) as u32
+    })
+}
+
+#[test]
+fn activation_console_and_dlpar_seen_inside_the_guest() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    define(&d, "lp1", "desired_procs=1,max_procs=2,desired_proc_units=0.2,max_proc_units=2.0,min_mem=256,desired_mem=256,max_mem=512");
+    let prof = d.ok(&["lssyscfg", "-r", "prof", "--filter", "lpar_names=lp1"]);
+    assert!(prof.ends_with(",boot_args=console=ttyS0 quiet\n"), "{prof}");
+    assert!(
+        !d.ok(&["lssyscfg", "-r", "prof", "--filter", "lpar_ids=1"])
+            .contains("boot_kernel"),
+        "only shown when set"
+    );
+
+    assert_eq!(
+        d.ok(&[
+            "chsysstate",
+            "-r",
+            "lpar",
+            "-o",
+            "on",
+            "-n",
+            "lp1",
+            "-f",
+            "lp1"
+        ]),
+        ""
+    );
+    assert_eq!(state(&d, "lp1"), "Running");
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY cpus=1", BOOT);
+    let (cpus, mem0) = con.status();
+    assert_eq!(cpus, 1);
+
+    // One virtual terminal at a time: a second one is refused with exit 28.
+    let o = d.ivm(&["mkvt", "-id", "2"]);
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (28, "Virtual terminal is already connected\n"),
+        "{o:?}"
+    );
+
+    // DLPAR: processors and memory, seen by the guest and by lshwres.
+    assert_eq!(
+        d.ok(&["chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1"]),
+        ""
+    );
+    eventually(
+        "the guest to online its second CPU",
+        Duration::from_secs(30),
+        || con.status().0 == 2,
+    );
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lshwres",
+                "-r",
+                "proc",
+                "--level",
+                "lpar",
+                "--filter",
+                "lpar_ids=2",
+                "-F",
+                "curr_procs,run_procs"
+            ]
+        ),
+        "2,2"
+    );
+    d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "128"]);
+    let (_, mem1) = con.status();
+    assert_eq!(mem1 - mem0, 128 * 1024, "guest memory grew by 128 MB");
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lshwres",
+                "-r",
+                "mem",
+                "--level",
+                "lpar",
+                "--filter",
+                "lpar_ids=2",
+                "-F",
+                "curr_mem"
+            ]
+        ),
+        "384"
+    );
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "proc",
+        "-o",
+        "s",
+        "--id",
+        "2",
+        "--procunits",
+        "0.5",
+    ]);
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lshwres",
+                "-r",
+                "proc",
+                "--level",
+                "lpar",
+                "--filter",
+                "lpar_ids=2",
+                "-F",
+                "curr_proc_units"
+            ]
+        ),
+        "0.5"
+    );
+    // Beyond max is refused and changes nothing.
+    let e = d.fails(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "256"]);
+    assert_eq!(
+        e,
+        "desired_mem=640 is outside the running partition's range 256 to 512\n"
+    );
+    let e = d.fails(&[
+        "chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1",
+    ]);
+    assert!(
+        e.contains("desired_procs=3 is outside the running partition's range 1 to 2"),
+        "{e}"
+    );
+    assert_eq!(con.status(), (2, mem1));
+    // Removal.
+    d.ok(&["chhwres", "-r", "mem", "-o", "r", "--id", "2", "-q", "128"]);
+    d.ok(&[
+        "chhwres", "-r", "proc", "-o", "r", "--id", "2", "--procs", "1",
+    ]);
+    eventually(
+        "the guest to be back at 1 CPU and its boot memory",
+        Duration::from_secs(30),
+        || con.status() == (1, mem0),
+    );
+    // chsyscfg on a running partition is DLPAR too; memory max cannot change while it runs.
+    d.ok(&["chsyscfg", "-r", "prof", "-i", "name=lp1,desired_mem=512"]);
+    assert_eq!(con.status().1 - mem0, 256 * 1024);
+    let e = d.fails(&["chsyscfg", "-r", "prof", "-i", "name=lp1,max_mem=1024"]);
+    assert_eq!(
+        e,
+        "max_mem can be changed only while the partition is not running\n"
+    );
+
+    // Move memory from the partition to the management partition and back.
+    let mgmt_before = field(
+        &d,
+        &[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "lpar",
+            "--filter",
+            "lpar_ids=1",
+            "-F",
+            "curr_mem",
+        ],
+    );
+    d.ok(&[
+        "chhwres", "-r", "mem", "-o", "m", "--id", "2", "--tid", "1", "-q", "128",
+    ]);
+    let mgmt_after = field(
+        &d,
+        &[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "lpar",
+            "--filter",
+            "lpar_ids=1",
+            "-F",
+            "curr_mem",
+        ],
+    );
+    assert_eq!(
+        mgmt_after.parse::<u64>().unwrap(),
+        mgmt_before.parse::<u64>().unwrap() + 128
+    );
+    assert_eq!(con.status().1 - mem0, 128 * 1024);
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "mem",
+        "-o",
+        "m",
+        "-p",
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "--filter",
+            "lpar_ids=1",
+            "-F",
+            "name",
+        ])
+        .trim(),
+        "-t",
+        "lp1",
+        "-q",
+        "128",
+    ]);
+    assert_eq!(con.status().1 - mem0, 256 * 1024);
+
+    // rmvt closes the session; mkvt then ends by itself.
+    assert_eq!(d.ok(&["rmvt", "-id", "2"]), "");
+    assert_eq!(con.wait_exit(Duration::from_secs(10)), Some(0));
+    // A piped mkvt works for scripts, and the terminal is free again.
+    let o = d.sh("printf 'guest-status\\n' | ivm mkvt -id 2"
+        .replace("ivm", common::ivm_bin().to_str().unwrap())
+        .as_str());
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.contains("cpus=1 mem_kb="), "{o:?}");
+
+    // Exit codes: no such partition 31; not running 29; rmvt of no such partition 29.
+    assert_eq!(d.ivm(&["mkvt", "-id", "9"]).code, 31);
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp1",
+    ]);
+    assert_eq!(state(&d, "lp1"), "Not Activated");
+    let o = d.ivm(&["mkvt", "-id", "2"]);
+    assert_eq!(o.code, 29, "{o:?}");
+    assert_eq!(d.ivm(&["rmvt", "-id", "9"]).code, 29);
+}
+
+#[test]
+fn shutdown_options_restart_and_cleanup() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    let cgroup = d.data_dir().join("cgroup.name");
+
+    // OS shutdown: the guest powers off on the ACPI button.
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    d.ok(&["rmvt", "-id", "2"]);
+    assert_eq!(
+        d.ok(&["chsysstate", "-r", "lpar", "-o", "osshutdown", "-n", "lp1"]),
+        ""
+    );
+    wait_state(&d, "lp1", "Not Activated");
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lsrefcode",
+                "-r",
+                "lpar",
+                "--filter",
+                "lpar_names=lp1",
+                "-F",
+                "refcode"
+            ]
+        ),
+        ""
+    );
+    // Nothing of the partition is left on the host.
+    let name = std::fs::read_to_string(&cgroup).unwrap();
+    for mount in common::cgroup_mounts() {
+        assert!(
+            !mount.join(name.trim()).join("lpar2").exists(),
+            "cgroup left in {}",
+            mount.display()
+        );
+    }
+    assert!(!d.data_dir().join("lpars/2/qmp.sock").exists());
+
+    // Delayed shutdown of an OS that ignores the button: stopped after the delay (3 s here).
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-gone");
+    con.wait_for("handler-gone\r", Duration::from_secs(10));
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "shutdown", "-n", "lp1"]);
+    assert_eq!(state(&d, "lp1"), "Shutting Down");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        state(&d, "lp1"),
+        "Shutting Down",
+        "the delay runs before the stop"
+    );
+    wait_state(&d, "lp1", "Not Activated");
+    drop(con);
+
+    // Immediate shutdown with restart: a new QEMU, Running again.
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "--id", "2"]);
+    let first = run_pid(&d, 2);
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "--restart",
+        "--id",
+        "2",
+    ]);
+    eventually("a restarted QEMU", Duration::from_secs(30), || {
+        let p = run_pid(&d, 2);
+        p != 0 && p != first
+    });
+    assert_eq!(state(&d, "lp1"), "Running");
+
+    // What cannot be done, with the reason.
+    let e = d.fails(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    assert_eq!(e, "partition lp1 is already Running\n");
+    let e = d.fails(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "--id",
+        "1",
+    ]);
+    assert_eq!(e, "the management partition cannot be shut down\n");
+    let e = d.fails(&["rmsyscfg", "-r", "lpar", "-n", "lp1"]);
+    assert_eq!(
+        e,
+        "partition lp1 is Running; it must be Not Activated to be deleted\n"
+    );
+    let e = d.fails(&["chsysstate", "-r", "lpar", "-o", "reboot", "-n", "lp1"]);
+    assert!(e.contains("The operation reboot is not valid"), "{e}");
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp1",
+    ]);
+    let e = d.fails(&["chsysstate", "-r", "lpar", "-o", "osshutdown", "-n", "lp1"]);
+    assert_eq!(
+        e,
+        "partition lp1 is Not Activated; only a running partition can be shut down\n"
+    );
+
+    // Boot mode "of" stops in firmware.
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "on",
+        "-n",
+        "lp1",
+        "-b",
+        "of",
+    ]);
+    assert_eq!(state(&d, "lp1"), "Open Firmware");
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lsrefcode",
+                "-r",
+                "lpar",
+                "--filter",
+                "lpar_ids=2",
+                "-F",
+                "refcode"
+            ]
+        ),
+        "CA00E1F0"
+    );
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp1",
+    ]);
+    assert_eq!(state(&d, "lp1"), "Not Activated");
+}
+
+/// Seconds of CPU the process used over `secs` of wall time, as a fraction of one CPU.
+fn cpu_share(pid: u32, secs: u64) -> f64 {
+    let ticks = || -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let f: Vec<u64> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        f[0] + f[1]
+    };
+    let (t0, c0) = (std::time::Instant::now(), ticks());
+    std::thread::sleep(Duration::from_secs(secs));
+    let (t1, c1) = (std::time::Instant::now(), ticks());
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (c1 - c0) as f64 / hz / (t1 - t0).as_secs_f64()
+}
+
+fn allowed_cpus(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .map(|t| {
+            let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_kernel_enforces_units_and_dedicated_processors() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    if common::cgroup_mounts().is_empty() {
+        eprintln!("SKIPPED: this host has no cgroup hierarchy");
+        return;
+    }
+    let host_cpus = ivm_host_cpus();
+    if host_cpus < 2 {
+        eprintln!("SKIPPED: a dedicated processor needs a host with 2 or more CPUs (this one has {host_cpus})");
+        return;
+    }
+    define(
+        &d,
+        "capped",
+        "desired_procs=1,desired_proc_units=0.5,max_proc_units=1.0,sharing_mode=cap,desired_mem=256",
+    );
+    define(&d, "ded", "proc_mode=ded,desired_procs=1,desired_mem=256");
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "ded"]);
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "capped"]);
+    let (capped, ded) = (run_pid(&d, 2), run_pid(&d, 3));
+
+    // The dedicated partition's threads run only on its reserved CPU (the highest one); the
+    // shared partition's only on the rest.
+    let last = (host_cpus - 1).to_string();
+    assert!(
+        allowed_cpus(ded).iter().all(|c| *c == last),
+        "{:?}",
+        allowed_cpus(ded)
+    );
+    assert!(
+        allowed_cpus(capped).iter().all(|c| !c.contains(&last)),
+        "{:?}",
+        allowed_cpus(capped)
+    );
+
+    // A busy loop in the capped 0.50-unit partition gets 0.50 of a CPU.
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    con.send("while :; do :; done &");
+    std::thread::sleep(Duration::from_secs(2));
+    let share = cpu_share(capped, 10);
+    assert!(
+        (0.45..=0.55).contains(&share),
+        "capped 0.50 partition used {share:.3} of a CPU"
+    );
+
+    // Raising its units live raises the quota.
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "proc",
+        "-o",
+        "s",
+        "--id",
+        "2",
+        "--procunits",
+        "0.8",
+    ]);
+    let share = cpu_share(capped, 10);
+    assert!(
+        (0.75..=0.85).contains(&share),
+        "capped 0.80 partition used {share:.3} of a CPU"
+    );
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "capped",
+    ]);
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "ded",
+    ]);
+}
+
+fn ivm_host_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+#[test]
+fn partitions_outlive_the_daemon_and_deaths_are_recorded() {
+    let _l = lock();
+    let mut d = Daemon::start(SETTINGS);
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    define(&d, "lp2", "desired_procs=1,desired_mem=256,auto_start=1");
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp2"]);
+    let pids = (run_pid(&d, 2), run_pid(&d, 3));
+
+    // SIGKILL the daemon; a new one finds both running, same QEMU processes.
+    d.restart_after_kill();
+    assert_eq!(
+        (state(&d, "lp1"), state(&d, "lp2")),
+        ("Running".into(), "Running".into())
+    );
+    assert_eq!((run_pid(&d, 2), run_pid(&d, 3)), pids);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    assert_eq!(con.status().0, 1);
+    drop(con);
+
+    // A QEMU that dies turns its partition to Error with a reference code; its resources stay.
+    let avail = field(
+        &d,
+        &[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "sys",
+            "-F",
+            "curr_avail_sys_mem",
+        ],
+    );
+    // SAFETY: killing the test's own partition process.
+    unsafe { libc::kill(pids.0 as i32, libc::SIGKILL) };
+    wait_state(&d, "lp1", "Error");
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lsrefcode",
+                "-r",
+                "lpar",
+                "--filter",
+                "lpar_names=lp1",
+                "-F",
+                "refcode"
+            ]
+        ),
+        "B2001100"
+    );
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lshwres",
+                "-r",
+                "mem",
+                "--level",
+                "sys",
+                "-F",
+                "curr_avail_sys_mem"
+            ]
+        ),
+        avail
+    );
+    // An Error partition can be activated again.
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    assert_eq!(state(&d, "lp1"), "Running");
+
+    // A partition that ends while ivm is down is found ended at the next start.
+    d.stop();
+    // SAFETY: as above.
+    unsafe { libc::kill(run_pid_file(&d, 2) as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(300));
+    d.restart();
+    assert_eq!(state(&d, "lp1"), "Not Activated");
+    assert_eq!(
+        field(
+            &d,
+            &[
+                "lsrefcode",
+                "-r",
+                "lpar",
+                "--filter",
+                "lpar_names=lp1",
+                "-F",
+                "refcode"
+            ]
+        ),
+        "B2001300"
+    );
+
+    // After a host boot (a new boot ID), auto_start partitions are activated.
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp2",
+    ]);
+    d.stop();
+    std::fs::write(d.data_dir().join("boot_id"), "an earlier boot\n").unwrap();
+    d.restart();
+    assert_eq!(
+        state(&d, "lp2"),
+        "Running",
+        "auto_start=1 after a host boot"
+    );
+    assert_eq!(state(&d, "lp1"), "Not Activated", "auto_start=0 stays down");
+    // An ordinary daemon restart does not start it again.
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp2",
+    ]);
+    d.restart();
+    assert_eq!(state(&d, "lp2"), "Not Activated");
+}
+
+fn run_pid_file(d: &Daemon, id: u32) -> u32 {
+    std::fs::read_to_string(d.data_dir().join(format!("lpars/{id}/qemu.pid")))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}

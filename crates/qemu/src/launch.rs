@@ -1,0 +1,240 @@
+//! The QEMU argument vector for a partition.
+
+use std::path::{Path, PathBuf};
+
+use ivm_model::Accel;
+
+/// Where a partition's QEMU keeps its sockets, log and pidfile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    /// The partition's runtime directory.
+    pub dir: PathBuf,
+}
+
+impl Paths {
+    /// Paths below `dir`.
+    pub fn new(dir: &Path) -> Paths {
+        Paths {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// QMP socket.
+    pub fn qmp(&self) -> PathBuf {
+        self.dir.join("qmp.sock")
+    }
+
+    /// Serial console socket.
+    pub fn console(&self) -> PathBuf {
+        self.dir.join("console.sock")
+    }
+
+    /// Everything the serial console printed.
+    pub fn console_log(&self) -> PathBuf {
+        self.dir.join("console.log")
+    }
+
+    /// QEMU's pidfile (QEMU removes it when it exits).
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.join("qemu.pid")
+    }
+}
+
+/// Everything QEMU needs to know, decided by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchSpec {
+    /// Process name shown by `ps` and in QEMU's thread names.
+    pub name: String,
+    /// Runtime directory.
+    pub paths: Paths,
+    /// Accelerator.
+    pub accel: Accel,
+    /// vCPUs present at start.
+    pub vcpus: u32,
+    /// vCPUs that may be hot-plugged up to.
+    pub max_vcpus: u32,
+    /// Boot memory (never removed), MB.
+    pub base_mem_mb: u64,
+    /// Memory plugged at start beyond the boot memory, MB.
+    pub plugged_mem_mb: u64,
+    /// Highest total memory, MB.
+    pub max_mem_mb: u64,
+    /// Direct kernel boot: kernel, initrd (may be empty), command line.
+    pub kernel: Option<(String, String, String)>,
+}
+
+/// The virtio-mem device that carries memory beyond the boot memory.
+pub const VIRTIO_MEM_ID: &str = "vmem0";
+
+/// QOM type of a hot-pluggable vCPU for the accelerator's CPU model.
+pub fn cpu_type(accel: Accel) -> &'static str {
+    match accel {
+        Accel::Kvm => "host-x86_64-cpu",
+        Accel::Tcg => "qemu64-x86_64-cpu",
+    }
+}
+
+impl LaunchSpec {
+    /// The argument vector (without the program name).
+    ///
+    /// One boot vCPU comes from `-smp`; the others are `-device` CPUs, because only those can be
+    /// unplugged again. Memory beyond the boot memory is a virtio-mem device so it can grow and
+    /// shrink in small blocks. Boot memory and plugged virtio-mem blocks are preallocated: a
+    /// partition's memory is really committed.
+    pub fn argv(&self) -> Vec<String> {
+        let p = &self.paths;
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
+        push(&["-name", &format!("{},debug-threads=on", self.name)]);
+        push(&["-machine", "q35,memory-backend=ram0"]);
+        match self.accel {
+            // Nested hosts abort on the arch-capabilities MSR; guests do not need it.
+            Accel::Kvm => push(&["-accel", "kvm", "-cpu", "host,-arch-capabilities"]),
+            Accel::Tcg => push(&["-accel", "tcg,tb-size=64", "-cpu", "qemu64"]),
+        }
+        push(&[
+            "-smp",
+            &format!(
+                "1,sockets=1,cores={0},threads=1,maxcpus={0}",
+                self.max_vcpus
+            ),
+        ]);
+        for core in 1..self.vcpus {
+            push(&[
+                "-device",
+                &format!(
+                    "{},id=cpu{core},socket-id=0,core-id={core},thread-id=0",
+                    cpu_type(self.accel)
+                ),
+            ]);
+        }
+        let extra = self.max_mem_mb - self.base_mem_mb;
+        if extra > 0 {
+            push(&[
+                "-m",
+                &format!("{}M,maxmem={}M", self.base_mem_mb, self.max_mem_mb),
+            ]);
+        } else {
+            push(&["-m", &format!("{}M", self.base_mem_mb)]);
+        }
+        push(&[
+            "-object",
+            &format!(
+                "memory-backend-ram,id=ram0,size={}M,prealloc=on",
+                self.base_mem_mb
+            ),
+        ]);
+        if extra > 0 {
+            push(&[
+                "-object",
+                &format!("memory-backend-ram,id=vmem0-ram,size={extra}M,reserve=off"),
+            ]);
+            push(&[
+                "-device",
+                &format!(
+                    "virtio-mem-pci,id={VIRTIO_MEM_ID},memdev=vmem0-ram,block-size=2M,requested-size={}M,prealloc=on",
+                    self.plugged_mem_mb
+                ),
+            ]);
+        }
+        push(&["-nodefaults", "-no-user-config", "-display", "none"]);
+        push(&[
+            "-chardev",
+            &format!(
+                "socket,id=qmp,path={},server=on,wait=off",
+                p.qmp().display()
+            ),
+        ]);
+        push(&["-mon", "chardev=qmp,mode=control"]);
+        push(&[
+            "-chardev",
+            &format!(
+                "socket,id=console,path={},server=on,wait=off,logfile={},logappend=on",
+                p.console().display(),
+                p.console_log().display()
+            ),
+        ]);
+        push(&["-serial", "chardev:console"]);
+        if let Some((kernel, initrd, args)) = &self.kernel {
+            push(&["-kernel", kernel]);
+            if !initrd.is_empty() {
+                push(&["-initrd", initrd]);
+            }
+            push(&["-append", args]);
+        }
+        // Always start stopped: ivm resumes the guest once QMP is attached, so no event is lost.
+        push(&[
+            "-S",
+            "-pidfile",
+            &p.pidfile().display().to_string(),
+            "-daemonize",
+        ]);
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> LaunchSpec {
+        LaunchSpec {
+            name: "lpar2".into(),
+            paths: Paths::new(Path::new("/d/lpars/2")),
+            accel: Accel::Tcg,
+            vcpus: 2,
+            max_vcpus: 4,
+            base_mem_mb: 256,
+            plugged_mem_mb: 128,
+            max_mem_mb: 1024,
+            kernel: Some(("/k".into(), "/i".into(), "console=ttyS0 quiet".into())),
+        }
+    }
+
+    #[test]
+    fn argv_has_hotpluggable_cpus_and_memory() {
+        let a = spec().argv().join(" ");
+        assert!(
+            a.contains("-smp 1,sockets=1,cores=4,threads=1,maxcpus=4"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-device qemu64-x86_64-cpu,id=cpu1,socket-id=0,core-id=1,thread-id=0"),
+            "{a}"
+        );
+        assert!(!a.contains("id=cpu2"), "{a}");
+        assert!(a.contains("-m 256M,maxmem=1024M"), "{a}");
+        assert!(
+            a.contains("memory-backend-ram,id=vmem0-ram,size=768M,reserve=off"),
+            "{a}"
+        );
+        assert!(a.contains("requested-size=128M,prealloc=on"), "{a}");
+        assert!(
+            a.contains("-chardev socket,id=qmp,path=/d/lpars/2/qmp.sock,server=on,wait=off"),
+            "{a}"
+        );
+        assert!(a.contains("-append console=ttyS0 quiet"), "{a}");
+        assert!(
+            a.ends_with("-S -pidfile /d/lpars/2/qemu.pid -daemonize"),
+            "{a}"
+        );
+        // The command line is an argument vector: the kernel arguments stay one argument.
+        assert!(spec().argv().contains(&"console=ttyS0 quiet".to_string()));
+    }
+
+    #[test]
+    fn fixed_memory_has_no_virtio_mem() {
+        let s = LaunchSpec {
+            max_mem_mb: 256,
+            plugged_mem_mb: 0,
+            kernel: None,
+            accel: Accel::Kvm,
+            ..spec()
+        };
+        let a = s.argv().join(" ");
+        assert!(a.contains("-m 256M "), "{a}");
+        assert!(!a.contains("virtio-mem"), "{a}");
+        assert!(a.contains("-accel kvm -cpu host,-arch-capabilities"), "{a}");
+        assert!(a.contains("host-x86_64-cpu,id=cpu1"), "{a}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Drives QEMU directly, as Proxmox's qemu-server does: argument vectors (never a shell), one
+//! daemonized process per partition, and QMP over a Unix socket for everything after start.
+//! This crate carries out decisions; it makes none.
+
+pub mod launch;
+pub mod probe;
+pub mod process;
+pub mod qmp;
+pub mod vm;
+
+pub use launch::{LaunchSpec, Paths};
+pub use qmp::{Event, Qmp, QmpError};
+
+/// The QEMU system emulator ivm runs.
+pub const QEMU_BINARY: &str = "qemu-system-x86_64";

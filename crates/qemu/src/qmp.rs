@@ -1,0 +1,242 @@
+//! A blocking QMP client: commands are matched to replies by ID; events go to a callback.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// How long a command may take before the client gives up on it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// QMP failures.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QmpError {
+    /// The socket could not be reached or failed.
+    #[error("QMP I/O: {0}")]
+    Io(String),
+    /// QEMU answered with an error.
+    #[error("QEMU refused {command}: {desc}")]
+    Command {
+        /// The command.
+        command: String,
+        /// QEMU's description.
+        desc: String,
+    },
+    /// The connection closed (QEMU exited).
+    #[error("QMP connection closed")]
+    Closed,
+    /// No answer in time.
+    #[error("QMP command {0} timed out")]
+    Timeout(String),
+    /// QEMU sent something that is not QMP.
+    #[error("QMP protocol error: {0}")]
+    Protocol(String),
+}
+
+/// An asynchronous QMP event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Event name, e.g. `SHUTDOWN`.
+    pub name: String,
+    /// Event data.
+    pub data: Value,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, mpsc::Sender<Result<Value, QmpError>>>>>;
+
+/// A QMP connection. Dropping it closes the connection without touching QEMU.
+pub struct Qmp {
+    writer: Mutex<UnixStream>,
+    pending: Pending,
+    next_id: AtomicU64,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Qmp {
+    /// Connects, negotiates capabilities and starts the reader thread. `on_event` gets every
+    /// event; `on_close` runs once when QEMU closes the connection (not when it is dropped).
+    pub fn connect(
+        path: &Path,
+        on_event: impl Fn(Event) + Send + 'static,
+        on_close: impl FnOnce() + Send + 'static,
+    ) -> Result<Qmp, QmpError> {
+        let stream = UnixStream::connect(path)
+            .map_err(|e| QmpError::Io(format!("{}: {e}", path.display())))?;
+        stream
+            .set_read_timeout(Some(COMMAND_TIMEOUT))
+            .map_err(|e| QmpError::Io(e.to_string()))?;
+        let mut reader = BufReader::new(
+            stream
+                .try_clone()
+                .map_err(|e| QmpError::Io(e.to_string()))?,
+        );
+        let mut writer = stream;
+        let mut line = String::new();
+        read_line(&mut reader, &mut line)?;
+        let greeting: Value =
+            serde_json::from_str(&line).map_err(|e| QmpError::Protocol(e.to_string()))?;
+        if greeting.get("QMP").is_none() {
+            return Err(QmpError::Protocol(format!("no QMP greeting: {line}")));
+        }
+        writer
+            .write_all(b"{\"execute\":\"qmp_capabilities\"}\n")
+            .map_err(|e| QmpError::Io(e.to_string()))?;
+        loop {
+            line.clear();
+            read_line(&mut reader, &mut line)?;
+            let v: Value =
+                serde_json::from_str(&line).map_err(|e| QmpError::Protocol(e.to_string()))?;
+            if v.get("return").is_some() {
+                break;
+            }
+            if let Some(err) = v.get("error") {
+                return Err(QmpError::Command {
+                    command: "qmp_capabilities".into(),
+                    desc: err.to_string(),
+                });
+            }
+        }
+        // Events may be far apart; only commands have a deadline.
+        reader
+            .get_ref()
+            .set_read_timeout(None)
+            .map_err(|e| QmpError::Io(e.to_string()))?;
+        let pending: Pending = Arc::default();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (p, d) = (pending.clone(), dropped.clone());
+        std::thread::Builder::new()
+            .name("qmp-reader".into())
+            .spawn(move || reader_loop(reader, p, d, on_event, on_close))
+            .map_err(|e| QmpError::Io(e.to_string()))?;
+        Ok(Qmp {
+            writer: Mutex::new(writer),
+            pending,
+            next_id: AtomicU64::new(1),
+            dropped,
+        })
+    }
+
+    /// Runs a command and returns its `return` value.
+    pub fn execute(&self, command: &str, arguments: Value) -> Result<Value, QmpError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
+        let mut msg = json!({"execute": command, "id": id});
+        if !arguments.is_null() {
+            msg["arguments"] = arguments;
+        }
+        let text = format!("{msg}\n");
+        let sent = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_all(text.as_bytes());
+        if let Err(e) = sent {
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            return Err(QmpError::Io(e.to_string()));
+        }
+        match rx.recv_timeout(COMMAND_TIMEOUT) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(QmpError::Command { desc, .. })) => Err(QmpError::Command {
+                command: command.into(),
+                desc,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                Err(QmpError::Timeout(command.into()))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(QmpError::Closed),
+        }
+    }
+}
+
+impl Drop for Qmp {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+        let w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = w.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn read_line(reader: &mut BufReader<UnixStream>, line: &mut String) -> Result<(), QmpError> {
+    match reader.read_line(line) {
+        Ok(0) => Err(QmpError::Closed),
+        Ok(_) => Ok(()),
+        Err(e) => Err(QmpError::Io(e.to_string())),
+    }
+}
+
+fn reader_loop(
+    mut reader: BufReader<UnixStream>,
+    pending: Pending,
+    dropped: Arc<AtomicBool>,
+    on_event: impl Fn(Event),
+    on_close: impl FnOnce(),
+) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if read_line(&mut reader, &mut line).is_err() {
+            break;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            tracing::warn!(
+                line = line.trim(),
+                "ignoring a line that is not JSON from QMP"
+            );
+            continue;
+        };
+        if let Some(name) = v.get("event").and_then(Value::as_str) {
+            on_event(Event {
+                name: name.to_string(),
+                data: v.get("data").cloned().unwrap_or(Value::Null),
+            });
+            continue;
+        }
+        let Some(id) = v.get("id").and_then(Value::as_u64) else {
+            continue;
+        };
+        let Some(tx) = pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+        else {
+            continue;
+        };
+        let result = match (v.get("return"), v.get("error")) {
+            (Some(r), _) => Ok(r.clone()),
+            (None, Some(e)) => Err(QmpError::Command {
+                command: String::new(),
+                desc: e
+                    .get("desc")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown error")
+                    .to_string(),
+            }),
+            _ => Err(QmpError::Protocol(line.trim().to_string())),
+        };
+        let _ = tx.send(result);
+    }
+    for (_, tx) in pending.lock().unwrap_or_else(|p| p.into_inner()).drain() {
+        let _ = tx.send(Err(QmpError::Closed));
+    }
+    if !dropped.load(Ordering::SeqCst) {
+        on_close();
+    }
+}

@@ -1,0 +1,114 @@
+//! The serial console of a running partition: a raw upgraded stream for `mkvt`, a WebSocket
+//! for the browser, and `rmvt` to force a session closed. One session at a time.
+
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use super::error::ErrorBody;
+use super::{blocking, ApiError, AppState};
+use crate::service::{Actor, ConsoleLease};
+
+/// The protocol name of the raw terminal upgrade.
+pub const TERMINAL_PROTOCOL: &str = "ivm-console";
+
+async fn open(
+    state: &AppState,
+    actor: Actor,
+    id: u32,
+) -> Result<(ConsoleLease, UnixStream), ApiError> {
+    let lease = blocking(state, move |svc| svc.open_console(&actor, id)).await?;
+    let stream = UnixStream::connect(&lease.socket)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((lease, stream))
+}
+
+/// Upgrades the connection to a raw byte stream to the console (`Upgrade: ivm-console`).
+#[utoipa::path(get, path = "/api/v1/partitions/{id}/terminal", tag = "console",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 101, description = "raw console stream follows"), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn terminal(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<u32>,
+    mut req: Request,
+) -> Result<Response, ApiError> {
+    let (lease, mut qemu) = open(&state, actor, id).await?;
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut client = TokioIo::new(upgraded);
+        let mut closed = lease.closed.clone();
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut client, &mut qemu) => {}
+            _ = closed.changed() => {}
+        }
+        let _ = client.shutdown().await;
+        drop(lease);
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, TERMINAL_PROTOCOL)
+        .body(Body::empty())
+        .map_err(ApiError::internal)
+}
+
+/// The console as a WebSocket (binary frames both ways), for the browser.
+#[utoipa::path(get, path = "/api/v1/partitions/{id}/console", tag = "console",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 101, description = "WebSocket follows"), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn websocket(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<u32>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (lease, qemu) = open(&state, actor, id).await?;
+    Ok(ws.on_upgrade(move |socket| pump_websocket(socket, qemu, lease)))
+}
+
+async fn pump_websocket(mut ws: WebSocket, qemu: UnixStream, lease: ConsoleLease) {
+    let (mut from_qemu, mut to_qemu) = qemu.into_split();
+    let mut closed = lease.closed.clone();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            n = from_qemu.read(&mut buf) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => if ws.send(Message::Binary(buf[..n].to_vec().into())).await.is_err() { break },
+            },
+            msg = ws.recv() => match msg {
+                Some(Ok(Message::Binary(b))) => if to_qemu.write_all(&b).await.is_err() { break },
+                Some(Ok(Message::Text(t))) => if to_qemu.write_all(t.as_bytes()).await.is_err() { break },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            _ = closed.changed() => break,
+        }
+    }
+    let _ = ws.send(Message::Close(None)).await;
+    drop(lease);
+}
+
+/// Forces the open console session closed (`rmvt`).
+#[utoipa::path(delete, path = "/api/v1/partitions/{id}/console", tag = "console",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<u32>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| svc.close_console(&actor, id))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,70 @@
+//! Virtual terminals: one session per partition at a time (`mkvt`, `rmvt`).
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use ivm_model::Role;
+
+use super::{Actor, Service, ServiceError};
+use crate::runtime::{release_console, Live};
+
+/// The right to use a partition's console until dropped or closed by `rmvt`.
+pub struct ConsoleLease {
+    /// QEMU's console socket.
+    pub socket: PathBuf,
+    /// Becomes true when the session must end (rmvt, partition stopped).
+    pub closed: tokio::sync::watch::Receiver<bool>,
+    live: Arc<Live>,
+}
+
+impl Drop for ConsoleLease {
+    fn drop(&mut self) {
+        release_console(&self.live);
+    }
+}
+
+impl Service {
+    /// Opens the virtual terminal of a running partition; refused while another is open.
+    pub fn open_console(&self, actor: &Actor, id: u32) -> Result<ConsoleLease, ServiceError> {
+        if actor.role == Role::ViewOnly {
+            return Err(ServiceError::Forbidden);
+        }
+        let p = self.partition(id)?;
+        let live = self.runtime()?.get(id).ok_or_else(|| {
+            ServiceError::NotRunning(format!(
+                "partition {} is {}: its virtual terminal exists while it runs",
+                p.name, p.state
+            ))
+        })?;
+        if live.console_open.swap(true, Ordering::SeqCst) {
+            return Err(ServiceError::ConsoleBusy);
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        *live.console_close.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        Ok(ConsoleLease {
+            socket: live.paths.console(),
+            closed: rx,
+            live,
+        })
+    }
+
+    /// Forces a partition's virtual terminal session closed (`rmvt`).
+    pub fn close_console(&self, actor: &Actor, id: u32) -> Result<(), ServiceError> {
+        if actor.role == Role::ViewOnly {
+            return Err(ServiceError::Forbidden);
+        }
+        self.partition(id)?;
+        if let Some(live) = self.runtime()?.get(id) {
+            if let Some(tx) = live
+                .console_close
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                let _ = tx.send(true);
+            }
+        }
+        Ok(())
+    }
+}
