@@ -21,8 +21,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$kernel_pkg" ] || { echo "cannot resolve linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
+resolve_kernel() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+kernel_pkg=$(resolve_kernel)
+if [ -z "$kernel_pkg" ]; then
+    apt-get update -q >/dev/null
+    kernel_pkg=$(resolve_kernel)
+fi
+[ -n "$kernel_pkg" ] || { echo "cannot resolve linux-image-cloud-amd64 from the package lists" >&2; exit 1; }
 # apt's sandbox user cannot write into a private temp dir; this directory is ours alone.
 chmod 0755 "$work"
 apt-get download -q "$kernel_pkg" busybox-static 2>&1 | grep -v "unsandboxed" || true

@@ -473,4 +473,12 @@ fn unix_users_act_as_their_ivm_users() {
         "HSCL350B The user does not have the appropriate authority.\n"
     );
     assert_eq!(d.ok(&["lssyscfg", "-r", "lpar", "-F", "name"]), "ivmtest\n");
+    // View Only users cannot open virtual terminals: mkvt exits 30, rmvt too.
+    let o = as_nobody(&["mkvt", "-id", "1"]);
+    assert_eq!(o.code, 30, "{o:?}");
+    assert_eq!(
+        o.stderr,
+        "HSCL350B The user does not have the appropriate authority.\n"
+    );
+    assert_eq!(as_nobody(&["rmvt", "-id", "1"]).code, 30);
 }
