@@ -5,6 +5,29 @@ use serde_json::{Map, Value};
 
 use crate::CliError;
 
+/// A profile's resource and boot attributes: what `mksyscfg` sets and `chsyscfg -r prof` changes.
+pub const PROFILE: &[&str] = &[
+    "proc_mode",
+    "min_procs",
+    "desired_procs",
+    "max_procs",
+    "min_proc_units",
+    "desired_proc_units",
+    "max_proc_units",
+    "sharing_mode",
+    "uncap_weight",
+    "mem_mode",
+    "min_mem",
+    "desired_mem",
+    "max_mem",
+    "auto_start",
+    "boot_mode",
+    "max_virtual_slots",
+    "boot_kernel",
+    "boot_initrd",
+    "boot_args",
+];
+
 /// Attributes IVM knows that ivm does not yet let a command set.
 const NOT_YET: &[&str] = &[
     "virtual_eth_adapters",

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{test_guest, Daemon};
+use common::Daemon;
 
 const RUNS: usize = 5;
 const READY: &[u8] = b"IVM-TEST-GUEST READY";
@@ -36,13 +36,7 @@ fn wait_ready(log: &Path, start: Instant) -> Duration {
 
 fn main() {
     let d = Daemon::start("");
-    let (kernel, initrd) = test_guest();
-    let input = format!(
-        "name=bench,desired_procs=1,desired_mem=256,\"boot_kernel={}\",\"boot_initrd={}\",\"boot_args=console=ttyS0 quiet\"",
-        kernel.display(),
-        initrd.display()
-    );
-    d.ok(&["mksyscfg", "-r", "lpar", "-i", &input]);
+    common::define_guest(&d, "bench", "desired_procs=1,desired_mem=256");
     let log = d.data_dir().join("lpars/2/console.log");
     let mut via_ivm = Vec::new();
     let mut argv: Vec<String> = Vec::new();

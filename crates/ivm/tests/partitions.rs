@@ -6,7 +6,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{eventually, test_guest, Console, Daemon};
+use common::{define_guest as define, eventually, Console, Daemon};
 
 /// Guests share two cores: one VM test at a time keeps timings and CPU measurements honest.
 static VM_TESTS: Mutex<()> = Mutex::new(());
@@ -16,17 +16,6 @@ const BOOT: Duration = Duration::from_secs(90);
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
     VM_TESTS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Defines a partition that boots the test guest.
-fn define(d: &Daemon, name: &str, attrs: &str) {
-    let (kernel, initrd) = test_guest();
-    let input = format!(
-        "name={name},{attrs},\"boot_kernel={}\",\"boot_initrd={}\",\"boot_args=console=ttyS0 quiet\"",
-        kernel.display(),
-        initrd.display()
-    );
-    d.ok(&["mksyscfg", "-r", "lpar", "-i", &input]);
 }
 
 fn state(d: &Daemon, name: &str) -> String {

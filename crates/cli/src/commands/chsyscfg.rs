@@ -20,28 +20,6 @@ pub struct Args {
 }
 
 const LPAR_CHANGES: &[&str] = &["new_name", "auto_start", "boot_mode"];
-const PROFILE_CHANGES: &[&str] = &[
-    "new_name",
-    "auto_start",
-    "boot_mode",
-    "proc_mode",
-    "min_procs",
-    "desired_procs",
-    "max_procs",
-    "min_proc_units",
-    "desired_proc_units",
-    "max_proc_units",
-    "sharing_mode",
-    "uncap_weight",
-    "mem_mode",
-    "min_mem",
-    "desired_mem",
-    "max_mem",
-    "max_virtual_slots",
-    "boot_kernel",
-    "boot_initrd",
-    "boot_args",
-];
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["lpar", "prof"])?;
@@ -56,10 +34,11 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         .into_iter()
         .partition(|(k, _)| selectors.contains(&k.as_str()));
     let select = attrs::to_json(&select, selectors)?;
+    let profile: Vec<&str> = ["new_name"].iter().chain(attrs::PROFILE).copied().collect();
     let allowed = if a.resource == "lpar" {
         LPAR_CHANGES
     } else {
-        PROFILE_CHANGES
+        &profile
     };
     let change = attrs::to_json(&change, allowed)?;
     if change.is_empty() {

@@ -1,8 +1,7 @@
 //! `lshwres -r proc|mem --level sys|lpar [-m SYS] [-F attrs] [--filter ...] [--header]`
 
 use super::{check_resource, Ctx};
-use crate::filter::Filter;
-use crate::output::{render, Fields, Record};
+use crate::output::{render, Record};
 use crate::{records, CliError};
 
 /// Options of `lshwres`.
@@ -14,27 +13,16 @@ pub struct Args {
     /// Level: sys or lpar.
     #[arg(long)]
     level: String,
-    /// Managed system (name or type-model*serial).
-    #[arg(short = 'm')]
-    system: Option<String>,
-    /// Attributes to print, joined by a delimiter.
-    #[arg(short = 'F')]
-    fields: Option<String>,
-    /// Filters: lpar_names=, lpar_ids= (with --level lpar).
-    #[arg(long)]
-    filter: Option<String>,
-    /// Print the attribute names first (with -F).
-    #[arg(long)]
-    header: bool,
+    #[command(flatten)]
+    list: super::ListOptions,
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["proc", "mem"])?;
-    ctx.check_system(a.system.as_deref())?;
-    let fields = a.fields.as_deref().map(Fields::parse).transpose()?;
+    let fields = a.list.check(ctx)?;
     let records: Vec<Record> = match a.level.as_str() {
         "sys" => {
-            if a.filter.is_some() {
+            if a.list.filter.is_some() {
                 return Err(CliError::Usage(
                     "Filters are not valid with --level sys.".into(),
                 ));
@@ -47,7 +35,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             }]
         }
         "lpar" => {
-            let filter = Filter::parse(a.filter.as_deref(), &["lpar_names", "lpar_ids"])?;
+            let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
             let build = if a.resource == "proc" {
                 records::proc_lpar
             } else {
@@ -65,5 +53,5 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             )))
         }
     };
-    render(&records, fields.as_ref(), a.header)
+    render(&records, fields.as_ref(), a.list.header)
 }

@@ -1,8 +1,7 @@
 //! `lssyscfg -r sys|lpar|prof [-m SYS] [-F attrs] [--filter ...] [--header]`
 
 use super::{check_resource, Ctx};
-use crate::filter::Filter;
-use crate::output::{render, Fields, Record};
+use crate::output::{render, Record};
 use crate::{records, CliError};
 
 /// Options of `lssyscfg`.
@@ -11,33 +10,22 @@ pub struct Args {
     /// Resource type: sys, lpar or prof.
     #[arg(short = 'r')]
     resource: String,
-    /// Managed system (name or type-model*serial).
-    #[arg(short = 'm')]
-    system: Option<String>,
-    /// Attributes to print, joined by a delimiter.
-    #[arg(short = 'F')]
-    fields: Option<String>,
-    /// Filters: lpar_names=, lpar_ids=, profile_names=.
-    #[arg(long)]
-    filter: Option<String>,
-    /// Print the attribute names first (with -F).
-    #[arg(long)]
-    header: bool,
+    #[command(flatten)]
+    list: super::ListOptions,
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["sys", "lpar", "prof"])?;
-    ctx.check_system(a.system.as_deref())?;
-    let fields = a.fields.as_deref().map(Fields::parse).transpose()?;
+    let fields = a.list.check(ctx)?;
     let records: Vec<Record> = match a.resource.as_str() {
         "sys" => {
-            if a.filter.is_some() {
+            if a.list.filter.is_some() {
                 return Err(CliError::Usage("Filters are not valid with -r sys.".into()));
             }
             vec![records::system(&ctx.system()?)]
         }
         "lpar" => {
-            let filter = Filter::parse(a.filter.as_deref(), &["lpar_names", "lpar_ids"])?;
+            let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
             let serial = ctx.system()?.system.serial_num;
             ctx.partitions()?
                 .iter()
@@ -46,10 +34,9 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 .collect()
         }
         _ => {
-            let filter = Filter::parse(
-                a.filter.as_deref(),
-                &["lpar_names", "lpar_ids", "profile_names"],
-            )?;
+            let filter = a
+                .list
+                .filter(&["lpar_names", "lpar_ids", "profile_names"])?;
             ctx.partitions()?
                 .iter()
                 .filter(|p| filter.keeps(p))
@@ -57,5 +44,5 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 .collect()
         }
     };
-    render(&records, fields.as_ref(), a.header)
+    render(&records, fields.as_ref(), a.list.header)
 }

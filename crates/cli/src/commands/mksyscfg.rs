@@ -19,35 +19,13 @@ pub struct Args {
     input: String,
 }
 
-const ATTRIBUTES: &[&str] = &[
-    "name",
-    "lpar_id",
-    "lpar_env",
-    "profile_name",
-    "proc_mode",
-    "min_procs",
-    "desired_procs",
-    "max_procs",
-    "min_proc_units",
-    "desired_proc_units",
-    "max_proc_units",
-    "sharing_mode",
-    "uncap_weight",
-    "mem_mode",
-    "min_mem",
-    "desired_mem",
-    "max_mem",
-    "auto_start",
-    "boot_mode",
-    "max_virtual_slots",
-    "boot_kernel",
-    "boot_initrd",
-    "boot_args",
-];
+/// Identity attributes; the rest are the profile's.
+const IDENTITY: &[&str] = &["name", "lpar_id", "lpar_env", "profile_name"];
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["lpar"])?;
-    let json = attrs::to_json(&configdata::parse(&a.input)?, ATTRIBUTES)?;
+    let allowed: Vec<&str> = IDENTITY.iter().chain(attrs::PROFILE).copied().collect();
+    let json = attrs::to_json(&configdata::parse(&a.input)?, &allowed)?;
     if !json.contains_key("name") {
         return Err(CliError::Usage("The attribute name is required.".into()));
     }

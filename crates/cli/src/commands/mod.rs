@@ -67,6 +67,41 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
     }
 }
 
+/// Options every listing command takes: `-m`, `-F`, `--filter`, `--header`.
+#[derive(Debug, clap::Args)]
+pub struct ListOptions {
+    /// Managed system (name or type-model*serial).
+    #[arg(short = 'm')]
+    system: Option<String>,
+    /// Attributes to print, joined by a delimiter.
+    #[arg(short = 'F')]
+    fields: Option<String>,
+    /// Filters: lpar_names=, lpar_ids= (and profile_names= for profiles).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Print the attribute names first (with -F).
+    #[arg(long)]
+    header: bool,
+}
+
+impl ListOptions {
+    /// Checks `-m` and `-F` before anything is listed.
+    fn check(&self, ctx: &Ctx) -> Result<Option<crate::output::Fields>, CliError> {
+        let fields = self
+            .fields
+            .as_deref()
+            .map(crate::output::Fields::parse)
+            .transpose()?;
+        ctx.check_system(self.system.as_deref())?;
+        Ok(fields)
+    }
+
+    /// The filter, accepting only the names in `allowed`.
+    fn filter(&self, allowed: &[&str]) -> Result<crate::filter::Filter, CliError> {
+        crate::filter::Filter::parse(self.filter.as_deref(), allowed)
+    }
+}
+
 /// What every command works with.
 pub(crate) struct Ctx<'a> {
     client: &'a Client,

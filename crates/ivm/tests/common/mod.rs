@@ -290,6 +290,17 @@ pub fn test_guest() -> (PathBuf, PathBuf) {
     (k.canonicalize().unwrap(), i.canonicalize().unwrap())
 }
 
+/// Defines a partition that boots the test guest on its serial console.
+pub fn define_guest(d: &Daemon, name: &str, attrs: &str) {
+    let (kernel, initrd) = test_guest();
+    let input = format!(
+        "name={name},{attrs},\"boot_kernel={}\",\"boot_initrd={}\",\"boot_args=console=ttyS0 quiet\"",
+        kernel.display(),
+        initrd.display()
+    );
+    d.ok(&["mksyscfg", "-r", "lpar", "-i", &input]);
+}
+
 /// An open `mkvt` session, driven like a person at the terminal.
 pub struct Console {
     child: Child,
