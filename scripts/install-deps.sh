@@ -9,9 +9,13 @@ apt_update() { ((updated)) || { apt-get update -q; updated=1; }; }
 apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; }
 
 need=()
-for pkg in gcc pkg-config util-linux cpio kmod busybox-static; do
+for pkg in gcc pkg-config util-linux cpio kmod busybox-static chromium; do
     have "$pkg" || need+=("$pkg")
 done
+# Node.js and npm build the browser console; a machine that has them (from any source) keeps them.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    need+=(nodejs npm)
+fi
 if ((${#need[@]})); then
     apt_update
     apt_install "${need[@]}"

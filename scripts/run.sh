@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/build-web.sh
 cargo build --release --locked -p ivm
 install -D -m 0755 target/release/ivm /usr/local/lib/ivm/ivm
 /usr/local/lib/ivm/ivm install-commands "${IVM_BIN_DIR:-/usr/local/bin}"

@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/build-web.sh
 scripts/build-test-guest.sh target/test-guest
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The browser console end to end, in Debian's Chromium; screenshots land in artifacts/screenshots.
+(cd web && npm run test:e2e)

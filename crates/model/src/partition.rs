@@ -73,6 +73,8 @@ pub struct RunInfo {
     pub cpus: String,
     /// Whether a virtual terminal session is open.
     pub console_attached: bool,
+    /// Processing units the partition used recently (QEMU's CPU time per wall time).
+    pub utilized_units: ProcUnits,
 }
 
 /// Processor assignment: min/desired/max processors (virtual ones when shared) and units.

@@ -61,7 +61,9 @@ pub async fn terminal(
         .map_err(ApiError::internal)
 }
 
-/// The console as a WebSocket (binary frames both ways), for the browser.
+/// The console as a WebSocket (binary frames both ways), for the browser. A refused session is
+/// accepted and closed at once with the reason, since browsers cannot read a refused upgrade:
+/// 4409 another session is open, 4404 no such partition or not running, 4403 not allowed.
 #[utoipa::path(get, path = "/api/v1/partitions/{id}/console", tag = "console",
     params(("id" = u32, Path, description = "Partition ID")),
     responses((status = 101, description = "WebSocket follows"), (status = 403, body = ErrorBody),
@@ -72,8 +74,22 @@ pub async fn websocket(
     Path(id): Path<u32>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let (lease, qemu) = open(&state, actor, id).await?;
-    Ok(ws.on_upgrade(move |socket| pump_websocket(socket, qemu, lease)))
+    match open(&state, actor, id).await {
+        Ok((lease, qemu)) => Ok(ws.on_upgrade(move |socket| pump_websocket(socket, qemu, lease))),
+        Err(e) => {
+            let code = match (e.status(), e.kind()) {
+                (_, Some("console_busy")) => 4409,
+                (StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED, _) => 4403,
+                (StatusCode::NOT_FOUND, _) | (_, Some("not_running")) => 4404,
+                _ => 4500,
+            };
+            let reason = e.message().chars().take(120).collect::<String>();
+            Ok(ws.on_upgrade(move |mut socket| async move {
+                let frame = axum::extract::ws::CloseFrame { code, reason: reason.into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+            }))
+        }
+    }
 }
 
 async fn pump_websocket(mut ws: WebSocket, qemu: UnixStream, lease: ConsoleLease) {

@@ -47,6 +47,21 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The specific kind, when there is one (`console_busy`, `not_running`, `host`).
+    pub fn kind(&self) -> Option<&'static str> {
+        self.kind
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// 500 for failures that are ivm's, not the caller's.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         ApiError {

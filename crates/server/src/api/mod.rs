@@ -2,6 +2,7 @@
 
 mod console;
 mod error;
+mod events;
 mod extract;
 mod lifecycle;
 mod openapi;
@@ -78,11 +79,26 @@ pub fn router(svc: Arc<Service>) -> Router {
         )
         .route("/users/{name}/password", put(users::set_password))
         .route("/tasks", get(tasks::list))
+        .route("/events", get(events::events))
         .fallback(|| async { ApiError::not_found("no such API endpoint") });
     Router::new()
         .nest("/api/v1", api)
         .merge(
             SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
         )
+        .fallback(console_file)
         .with_state(AppState { svc })
+}
+
+/// The browser console: its files, and `index.html` for every page path.
+async fn console_file(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    match ivm_web::asset(uri.path().trim_start_matches('/')) {
+        Some(a) => {
+            let cache = if a.immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+            ([(CONTENT_TYPE, a.mime), (CACHE_CONTROL, cache)], a.bytes.into_owned()).into_response()
+        }
+        None => ApiError::not_found("the browser console is not part of this build").into_response(),
+    }
 }

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{console, error, lifecycle, partitions, session, system, tasks, users};
+use super::{console, error, events, lifecycle, partitions, session, system, tasks, users};
 
 /// ivm's REST API.
 #[derive(OpenApi)]
@@ -16,7 +16,7 @@ use super::{console, error, lifecycle, partitions, session, system, tasks, users
         users::list, users::create, users::change_role, users::delete, users::set_password,
         tasks::list,
         lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::move_resources,
-        console::terminal, console::websocket, console::close,
+        console::terminal, console::websocket, console::close, events::events,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

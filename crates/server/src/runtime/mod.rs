@@ -97,6 +97,35 @@ pub struct Live {
     pub console_open: AtomicBool,
     /// Closes the open virtual terminal session.
     pub console_close: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
+    /// Last CPU-time sample and the utilization measured from the one before.
+    pub usage: Mutex<Usage>,
+}
+
+/// CPU use of a partition's QEMU, sampled when its figures are read.
+#[derive(Default)]
+pub struct Usage {
+    last: Option<(std::time::Instant, Duration)>,
+    hundredths: u32,
+}
+
+impl Live {
+    /// Processing units used since the previous sample (at least half a second ago), in
+    /// hundredths; the last figure when asked again sooner.
+    pub fn utilized(&self) -> u32 {
+        let mut u = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let Some(cpu) = process::cpu_time(self.pid) else { return u.hundredths };
+        match u.last {
+            Some((t, c)) if now.duration_since(t) >= Duration::from_millis(500) => {
+                let used = cpu.saturating_sub(c).as_secs_f64() / now.duration_since(t).as_secs_f64();
+                u.hundredths = (used * 100.0).round() as u32;
+                u.last = Some((now, cpu));
+            }
+            Some(_) => {}
+            None => u.last = Some((now, cpu)),
+        }
+        u.hundredths
+    }
 }
 
 /// Parameters of one activation, decided by the service.
@@ -283,6 +312,7 @@ impl Runtime {
             started_ms: plan.now_ms,
             console_open: AtomicBool::new(false),
             console_close: Mutex::new(None),
+            usage: Mutex::default(),
         });
         self.live
             .lock()
@@ -318,6 +348,7 @@ impl Runtime {
             started_ms,
             console_open: AtomicBool::new(false),
             console_close: Mutex::new(None),
+            usage: Mutex::default(),
         });
         self.live
             .lock()

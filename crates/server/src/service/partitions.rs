@@ -45,6 +45,7 @@ impl Service {
             mem: p.mem.min_mem + plugged,
             cpus: ivm_rules::cpu_list(&cpus),
             console_attached: live.console_open.load(std::sync::atomic::Ordering::SeqCst),
+            utilized_units: ivm_model::ProcUnits(live.utilized()),
         });
     }
 

@@ -106,6 +106,14 @@ impl Service {
         })
     }
 
+    /// Whether the session the actor came with still exists (streams check it as they run).
+    pub fn session_alive(&self, actor: &Actor) -> Result<bool, ServiceError> {
+        match &actor.session {
+            None => Ok(true),
+            Some(hash) => Ok(self.store.read(|tx| tx.session(hash))?.is_some()),
+        }
+    }
+
     /// Ends the session the actor came with.
     pub fn logout(&self, actor: &Actor) -> Result<(), ServiceError> {
         if let Some(hash) = &actor.session {

@@ -1,0 +1,125 @@
+// Create Partition: name, memory, processors (units computed from virtual processors as IVM
+// does), boot, summary. The server decides; its error is shown as it says it.
+import { useState } from 'react';
+import {
+  Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Form, FormGroup,
+  FormHelperText, HelperText, HelperTextItem, Modal, Radio, Switch, TextInput, Wizard, WizardHeader, WizardStep,
+} from '@patternfly/react-core';
+import { api, units, type Summary } from '../api';
+
+function num(v: string): number | undefined {
+  return v.trim() === '' ? undefined : Number(v);
+}
+
+export function CreateWizard({ summary, onClose }: { summary: Summary | null; onClose: () => void }) {
+  const [name, setName] = useState('');
+  const [id, setId] = useState('');
+  const [mem, setMem] = useState({ min: '', desired: '512', max: '' });
+  const [mode, setMode] = useState<'shared' | 'ded'>('shared');
+  const [procs, setProcs] = useState({ min: '', desired: '1', max: '' });
+  const [unitsIn, setUnitsIn] = useState({ min: '', desired: '', max: '' });
+  const [capped, setCapped] = useState(false);
+  const [weight, setWeight] = useState('128');
+  const [boot, setBoot] = useState({ kernel: '', initrd: '', args: 'console=ttyS0' });
+  const [error, setError] = useState<string | null>(null);
+
+  const vp = { min: num(procs.min) ?? num(procs.desired) ?? 0, desired: num(procs.desired) ?? 0, max: num(procs.max) ?? num(procs.desired) ?? 0 };
+  // IVM's computation when only virtual processors are given: 0.10 each for min and desired,
+  // 1.00 each for max; explicit values win.
+  const computed = {
+    min: num(unitsIn.min) ?? (num(unitsIn.desired) ?? vp.min * 0.1),
+    desired: num(unitsIn.desired) ?? vp.desired * 0.1,
+    max: num(unitsIn.max) ?? (num(unitsIn.desired) ?? vp.max * 1.0),
+  };
+  const spec: Record<string, unknown> = {
+    name,
+    lpar_id: num(id),
+    proc_mode: mode,
+    min_procs: num(procs.min),
+    desired_procs: num(procs.desired),
+    max_procs: num(procs.max),
+    min_mem: num(mem.min),
+    desired_mem: num(mem.desired),
+    max_mem: num(mem.max),
+  };
+  if (mode === 'shared') {
+    Object.assign(spec, {
+      min_proc_units: num(unitsIn.min), desired_proc_units: num(unitsIn.desired), max_proc_units: num(unitsIn.max),
+      sharing_mode: capped ? 'cap' : 'uncap', uncap_weight: capped ? undefined : num(weight),
+    });
+  }
+  if (boot.kernel) Object.assign(spec, { boot_kernel: boot.kernel, boot_initrd: boot.initrd, boot_args: boot.args });
+  Object.keys(spec).forEach((k) => spec[k] === undefined && delete spec[k]);
+
+  const save = () => api.create(spec).then(onClose, (e) => setError(e.message));
+  const field = (label: string, value: string, set: (v: string) => void, id: string, helper?: string) => (
+    <FormGroup label={label} fieldId={id}>
+      <TextInput id={id} value={value} onChange={(_e, v) => set(v)} type="text" inputMode="decimal" />
+      {helper && <FormHelperText><HelperText><HelperTextItem>{helper}</HelperTextItem></HelperText></FormHelperText>}
+    </FormGroup>
+  );
+  const available = summary && (
+    <Alert variant="info" isInline title="Available now"
+      data-testid="available">{units(summary.available_proc_units)} processing units ({summary.available_procs} whole processors), {summary.available_mem} MB of memory (region size {summary.mem_region_size} MB)</Alert>
+  );
+
+  return (
+    <Modal isOpen variant="large" onClose={onClose} aria-label="Create Partition">
+      <Wizard height={560} header={<WizardHeader title="Create Partition" onClose={onClose} closeButtonAriaLabel="Close" />}
+        onClose={onClose} onSave={save}>
+        <WizardStep name="Name" id="step-name">
+          <Form>
+            {field('Partition name', name, setName, 'c-name', '1 to 31 letters, digits or . _ - + #')}
+            {field('Partition ID', id, setId, 'c-id', 'Empty: the lowest free ID')}
+          </Form>
+        </WizardStep>
+        <WizardStep name="Memory" id="step-memory">
+          {available}
+          <Form>
+            {field('Desired memory (MB)', mem.desired, (v) => setMem({ ...mem, desired: v }), 'c-mem', 'Committed at creation; a multiple of the region size')}
+            {field('Minimum memory (MB)', mem.min, (v) => setMem({ ...mem, min: v }), 'c-mem-min', 'Empty: the desired value')}
+            {field('Maximum memory (MB)', mem.max, (v) => setMem({ ...mem, max: v }), 'c-mem-max', 'What DLPAR may add up to; empty: the desired value')}
+          </Form>
+        </WizardStep>
+        <WizardStep name="Processors" id="step-procs">
+          {available}
+          <Form>
+            <FormGroup role="radiogroup" label="Processor mode" fieldId="c-mode">
+              <Radio id="c-shared" name="mode" label="Shared (virtual processors from the shared pool)" isChecked={mode === 'shared'} onChange={() => setMode('shared')} />
+              <Radio id="c-ded" name="mode" label="Dedicated (whole processors)" isChecked={mode === 'ded'} onChange={() => setMode('ded')} />
+            </FormGroup>
+            {field(mode === 'shared' ? 'Virtual processors' : 'Processors', procs.desired, (v) => setProcs({ ...procs, desired: v }), 'c-procs')}
+            {field('Minimum', procs.min, (v) => setProcs({ ...procs, min: v }), 'c-procs-min', 'Empty: the desired value')}
+            {field('Maximum', procs.max, (v) => setProcs({ ...procs, max: v }), 'c-procs-max', 'Empty: the desired value')}
+            {mode === 'shared' && <>
+              <Alert variant="custom" isInline title="Processing units" data-testid="computed-units">
+                minimum {units(computed.min)}, desired {units(computed.desired)}, maximum {units(computed.max)}
+              </Alert>
+              {field('Desired processing units (optional)', unitsIn.desired, (v) => setUnitsIn({ ...unitsIn, desired: v }), 'c-units', 'Empty: 0.10 per virtual processor')}
+              {field('Maximum processing units (optional)', unitsIn.max, (v) => setUnitsIn({ ...unitsIn, max: v }), 'c-units-max', 'Empty: 1.00 per virtual processor')}
+              <Switch id="c-capped" label="Capped (never more than its units)" isChecked={capped} onChange={(_e, v) => setCapped(v)} />
+              {!capped && field('Uncapped weight (0 to 255)', weight, setWeight, 'c-weight')}
+            </>}
+          </Form>
+        </WizardStep>
+        <WizardStep name="Boot" id="step-boot">
+          <Form>
+            {field('Kernel (direct kernel boot, optional)', boot.kernel, (v) => setBoot({ ...boot, kernel: v }), 'c-kernel', 'An absolute path on the host')}
+            {field('Initial ramdisk', boot.initrd, (v) => setBoot({ ...boot, initrd: v }), 'c-initrd')}
+            {field('Kernel command line', boot.args, (v) => setBoot({ ...boot, args: v }), 'c-args')}
+          </Form>
+        </WizardStep>
+        <WizardStep name="Summary" id="step-summary" footer={{ nextButtonText: 'Create' }}>
+          {error && <Alert variant="danger" isInline title="The partition was not created" data-testid="create-error">{error}</Alert>}
+          {available}
+          <DescriptionList isHorizontal>
+            {Object.entries(spec).map(([k, v]) => (
+              <DescriptionListGroup key={k}><DescriptionListTerm>{k}</DescriptionListTerm>
+                <DescriptionListDescription>{String(v)}</DescriptionListDescription></DescriptionListGroup>
+            ))}
+          </DescriptionList>
+        </WizardStep>
+      </Wizard>
+    </Modal>
+  );
+}

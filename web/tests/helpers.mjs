@@ -1,0 +1,95 @@
+// A real `ivm serve` in a temporary data directory and Debian's Chromium, for browser tests.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const IVM = process.env.IVM_BIN ?? join(ROOT, 'target/debug/ivm');
+export const GUEST = process.env.IVM_TEST_GUEST ?? join(ROOT, 'target/test-guest');
+export const SHOTS = join(ROOT, 'artifacts/screenshots');
+
+/** Starts a daemon; resolves to { url, dataDir, stop, ivm(args) }. */
+export async function startDaemon(settings = '') {
+  if (!existsSync(IVM)) throw new Error(`${IVM} is missing: build ivm first (cargo build)`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ivm-web-'));
+  if (settings) writeFileSync(join(dataDir, 'ivm.toml'), settings);
+  const child = spawn(IVM, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((ok, fail) => {
+    lines.on('line', (l) => { const m = l.match(/^ivm: serving (https:\/\/[^/]+)\//); if (m) ok(m[1]); });
+    child.on('exit', (code) => fail(new Error(`ivm serve exited with ${code}`)));
+  });
+  const ivm = (args, input) => execFileSync(IVM, args, { env: { ...process.env, IVM_DATA_DIR: dataDir }, input, encoding: 'utf8' });
+  ivm(['passwd', 'padmin'], 'padmin-pass-1\n');
+  const stop = () => {
+    child.kill('SIGTERM');
+    // Partitions outlive the daemon by design; the test's must not.
+    const lpars = join(dataDir, 'lpars');
+    if (existsSync(lpars)) {
+      for (const d of readdirSync(lpars)) {
+        const pidfile = join(lpars, d, 'qemu.pid');
+        if (existsSync(pidfile)) { try { process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGKILL'); } catch { /* gone */ } }
+      }
+    }
+    const name = existsSync(join(dataDir, 'cgroup.name')) ? readFileSync(join(dataDir, 'cgroup.name'), 'utf8').trim() : null;
+    if (name) {
+      for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+        const f = line.split(' ');
+        if (f[2] !== 'cgroup' && f[2] !== 'cgroup2') continue;
+        const parent = join(f[1], name);
+        if (!existsSync(parent)) continue;
+        for (const c of readdirSync(parent, { withFileTypes: true })) if (c.isDirectory()) retryRmdir(join(parent, c.name));
+        retryRmdir(parent);
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { url, dataDir, stop, ivm };
+}
+
+function retryRmdir(dir) {
+  for (let i = 0; i < 50; i++) {
+    try { execFileSync('rmdir', [dir]); return; } catch { execFileSync('sleep', ['0.1']); }
+  }
+}
+
+/** Debian's Chromium, headless, never a downloaded browser. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that records JavaScript errors (4xx refusals the tests provoke, which the page shows, are not errors). */
+export async function newPage(browser, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d /.test(m.text())) {
+      page.errors.push(m.text());
+    }
+  });
+  return page;
+}
+
+export async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function login(page, url, user, password) {
+  await page.goto(`${url}/`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'View/Modify Partitions' }).waitFor();
+}
