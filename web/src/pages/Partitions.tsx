@@ -88,7 +88,7 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
       <Toolbar>
         <ToolbarContent>
           <ToolbarItem>
-            <SearchInput aria-label="Filter partitions" placeholder="Filter by name, ID or state" value={filter}
+            <SearchInput aria-label="Filter partitions" value={filter}
               onChange={(_e, v) => setFilter(v)} onClear={() => setFilter('')} />
           </ToolbarItem>
           {canModify && <>
