@@ -40,5 +40,9 @@ pub fn asset(path: &str) -> Option<Asset> {
         Some(f) if !path.is_empty() => (path, f),
         _ => ("index.html", Dist::get("index.html")?),
     };
-    Some(Asset { bytes: file.data, mime: mime(name), immutable: name.starts_with("assets/") })
+    Some(Asset {
+        bytes: file.data,
+        mime: mime(name),
+        immutable: name.starts_with("assets/"),
+    })
 }

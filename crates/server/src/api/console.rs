@@ -85,7 +85,10 @@ pub async fn websocket(
             };
             let reason = e.message().chars().take(120).collect::<String>();
             Ok(ws.on_upgrade(move |mut socket| async move {
-                let frame = axum::extract::ws::CloseFrame { code, reason: reason.into() };
+                let frame = axum::extract::ws::CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
                 let _ = socket.send(Message::Close(Some(frame))).await;
             }))
         }

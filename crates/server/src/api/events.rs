@@ -26,40 +26,65 @@ struct Seen {
 #[utoipa::path(get, path = "/api/v1/events", tag = "system",
     responses((status = 200, description = "text/event-stream of partitions, summary, tasks"),
               (status = 401, body = super::error::ErrorBody)))]
-pub async fn events(State(state): State<AppState>, actor: Actor) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let ticks = stream::unfold((state, actor, Seen::default(), true), |(state, actor, mut seen, first)| async move {
-        if !first {
-            tokio::time::sleep(TICK).await;
-        }
-        let who = actor.clone();
-        let snapshot = blocking(&state, move |svc| {
-            if !svc.session_alive(&who)? {
-                return Ok(None);
+pub async fn events(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let ticks = stream::unfold(
+        (state, actor, Seen::default(), true),
+        |(state, actor, mut seen, first)| async move {
+            if !first {
+                tokio::time::sleep(TICK).await;
             }
-            Ok(Some((svc.partitions()?, svc.summary()?, svc.tasks(&who, 100, None)?)))
-        })
-        .await;
-        let mut out = Vec::new();
-        match snapshot {
-            Ok(Some((parts, summary, tasks))) => {
-                for (name, json, last) in [
-                    ("partitions", serde_json::to_string(&parts), &mut seen.partitions),
-                    ("summary", serde_json::to_string(&summary), &mut seen.summary),
-                    ("tasks", serde_json::to_string(&tasks), &mut seen.tasks),
-                ] {
-                    let json = json.unwrap_or_default();
-                    if json != *last {
-                        out.push(Event::default().event(name).data(&json));
-                        *last = json;
+            let who = actor.clone();
+            let snapshot = blocking(&state, move |svc| {
+                if !svc.session_alive(&who)? {
+                    return Ok(None);
+                }
+                Ok(Some((
+                    svc.partitions()?,
+                    svc.summary()?,
+                    svc.tasks(&who, 100, None)?,
+                )))
+            })
+            .await;
+            let mut out = Vec::new();
+            match snapshot {
+                Ok(Some((parts, summary, tasks))) => {
+                    for (name, json, last) in [
+                        (
+                            "partitions",
+                            serde_json::to_string(&parts),
+                            &mut seen.partitions,
+                        ),
+                        (
+                            "summary",
+                            serde_json::to_string(&summary),
+                            &mut seen.summary,
+                        ),
+                        ("tasks", serde_json::to_string(&tasks), &mut seen.tasks),
+                    ] {
+                        let json = json.unwrap_or_default();
+                        if json != *last {
+                            out.push(Event::default().event(name).data(&json));
+                            *last = json;
+                        }
                     }
                 }
+                Ok(None) => return None,
+                Err(_) => {}
             }
-            Ok(None) => return None,
-            Err(_) => {}
-        }
-        Some((stream::iter(out.into_iter().map(Ok)), (state, actor, seen, false)))
-    })
+            Some((
+                stream::iter(out.into_iter().map(Ok)),
+                (state, actor, seen, false),
+            ))
+        },
+    )
     .flatten()
-    .chain(stream::once(async { Ok(Event::default().event("expired").data("the session has ended")) }));
+    .chain(stream::once(async {
+        Ok(Event::default()
+            .event("expired")
+            .data("the session has ended"))
+    }));
     Sse::new(ticks).keep_alive(KeepAlive::default())
 }

@@ -96,9 +96,19 @@ async fn console_file(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     match ivm_web::asset(uri.path().trim_start_matches('/')) {
         Some(a) => {
-            let cache = if a.immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
-            ([(CONTENT_TYPE, a.mime), (CACHE_CONTROL, cache)], a.bytes.into_owned()).into_response()
+            let cache = if a.immutable {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            (
+                [(CONTENT_TYPE, a.mime), (CACHE_CONTROL, cache)],
+                a.bytes.into_owned(),
+            )
+                .into_response()
         }
-        None => ApiError::not_found("the browser console is not part of this build").into_response(),
+        None => {
+            ApiError::not_found("the browser console is not part of this build").into_response()
+        }
     }
 }

@@ -114,10 +114,13 @@ impl Live {
     pub fn utilized(&self) -> u32 {
         let mut u = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let now = std::time::Instant::now();
-        let Some(cpu) = process::cpu_time(self.pid) else { return u.hundredths };
+        let Some(cpu) = process::cpu_time(self.pid) else {
+            return u.hundredths;
+        };
         match u.last {
             Some((t, c)) if now.duration_since(t) >= Duration::from_millis(500) => {
-                let used = cpu.saturating_sub(c).as_secs_f64() / now.duration_since(t).as_secs_f64();
+                let used =
+                    cpu.saturating_sub(c).as_secs_f64() / now.duration_since(t).as_secs_f64();
                 u.hundredths = (used * 100.0).round() as u32;
                 u.last = Some((now, cpu));
             }
