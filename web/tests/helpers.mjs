@@ -1,6 +1,6 @@
 // A real `ivm serve` in a temporary data directory and Debian's Chromium, for browser tests.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, rmdirSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,9 +52,11 @@ export async function startDaemon(settings = '') {
   return { url, dataDir, stop, ivm };
 }
 
+// The kernel reports a cgroup busy for a moment after its last process exits.
 function retryRmdir(dir) {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < 50; i++) {
-    try { execFileSync('rmdir', [dir]); return; } catch { execFileSync('sleep', ['0.1']); }
+    try { rmdirSync(dir); return; } catch { Atomics.wait(pause, 0, 0, 100); }
   }
 }
 
