@@ -60,7 +60,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   );
   const available = summary && (
     <Alert variant="info" isInline title="Available now"
-      data-testid="available">{units(summary.available_proc_units)} processing units ({summary.available_procs} whole processors), {summary.available_mem} MB of memory (region size {summary.mem_region_size} MB)</Alert>
+      data-testid="available">{units(summary.available_proc_units)} processing units ({summary.available_procs} whole processor{summary.available_procs === 1 ? '' : 's'}), {summary.available_mem} MB of memory (region size {summary.mem_region_size} MB)</Alert>
   );
 
   return (

@@ -44,7 +44,7 @@ export function SummaryBars({ s }: { s: Summary | null }) {
   return (
     <Flex data-testid="summary">
       {bar('Processing units', s.committed_proc_units, s.configurable_proc_units,
-        `${units(s.committed_proc_units)} of ${units(s.configurable_proc_units)} committed, ${units(s.available_proc_units)} available (${s.available_procs} whole processors of ${s.installed_procs})`)}
+        `${units(s.committed_proc_units)} of ${units(s.configurable_proc_units)} committed, ${units(s.available_proc_units)} available (${s.available_procs} whole processor${s.available_procs === 1 ? '' : 's'} of ${s.installed_procs})`)}
       {bar('Memory', s.committed_mem, s.configurable_mem,
         `${s.committed_mem} of ${s.configurable_mem} MB committed, ${s.available_mem} MB available (${s.installed_mem} MB installed)`)}
     </Flex>
