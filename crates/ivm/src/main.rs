@@ -142,7 +142,11 @@ fn passwd(data_dir: &Path, user: &str) -> anyhow::Result<()> {
 fn install_commands(dir: &Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the ivm binary")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for name in IvmCommand::NAMES.iter().chain(&["ioscli"]) {
+    let names: Vec<String> = IvmCommand::names()
+        .into_iter()
+        .chain(["ioscli".to_string()])
+        .collect();
+    for name in &names {
         let link = dir.join(name);
         match std::fs::symlink_metadata(&link) {
             Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(&link)?,
@@ -156,9 +160,10 @@ fn install_commands(dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create {}", link.display()))?;
     }
     println!(
-        "installed {} commands in {}",
-        IvmCommand::NAMES.len() + 1,
-        dir.display()
+        "installed {} commands in {}: {}",
+        names.len(),
+        dir.display(),
+        names.join(" ")
     );
     Ok(())
 }

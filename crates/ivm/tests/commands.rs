@@ -416,6 +416,28 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
     let bin = tempfile::tempdir().unwrap();
     let o = d.ivm(&["install-commands", bin.path().to_str().unwrap()]);
     assert_eq!(o.code, 0, "{o:?}");
+    let mut installed: Vec<String> = std::fs::read_dir(bin.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    installed.sort();
+    assert_eq!(
+        installed,
+        [
+            "chhwres",
+            "chsyscfg",
+            "chsysstate",
+            "ioscli",
+            "lshwres",
+            "lsivm",
+            "lsrefcode",
+            "lssyscfg",
+            "mksyscfg",
+            "mkvt",
+            "rmsyscfg",
+            "rmvt"
+        ]
+    );
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     let script = format!(
         "export PATH={path}; mksyscfg -r lpar -i \"name=lp1,desired_procs=1,desired_mem=512\"; echo Rc=$?; \

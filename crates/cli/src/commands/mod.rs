@@ -43,10 +43,14 @@ pub enum IvmCommand {
 }
 
 impl IvmCommand {
-    /// Names under which the commands are installed as symlinks to `ivm`.
-    pub const NAMES: &'static [&'static str] = &[
-        "lssyscfg", "mksyscfg", "chsyscfg", "rmsyscfg", "lshwres", "lsivm",
-    ];
+    /// Names under which the commands are installed as symlinks to `ivm`: every subcommand.
+    pub fn names() -> Vec<String> {
+        use clap::Subcommand;
+        IvmCommand::augment_subcommands(clap::Command::new("ivm"))
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect()
+    }
 }
 
 /// Runs a command; returns what it prints on success.
