@@ -68,6 +68,10 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await second.getByRole('button', { name: 'Take over' }).click();
   await second.getByText('Connected.').waitFor();
   await term.getByText('Disconnected.').waitFor();
+  // The taken-over session still holds the terminal: a third one is refused (mkvt exits 28).
+  let third;
+  try { daemon.ivm(['mkvt', '-id', '2']); third = 0; } catch (e) { third = e.status; }
+  assert.equal(third, 28);
   await second.close();
   await term.close();
 

@@ -6,7 +6,7 @@ mod accel;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -93,13 +93,19 @@ pub struct Live {
     pub cpus: Mutex<Vec<u32>>,
     /// Activation time, ms since the epoch.
     pub started_ms: i64,
-    /// Whether a virtual terminal session holds the console.
-    pub console_open: AtomicBool,
-    /// Closes the open virtual terminal session.
-    pub console_close: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
+    /// The open virtual terminal session, if any.
+    console: Mutex<Option<ConsoleSession>>,
     /// Last CPU-time sample and the utilization measured from the one before.
     pub usage: Mutex<Usage>,
 }
+
+/// A virtual terminal session: its number and the switch that ends it.
+struct ConsoleSession {
+    id: u64,
+    close: tokio::sync::watch::Sender<bool>,
+}
+
+static NEXT_CONSOLE_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// CPU use of a partition's QEMU, sampled when its figures are read.
 #[derive(Default)]
@@ -109,6 +115,47 @@ pub struct Usage {
 }
 
 impl Live {
+    /// Opens the one virtual terminal session: its number and a receiver that turns true when
+    /// the session must end; none while another session is open.
+    pub fn claim_console(&self) -> Option<(u64, tokio::sync::watch::Receiver<bool>)> {
+        let mut c = self.console.lock().unwrap_or_else(|p| p.into_inner());
+        if c.is_some() {
+            return None;
+        }
+        let id = NEXT_CONSOLE_SESSION.fetch_add(1, Ordering::Relaxed);
+        let (close, closed) = tokio::sync::watch::channel(false);
+        *c = Some(ConsoleSession { id, close });
+        Some((id, closed))
+    }
+
+    /// Ends session `id` if it is still the open one (a newer session is left alone).
+    pub fn release_console(&self, id: u64) {
+        let mut c = self.console.lock().unwrap_or_else(|p| p.into_inner());
+        if c.as_ref().is_some_and(|s| s.id == id) {
+            *c = None;
+        }
+    }
+
+    /// Closes whatever session is open (rmvt, partition stopped); the console is free at once.
+    pub fn close_console(&self) {
+        if let Some(s) = self
+            .console
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = s.close.send(true);
+        }
+    }
+
+    /// Whether a virtual terminal session is open.
+    pub fn console_attached(&self) -> bool {
+        self.console
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// Processing units used since the previous sample (at least half a second ago), in
     /// hundredths; the last figure when asked again sooner.
     pub fn utilized(&self) -> u32 {
@@ -313,8 +360,7 @@ impl Runtime {
             dedicated: plan.dedicated,
             cpus: Mutex::new(plan.cpus),
             started_ms: plan.now_ms,
-            console_open: AtomicBool::new(false),
-            console_close: Mutex::new(None),
+            console: Mutex::new(None),
             usage: Mutex::default(),
         });
         self.live
@@ -349,8 +395,7 @@ impl Runtime {
             dedicated,
             cpus: Mutex::new(cpus),
             started_ms,
-            console_open: AtomicBool::new(false),
-            console_close: Mutex::new(None),
+            console: Mutex::new(None),
             usage: Mutex::default(),
         });
         self.live
@@ -379,14 +424,7 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
         if let Some(l) = &live {
-            if let Some(tx) = l
-                .console_close
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-            {
-                let _ = tx.send(true);
-            }
+            l.close_console();
             process::wait_gone(l.pid, &l.paths.qmp(), Duration::from_secs(10));
         }
         self.remove_leftovers(id);
@@ -422,15 +460,6 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(program))
         .find(|p| p.is_file())
-}
-
-/// Mark that a live partition's console is released (the session ended).
-pub fn release_console(live: &Live) {
-    live.console_open.store(false, Ordering::SeqCst);
-    live.console_close
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! Virtual terminals: one session per partition at a time (`mkvt`, `rmvt`).
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ivm_model::Role;
 
 use super::{Actor, Service, ServiceError};
-use crate::runtime::{release_console, Live};
+use crate::runtime::Live;
 
 /// The right to use a partition's console until dropped or closed by `rmvt`.
 pub struct ConsoleLease {
@@ -15,12 +14,13 @@ pub struct ConsoleLease {
     pub socket: PathBuf,
     /// Becomes true when the session must end (rmvt, partition stopped).
     pub closed: tokio::sync::watch::Receiver<bool>,
+    session: u64,
     live: Arc<Live>,
 }
 
 impl Drop for ConsoleLease {
     fn drop(&mut self) {
-        release_console(&self.live);
+        self.live.release_console(self.session);
     }
 }
 
@@ -37,14 +37,11 @@ impl Service {
                 p.name, p.state
             ))
         })?;
-        if live.console_open.swap(true, Ordering::SeqCst) {
-            return Err(ServiceError::ConsoleBusy);
-        }
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        *live.console_close.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        let (session, closed) = live.claim_console().ok_or(ServiceError::ConsoleBusy)?;
         Ok(ConsoleLease {
             socket: live.paths.console(),
-            closed: rx,
+            closed,
+            session,
             live,
         })
     }
@@ -56,14 +53,7 @@ impl Service {
         }
         self.partition(id)?;
         if let Some(live) = self.runtime()?.get(id) {
-            if let Some(tx) = live
-                .console_close
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-            {
-                let _ = tx.send(true);
-            }
+            live.close_console();
         }
         Ok(())
     }

@@ -34,8 +34,11 @@ impl Service {
         let Some(live) = rt.get(p.lpar_id) else {
             return;
         };
-        let procs = ivm_qemu::vm::vcpus(&live.qmp).unwrap_or(0);
-        let plugged = ivm_qemu::vm::plugged_mem_mb(&live.qmp).unwrap_or(0);
+        // QEMU may be on its way out and not answer: then the committed values are the best
+        // statement of what the guest has.
+        let procs = ivm_qemu::vm::vcpus(&live.qmp).unwrap_or(p.procs.desired_procs);
+        let plugged =
+            ivm_qemu::vm::plugged_mem_mb(&live.qmp).unwrap_or(p.mem.desired_mem - p.mem.min_mem);
         let cpus = live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
         p.run = Some(ivm_model::RunInfo {
             pid: live.pid,
@@ -44,7 +47,7 @@ impl Service {
             procs,
             mem: p.mem.min_mem + plugged,
             cpus: ivm_rules::cpu_list(&cpus),
-            console_attached: live.console_open.load(std::sync::atomic::Ordering::SeqCst),
+            console_attached: live.console_attached(),
             utilized_units: ivm_model::ProcUnits(live.utilized()),
         });
     }
