@@ -219,8 +219,8 @@ impl Service {
                 kind => {
                     vm::powerdown(&live.qmp).map_err(crate::runtime::HostError::from)?;
                     let (rt, pid, delay) = (rt.clone(), live.pid, self.shutdown_delay);
-                    let svc_state = self.follow_up(id, pid, kind, delay, rt);
-                    std::thread::spawn(svc_state);
+                    let later = self.follow_up(id, pid, kind, delay, rt);
+                    std::thread::spawn(later);
                 }
             }
             Ok(((), target(&p)))
