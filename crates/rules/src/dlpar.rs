@@ -92,3 +92,94 @@ pub fn move_changes(
         dlpar_change(target, &part(DlparOp::Add))?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::tests::system;
+    use crate::{default_management_partition, new_partition};
+    use ivm_model::{PartitionSpec, ProcMode};
+
+    fn lpar() -> Partition {
+        let sys = system(4, 8192);
+        let spec = PartitionSpec {
+            name: "a".into(),
+            desired_procs: Some(2),
+            max_procs: Some(4),
+            desired_mem: Some(512),
+            max_mem: Some(1024),
+            ..Default::default()
+        };
+        new_partition(&sys, &[default_management_partition(&sys)], &spec).unwrap()
+    }
+
+    fn req(op: DlparOp, procs: Option<u32>, units: Option<u32>, mem: Option<u64>) -> DlparRequest {
+        DlparRequest {
+            op,
+            procs,
+            proc_units: units.map(ProcUnits),
+            mem,
+        }
+    }
+
+    #[test]
+    fn add_remove_and_set() {
+        let p = lpar();
+        let c = dlpar_change(&p, &req(DlparOp::Add, Some(1), Some(10), Some(128))).unwrap();
+        assert_eq!(
+            (c.desired_procs, c.desired_proc_units, c.desired_mem),
+            (Some(3), Some(ProcUnits(30)), Some(640))
+        );
+        let c = dlpar_change(&p, &req(DlparOp::Remove, None, None, Some(256))).unwrap();
+        assert_eq!(c.desired_mem, Some(256));
+        assert_eq!(c.desired_procs, None, "only what was asked changes");
+        let c = dlpar_change(&p, &req(DlparOp::Set, Some(4), None, None)).unwrap();
+        assert_eq!(c.desired_procs, Some(4));
+        // Removing more than there is, or nothing at all, is refused.
+        assert!(matches!(
+            dlpar_change(&p, &req(DlparOp::Remove, None, None, Some(1024))),
+            Err(RuleError::OutOfRange { attr: "mem", .. })
+        ));
+        assert_eq!(
+            dlpar_change(&p, &req(DlparOp::Add, None, None, None)).unwrap_err(),
+            RuleError::EmptyChange
+        );
+    }
+
+    #[test]
+    fn units_only_for_shared_partitions() {
+        let mut p = lpar();
+        p.procs.proc_mode = ProcMode::Dedicated;
+        p.procs.desired_proc_units = None;
+        assert!(matches!(
+            dlpar_change(&p, &req(DlparOp::Add, None, Some(10), None)),
+            Err(RuleError::ModeMismatch {
+                attr: "proc_units",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_move_takes_from_one_and_gives_to_the_other() {
+        let sys = system(4, 8192);
+        let (mgmt, p) = (default_management_partition(&sys), lpar());
+        let m = MoveRequest {
+            source: 2,
+            target: 1,
+            procs: None,
+            proc_units: None,
+            mem: Some(128),
+        };
+        let (give, take) = move_changes(&p, &mgmt, &m).unwrap();
+        assert_eq!(
+            (give.desired_mem, take.desired_mem),
+            (Some(384), Some(mgmt.mem.desired_mem + 128))
+        );
+        let same = MoveRequest { target: 2, ..m };
+        assert!(matches!(
+            move_changes(&p, &p, &same),
+            Err(RuleError::OutOfRange { attr: "target", .. })
+        ));
+    }
+}
