@@ -126,21 +126,6 @@ impl PartitionState {
     }
 }
 
-impl SharingMode {
-    /// Whether this sharing mode belongs to the given processor mode.
-    pub fn fits(self, mode: ProcMode) -> bool {
-        match mode {
-            ProcMode::Dedicated => {
-                matches!(
-                    self,
-                    SharingMode::KeepIdleProcs | SharingMode::ShareIdleProcs
-                )
-            }
-            ProcMode::Shared => matches!(self, SharingMode::Capped | SharingMode::Uncapped),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,13 +119,3 @@ impl Partition {
         self.lpar_id == MGMT_PARTITION_ID
     }
 }
-
-impl ProcConfig {
-    /// Processing units this assignment commits: whole processors when dedicated.
-    pub fn committed_units(&self) -> ProcUnits {
-        match self.proc_mode {
-            ProcMode::Dedicated => ProcUnits::from_procs(self.desired_procs),
-            ProcMode::Shared => self.desired_proc_units.unwrap_or(ProcUnits::ZERO),
-        }
-    }
-}

@@ -2,6 +2,7 @@
 
 use ivm_model::{ManagedSystem, Partition, ProcUnits, ResourceSummary};
 
+use crate::procs::{committed_units, sharing_fits};
 use crate::RuleError;
 
 /// Resources committed by a set of partitions.
@@ -17,7 +18,7 @@ impl Totals {
     /// Sums what every partition commits, whatever its state.
     pub fn of<'a>(parts: impl IntoIterator<Item = &'a Partition>) -> Totals {
         parts.into_iter().fold(Totals::default(), |t, p| Totals {
-            units: ProcUnits(t.units.0 + p.procs.committed_units().0),
+            units: ProcUnits(t.units.0 + committed_units(&p.procs).0),
             mem: t.mem + p.mem.desired_mem,
         })
     }
@@ -43,7 +44,7 @@ pub fn check_fits(
     let before = Totals::of(existing);
     let rest = Totals::of(existing.iter().filter(|p| Some(p.lpar_id) != replaced));
     let after = Totals {
-        units: ProcUnits(rest.units.0 + new.procs.committed_units().0),
+        units: ProcUnits(rest.units.0 + committed_units(&new.procs).0),
         mem: rest.mem + new.mem.desired_mem,
     };
     let cap = configurable(sys);
@@ -139,7 +140,7 @@ pub fn invariant_violations(sys: &ManagedSystem, parts: &[Partition]) -> Vec<Str
                 }
             }
         }
-        if !c.sharing_mode.fits(c.proc_mode) {
+        if !sharing_fits(c.sharing_mode, c.proc_mode) {
             out.push(format!("{}: sharing mode", p.name));
         }
     }

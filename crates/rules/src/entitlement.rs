@@ -34,7 +34,7 @@ impl CpuLimits {
 /// weight of 0 means "never more than the entitlement", so it is capped. Dedicated partitions
 /// are confined by their exclusive CPUs instead.
 pub fn cpu_limits(p: &ProcConfig) -> CpuLimits {
-    let units = u64::from(p.committed_units().hundredths());
+    let units = u64::from(crate::committed_units(p).hundredths());
     let weight = (units * u64::from(p.uncap_weight.max(1)) / 128).clamp(1, 10_000) as u32;
     match p.proc_mode {
         ProcMode::Dedicated => CpuLimits {

@@ -29,6 +29,6 @@ pub use management::default_management_partition;
 pub use memory::{resolve_memory, MemRequest};
 pub use names::{lowest_free_id, validate_partition_name};
 pub use partition::{apply_change, check_delete, new_partition};
-pub use procs::{resolve_procs, ProcRequest};
+pub use procs::{committed_units, resolve_procs, sharing_fits, ProcRequest};
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
 pub use users::{validate_password, validate_user_name};

@@ -186,8 +186,28 @@ pub fn resolve_procs(
     }
 }
 
+/// Whether a sharing mode belongs to a processor mode: keep/share idle processors for
+/// dedicated, cap/uncap for shared.
+pub fn sharing_fits(sharing: SharingMode, mode: ProcMode) -> bool {
+    match mode {
+        ProcMode::Dedicated => matches!(
+            sharing,
+            SharingMode::KeepIdleProcs | SharingMode::ShareIdleProcs
+        ),
+        ProcMode::Shared => matches!(sharing, SharingMode::Capped | SharingMode::Uncapped),
+    }
+}
+
+/// Processing units an assignment commits: dedicated processors count as whole units.
+pub fn committed_units(p: &ProcConfig) -> ProcUnits {
+    match p.proc_mode {
+        ProcMode::Dedicated => ProcUnits::from_procs(p.desired_procs),
+        ProcMode::Shared => p.desired_proc_units.unwrap_or(ProcUnits::ZERO),
+    }
+}
+
 fn check_sharing(sharing: SharingMode, mode: ProcMode) -> Result<(), RuleError> {
-    if sharing.fits(mode) {
+    if sharing_fits(sharing, mode) {
         Ok(())
     } else {
         Err(RuleError::OutOfRange {
@@ -338,7 +358,7 @@ mod tests {
         };
         assert!(resolve_procs(&sys, None, &r).is_err());
         let p = resolve_procs(&sys, None, &req(ProcMode::Dedicated, 2)).unwrap();
-        assert_eq!(p.committed_units(), ProcUnits(200));
+        assert_eq!(committed_units(&p), ProcUnits(200));
         assert_eq!(p.sharing_mode, SharingMode::KeepIdleProcs);
     }
 

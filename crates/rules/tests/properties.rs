@@ -117,7 +117,7 @@ proptest! {
                             let want = Totals::of(&parts);
                             let s = summary(&sys, &parts);
                             // An accepted partition fits in what was available.
-                            prop_assert!(p.procs.committed_units().0 <= s.available_proc_units.0);
+                            prop_assert!(ivm_rules::committed_units(&p.procs).0 <= s.available_proc_units.0);
                             prop_assert!(p.mem.desired_mem <= s.available_mem);
                             prop_assert_eq!(Totals::of(&parts), want);
                             parts.push(p);
