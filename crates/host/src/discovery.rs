@@ -130,42 +130,20 @@ fn identity(root: &Path, machine_id: &str) -> (String, String) {
 
 /// The host's online CPU numbers.
 pub fn online_cpus(root: &Path) -> Vec<u32> {
-    parse_cpu_list(
-        &fs::read_to_string(root.join("sys/devices/system/cpu/online")).unwrap_or_default(),
-    )
-}
-
-/// Parses a kernel CPU list such as `0-3,8,10-11`.
-pub fn parse_cpu_list(list: &str) -> Vec<u32> {
-    list.trim()
-        .split(',')
-        .filter(|p| !p.is_empty())
-        .flat_map(|part| {
-            let (a, b) = part.split_once('-').unwrap_or((part, part));
-            match (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
-                (Ok(a), Ok(b)) if b >= a => (a..=b).collect(),
-                _ => Vec::new(),
-            }
-        })
-        .collect()
+    let text = fs::read_to_string(root.join("sys/devices/system/cpu/online")).unwrap_or_default();
+    crate::cpulist::parse(&text).unwrap_or_default()
 }
 
 fn processors(root: &Path) -> Result<u32, HostError> {
     let path = root.join("sys/devices/system/cpu/online");
     let text = read(&path)?;
-    count_list(text.trim()).ok_or_else(|| HostError::Parse {
-        path,
-        what: format!("CPU list '{}'", text.trim()),
-    })
-}
-
-/// Counts the members of a kernel CPU list such as `0-3,8,10-11`.
-fn count_list(list: &str) -> Option<u32> {
-    list.split(',').try_fold(0u32, |n, part| {
-        let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-        (b >= a).then(|| n + b - a + 1)
-    })
+    crate::cpulist::parse(&text)
+        .map(|c| c.len() as u32)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| HostError::Parse {
+            path,
+            what: format!("CPU list '{}'", text.trim()),
+        })
 }
 
 /// Online memory blocks times the block size when sysfs has them (the physical size), else
@@ -393,11 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn cpu_lists() {
-        assert_eq!(count_list("0"), Some(1));
-        assert_eq!(count_list("0-1"), Some(2));
-        assert_eq!(count_list("0-3,8,10-11"), Some(7));
-        assert_eq!(count_list("x"), None);
+    fn partition_names() {
         assert!(partition_of("nvme0n1p2", "nvme0n1"));
         assert!(!partition_of("sdab", "sda"));
     }

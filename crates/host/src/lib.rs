@@ -1,6 +1,7 @@
 //! Host drivers. This crate reads and changes the host; it never decides policy.
 
 pub mod cgroup;
+pub mod cpulist;
 pub mod discovery;
 pub mod users;
 

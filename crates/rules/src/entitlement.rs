@@ -123,27 +123,6 @@ pub fn choose_accel(kvm: Option<Duration>, tcg: Option<Duration>) -> (Accel, Str
     }
 }
 
-/// Formats CPUs as a kernel CPU list (`0-2,5`).
-pub fn cpu_list(cpus: &[u32]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < cpus.len() {
-        let start = cpus[i];
-        let mut end = start;
-        while i + 1 < cpus.len() && cpus[i + 1] == end + 1 {
-            i += 1;
-            end = cpus[i];
-        }
-        out.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        });
-        i += 1;
-    }
-    out.join(",")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,7 +182,6 @@ mod tests {
         assert_eq!(pick_dedicated_cpus(&host, &taken, 2).unwrap(), vec![1, 2]);
         assert!(pick_dedicated_cpus(&host, &taken, 3).is_err());
         assert_eq!(shared_pool(&host, &taken), vec![0, 1, 2]);
-        assert_eq!(cpu_list(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
         assert_eq!(memory_limit_mb(256, Accel::Tcg), 512);
     }
 

@@ -21,8 +21,8 @@ pub use boot::resolve_boot;
 pub use capacity::{check_fits, invariant_violations, summary, Totals};
 pub use dlpar::{dlpar_change, move_changes};
 pub use entitlement::{
-    choose_accel, cpu_limits, cpu_list, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb,
-    shared_pool, CpuLimits, CFS_PERIOD_US,
+    choose_accel, cpu_limits, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb, shared_pool,
+    CpuLimits, CFS_PERIOD_US,
 };
 pub use error::RuleError;
 pub use management::default_management_partition;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ivm_host::cgroup::{CgroupError, CpuControl, Group, Hierarchy};
+use ivm_host::cpulist;
 use ivm_model::Accel;
 use ivm_qemu::process::{self, ProcessError};
 use ivm_qemu::{vm, Event, LaunchSpec, Paths, Qmp, QmpError};
@@ -268,7 +269,7 @@ impl Runtime {
 
     /// Gives every running shared partition the shared pool's CPUs.
     pub fn set_pool(&self, pool: &[u32]) -> Result<(), HostError> {
-        let list = ivm_rules::cpu_list(pool);
+        let list = cpulist::format(pool);
         for l in self.all().iter().filter(|l| !l.dedicated) {
             l.group.set_cpus(&list)?;
             *l.cpus.lock().unwrap_or_else(|p| p.into_inner()) = pool.to_vec();
@@ -316,7 +317,7 @@ impl Runtime {
             let _ = group.remove();
         };
         let setup = (|| {
-            group.create(&ivm_rules::cpu_list(&plan.cpus))?;
+            group.create(&cpulist::format(&plan.cpus))?;
             group.set_cpu(&plan.cpu)?;
             group.set_memory_limit(plan.mem_limit)?;
             Ok::<_, CgroupError>(())
@@ -383,7 +384,8 @@ impl Runtime {
             .filter(|pid| process::is_ours(*pid, &paths.qmp()))
             .ok_or_else(|| HostError::Unavailable(format!("partition {id} has no QEMU process")))?;
         let group = self.group(id)?;
-        let cpus = parse_cpu_list(&group.read("cpuset.cpus").unwrap_or_default());
+        let cpus =
+            cpulist::parse(&group.read("cpuset.cpus").unwrap_or_default()).unwrap_or_default();
         let qmp = self.connect(id, &paths)?;
         let status = vm::status(&qmp)?;
         let live = Arc::new(Live {
@@ -445,11 +447,6 @@ impl Runtime {
     }
 }
 
-/// Parses a kernel CPU list (`0-2,5`).
-pub fn parse_cpu_list(list: &str) -> Vec<u32> {
-    ivm_host::discovery::parse_cpu_list(list)
-}
-
 /// The full path of a program on PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
@@ -460,15 +457,4 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(program))
         .find(|p| p.is_file())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-2,5\n"), vec![0, 1, 2, 5]);
-        assert_eq!(parse_cpu_list(""), Vec::<u32>::new());
-    }
 }

@@ -120,7 +120,7 @@ impl Service {
                 cpus.extend(extra);
                 cpus.sort_unstable();
                 live.group
-                    .set_cpus(&ivm_rules::cpu_list(&cpus))
+                    .set_cpus(&ivm_host::cpulist::format(&cpus))
                     .map_err(HostError::from)?;
             }
             if let Err(e) = vm::set_vcpus(&live.qmp, accel, want) {
@@ -131,7 +131,7 @@ impl Service {
                 let mut cpus = live.cpus.lock().unwrap_or_else(|p| p.into_inner());
                 cpus.truncate(want as usize);
                 live.group
-                    .set_cpus(&ivm_rules::cpu_list(&cpus))
+                    .set_cpus(&ivm_host::cpulist::format(&cpus))
                     .map_err(HostError::from)?;
                 drop(cpus);
                 rt.set_pool(&ivm_rules::shared_pool(

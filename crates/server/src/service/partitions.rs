@@ -46,7 +46,7 @@ impl Service {
             started_ms: live.started_ms,
             procs,
             mem: p.mem.min_mem + plugged,
-            cpus: ivm_rules::cpu_list(&cpus),
+            cpus: ivm_host::cpulist::format(&cpus),
             console_attached: live.console_attached(),
             utilized_units: ivm_model::ProcUnits(live.utilized()),
         });
