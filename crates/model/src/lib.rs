@@ -14,7 +14,9 @@ pub use enums::{
     Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, SharingMode,
     ShutdownKind, UnknownValue,
 };
-pub use partition::{BootConfig, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID};
+pub use partition::{
+    BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,
+};
 pub use request::{
     ActivateRequest, DlparRequest, MoveRequest, PartitionChange, PartitionSpec, ShutdownRequest,
 };

@@ -119,3 +119,19 @@ impl Partition {
         self.lpar_id == MGMT_PARTITION_ID
     }
 }
+
+/// What a running partition's QEMU was started with: the bounds of every dynamic change until
+/// the next activation, whatever the profile says meanwhile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LaunchLimits {
+    /// Most vCPUs QEMU can hold (`-smp maxcpus`).
+    pub max_procs: u32,
+    /// Boot memory, MB: never removed.
+    pub min_mem: u64,
+    /// Most memory the virtio-mem device can reach, MB.
+    pub max_mem: u64,
+    /// vCPU plugs the running QEMU can still carry out; `None` when unlimited (KVM). Under
+    /// multi-threaded TCG every plugged vCPU takes a translation context that an unplug never
+    /// gives back, and QEMU aborts when it runs out.
+    pub vcpu_plugs_left: Option<u32>,
+}

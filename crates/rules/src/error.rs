@@ -105,6 +105,32 @@ pub enum RuleError {
         /// What is free, as text with unit.
         available: String,
     },
+    /// A running partition's QEMU was started with a lower maximum than the request needs.
+    #[error("{attr}={value} is beyond what the running partition was activated with ({limit}); a new maximum takes effect at the next activation")]
+    BeyondLaunch {
+        /// Attribute.
+        attr: &'static str,
+        /// Requested value.
+        value: String,
+        /// The bound in force.
+        limit: String,
+    },
+    /// Under TCG the running QEMU cannot plug more vCPUs.
+    #[error("the running partition can take {left} more vCPU plug(s) and the request needs {needed}: under TCG (software emulation) QEMU never gives back an unplugged vCPU's translation context; shut the partition down and activate it again to reset this")]
+    NoVcpuPlugsLeft {
+        /// Plugs left.
+        left: u32,
+        /// Plugs the request needs.
+        needed: u32,
+    },
+    /// The partition is between states; its resources can change once it settles.
+    #[error("partition {name} is {state}; its resources can be changed dynamically once it is Running (or, with a changed profile, while Not Activated)")]
+    NotSettled {
+        /// Partition name.
+        name: String,
+        /// Its state.
+        state: String,
+    },
     /// An attribute that may change only while the partition is not running.
     #[error("{0} can be changed only while the partition is not running")]
     NotWhileRunning(&'static str),

@@ -9,6 +9,7 @@ mod capacity;
 mod dlpar;
 mod entitlement;
 mod error;
+mod live;
 mod management;
 mod memory;
 mod names;
@@ -25,6 +26,7 @@ pub use entitlement::{
     CpuLimits, CFS_PERIOD_US,
 };
 pub use error::RuleError;
+pub use live::{check_live_change, check_settled, launch_limits};
 pub use management::default_management_partition;
 pub use memory::{resolve_memory, MemRequest};
 pub use names::{lowest_free_id, validate_partition_name};

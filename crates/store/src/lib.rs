@@ -7,12 +7,14 @@
 mod error;
 mod migrations;
 mod partitions;
+mod runs;
 mod sessions;
 mod tasks;
 mod tx;
 mod users;
 
 pub use error::StoreError;
+pub use runs::RunRecord;
 pub use sessions::SessionRecord;
 pub use tx::{Store, Tx};
 pub use users::UserRecord;

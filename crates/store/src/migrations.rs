@@ -63,6 +63,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE partitions ADD COLUMN boot_args TEXT NOT NULL DEFAULT '';
     ALTER TABLE partitions ADD COLUMN ref_time_ms INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: what each running partition was started with, and a live change under way (the
+    // partition as it was before, kept until the host change is committed or undone).
+    r#"
+    CREATE TABLE runs (
+        lpar_id INTEGER PRIMARY KEY REFERENCES partitions(lpar_id) ON DELETE CASCADE,
+        limits  TEXT NOT NULL,
+        pending TEXT
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

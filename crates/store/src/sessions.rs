@@ -81,4 +81,12 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+
+    /// Deletes sessions idle past their timeout at `now_ms`; returns how many.
+    pub fn prune_sessions(&self, now_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.tx.execute(
+            "DELETE FROM sessions WHERE idle_timeout_ms IS NOT NULL AND ?1 - last_used_ms > idle_timeout_ms",
+            [now_ms],
+        )?)
+    }
 }

@@ -64,6 +64,14 @@ impl Tx<'_> {
         )?)
     }
 
+    /// Deletes finished tasks that ended before `cutoff_ms`; returns how many.
+    pub fn prune_tasks(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.tx.execute(
+            "DELETE FROM tasks WHERE result != 'running' AND finished_ms < ?1",
+            [cutoff_ms],
+        )?)
+    }
+
     /// The newest tasks first, at most `limit`, older than `before` when given.
     pub fn tasks(&self, limit: u32, before: Option<i64>) -> Result<Vec<Task>, StoreError> {
         let mut stmt = self.tx.prepare_cached(

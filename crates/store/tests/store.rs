@@ -195,7 +195,98 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 2
+            known: 3
         })
     ));
+}
+
+#[test]
+fn run_records_and_pruning() {
+    use ivm_model::LaunchLimits;
+    use ivm_store::RunRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ivm.db")).unwrap();
+    let mgmt = partition(1, "p1");
+    let rec = RunRecord {
+        lpar_id: 1,
+        limits: LaunchLimits {
+            max_procs: 2,
+            min_mem: 256,
+            max_mem: 512,
+            vcpu_plugs_left: Some(1),
+        },
+        pending: Some(mgmt.clone()),
+    };
+    store
+        .write(|tx| {
+            tx.put_partition(&mgmt)?;
+            tx.put_run(&rec)
+        })
+        .unwrap();
+    assert_eq!(store.read(|tx| tx.run(1)).unwrap(), Some(rec.clone()));
+    assert_eq!(store.read(|tx| tx.runs()).unwrap(), vec![rec]);
+    // A run record goes with its partition.
+    store.write(|tx| tx.delete_partition(1)).unwrap();
+    assert_eq!(store.read(|tx| tx.run(1)).unwrap(), None);
+
+    // Finished tasks older than the cutoff go; running ones and newer ones stay.
+    let (old, running, new) = store
+        .write(|tx| {
+            let old = tx.begin_task("padmin", "a", "t", 1_000)?;
+            tx.finish_task(old, TaskResult::Succeeded, "t", "", 2_000)?;
+            let running = tx.begin_task("padmin", "b", "t", 1_000)?;
+            let new = tx.begin_task("padmin", "c", "t", 9_000)?;
+            tx.finish_task(new, TaskResult::Succeeded, "t", "", 9_500)?;
+            Ok::<_, StoreError>((old, running, new))
+        })
+        .unwrap();
+    assert_eq!(store.write(|tx| tx.prune_tasks(5_000)).unwrap(), 1);
+    let ids: Vec<i64> = store
+        .read(|tx| tx.tasks(10, None))
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert!(
+        !ids.contains(&old) && ids.contains(&running) && ids.contains(&new),
+        "{ids:?}"
+    );
+
+    // Sessions idle past their timeout go; API tokens (no timeout) stay.
+    store
+        .write(|tx| {
+            tx.put_user(
+                &UserRecord {
+                    user: User {
+                        name: "u1".into(),
+                        role: Role::ViewOnly,
+                    },
+                    password_hash: "x".into(),
+                },
+                0,
+            )?;
+            for (hash, last, idle) in [
+                ("idle", 0, Some(1_000)),
+                ("fresh", 9_000, Some(1_000)),
+                ("token", 0, None),
+            ] {
+                tx.put_session(&SessionRecord {
+                    token_hash: hash.into(),
+                    user: "u1".into(),
+                    created_ms: 0,
+                    last_used_ms: last,
+                    idle_timeout_ms: idle,
+                })?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(store.write(|tx| tx.prune_sessions(9_500)).unwrap(), 1);
+    for (hash, kept) in [("idle", false), ("fresh", true), ("token", true)] {
+        assert_eq!(
+            store.read(|tx| tx.session(hash)).unwrap().is_some(),
+            kept,
+            "{hash}"
+        );
+    }
 }
