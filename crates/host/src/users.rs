@@ -13,6 +13,45 @@ pub fn unix_user_name(root: &Path, uid: u32) -> Option<String> {
     })
 }
 
+/// Whether Unix user `name` exists in the passwd file below `root`.
+pub fn unix_user_exists(root: &Path, name: &str) -> bool {
+    std::fs::read_to_string(root.join("etc/passwd"))
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(':').next() == Some(name))
+}
+
+/// Makes sure the system account `name` exists (no home, no login shell), creating it with
+/// `useradd` when missing: the account unprivileged processes such as QEMU run as.
+pub fn ensure_system_user(name: &str) -> Result<(), String> {
+    if unix_user_exists(Path::new("/"), name) {
+        return Ok(());
+    }
+    let out = std::process::Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--comment",
+            "ivm partitions (QEMU)",
+            name,
+        ])
+        .output()
+        .map_err(|e| format!("cannot run useradd: {e}"))?;
+    // Two daemons starting at once may race to create it: existing is what matters.
+    if out.status.success() || unix_user_exists(Path::new("/"), name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "useradd {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,16 @@ pub struct LaunchSpec {
     pub max_mem_mb: u64,
     /// Direct kernel boot: kernel, initrd (may be empty), command line.
     pub kernel: Option<(String, String, String)>,
+    /// Unprivileged Unix user QEMU switches to once its devices are open.
+    pub run_as: String,
 }
+
+/// QEMU's seccomp filter as ivm can use it: libvirt's set less two. `spawn=deny` and
+/// `elevateprivileges=deny` make `-daemonize` fail (it forks and calls setsid after the filter
+/// is installed, and `-run-with user=` changes the user after it too); QEMU then runs as an
+/// unprivileged user with no capabilities, so neither a set*id call nor a spawned process can
+/// gain privilege.
+pub const SANDBOX: &str = "on,obsolete=deny,resourcecontrol=deny";
 
 /// The virtio-mem device that carries memory beyond the boot memory.
 pub const VIRTIO_MEM_ID: &str = "vmem0";
@@ -162,6 +171,8 @@ impl LaunchSpec {
             }
             push(&["-append", args]);
         }
+        push(&["-run-with", &format!("user={}", self.run_as)]);
+        push(&["-sandbox", SANDBOX]);
         // Always start stopped: ivm resumes the guest once QMP is attached, so no event is lost.
         push(&[
             "-S",
@@ -188,6 +199,7 @@ mod tests {
             plugged_mem_mb: 128,
             max_mem_mb: 1024,
             kernel: Some(("/k".into(), "/i".into(), "console=ttyS0 quiet".into())),
+            run_as: "ivm-qemu".into(),
         }
     }
 
@@ -214,6 +226,10 @@ mod tests {
             "{a}"
         );
         assert!(a.contains("-append console=ttyS0 quiet"), "{a}");
+        assert!(
+            a.contains("-run-with user=ivm-qemu -sandbox on,obsolete=deny,resourcecontrol=deny"),
+            "{a}"
+        );
         assert!(
             a.ends_with("-S -pidfile /d/lpars/2/qemu.pid -daemonize"),
             "{a}"

@@ -124,6 +124,16 @@ impl Qmp {
 
     /// Runs a command and returns its `return` value.
     pub fn execute(&self, command: &str, arguments: Value) -> Result<Value, QmpError> {
+        self.execute_within(command, arguments, COMMAND_TIMEOUT)
+    }
+
+    /// Runs a command, waiting at most `timeout` for its answer.
+    pub fn execute_within(
+        &self,
+        command: &str,
+        arguments: Value,
+        timeout: Duration,
+    ) -> Result<Value, QmpError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         self.pending
@@ -147,7 +157,7 @@ impl Qmp {
                 .remove(&id);
             return Err(QmpError::Io(e.to_string()));
         }
-        match rx.recv_timeout(COMMAND_TIMEOUT) {
+        match rx.recv_timeout(timeout) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(QmpError::Command { desc, .. })) => Err(QmpError::Command {
                 command: command.into(),

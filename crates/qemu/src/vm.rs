@@ -30,9 +30,10 @@ pub fn powerdown(q: &Qmp) -> Result<(), QmpError> {
     q.execute("system_powerdown", Value::Null).map(|_| ())
 }
 
-/// Stops QEMU at once.
+/// Stops QEMU at once. A QEMU that does not answer within a few seconds is hung: the caller
+/// kills it rather than wait the usual command time.
 pub fn quit(q: &Qmp) -> Result<(), QmpError> {
-    match q.execute("quit", Value::Null) {
+    match q.execute_within("quit", Value::Null, Duration::from_secs(3)) {
         Ok(_) | Err(QmpError::Closed) => Ok(()),
         Err(e) => Err(e),
     }
