@@ -55,7 +55,20 @@ pub struct Settings {
     pub accel: Option<ivm_model::Accel>,
     /// How long `chsysstate -o shutdown` waits for the OS before stopping the partition.
     pub shutdown_delay_secs: Option<u64>,
+    /// The unprivileged Unix account partitions' QEMU runs as (created when missing).
+    pub qemu_user: Option<String>,
+    /// Days of the task log to keep (older finished tasks are pruned).
+    pub task_retention_days: Option<u32>,
 }
+
+/// The account QEMU runs as when `ivm.toml` does not name one.
+pub const DEFAULT_QEMU_USER: &str = "ivm-qemu";
+
+/// Days of tasks kept when `ivm.toml` does not say.
+pub const DEFAULT_TASK_RETENTION_DAYS: u32 = 30;
+
+/// Directory in the data directory that holds the boot files partitions may load.
+pub const BOOT_DIR: &str = "boot";
 
 /// How long a delayed shutdown waits when `ivm.toml` does not say.
 pub const DEFAULT_SHUTDOWN_DELAY_SECS: u64 = 120;

@@ -13,11 +13,17 @@ use tower_http::trace::TraceLayer;
 use ivm_host::cgroup::Hierarchy;
 use sha2::Digest;
 
-use crate::config::{DaemonConfig, Settings, DEFAULT_SHUTDOWN_DELAY_SECS, SOCKET_FILE};
+use crate::config::{
+    DaemonConfig, Settings, DEFAULT_QEMU_USER, DEFAULT_SHUTDOWN_DELAY_SECS,
+    DEFAULT_TASK_RETENTION_DAYS, SOCKET_FILE,
+};
 use crate::runtime::{choose_accel, HostEnv, Runtime, RuntimeEvent};
 use crate::service::Service;
 
 use crate::{api, tls, unix};
+
+/// How often old tasks and idle sessions are removed.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Holds the data directory's lock for as long as the daemon runs.
 struct DataDirLock(#[allow(dead_code)] fs::File);
@@ -37,8 +43,50 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
     Ok(DataDirLock(file))
 }
 
+/// Files in the data directory that hold secrets (password hashes, session tokens, the TLS
+/// key, what partitions printed) or the state of partitions: owner only.
+fn secret_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = ["ivm.db", "ivm.db-wal", "ivm.db-shm", "tls/key.pem"]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect();
+    if let Ok(lpars) = fs::read_dir(dir.join("lpars")) {
+        for d in lpars.flatten() {
+            files.push(d.path());
+            files.push(d.path().join("console.log"));
+        }
+    }
+    files.push(dir.join("lpars"));
+    files.push(dir.join("tls"));
+    files
+}
+
+/// Makes every secret in the data directory private to root, saying what was not.
+pub fn secure_data_dir(dir: &Path) {
+    for f in secret_files(dir) {
+        let Ok(meta) = fs::symlink_metadata(&f) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        let want = if meta.is_dir() { 0o700 } else { 0o600 };
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %f.display(), mode = format!("{mode:o}"), "readable by others; fixing");
+            eprintln!(
+                "ivm: warning: {} was mode {mode:o}; set to {want:o}",
+                f.display()
+            );
+            if let Err(e) = fs::set_permissions(&f, fs::Permissions::from_mode(want)) {
+                tracing::error!(path = %f.display(), error = %e, "cannot fix permissions");
+            }
+        }
+    }
+}
+
 /// Opens the data directory and the service (creating padmin on first start).
 pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>, Settings)> {
+    // Everything ivm and its QEMUs create is private unless made otherwise.
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe { libc::umask(0o077) };
     fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     // Traversable by all so that Unix users mapped to ivm accounts reach the socket.
@@ -73,6 +121,14 @@ fn build_runtime(
         Ok(h) => tracing::info!(version = h.version(), "using cgroups"),
         Err(e) => tracing::warn!(error = %e, "partitions cannot be activated"),
     }
+    let user = settings
+        .qemu_user
+        .clone()
+        .unwrap_or_else(|| DEFAULT_QEMU_USER.to_string());
+    let qemu_user = ivm_host::users::ensure_system_user(&user).map(|()| user);
+    if let Err(e) = &qemu_user {
+        tracing::warn!(error = %e, "partitions cannot be activated");
+    }
     let parent = cgroup_parent(data_dir);
     let _ = fs::write(data_dir.join("cgroup.name"), format!("{parent}\n"));
     let env = HostEnv {
@@ -83,6 +139,7 @@ fn build_runtime(
         cgroup_parent: parent,
         host_cpus: ivm_host::online_cpus(Path::new("/")),
         lpar_root: data_dir.join("lpars"),
+        qemu_user,
     };
     Runtime::new(env, events)
 }
@@ -101,12 +158,16 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let _lock = lock_data_dir(&cfg.data_dir)?;
+    secure_data_dir(&cfg.data_dir);
     let data_dir = cfg.data_dir.clone();
     let (svc, password, settings) =
         tokio::task::spawn_blocking(move || open_service(&data_dir)).await??;
     if let Some(pw) = password {
         println!("ivm: created user padmin with password {pw} (change it with 'ivm passwd')");
     }
+    let keep_days = settings
+        .task_retention_days
+        .unwrap_or(DEFAULT_TASK_RETENTION_DAYS);
     let delay = Duration::from_secs(
         settings
             .shutdown_delay_secs
@@ -124,6 +185,19 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
             for ev in events_rx {
                 events_svc.handle_event(ev);
             }
+        })?;
+    let prune_svc = svc.clone();
+    std::thread::Builder::new()
+        .name("prune".into())
+        .spawn(move || loop {
+            match prune_svc.prune(keep_days) {
+                Ok((t, s)) if t + s > 0 => {
+                    tracing::info!(tasks = t, sessions = s, "pruned old tasks and sessions")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune tasks and sessions"),
+            }
+            std::thread::sleep(PRUNE_INTERVAL);
         })?;
     let booted = first_start_since_boot(&cfg.data_dir);
     let resume_svc = svc.clone();

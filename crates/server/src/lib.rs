@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod daemon;
+pub mod failpoint;
 pub mod runtime;
 pub mod service;
 mod tls;

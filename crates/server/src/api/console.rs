@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use hyper_util::rt::TokioIo;
@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::error::ErrorBody;
+use super::extract::ApiPath;
 use super::{blocking, ApiError, AppState};
 use crate::service::{Actor, ConsoleLease};
 
@@ -37,7 +38,7 @@ async fn open(
 pub async fn terminal(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
     mut req: Request,
 ) -> Result<Response, ApiError> {
     let (lease, mut qemu) = open(&state, actor, id).await?;
@@ -71,7 +72,7 @@ pub async fn terminal(
 pub async fn websocket(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     match open(&state, actor, id).await {
@@ -125,7 +126,7 @@ async fn pump_websocket(mut ws: WebSocket, qemu: UnixStream, lease: ConsoleLease
 pub async fn close(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, move |svc| svc.close_console(&actor, id))
         .await

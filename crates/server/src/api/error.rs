@@ -38,6 +38,21 @@ impl ApiError {
         }
     }
 
+    /// What an extractor refused (malformed body, path or query), with its status.
+    pub fn rejected(status: StatusCode, message: impl Into<String>) -> ApiError {
+        // A body that parses but does not fit the schema is a bad request like any other.
+        let status = if status.is_server_error() || status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            status
+        };
+        ApiError {
+            status,
+            message: message.into(),
+            kind: None,
+        }
+    }
+
     /// 404 with a message.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {
@@ -101,7 +116,15 @@ impl From<ServiceError> for ApiError {
             _ => None,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %e, "request failed");
+            // The whole chain of causes goes to the log; the caller gets the message.
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %chain, "request failed");
         }
         ApiError {
             status,
@@ -119,6 +142,9 @@ impl IntoResponse for ApiError {
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::CONFLICT => "conflict",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             _ => "internal",
         });
         (

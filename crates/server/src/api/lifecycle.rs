@@ -1,12 +1,12 @@
 //! Running partitions: activate, shut down, DLPAR, move resources.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ivm_model::{ActivateRequest, DlparRequest, MoveRequest, Partition, ShutdownRequest};
 
 use super::error::ErrorBody;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -18,7 +18,7 @@ use crate::service::Actor;
 pub async fn activate(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<Partition>, ApiError> {
     blocking(&state, move |svc| svc.activate(&actor, id, req.boot_mode))
@@ -33,7 +33,7 @@ pub async fn activate(
 pub async fn shutdown(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
     ApiJson(req): ApiJson<ShutdownRequest>,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, move |svc| svc.shutdown(&actor, id, &req))
@@ -48,7 +48,7 @@ pub async fn shutdown(
 pub async fn dlpar(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
     ApiJson(req): ApiJson<DlparRequest>,
 ) -> Result<Json<Partition>, ApiError> {
     blocking(&state, move |svc| svc.dlpar(&actor, id, &req))

@@ -30,6 +30,8 @@ pub use extract::PeerIdentity;
 pub struct AppState {
     /// The service, shared by every connection.
     pub svc: Arc<Service>,
+    /// The one poller behind every live events stream.
+    pub feed: Arc<events::Feed>,
 }
 
 /// Runs a service call on the blocking pool: the store does synchronous disk I/O.
@@ -80,14 +82,23 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/users/{name}/password", put(users::set_password))
         .route("/tasks", get(tasks::list))
         .route("/events", get(events::events))
-        .fallback(|| async { ApiError::not_found("no such API endpoint") });
+        .fallback(|| async { ApiError::not_found("no such API endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::rejected(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not take that HTTP method; see /api/v1/openapi.json",
+            )
+        });
     Router::new()
         .nest("/api/v1", api)
         .merge(
             SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
         )
         .fallback(console_file)
-        .with_state(AppState { svc })
+        .with_state(AppState {
+            svc,
+            feed: Arc::default(),
+        })
 }
 
 /// The browser console: its files, and `index.html` for every page path.

@@ -1,12 +1,12 @@
 //! Partitions: list, get, create, change, delete.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ivm_model::{Partition, PartitionChange, PartitionSpec};
 
 use super::error::ErrorBody;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -27,7 +27,7 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     _actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
 ) -> Result<Json<Partition>, ApiError> {
     blocking(&state, move |svc| svc.partition(id).map(Json)).await
 }
@@ -54,7 +54,7 @@ pub async fn create(
 pub async fn change(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
     ApiJson(change): ApiJson<PartitionChange>,
 ) -> Result<Json<Partition>, ApiError> {
     blocking(&state, move |svc| svc.change_partition(&actor, id, &change))
@@ -70,7 +70,7 @@ pub async fn change(
 pub async fn delete(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<u32>,
+    ApiPath(id): ApiPath<u32>,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, move |svc| svc.delete_partition(&actor, id))
         .await

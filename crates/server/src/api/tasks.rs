@@ -1,12 +1,13 @@
 //! The task log.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use ivm_model::Task;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::ErrorBody;
+use super::extract::ApiQuery;
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -25,7 +26,7 @@ pub struct TaskQuery {
 pub async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<TaskQuery>,
+    ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Json<Vec<Task>>, ApiError> {
     blocking(&state, move |svc| {
         svc.tasks(&actor, q.limit.unwrap_or(100), q.before)

@@ -1,6 +1,6 @@
 //! User accounts.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ivm_model::{Role, User};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -75,7 +75,7 @@ pub async fn create(
 pub async fn change_role(
     State(state): State<AppState>,
     actor: Actor,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(c): ApiJson<RoleChange>,
 ) -> Result<Json<User>, ApiError> {
     blocking(&state, move |svc| svc.change_role(&actor, &name, c.role))
@@ -90,7 +90,7 @@ pub async fn change_role(
 pub async fn delete(
     State(state): State<AppState>,
     actor: Actor,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, move |svc| svc.delete_user(&actor, &name))
         .await
@@ -104,7 +104,7 @@ pub async fn delete(
 pub async fn set_password(
     State(state): State<AppState>,
     actor: Actor,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(p): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, move |svc| {

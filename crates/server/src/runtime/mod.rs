@@ -4,7 +4,7 @@
 
 mod accel;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
@@ -34,6 +34,9 @@ pub enum HostError {
     /// Something this host lacks.
     #[error("{0}")]
     Unavailable(String),
+    /// A test injected a failure at this step.
+    #[error(transparent)]
+    Injected(#[from] crate::failpoint::Injected),
 }
 
 /// What happened to a running partition, for the service to record.
@@ -50,6 +53,8 @@ pub enum RuntimeEvent {
     Exited {
         /// Partition.
         id: u32,
+        /// The QEMU that ended (a restarted partition has a new one).
+        pid: u32,
     },
     /// The OS did not act on an OS shutdown request; the partition keeps running.
     ShutdownDeclined {
@@ -74,6 +79,8 @@ pub struct HostEnv {
     pub host_cpus: Vec<u32>,
     /// Directory of per-partition runtime directories.
     pub lpar_root: PathBuf,
+    /// The unprivileged account QEMU runs as, or why there is none.
+    pub qemu_user: Result<String, String>,
 }
 
 /// A running partition's live handles.
@@ -189,10 +196,6 @@ pub struct StartPlan {
     pub cpus: Vec<u32>,
     /// Whether those CPUs are dedicated.
     pub dedicated: bool,
-    /// CPU controls.
-    pub cpu: CpuControl,
-    /// Memory limit, bytes.
-    pub mem_limit: u64,
     /// Resume the guest once attached (false: stay in firmware).
     pub resume: bool,
     /// Activation time.
@@ -205,8 +208,8 @@ pub struct Runtime {
     pub env: HostEnv,
     live: Mutex<HashMap<u32, Arc<Live>>>,
     events: Mutex<Sender<RuntimeEvent>>,
-    /// Serializes activations so two never pick the same CPUs.
-    pub activation: Mutex<()>,
+    /// One lock per partition: its activation, live changes and shutdown take turns.
+    locks: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
 }
 
 impl Runtime {
@@ -216,7 +219,7 @@ impl Runtime {
             env,
             live: Mutex::default(),
             events: Mutex::new(events),
-            activation: Mutex::new(()),
+            locks: Mutex::default(),
         }
     }
 
@@ -258,26 +261,51 @@ impl Runtime {
             .collect()
     }
 
-    /// Host CPUs held by running dedicated partitions.
-    pub fn dedicated_cpus(&self) -> BTreeSet<u32> {
-        self.all()
-            .iter()
-            .filter(|l| l.dedicated)
-            .flat_map(|l| l.cpus.lock().unwrap_or_else(|p| p.into_inner()).clone())
-            .collect()
+    /// The lock that serializes host changes to one partition.
+    pub fn partition_lock(&self, id: u32) -> Arc<Mutex<()>> {
+        self.locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id)
+            .or_default()
+            .clone()
     }
 
-    /// Gives every running shared partition the shared pool's CPUs.
-    pub fn set_pool(&self, pool: &[u32]) -> Result<(), HostError> {
-        let list = cpulist::format(pool);
-        for l in self.all().iter().filter(|l| !l.dedicated) {
-            l.group.set_cpus(&list)?;
-            *l.cpus.lock().unwrap_or_else(|p| p.into_inner()) = pool.to_vec();
+    /// Confines a partition's QEMU to `cpus` (its cgroup's cpuset), running or being started.
+    pub fn set_cpus(&self, id: u32, cpus: &[u32]) -> Result<(), HostError> {
+        self.group(id)?.set_cpus(&cpulist::format(cpus))?;
+        if let Some(l) = self.get(id) {
+            *l.cpus.lock().unwrap_or_else(|p| p.into_inner()) = cpus.to_vec();
         }
         Ok(())
     }
 
-    fn connect(&self, id: u32, paths: &Paths) -> Result<Qmp, QmpError> {
+    /// Creates a partition's cgroup with its CPUs, CPU controls and memory limit, ready for
+    /// [`Runtime::start`]. On failure nothing of it is left.
+    pub fn create_group(
+        &self,
+        id: u32,
+        cpus: &[u32],
+        cpu: &CpuControl,
+        mem_limit: u64,
+    ) -> Result<(), HostError> {
+        let cg = self.cgroups()?;
+        cg.parent(&self.env.cgroup_parent)?;
+        let group = self.group(id)?;
+        let setup = (|| {
+            group.create(&cpulist::format(cpus))?;
+            group.set_cpu(cpu)?;
+            group.set_memory_limit(mem_limit)?;
+            Ok::<_, CgroupError>(())
+        })();
+        if let Err(e) = setup {
+            let _ = group.remove();
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn connect(&self, id: u32, pid: u32, paths: &Paths) -> Result<Qmp, QmpError> {
         let tx = self
             .events
             .lock()
@@ -290,39 +318,67 @@ impl Runtime {
                 let _ = tx.send(RuntimeEvent::Qmp { id, event });
             },
             move || {
-                let _ = tx_close.send(RuntimeEvent::Exited { id });
+                let _ = tx_close.send(RuntimeEvent::Exited { id, pid });
             },
         )
     }
 
-    /// Starts QEMU for a partition inside its cgroup and attaches QMP. On failure nothing of it
-    /// is left on the host.
+    /// The account QEMU runs as; partitions cannot start without one (QEMU never runs as root).
+    pub fn qemu_user(&self) -> Result<&str, HostError> {
+        self.env.qemu_user.as_deref().map_err(|why| {
+            HostError::Unavailable(format!(
+                "no unprivileged account for QEMU ({why}); partitions never run as root"
+            ))
+        })
+    }
+
+    /// Starts QEMU for a partition inside the cgroup [`Runtime::create_group`] made and attaches
+    /// QMP. On failure nothing of it is left on the host, the cgroup included.
     pub fn start(&self, plan: StartPlan) -> Result<Arc<Live>, HostError> {
+        let paths = plan.spec.paths.clone();
+        let group = self.group(plan.id)?;
+        let cleanup = |group: &Group| {
+            let _ = group.remove();
+        };
         if which(&self.env.program).is_none() {
+            cleanup(&group);
             return Err(HostError::Unavailable(format!(
                 "{} is not installed; install qemu-system-x86 (scripts/install-deps.sh does)",
                 self.env.program
             )));
         }
-        let cg = self.cgroups()?;
-        cg.parent(&self.env.cgroup_parent)?;
-        let paths = plan.spec.paths.clone();
-        std::fs::create_dir_all(&paths.dir)
-            .map_err(|e| HostError::Unavailable(format!("{}: {e}", paths.dir.display())))?;
+        if let Err(e) = std::fs::create_dir_all(&paths.dir) {
+            cleanup(&group);
+            return Err(HostError::Unavailable(format!(
+                "{}: {e}",
+                paths.dir.display()
+            )));
+        }
         for stale in [paths.qmp(), paths.console(), paths.pidfile()] {
             let _ = std::fs::remove_file(stale);
         }
-        let group = self.group(plan.id)?;
-        let cleanup = |group: &Group| {
-            let _ = group.remove();
-        };
-        let setup = (|| {
-            group.create(&cpulist::format(&plan.cpus))?;
-            group.set_cpu(&plan.cpu)?;
-            group.set_memory_limit(plan.mem_limit)?;
-            Ok::<_, CgroupError>(())
-        })();
-        if let Err(e) = setup {
+        // QEMU's -daemonize sets umask 027 before it opens the console log: create the log
+        // first, private, and QEMU appends to it.
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(paths.console_log());
+            if let Err(e) = log.and_then(|f| {
+                f.set_permissions(
+                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+                )
+            }) {
+                cleanup(&group);
+                return Err(HostError::Unavailable(format!(
+                    "{}: {e}",
+                    paths.console_log().display()
+                )));
+            }
+        }
+        if let Err(e) = crate::failpoint::hit("start.spawn") {
             cleanup(&group);
             return Err(e.into());
         }
@@ -338,7 +394,7 @@ impl Runtime {
                 return Err(e.into());
             }
         };
-        let attach = self.connect(plan.id, &paths).and_then(|qmp| {
+        let attach = self.connect(plan.id, pid, &paths).and_then(|qmp| {
             if plan.resume {
                 vm::cont(&qmp)?;
             }
@@ -386,7 +442,7 @@ impl Runtime {
         let group = self.group(id)?;
         let cpus =
             cpulist::parse(&group.read("cpuset.cpus").unwrap_or_default()).unwrap_or_default();
-        let qmp = self.connect(id, &paths)?;
+        let qmp = self.connect(id, pid, &paths)?;
         let status = vm::status(&qmp)?;
         let live = Arc::new(Live {
             id,
@@ -418,13 +474,16 @@ impl Runtime {
             .map_err(|_| HostError::Unavailable("event loop stopped".into()))
     }
 
-    /// Forgets a partition whose QEMU ended and removes what it left on the host.
-    pub fn reap(&self, id: u32) -> Option<Arc<Live>> {
-        let live = self
-            .live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+    /// Forgets a partition whose QEMU (`pid`) ended and removes what it left on the host;
+    /// `None` when that QEMU was reaped already.
+    pub fn reap(&self, id: u32, pid: u32) -> Option<Arc<Live>> {
+        let live = {
+            let mut map = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            if map.get(&id).is_none_or(|l| l.pid != pid) {
+                return None;
+            }
+            map.remove(&id)
+        };
         if let Some(l) = &live {
             l.close_console();
             process::wait_gone(l.pid, &l.paths.qmp(), Duration::from_secs(10));

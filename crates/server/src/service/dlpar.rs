@@ -1,12 +1,47 @@
-//! Dynamic changes to running partitions (DLPAR): the rules decide, the host carries out, and
-//! the store records, all inside one write transaction so a failed step commits nothing.
+//! Dynamic changes to running partitions (DLPAR), on one path: the rules decide in a short
+//! store transaction that reserves the change (the partition as it was is kept as pending),
+//! the host carries it out outside the store's write lock step by step, and a second short
+//! transaction commits it, or every step taken is undone and the store goes back.
+
+use std::sync::{Arc, Mutex};
 
 use ivm_model::{DlparRequest, MoveRequest, Partition};
 use ivm_qemu::vm;
+use ivm_store::RunRecord;
 
 use super::lifecycle::cpu_control;
 use super::{Actor, Service, ServiceError};
-use crate::runtime::HostError;
+use crate::failpoint;
+use crate::runtime::{HostError, Live};
+
+/// One host step of a live change, and how to take it back.
+struct Step<'a> {
+    name: &'static str,
+    apply: Box<dyn Fn() -> Result<(), ServiceError> + 'a>,
+    undo: Box<dyn Fn() -> Result<(), ServiceError> + 'a>,
+}
+
+fn step<'a>(
+    name: &'static str,
+    apply: impl Fn() -> Result<(), ServiceError> + 'a,
+    undo: impl Fn() -> Result<(), ServiceError> + 'a,
+) -> Step<'a> {
+    Step {
+        name,
+        apply: Box::new(apply),
+        undo: Box::new(undo),
+    }
+}
+
+fn find(all: &[Partition], id: u32) -> Result<&Partition, ServiceError> {
+    all.iter()
+        .find(|p| p.lpar_id == id)
+        .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))
+}
+
+fn target(p: &Partition) -> String {
+    format!("lpar {} ({})", p.lpar_id, p.name)
+}
 
 impl Service {
     /// `chhwres -o a|r|s`: adds, removes or sets processors, units or memory.
@@ -16,140 +51,272 @@ impl Service {
         id: u32,
         req: &DlparRequest,
     ) -> Result<Partition, ServiceError> {
-        self.task(
-            actor,
-            &format!("change resources ({})", req.op),
-            &format!("lpar {id}"),
-            |tx| {
-                actor.require_modify()?;
-                let all = tx.partitions()?;
-                let cur = all
-                    .iter()
-                    .find(|p| p.lpar_id == id)
-                    .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+        let op = format!("change resources ({})", req.op);
+        self.logged(actor, &op, &format!("lpar {id}"), || {
+            actor.require_modify()?;
+            let next = self.change_live(&[id], |all| {
+                let cur = find(all, id)?;
                 let change = ivm_rules::dlpar_change(cur, req)?;
-                let next = ivm_rules::apply_change(&self.system, &all, cur, &change)?;
-                self.apply_live(cur, &next)?;
-                tx.put_partition(&next)?;
-                Ok((
-                    next.clone(),
-                    format!("lpar {} ({})", next.lpar_id, next.name),
-                ))
-            },
-        )
+                Ok(vec![ivm_rules::apply_change(
+                    &self.system,
+                    all,
+                    cur,
+                    &change,
+                )?])
+            })?;
+            let next = next.into_iter().next().expect("one partition changed");
+            let t = target(&next);
+            Ok((next, t))
+        })
     }
 
     /// `chhwres -o m`: moves processors, units or memory between two partitions.
     pub fn move_resources(&self, actor: &Actor, req: &MoveRequest) -> Result<(), ServiceError> {
-        let target = format!("lpar {} to lpar {}", req.source, req.target);
-        self.task(actor, "move resources", &target, |tx| {
+        let t = format!("lpar {} to lpar {}", req.source, req.target);
+        self.logged(actor, "move resources", &t, || {
             actor.require_modify()?;
-            let mut all = tx.partitions()?;
-            let find = |all: &[Partition], id: u32| {
-                all.iter()
-                    .find(|p| p.lpar_id == id)
-                    .cloned()
-                    .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))
-            };
-            let (src, tgt) = (find(&all, req.source)?, find(&all, req.target)?);
-            let (give, take) = ivm_rules::move_changes(&src, &tgt, req)?;
-            let src_next = ivm_rules::apply_change(&self.system, &all, &src, &give)?;
-            if let Some(slot) = all.iter_mut().find(|p| p.lpar_id == src.lpar_id) {
-                *slot = src_next.clone();
-            }
-            let tgt_next = ivm_rules::apply_change(&self.system, &all, &tgt, &take)?;
-            // Release first, so the target never holds what the source still has.
-            self.apply_live(&src, &src_next)?;
-            if let Err(e) = self.apply_live(&tgt, &tgt_next) {
-                let _ = self.apply_live(&src_next, &src);
-                return Err(e);
-            }
-            tx.put_partition(&src_next)?;
-            tx.put_partition(&tgt_next)?;
-            Ok(((), target.clone()))
+            self.change_live(&[req.source, req.target], |all| {
+                let (src, tgt) = (find(all, req.source)?, find(all, req.target)?);
+                let (give, take) = ivm_rules::move_changes(src, tgt, req)?;
+                let src_next = ivm_rules::apply_change(&self.system, all, src, &give)?;
+                let mut after: Vec<Partition> = all.to_vec();
+                if let Some(slot) = after.iter_mut().find(|p| p.lpar_id == src.lpar_id) {
+                    *slot = src_next.clone();
+                }
+                let tgt_next = ivm_rules::apply_change(&self.system, &after, tgt, &take)?;
+                // Release first, so the target never holds what the source still has.
+                Ok(vec![src_next, tgt_next])
+            })?;
+            Ok(((), t.clone()))
         })
     }
 
-    /// Makes a running partition's host resources match `new` (from `old`); a partition that is
-    /// not running (or the management partition, which is the host) needs nothing. A failed
-    /// step undoes the steps before it.
-    pub(super) fn apply_live(&self, old: &Partition, new: &Partition) -> Result<(), ServiceError> {
-        let Some(rt) = &self.runtime else {
-            return Ok(());
-        };
-        let Some(live) = rt.get(old.lpar_id) else {
-            return Ok(());
-        };
-        let accel = rt.env.accel;
-        let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
-        let plugged = |p: &Partition| p.mem.desired_mem - p.mem.min_mem;
-
-        let set_mem = |from: &Partition, to: &Partition| -> Result<(), HostError> {
-            if to.mem.desired_mem == from.mem.desired_mem {
-                return Ok(());
+    /// Carries out a change computed by `compute` (the new versions of some partitions, from
+    /// all of them) on the store and, for running partitions, on the host: reserve, apply with
+    /// undo, commit. Partitions are locked in ID order so two changes to one partition take
+    /// turns while changes to others go on.
+    pub(super) fn change_live(
+        &self,
+        ids: &[u32],
+        compute: impl FnOnce(&[Partition]) -> Result<Vec<Partition>, ServiceError>,
+    ) -> Result<Vec<Partition>, ServiceError> {
+        let locks: Vec<Arc<Mutex<()>>> = match &self.runtime {
+            Some(rt) => {
+                let mut sorted = ids.to_vec();
+                sorted.sort_unstable();
+                sorted.dedup();
+                sorted.iter().map(|id| rt.partition_lock(*id)).collect()
             }
-            if to.mem.desired_mem > from.mem.desired_mem {
-                live.group.set_memory_limit(limit(to))?;
-                if let Err(e) = vm::set_plugged_mem(&live.qmp, plugged(to)) {
-                    let _ = vm::set_plugged_mem(&live.qmp, plugged(from));
-                    let _ = live.group.set_memory_limit(limit(from));
-                    return Err(e.into());
+            None => Vec::new(),
+        };
+        let _held: Vec<_> = locks
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let rt = self.runtime.clone();
+        let live_of = |id: u32| rt.as_ref().and_then(|rt| rt.get(id));
+
+        // 1. Reserve: the rules decide and the new values are committed with the old ones kept
+        //    as pending, so no concurrent request can take what this one is about to use.
+        let (nexts, olds, plan) = self.store.write(|tx| {
+            let all = tx.partitions()?;
+            let nexts = compute(&all)?;
+            let (mut olds, mut plan) = (Vec::new(), Vec::new());
+            for next in &nexts {
+                let cur = find(&all, next.lpar_id)?.clone();
+                if cur.state.is_active() && !cur.is_management() {
+                    ivm_rules::check_settled(&cur)?;
                 }
-            } else {
-                if let Err(e) = vm::set_plugged_mem(&live.qmp, plugged(to)) {
-                    let _ = vm::set_plugged_mem(&live.qmp, plugged(from));
-                    return Err(e.into());
+                if let Some(live) = live_of(cur.lpar_id).filter(|_| !cur.is_management()) {
+                    let limits = match tx.run(cur.lpar_id)? {
+                        Some(r) => r.limits,
+                        // A partition started by an older ivm: its profile is what it was
+                        // started with.
+                        None => ivm_rules::launch_limits(&cur, self.runtime()?.env.accel),
+                    };
+                    let after = ivm_rules::check_live_change(&limits, &cur, next)?;
+                    tx.put_run(&RunRecord {
+                        lpar_id: cur.lpar_id,
+                        limits: after,
+                        pending: Some(cur.clone()),
+                    })?;
+                    plan.push((live, cur.clone(), next.clone()));
                 }
-                live.group.set_memory_limit(limit(to))?;
+                tx.put_partition(next)?;
+                olds.push(cur);
             }
-            Ok(())
-        };
+            Ok::<_, ServiceError>((nexts, olds, plan))
+        })?;
 
-        let set_procs = |from: &Partition, to: &Partition| -> Result<(), ServiceError> {
-            let (have, want) = (from.procs.desired_procs, to.procs.desired_procs);
-            if have == want {
-                return Ok(());
+        // 2. Apply on the host, outside the store's write lock; undo everything on failure.
+        let mut done: Vec<usize> = Vec::new();
+        let mut failure = None;
+        for (i, (live, cur, next)) in plan.iter().enumerate() {
+            match self.apply_live(live, cur, next) {
+                Ok(()) => done.push(i),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
-            if live.dedicated && want > have {
-                let taken = rt.dedicated_cpus();
-                let extra = ivm_rules::pick_dedicated_cpus(&rt.env.host_cpus, &taken, want - have)?;
-                let mut now_taken = taken.clone();
-                now_taken.extend(&extra);
-                rt.set_pool(&ivm_rules::shared_pool(&rt.env.host_cpus, &now_taken))?;
-                let mut cpus = live.cpus.lock().unwrap_or_else(|p| p.into_inner());
-                cpus.extend(extra);
-                cpus.sort_unstable();
-                live.group
-                    .set_cpus(&ivm_host::cpulist::format(&cpus))
-                    .map_err(HostError::from)?;
+        }
+        if failure.is_none() {
+            if let Err(e) = failpoint::hit("dlpar.commit") {
+                failure = Some(HostError::from(e).into());
             }
-            if let Err(e) = vm::set_vcpus(&live.qmp, accel, want) {
-                let _ = vm::set_vcpus(&live.qmp, accel, have);
-                return Err(HostError::from(e).into());
+        }
+        if let Some(e) = failure {
+            for i in done.into_iter().rev() {
+                let (live, cur, next) = &plan[i];
+                if let Err(u) = self.apply_live(live, next, cur) {
+                    tracing::error!(lpar = cur.lpar_id, error = %u, "cannot undo a live change");
+                }
             }
-            if live.dedicated && want < have {
-                let mut cpus = live.cpus.lock().unwrap_or_else(|p| p.into_inner());
-                cpus.truncate(want as usize);
-                live.group
-                    .set_cpus(&ivm_host::cpulist::format(&cpus))
-                    .map_err(HostError::from)?;
-                drop(cpus);
-                rt.set_pool(&ivm_rules::shared_pool(
-                    &rt.env.host_cpus,
-                    &rt.dedicated_cpus(),
-                ))?;
-            }
-            Ok(())
-        };
-
-        set_mem(old, new)?;
-        if let Err(e) = set_procs(old, new) {
-            let _ = set_mem(new, old);
+            self.store.write(|tx| {
+                for old in &olds {
+                    restore(tx, old)?;
+                }
+                Ok::<_, ServiceError>(())
+            })?;
             return Err(e);
         }
-        live.group
-            .set_cpu(&cpu_control(new))
-            .map_err(HostError::from)?;
+
+        // 3. Commit: the host has the new values; drop the pending copies.
+        self.store.write(|tx| {
+            for (_, cur, _) in &plan {
+                if let Some(mut r) = tx.run(cur.lpar_id)? {
+                    r.pending = None;
+                    tx.put_run(&r)?;
+                }
+            }
+            Ok::<_, ServiceError>(())
+        })?;
+        Ok(nexts)
+    }
+}
+
+impl Service {
+    /// Makes a running partition's host resources go from `old` to `new`, one step at a time;
+    /// a failed step undoes the steps before it, so the host is left as `old` had it.
+    pub(super) fn apply_live(
+        &self,
+        live: &Live,
+        old: &Partition,
+        new: &Partition,
+    ) -> Result<(), ServiceError> {
+        let rt = self.runtime()?;
+        let accel = rt.env.accel;
+        let id = old.lpar_id;
+        let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
+        let plugged = |p: &Partition| p.mem.desired_mem - p.mem.min_mem;
+        let host = |e: HostError| ServiceError::from(e);
+
+        let mem_limit = |p: &Partition| -> Result<(), ServiceError> {
+            live.group
+                .set_memory_limit(limit(p))
+                .map_err(HostError::from)
+                .map_err(host)
+        };
+        let plugged_mem = |p: &Partition| -> Result<(), ServiceError> {
+            vm::set_plugged_mem(&live.qmp, plugged(p))
+                .map_err(HostError::from)
+                .map_err(host)
+        };
+        let vcpus = |p: &Partition| -> Result<(), ServiceError> {
+            vm::set_vcpus(&live.qmp, accel, p.procs.desired_procs)
+                .map_err(HostError::from)
+                .map_err(host)
+        };
+        let control = |p: &Partition| -> Result<(), ServiceError> {
+            live.group
+                .set_cpu(&cpu_control(p))
+                .map_err(HostError::from)
+                .map_err(host)
+        };
+        let (m0, m1) = (old.mem.desired_mem, new.mem.desired_mem);
+        let mem_steps = [
+            step("mem_limit", || mem_limit(new), || mem_limit(old)),
+            step("plugged_mem", || plugged_mem(new), || plugged_mem(old)),
+        ];
+        let (p0, p1) = (old.procs.desired_procs, new.procs.desired_procs);
+        // CPUs a dedicated partition takes or gives back; filled in by the step that does it.
+        let moved: Mutex<Vec<u32>> = Mutex::default();
+        let ledger = &self.cpus;
+        let grow = || -> Result<(), ServiceError> {
+            let extra = ledger.grow(&**rt, id, p1 - p0)?;
+            *moved.lock().unwrap_or_else(|e| e.into_inner()) = extra;
+            Ok(())
+        };
+        let ungrow = || -> Result<(), ServiceError> {
+            let extra = std::mem::take(&mut *moved.lock().unwrap_or_else(|e| e.into_inner()));
+            ledger.shrink(&**rt, id, &extra)
+        };
+        let shrink = || -> Result<(), ServiceError> {
+            let held = ledger.held(id);
+            let give: Vec<u32> = held.iter().copied().skip(p1 as usize).collect();
+            ledger.shrink(&**rt, id, &give)?;
+            *moved.lock().unwrap_or_else(|e| e.into_inner()) = give;
+            Ok(())
+        };
+        let unshrink = || -> Result<(), ServiceError> {
+            let n = std::mem::take(&mut *moved.lock().unwrap_or_else(|e| e.into_inner())).len();
+            ledger.grow(&**rt, id, n as u32).map(|_| ())
+        };
+        let mut steps: Vec<Step> = Vec::new();
+        if m1 > m0 {
+            steps.extend(mem_steps);
+        } else if m1 < m0 {
+            steps.extend(mem_steps.into_iter().rev());
+        }
+        if p1 > p0 {
+            if live.dedicated {
+                steps.push(step("cpus", grow, ungrow));
+            }
+            steps.push(step("vcpus", || vcpus(new), || vcpus(old)));
+        } else if p1 < p0 {
+            steps.push(step("vcpus", || vcpus(new), || vcpus(old)));
+            if live.dedicated {
+                steps.push(step("cpus", shrink, unshrink));
+            }
+        }
+        if cpu_control(old) != cpu_control(new) {
+            steps.push(step("cpu_control", || control(new), || control(old)));
+        }
+
+        for (i, s) in steps.iter().enumerate() {
+            let result = failpoint::hit(&format!("dlpar.{}", s.name))
+                .map_err(|e| ServiceError::from(HostError::from(e)))
+                .and_then(|()| (s.apply)());
+            if let Err(e) = result {
+                tracing::warn!(lpar = id, step = s.name, error = %e, "live change failed; undoing");
+                // The failed step itself may have gone half way (a vCPU plugged of two): undo it
+                // too, then the ones before it.
+                for s in steps[..=i].iter().rev() {
+                    if let Err(u) = (s.undo)() {
+                        tracing::error!(lpar = id, step = s.name, error = %u, "cannot undo a step");
+                    }
+                }
+                return Err(e);
+            }
+        }
         Ok(())
     }
+}
+
+/// Puts a partition's configuration back as it was before a change that did not go through,
+/// keeping the state the event loop may have recorded meanwhile, and clears its pending copy
+/// (vCPU plugs the attempt may have used stay counted).
+pub(super) fn restore(tx: &ivm_store::Tx, old: &Partition) -> Result<(), ServiceError> {
+    let mut back = old.clone();
+    if let Some(now) = tx.partition(old.lpar_id)? {
+        back.state = now.state;
+        back.ref_code = now.ref_code;
+        back.ref_time_ms = now.ref_time_ms;
+    }
+    tx.put_partition(&back)?;
+    if let Some(mut r) = tx.run(old.lpar_id)? {
+        r.pending = None;
+        tx.put_run(&r)?;
+    }
+    Ok(())
 }

@@ -40,8 +40,15 @@ pub enum ServiceError {
     #[error("{0}")]
     Host(String),
     /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("the configuration store could not complete the request and nothing was changed; retry, and if it fails again check the disk of the data directory and the daemon's log")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        tracing::error!(error = %e, "store failure");
+        ServiceError::Store(e)
+    }
 }
 
 impl From<crate::runtime::HostError> for ServiceError {

@@ -7,8 +7,10 @@ use ivm_model::{BootMode, Partition, PartitionState, ProcMode, ShutdownKind, Shu
 use ivm_qemu::{vm, LaunchSpec};
 use ivm_rules::RuleError;
 
+use super::cpus::GroupSpec;
 use super::{now_ms, Actor, Service, ServiceError};
-use crate::runtime::{Runtime, RuntimeEvent, StartPlan};
+use crate::runtime::{HostError, Runtime, RuntimeEvent, StartPlan};
+use ivm_store::RunRecord;
 
 /// Reference codes ivm reports (`lsrefcode`).
 pub mod refcode {
@@ -52,7 +54,6 @@ impl Service {
         let rt = self.runtime()?.clone();
         self.logged(actor, "activate partition", &format!("lpar {id}"), || {
             actor.require_modify()?;
-            let _serial = rt.activation.lock().unwrap_or_else(|p| p.into_inner());
             let p = self.store.write(|tx| {
                 let p = tx
                     .partition(id)?
@@ -66,16 +67,10 @@ impl Service {
                         p.name, p.state
                     )));
                 }
-                for (attr, path) in [
-                    ("boot_kernel", &p.boot.boot_kernel),
-                    ("boot_initrd", &p.boot.boot_initrd),
-                ] {
-                    if !path.is_empty() && !std::path::Path::new(path).is_file() {
-                        return Err(ServiceError::Invalid(format!(
-                            "{attr} {path} does not exist on the host"
-                        )));
-                    }
-                }
+                // Checked again at each activation: the directory's contents may have changed.
+                let mut p = p;
+                p.boot.boot_kernel = self.boot_file("boot_kernel", &p.boot.boot_kernel)?;
+                p.boot.boot_initrd = self.boot_file("boot_initrd", &p.boot.boot_initrd)?;
                 tx.set_partition_state(id, PartitionState::Starting, refcode::STARTING, now_ms())?;
                 Ok(p)
             })?;
@@ -87,8 +82,21 @@ impl Service {
                     } else {
                         ""
                     };
-                    self.store
-                        .write(|tx| tx.set_partition_state(id, state, code, now_ms()))?;
+                    let limits = ivm_rules::launch_limits(&p, rt.env.accel);
+                    self.store.write(|tx| {
+                        tx.put_run(&RunRecord {
+                            lpar_id: id,
+                            limits,
+                            pending: None,
+                        })?;
+                        // The guest's RESUME event may have recorded Running already.
+                        match tx.partition(id)?.map(|p| p.state) {
+                            Some(PartitionState::Starting) => {
+                                tx.set_partition_state(id, state, code, now_ms())
+                            }
+                            _ => Ok(()),
+                        }
+                    })?;
                     Ok((self.partition(id)?, target(&p)))
                 }
                 Err(e) => {
@@ -112,14 +120,18 @@ impl Service {
         p: &Partition,
         mode: BootMode,
     ) -> Result<PartitionState, ServiceError> {
-        let host = &rt.env.host_cpus;
-        let taken = rt.dedicated_cpus();
+        let run_as = rt.qemu_user()?.to_string();
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
-        let cpus = if dedicated {
-            ivm_rules::pick_dedicated_cpus(host, &taken, p.procs.desired_procs)?
-        } else {
-            ivm_rules::shared_pool(host, &taken)
-        };
+        let cpus = self.cpus.join(
+            rt,
+            p.lpar_id,
+            &GroupSpec {
+                dedicated,
+                procs: p.procs.desired_procs,
+                cpu: cpu_control(p),
+                mem_limit: ivm_rules::memory_limit_mb(p.mem.desired_mem, rt.env.accel) << 20,
+            },
+        )?;
         let resume = !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
         let kernel = (!p.boot.boot_kernel.is_empty()).then(|| {
             (
@@ -140,23 +152,15 @@ impl Service {
                 plugged_mem_mb: p.mem.desired_mem - p.mem.min_mem,
                 max_mem_mb: p.mem.max_mem,
                 kernel,
+                run_as,
             },
-            cpus: cpus.clone(),
+            cpus,
             dedicated,
-            cpu: cpu_control(p),
-            mem_limit: ivm_rules::memory_limit_mb(p.mem.desired_mem, rt.env.accel) << 20,
             resume,
             now_ms: now_ms(),
         };
-        if dedicated {
-            let mut now_taken = taken.clone();
-            now_taken.extend(&cpus);
-            rt.set_pool(&ivm_rules::shared_pool(host, &now_taken))?;
-        }
         if let Err(e) = rt.start(plan) {
-            if dedicated {
-                let _ = rt.set_pool(&ivm_rules::shared_pool(host, &taken));
-            }
+            self.cpus.leave(rt, p.lpar_id);
             return Err(e.into());
         }
         Ok(if resume {
@@ -191,40 +195,83 @@ impl Service {
                     p.name, p.state
                 ))
             })?;
+            // One host change to a partition at a time: a live change under way finishes (or
+            // is undone) before the partition goes down.
+            let lock = rt.partition_lock(id);
+            let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
             if req.restart {
                 self.restarts
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(id);
             }
-            self.store.write(|tx| {
-                tx.set_partition_state(
-                    id,
-                    PartitionState::ShuttingDown,
-                    refcode::SHUTTING_DOWN,
-                    now_ms(),
-                )
-            })?;
-            match req.kind {
-                ShutdownKind::Immediate => {
-                    vm::quit(&live.qmp).map_err(crate::runtime::HostError::from)?;
-                    // Return once the partition is down, so the next command sees it stopped.
-                    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-                    while std::time::Instant::now() < deadline
-                        && self.partition(id)?.state.is_active()
-                    {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                }
-                kind => {
-                    vm::powerdown(&live.qmp).map_err(crate::runtime::HostError::from)?;
-                    let (rt, pid, delay) = (rt.clone(), live.pid, self.shutdown_delay);
-                    let later = self.follow_up(id, pid, kind, delay, rt);
-                    std::thread::spawn(later);
-                }
+            let result = self.stop_guest(&rt, &live, req.kind, id);
+            if result.is_err() {
+                // A request that did not go through must not restart the partition later.
+                self.restarts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
             }
+            result?;
             Ok(((), target(&p)))
         })
+    }
+
+    /// Asks a running partition's QEMU to stop as `kind` says. An immediate stop returns once
+    /// the process is gone: QMP `quit`, then SIGKILL when QEMU does not end (or QMP does not
+    /// answer), and the partition is recorded stopped before the call returns.
+    fn stop_guest(
+        &self,
+        rt: &std::sync::Arc<Runtime>,
+        live: &crate::runtime::Live,
+        kind: ShutdownKind,
+        id: u32,
+    ) -> Result<(), ServiceError> {
+        self.store.write(|tx| {
+            tx.set_partition_state(
+                id,
+                PartitionState::ShuttingDown,
+                refcode::SHUTTING_DOWN,
+                now_ms(),
+            )
+        })?;
+        match kind {
+            ShutdownKind::Immediate => {
+                if let Err(e) = vm::quit(&live.qmp) {
+                    tracing::warn!(lpar = id, error = %e, "QMP quit failed; killing QEMU");
+                }
+                let qmp = live.paths.qmp();
+                let gone = ivm_qemu::process::wait_gone(live.pid, &qmp, Duration::from_secs(10))
+                    || ivm_qemu::process::kill(live.pid, &qmp, Duration::from_secs(10));
+                if !gone {
+                    return Err(ServiceError::Host(format!(
+                        "QEMU (PID {}) of partition {id} did not end even after SIGKILL; \
+                         check the host (a process stuck in the kernel cannot be killed)",
+                        live.pid
+                    )));
+                }
+                // The process is gone: record it here rather than wait for the event loop,
+                // so the next command sees the partition stopped.
+                self.clean_exits
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id);
+                self.record_exit(id, live.pid)?;
+            }
+            kind => {
+                if let Err(e) = vm::powerdown(&live.qmp) {
+                    self.store.write(|tx| {
+                        tx.set_partition_state(id, PartitionState::Running, "", now_ms())
+                    })?;
+                    return Err(HostError::from(e).into());
+                }
+                let (rt, pid, delay) = (rt.clone(), live.pid, self.shutdown_delay);
+                let later = self.follow_up(id, pid, kind, delay, rt);
+                std::thread::spawn(later);
+            }
+        }
+        Ok(())
     }
 
     /// After `delay`, a partition that is still up is stopped (delayed shutdown) or, when only
@@ -249,6 +296,10 @@ impl Service {
                         "the OS did not shut down in time; stopping the partition"
                     );
                     let _ = vm::quit(&live.qmp);
+                    let qmp = live.paths.qmp();
+                    if !ivm_qemu::process::wait_gone(live.pid, &qmp, Duration::from_secs(10)) {
+                        ivm_qemu::process::kill(live.pid, &qmp, Duration::from_secs(10));
+                    }
                 }
                 _ => {
                     tracing::info!(
@@ -266,20 +317,30 @@ impl Service {
     pub fn handle_event(&self, ev: RuntimeEvent) {
         let result = match ev {
             RuntimeEvent::Qmp { id, event } => self.on_qmp_event(id, &event.name),
-            RuntimeEvent::Exited { id } => self.on_exit(id),
-            RuntimeEvent::ShutdownDeclined { id } => self
-                .store
-                .write(|tx| match tx.partition(id)? {
-                    Some(p) if p.state == PartitionState::ShuttingDown => {
-                        tx.set_partition_state(id, PartitionState::Running, "", now_ms())
-                    }
-                    _ => Ok(()),
-                })
-                .map_err(Into::into),
+            RuntimeEvent::Exited { id, pid } => self.on_exit(id, pid),
+            RuntimeEvent::ShutdownDeclined { id } => {
+                // The OS said no: a later poweroff by the guest must not restart it.
+                self.restarts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                self.declined(id)
+            }
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "cannot record a partition event");
         }
+    }
+
+    fn declined(&self, id: u32) -> Result<(), ServiceError> {
+        self.store
+            .write(|tx| match tx.partition(id)? {
+                Some(p) if p.state == PartitionState::ShuttingDown => {
+                    tx.set_partition_state(id, PartitionState::Running, "", now_ms())
+                }
+                _ => Ok(()),
+            })
+            .map_err(Into::into)
     }
 
     fn on_qmp_event(&self, id: u32, name: &str) -> Result<(), ServiceError> {
@@ -317,8 +378,23 @@ impl Service {
         Ok(())
     }
 
-    fn on_exit(&self, id: u32) -> Result<(), ServiceError> {
+    /// QEMU `pid` of partition `id` ended (the event loop saw its QMP close).
+    fn on_exit(&self, id: u32, pid: u32) -> Result<(), ServiceError> {
+        // Waits for a shutdown or live change under way, which may record the exit itself.
+        let lock = self.runtime()?.partition_lock(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.record_exit(id, pid)
+    }
+
+    /// Records that QEMU `pid` of partition `id` ended, once: forgets it, frees its CPUs,
+    /// puts back a live change it cut short, and restarts it when asked. The caller holds
+    /// the partition's lock.
+    fn record_exit(&self, id: u32, pid: u32) -> Result<(), ServiceError> {
         let rt = self.runtime()?;
+        if rt.reap(id, pid).is_none() {
+            // Another path (an immediate shutdown) recorded this exit already.
+            return Ok(());
+        }
         let clean = self
             .clean_exits
             .lock()
@@ -329,21 +405,21 @@ impl Service {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
-        if let Some(live) = rt.reap(id) {
-            if live.dedicated {
-                rt.set_pool(&ivm_rules::shared_pool(
-                    &rt.env.host_cpus,
-                    &rt.dedicated_cpus(),
-                ))?;
-            }
-        }
+        self.cpus.leave(&**rt, id);
         let (state, code) = if clean {
             (PartitionState::NotActivated, "")
         } else {
             (PartitionState::Error, refcode::CRASHED)
         };
-        self.store
-            .write(|tx| tx.set_partition_state(id, state, code, now_ms()))?;
+        self.store.write(|tx| {
+            // A live change cut short by the exit goes back to what was committed.
+            if let Some(old) = tx.run(id)?.and_then(|r| r.pending) {
+                super::dlpar::restore(tx, &old)?;
+            }
+            tx.delete_run(id)?;
+            tx.set_partition_state(id, state, code, now_ms())?;
+            Ok::<_, ServiceError>(())
+        })?;
         if !clean {
             let system = Actor::system();
             let _ = self.logged::<()>(&system, "partition stopped", &format!("lpar {id}"), || {
@@ -367,13 +443,20 @@ impl Service {
             if p.is_management() {
                 continue;
             }
+            let run = self.store.read(|tx| tx.run(p.lpar_id))?;
             if !p.state.is_active() {
                 rt.remove_leftovers(p.lpar_id);
+                self.forget_run(&p)?;
                 continue;
             }
             let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
             match rt.adopt(p.lpar_id, dedicated, p.ref_time_ms) {
-                Ok((_, status)) => {
+                Ok((live, status)) => {
+                    self.cpus.adopt(
+                        p.lpar_id,
+                        dedicated,
+                        live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                    );
                     let state = match status.as_str() {
                         "running" if p.state == PartitionState::ShuttingDown => {
                             PartitionState::ShuttingDown
@@ -384,15 +467,31 @@ impl Service {
                         _ => PartitionState::NotAvailable,
                     };
                     tracing::info!(lpar = p.lpar_id, %state, "re-adopted a running partition");
-                    if state != p.state {
-                        self.store.write(|tx| {
-                            tx.set_partition_state(p.lpar_id, state, &p.ref_code, p.ref_time_ms)
-                        })?;
+                    let limits = match &run {
+                        Some(r) => r.limits.clone(),
+                        None => ivm_rules::launch_limits(&p, rt.env.accel),
+                    };
+                    self.store.write(|tx| {
+                        if state != p.state {
+                            tx.set_partition_state(p.lpar_id, state, &p.ref_code, p.ref_time_ms)?;
+                        }
+                        if run.is_none() {
+                            tx.put_run(&RunRecord {
+                                lpar_id: p.lpar_id,
+                                limits: limits.clone(),
+                                pending: None,
+                            })?;
+                        }
+                        Ok::<_, ServiceError>(())
+                    })?;
+                    if let Some(old) = run.and_then(|r| r.pending) {
+                        self.reconcile(&live, &p, &old, limits)?;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(lpar = p.lpar_id, error = %e, "partition ended while ivm was not running");
                     rt.remove_leftovers(p.lpar_id);
+                    self.forget_run(&p)?;
                     self.store.write(|tx| {
                         tx.set_partition_state(
                             p.lpar_id,
@@ -404,10 +503,7 @@ impl Service {
                 }
             }
         }
-        rt.set_pool(&ivm_rules::shared_pool(
-            &rt.env.host_cpus,
-            &rt.dedicated_cpus(),
-        ))?;
+        self.cpus.sync(&**rt)?;
         if host_booted {
             for p in self
                 .partitions()?
@@ -420,5 +516,68 @@ impl Service {
             }
         }
         Ok(())
+    }
+
+    /// Drops the run record of a partition that no longer runs, putting back a live change it
+    /// left pending.
+    fn forget_run(&self, p: &Partition) -> Result<(), ServiceError> {
+        self.store.write(|tx| {
+            if let Some(old) = tx.run(p.lpar_id)?.and_then(|r| r.pending) {
+                super::dlpar::restore(tx, &old)?;
+            }
+            tx.delete_run(p.lpar_id)?;
+            Ok::<_, ServiceError>(())
+        })
+    }
+
+    /// A live change was under way when ivm died: the host is taken back to the committed
+    /// values (`old`) from whatever it reached, and the store with it.
+    fn reconcile(
+        &self,
+        live: &crate::runtime::Live,
+        stored: &Partition,
+        old: &Partition,
+        mut limits: ivm_model::LaunchLimits,
+    ) -> Result<(), ServiceError> {
+        let rt = self.runtime()?;
+        let id = old.lpar_id;
+        let mut now = stored.clone();
+        now.procs.desired_procs = vm::vcpus(&live.qmp).map_err(HostError::from)?;
+        now.mem.desired_mem =
+            old.mem.min_mem + vm::plugged_mem_mb(&live.qmp).map_err(HostError::from)?;
+        if live.dedicated {
+            // The cpuset may be a step ahead of the vCPUs: make it match them first.
+            let held = self.cpus.held(id);
+            let want = now.procs.desired_procs as usize;
+            if held.len() > want {
+                self.cpus.shrink(&**rt, id, &held[want..])?;
+            } else if held.len() < want {
+                self.cpus.grow(&**rt, id, (want - held.len()) as u32)?;
+            }
+        }
+        tracing::warn!(lpar = id, "undoing a live change that ivm did not finish");
+        self.apply_live(live, &now, old)?;
+        let accel = rt.env.accel;
+        live.group
+            .set_memory_limit(ivm_rules::memory_limit_mb(old.mem.desired_mem, accel) << 20)
+            .map_err(HostError::from)?;
+        live.group
+            .set_cpu(&cpu_control(old))
+            .map_err(HostError::from)?;
+        // Putting back removed vCPUs plugged them again: under TCG that used contexts.
+        let replugged = old
+            .procs
+            .desired_procs
+            .saturating_sub(now.procs.desired_procs);
+        limits.vcpu_plugs_left = limits.vcpu_plugs_left.map(|l| l.saturating_sub(replugged));
+        self.store.write(|tx| {
+            super::dlpar::restore(tx, old)?;
+            tx.put_run(&RunRecord {
+                lpar_id: id,
+                limits,
+                pending: None,
+            })?;
+            Ok::<_, ServiceError>(())
+        })
     }
 }

@@ -1,8 +1,10 @@
 //! The service layer: authority, rules, one store transaction, and the task log.
 
 mod console;
+mod cpus;
 mod dlpar;
 mod error;
+mod files;
 mod lifecycle;
 mod partitions;
 mod tasks;
@@ -63,6 +65,10 @@ pub struct Service {
     clean_exits: Mutex<HashSet<u32>>,
     /// Partitions to activate again once stopped (`--restart`).
     restarts: Mutex<HashSet<u32>>,
+    /// Who holds which host CPUs.
+    cpus: cpus::CpuLedger,
+    /// The only directory boot files are loaded from.
+    boot_dir: std::path::PathBuf,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -82,6 +88,10 @@ impl Service {
         system: ManagedSystem,
     ) -> Result<(Service, Option<String>), ServiceError> {
         let store = Store::open(&data_dir.join(crate::config::DB_FILE))?;
+        let boot_dir = data_dir.join(crate::config::BOOT_DIR);
+        std::fs::create_dir_all(&boot_dir).map_err(|e| {
+            ServiceError::Host(format!("cannot create {}: {e}", boot_dir.display()))
+        })?;
         let svc = Service {
             store,
             system,
@@ -89,6 +99,8 @@ impl Service {
             shutdown_delay: Duration::from_secs(crate::config::DEFAULT_SHUTDOWN_DELAY_SECS),
             clean_exits: Mutex::default(),
             restarts: Mutex::default(),
+            cpus: cpus::CpuLedger::default(),
+            boot_dir,
         };
         let password = svc.bootstrap()?;
         Ok((svc, password))
@@ -116,6 +128,19 @@ impl Service {
         self.runtime
             .as_ref()
             .ok_or_else(|| ServiceError::Host("partitions cannot run without the daemon".into()))
+    }
+
+    /// The directory boot files must be in.
+    pub fn boot_dir(&self) -> &Path {
+        &self.boot_dir
+    }
+
+    /// A boot file a user named, resolved inside the boot directory (empty stays empty).
+    fn boot_file(&self, attr: &str, given: &str) -> Result<String, ServiceError> {
+        if given.is_empty() {
+            return Ok(String::new());
+        }
+        files::confine(&self.boot_dir, attr, given)
     }
 
     /// The managed system.

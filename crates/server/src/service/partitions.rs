@@ -60,8 +60,10 @@ impl Service {
     ) -> Result<Partition, ServiceError> {
         self.task(actor, "create partition", &spec.name, |tx| {
             actor.require_modify()?;
+            let mut spec = spec.clone();
+            self.confine_boot(&mut spec.boot_kernel, &mut spec.boot_initrd)?;
             let all = tx.partitions()?;
-            let p = ivm_rules::new_partition(&self.system, &all, spec)?;
+            let p = ivm_rules::new_partition(&self.system, &all, &spec)?;
             tx.put_partition(&p)?;
             Ok((p.clone(), target(&p)))
         })
@@ -74,18 +76,41 @@ impl Service {
         id: u32,
         change: &PartitionChange,
     ) -> Result<Partition, ServiceError> {
-        self.task(actor, "change partition", &format!("lpar {id}"), |tx| {
+        self.logged(actor, "change partition", &format!("lpar {id}"), || {
             actor.require_modify()?;
-            let all = tx.partitions()?;
-            let current = all
-                .iter()
-                .find(|p| p.lpar_id == id)
-                .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
-            let next = ivm_rules::apply_change(&self.system, &all, current, change)?;
-            self.apply_live(current, &next)?;
-            tx.put_partition(&next)?;
-            Ok((next.clone(), target(&next)))
+            let mut change = change.clone();
+            self.confine_boot(&mut change.boot_kernel, &mut change.boot_initrd)?;
+            let change = &change;
+            let next = self.change_live(&[id], |all| {
+                let current = all
+                    .iter()
+                    .find(|p| p.lpar_id == id)
+                    .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+                Ok(vec![ivm_rules::apply_change(
+                    &self.system,
+                    all,
+                    current,
+                    change,
+                )?])
+            })?;
+            let next = next.into_iter().next().expect("one partition changed");
+            let t = target(&next);
+            Ok((next, t))
         })
+    }
+
+    /// Resolves the boot files a request names inside the boot directory.
+    fn confine_boot(
+        &self,
+        kernel: &mut Option<String>,
+        initrd: &mut Option<String>,
+    ) -> Result<(), ServiceError> {
+        for (attr, value) in [("boot_kernel", kernel), ("boot_initrd", initrd)] {
+            if let Some(v) = value.as_mut() {
+                *v = self.boot_file(attr, v)?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a partition that is not running, releasing its resources.

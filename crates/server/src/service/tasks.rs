@@ -19,4 +19,13 @@ impl Service {
             .store
             .read(|tx| tx.tasks(limit.clamp(1, MAX_TASKS_PER_READ), before))?)
     }
+
+    /// Removes what must not grow without bound: tasks older than `keep_days` and sessions
+    /// idle past their timeout. Returns (tasks, sessions) removed.
+    pub fn prune(&self, keep_days: u32) -> Result<(usize, usize), ServiceError> {
+        let now = super::now_ms();
+        let cutoff = now - i64::from(keep_days) * 86_400_000;
+        self.store
+            .write(|tx| Ok::<_, ServiceError>((tx.prune_tasks(cutoff)?, tx.prune_sessions(now)?)))
+    }
 }

@@ -110,7 +110,13 @@ impl Service {
     pub fn session_alive(&self, actor: &Actor) -> Result<bool, ServiceError> {
         match &actor.session {
             None => Ok(true),
-            Some(hash) => Ok(self.store.read(|tx| tx.session(hash))?.is_some()),
+            Some(hash) => {
+                let now = now_ms();
+                Ok(self
+                    .store
+                    .read(|tx| tx.session(hash))?
+                    .is_some_and(|s| s.idle_timeout_ms.is_none_or(|t| now - s.last_used_ms <= t)))
+            }
         }
     }
 
