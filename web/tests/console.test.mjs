@@ -1,8 +1,7 @@
 // The browser console end to end: Debian's Chromium against a real ivm serve and a real guest.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { startDaemon, launchBrowser, newPage, shot, login, GUEST } from './helpers.mjs';
+import { startDaemon, launchBrowser, newPage, shot, login } from './helpers.mjs';
 
 let daemon, browser;
 before(async () => {
@@ -33,8 +32,8 @@ test('administer a partition through its whole life in the browser', { timeout: 
   const computed = await page.getByTestId('computed-units').textContent();
   assert.match(computed, /minimum 0\.1, desired 0\.1, maximum 2\.0/);
   await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Kernel (direct kernel boot, optional)').fill(join(GUEST, 'vmlinuz'));
-  await page.getByLabel('Initial ramdisk').fill(join(GUEST, 'initramfs'));
+  await page.getByLabel('Kernel (direct kernel boot, optional)').fill('vmlinuz');
+  await page.getByLabel('Initial ramdisk').fill('initramfs');
   await page.getByLabel('Kernel command line').fill('console=ttyS0 quiet');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Create' }).click();

@@ -1,6 +1,6 @@
 // A real `ivm serve` in a temporary data directory and Debian's Chromium, for browser tests.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, rmdirSync, readdirSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, rmdirSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +16,11 @@ export async function startDaemon(settings = '') {
   if (!existsSync(IVM)) throw new Error(`${IVM} is missing: build ivm first (cargo build)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'ivm-web-'));
   if (settings) writeFileSync(join(dataDir, 'ivm.toml'), settings);
+  // ivm loads boot files only from its boot directory.
+  mkdirSync(join(dataDir, 'boot'), { recursive: true });
+  for (const f of ['vmlinuz', 'initramfs']) {
+    if (existsSync(join(GUEST, f))) copyFileSync(join(GUEST, f), join(dataDir, 'boot', f));
+  }
   const child = spawn(IVM, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -3,65 +3,14 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{define_guest as define, eventually, Console, Daemon};
-
-/// Guests share two cores: one VM test at a time keeps timings and CPU measurements honest.
-static VM_TESTS: Mutex<()> = Mutex::new(());
+use common::{
+    define_guest as define, eventually, field, lock, run_pid, state, wait_state, Console, Daemon,
+};
 
 const SETTINGS: &str = "shutdown_delay_secs = 3\n";
 const BOOT: Duration = Duration::from_secs(90);
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    VM_TESTS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn state(d: &Daemon, name: &str) -> String {
-    d.ok(&[
-        "lssyscfg",
-        "-r",
-        "lpar",
-        "--filter",
-        &format!("lpar_names={name}"),
-        "-F",
-        "state",
-    ])
-    .trim()
-    .to_string()
-}
-
-fn wait_state(d: &Daemon, name: &str, want: &str) {
-    eventually(
-        &format!("{name} to be {want}"),
-        Duration::from_secs(60),
-        || state(d, name) == want,
-    );
-}
-
-fn field(d: &Daemon, args: &[&str]) -> String {
-    d.ok(args).trim().to_string()
-}
-
-fn run_pid(d: &Daemon, id: u32) -> u32 {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    d.set_password("padmin", "padmin-pass-1");
-    rt.block_on(async {
-        let t = d.token("padmin", "padmin-pass-1").await;
-        let p: serde_json::Value = d
-            .https()
-            .get(d.url(&format!("/partitions/{id}")))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        p["run"]["pid"].as_u64().unwrap_or(0) as u32
-    })
-}
 
 #[test]
 fn activation_console_and_dlpar_seen_inside_the_guest() {

@@ -104,7 +104,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
         </WizardStep>
         <WizardStep name="Boot" id="step-boot">
           <Form>
-            {field('Kernel (direct kernel boot, optional)', boot.kernel, (v) => setBoot({ ...boot, kernel: v }), 'c-kernel', 'An absolute path on the host')}
+            {field('Kernel (direct kernel boot, optional)', boot.kernel, (v) => setBoot({ ...boot, kernel: v }), 'c-kernel', 'A file in the boot directory (boot/ in the data directory), by name')}
             {field('Initial ramdisk', boot.initrd, (v) => setBoot({ ...boot, initrd: v }), 'c-initrd')}
             {field('Kernel command line', boot.args, (v) => setBoot({ ...boot, args: v }), 'c-args')}
           </Form>

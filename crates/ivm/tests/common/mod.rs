@@ -25,10 +25,16 @@ pub struct Output {
 /// Starts `ivm serve` on `dir` and waits until it serves; returns the child, its HTTPS
 /// address and padmin's initial password (empty after the first start).
 fn spawn_daemon(dir: &Path) -> (Child, String, String) {
+    spawn_daemon_with(dir, &[])
+}
+
+/// As [`spawn_daemon`], with extra environment (failure points).
+fn spawn_daemon_with(dir: &Path, env: &[(&str, &str)]) -> (Child, String, String) {
     let mut child = Command::new(ivm_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -175,6 +181,15 @@ impl Daemon {
         self.addr = addr;
     }
 
+    /// Stops the daemon with SIGTERM and starts it again with extra environment (failure
+    /// points); running partitions are re-adopted.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
+        self.stop();
+        let (child, addr, _) = spawn_daemon_with(self.dir.path(), env);
+        self.child = child;
+        self.addr = addr;
+    }
+
     /// Stops the daemon with SIGTERM (partitions keep running) and starts it again.
     pub fn restart(&mut self) {
         self.stop();
@@ -290,13 +305,24 @@ pub fn test_guest() -> (PathBuf, PathBuf) {
     (k.canonicalize().unwrap(), i.canonicalize().unwrap())
 }
 
+/// Copies the test guest into the daemon's boot directory (the only place ivm loads boot
+/// files from), once.
+pub fn install_guest(d: &Daemon) {
+    let (kernel, initrd) = test_guest();
+    let boot = d.data_dir().join("boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    for (from, to) in [(kernel, "vmlinuz"), (initrd, "initramfs")] {
+        if !boot.join(to).exists() {
+            std::fs::copy(from, boot.join(to)).unwrap();
+        }
+    }
+}
+
 /// Defines a partition that boots the test guest on its serial console.
 pub fn define_guest(d: &Daemon, name: &str, attrs: &str) {
-    let (kernel, initrd) = test_guest();
+    install_guest(d);
     let input = format!(
-        "name={name},{attrs},\"boot_kernel={}\",\"boot_initrd={}\",\"boot_args=console=ttyS0 quiet\"",
-        kernel.display(),
-        initrd.display()
+        "name={name},{attrs},boot_kernel=vmlinuz,boot_initrd=initramfs,\"boot_args=console=ttyS0 quiet\""
     );
     d.ok(&["mksyscfg", "-r", "lpar", "-i", &input]);
 }
@@ -414,4 +440,75 @@ pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Guests share two cores: one VM test at a time keeps timings and CPU measurements honest.
+static VM_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the one-VM-test-at-a-time lock.
+pub fn lock() -> std::sync::MutexGuard<'static, ()> {
+    VM_TESTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A partition's state as `lssyscfg` prints it.
+pub fn state(d: &Daemon, name: &str) -> String {
+    d.ok(&[
+        "lssyscfg",
+        "-r",
+        "lpar",
+        "--filter",
+        &format!("lpar_names={name}"),
+        "-F",
+        "state",
+    ])
+    .trim()
+    .to_string()
+}
+
+/// Waits (bounded) for a partition to reach a state.
+pub fn wait_state(d: &Daemon, name: &str, want: &str) {
+    eventually(
+        &format!("{name} to be {want}"),
+        Duration::from_secs(60),
+        || state(d, name) == want,
+    );
+}
+
+/// A command's output, trimmed.
+pub fn field(d: &Daemon, args: &[&str]) -> String {
+    d.ok(args).trim().to_string()
+}
+
+/// A partition as the REST API shows it (with what the running guest has).
+pub fn partition_json(d: &Daemon, id: u32) -> serde_json::Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    d.set_password("padmin", "padmin-pass-1");
+    rt.block_on(async {
+        let t = d.token("padmin", "padmin-pass-1").await;
+        d.https()
+            .get(d.url(&format!("/partitions/{id}")))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+/// The PID of a running partition's QEMU (0 when not running).
+pub fn run_pid(d: &Daemon, id: u32) -> u32 {
+    partition_json(d, id)["run"]["pid"].as_u64().unwrap_or(0) as u32
+}
+
+/// A file of a partition's cgroup (`memory.limit_in_bytes`, `cpu.cfs_quota_us`,
+/// `cpuset.cpus`, ...), from whichever hierarchy has it.
+pub fn cgroup_file(d: &Daemon, id: u32, file: &str) -> Option<String> {
+    let name = std::fs::read_to_string(d.data_dir().join("cgroup.name")).ok()?;
+    cgroup_mounts().into_iter().find_map(|m| {
+        std::fs::read_to_string(m.join(name.trim()).join(format!("lpar{id}")).join(file))
+            .ok()
+            .map(|s| s.trim().to_string())
+    })
 }
