@@ -58,6 +58,8 @@ pub enum Hierarchy {
         cpuset: PathBuf,
         /// memory controller mount.
         memory: PathBuf,
+        /// cpuacct controller mount (CPU time used), when mounted.
+        cpuacct: Option<PathBuf>,
     },
     /// The unified v2 hierarchy.
     V2 {
@@ -99,6 +101,7 @@ impl Hierarchy {
         read: impl Fn(&Path) -> Option<String>,
     ) -> Result<Hierarchy, CgroupError> {
         let mut v1 = (None, None, None);
+        let mut cpuacct = None;
         for line in mounts.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() < 4 {
@@ -119,6 +122,9 @@ impl Hierarchy {
                 if opts.contains(&"cpuset") {
                     v1.1 = Some(dir.clone());
                 }
+                if opts.contains(&"cpuacct") {
+                    cpuacct = Some(dir.clone());
+                }
                 if opts.contains(&"memory") {
                     v1.2 = Some(dir);
                 }
@@ -129,6 +135,7 @@ impl Hierarchy {
                 cpu,
                 cpuset,
                 memory,
+                cpuacct,
             }),
             _ => Err(CgroupError::NoHierarchy),
         }
@@ -178,11 +185,14 @@ impl Hierarchy {
                 cpu,
                 cpuset,
                 memory,
+                cpuacct,
             } => Group {
                 v2: false,
                 cpu: cpu.join(rel),
                 cpuset: cpuset.join(rel),
                 memory: memory.join(rel),
+                // Co-mounted with cpu ("cpu,cpuacct") it is the same directory.
+                cpuacct: cpuacct.as_ref().filter(|a| *a != cpu).map(|a| a.join(rel)),
             },
             Hierarchy::V2 { root } => {
                 let p = root.join(rel);
@@ -191,6 +201,7 @@ impl Hierarchy {
                     cpu: p.clone(),
                     cpuset: p.clone(),
                     memory: p,
+                    cpuacct: None,
                 }
             }
         }
@@ -204,6 +215,8 @@ pub struct Group {
     cpu: PathBuf,
     cpuset: PathBuf,
     memory: PathBuf,
+    /// A separate v1 cpuacct directory.
+    cpuacct: Option<PathBuf>,
 }
 
 impl Group {
@@ -211,8 +224,28 @@ impl Group {
         if self.v2 {
             vec![&self.cpu]
         } else {
-            vec![&self.cpu, &self.cpuset, &self.memory]
+            let mut d = vec![&*self.cpu, &*self.cpuset, &*self.memory];
+            d.extend(self.cpuacct.as_deref());
+            d
         }
+    }
+
+    /// CPU time the group's tasks have used, from the kernel's own accounting (v1
+    /// `cpuacct.usage`, v2 `cpu.stat` usage_usec).
+    pub fn cpu_usage(&self) -> Option<std::time::Duration> {
+        if self.v2 {
+            let stat = fs::read_to_string(self.cpu.join("cpu.stat")).ok()?;
+            let us = stat
+                .lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))?
+                .trim()
+                .parse()
+                .ok()?;
+            return Some(std::time::Duration::from_micros(us));
+        }
+        let dir = self.cpuacct.as_ref().unwrap_or(&self.cpu);
+        let ns = fs::read_to_string(dir.join("cpuacct.usage")).ok()?;
+        ns.trim().parse().ok().map(std::time::Duration::from_nanos)
     }
 
     /// Creates the group with its CPUs and memory nodes (v1 needs both before tasks join).
@@ -297,6 +330,7 @@ impl Group {
         let dir = match file.split('.').next() {
             Some("cpuset") => &self.cpuset,
             Some("memory") => &self.memory,
+            Some("cpuacct") => self.cpuacct.as_ref().unwrap_or(&self.cpu),
             _ => &self.cpu,
         };
         fs::read_to_string(dir.join(file))
@@ -347,7 +381,8 @@ mod tests {
             Hierarchy::V1 {
                 cpu: "/sys/fs/cgroup/cpu,cpuacct".into(),
                 cpuset: "/sys/fs/cgroup/cpuset".into(),
-                memory: "/sys/fs/cgroup/memory".into()
+                memory: "/sys/fs/cgroup/memory".into(),
+                cpuacct: Some("/sys/fs/cgroup/cpu,cpuacct".into()),
             }
         );
         let v2 = "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n";
@@ -369,11 +404,13 @@ mod tests {
     /// On the real hierarchy of this host: create, limit, read back, remove.
     #[test]
     fn real_hierarchy_round_trip() {
+        // ivm's tests run as root (the README's test command); without it this cannot test.
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("SKIPPED real_hierarchy_round_trip: needs root to write cgroups");
-            return;
-        }
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "real_hierarchy_round_trip needs root to write cgroups: run the tests as root"
+        );
         let h = Hierarchy::detect().expect("this host has a cgroup hierarchy");
         let parent = format!("ivm-test-{}", std::process::id());
         let p = h.parent(&parent).unwrap();
@@ -390,6 +427,7 @@ mod tests {
             Ok::<_, CgroupError>(())
         })();
         let cpus = g.read("cpuset.cpus");
+        let usage = g.cpu_usage();
         let quota = if h.version() == "v2" {
             g.read("cpu.max")
         } else {
@@ -406,6 +444,11 @@ mod tests {
         assert_eq!(cpus.as_deref(), Some("0"));
         assert!(quota.unwrap().starts_with("50000"));
         assert_eq!(mem.as_deref(), Some("536870912"));
+        assert_eq!(
+            usage,
+            Some(std::time::Duration::ZERO),
+            "a new group has used no CPU"
+        );
         assert!(!g.exists());
     }
 }

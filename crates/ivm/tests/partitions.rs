@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    define_guest as define, eventually, field, lock, run_pid, state, wait_state, Console, Daemon,
+    cgroup_file, define_guest as define, eventually, field, lock, run_pid, state, wait_state,
+    Console, Daemon,
 };
 
 const SETTINGS: &str = "shutdown_delay_secs = 3\n";
@@ -299,15 +300,15 @@ fn shutdown_options_restart_and_cleanup() {
     con.wait_for("IVM-TEST-GUEST READY", BOOT);
     con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-gone");
     con.wait_for("handler-gone\r", Duration::from_secs(10));
+    let asked = std::time::Instant::now();
     d.ok(&["chsysstate", "-r", "lpar", "-o", "shutdown", "-n", "lp1"]);
     assert_eq!(state(&d, "lp1"), "Shutting Down");
-    std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(
-        state(&d, "lp1"),
-        "Shutting Down",
-        "the delay runs before the stop"
-    );
     wait_state(&d, "lp1", "Not Activated");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(2900),
+        "the 3 s delay ran before the stop (stopped after {:?})",
+        asked.elapsed()
+    );
     drop(con);
 
     // Immediate shutdown with restart: a new QEMU, Running again.
@@ -408,27 +409,30 @@ fn shutdown_options_restart_and_cleanup() {
     assert_eq!(state(&d, "lp1"), "Not Activated");
 }
 
-/// Seconds of CPU the process used over `secs` of wall time, as a fraction of one CPU.
-fn cpu_share(pid: u32, secs: u64) -> f64 {
-    let ticks = || -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let f: Vec<u64> = stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .skip(11)
-            .take(2)
-            .map(|v| v.parse().unwrap())
-            .collect();
-        f[0] + f[1]
-    };
-    let (t0, c0) = (std::time::Instant::now(), ticks());
-    std::thread::sleep(Duration::from_secs(secs));
-    let (t1, c1) = (std::time::Instant::now(), ticks());
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (c1 - c0) as f64 / hz / (t1 - t0).as_secs_f64()
+/// CPU time the partition's cgroup has used, from its own counter (cgroup v1 `cpuacct.usage`
+/// in ns, or v2 `cpu.stat` usage_usec).
+fn cgroup_cpu_time(d: &Daemon, id: u32) -> Duration {
+    if let Some(ns) = cgroup_file(d, id, "cpuacct.usage") {
+        return Duration::from_nanos(ns.parse().unwrap());
+    }
+    let stat = cgroup_file(d, id, "cpu.stat").expect("the partition has a cpu cgroup");
+    let us = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("usage_usec "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    Duration::from_micros(us)
+}
+
+/// The share of one CPU the partition's cgroup used over a measured interval of at least
+/// `window` (the interval is timed, not assumed).
+fn cpu_share(d: &Daemon, id: u32, window: Duration) -> f64 {
+    let (t0, c0) = (std::time::Instant::now(), cgroup_cpu_time(d, id));
+    // Measuring over an interval is what a rate is; the interval itself is timed below.
+    std::thread::sleep(window);
+    let (t1, c1) = (std::time::Instant::now(), cgroup_cpu_time(d, id));
+    (c1 - c0).as_secs_f64() / (t1 - t0).as_secs_f64()
 }
 
 fn allowed_cpus(pid: u32) -> Vec<String> {
@@ -451,15 +455,15 @@ fn allowed_cpus(pid: u32) -> Vec<String> {
 fn the_kernel_enforces_units_and_dedicated_processors() {
     let _l = lock();
     let d = Daemon::start(SETTINGS);
-    if common::cgroup_mounts().is_empty() {
-        eprintln!("SKIPPED: this host has no cgroup hierarchy");
-        return;
-    }
+    assert!(
+        !common::cgroup_mounts().is_empty(),
+        "this test needs a cgroup hierarchy, which every supported host has"
+    );
     let host_cpus = ivm_host_cpus();
-    if host_cpus < 2 {
-        eprintln!("SKIPPED: a dedicated processor needs a host with 2 or more CPUs (this one has {host_cpus})");
-        return;
-    }
+    assert!(
+        host_cpus >= 2,
+        "a dedicated processor needs a host with 2 or more CPUs (this one has {host_cpus})"
+    );
     define(
         &d,
         "capped",
@@ -488,8 +492,11 @@ fn the_kernel_enforces_units_and_dedicated_processors() {
     let mut con = Console::open(&d, 2);
     con.wait_for("IVM-TEST-GUEST READY", BOOT);
     con.send("while :; do :; done &");
-    std::thread::sleep(Duration::from_secs(2));
-    let share = cpu_share(capped, 10);
+    // Measure only once the loop runs: the partition is then held at its cap.
+    eventually("the busy loop to run", Duration::from_secs(30), || {
+        cpu_share(&d, 2, Duration::from_millis(500)) > 0.35
+    });
+    let share = cpu_share(&d, 2, Duration::from_secs(10));
     assert!(
         (0.45..=0.55).contains(&share),
         "capped 0.50 partition used {share:.3} of a CPU"
@@ -507,7 +514,12 @@ fn the_kernel_enforces_units_and_dedicated_processors() {
         "--procunits",
         "0.8",
     ]);
-    let share = cpu_share(capped, 10);
+    eventually(
+        "the new quota to take hold",
+        Duration::from_secs(30),
+        || cpu_share(&d, 2, Duration::from_millis(500)) > 0.65,
+    );
+    let share = cpu_share(&d, 2, Duration::from_secs(10));
     assert!(
         (0.75..=0.85).contains(&share),
         "capped 0.80 partition used {share:.3} of a CPU"
@@ -615,8 +627,11 @@ fn partitions_outlive_the_daemon_and_deaths_are_recorded() {
     // A partition that ends while ivm is down is found ended at the next start.
     d.stop();
     // SAFETY: as above.
-    unsafe { libc::kill(run_pid_file(&d, 2) as i32, libc::SIGKILL) };
-    std::thread::sleep(Duration::from_millis(300));
+    let pid = run_pid_file(&d, 2);
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    eventually("QEMU to be gone", Duration::from_secs(10), || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
     d.restart();
     assert_eq!(state(&d, "lp1"), "Not Activated");
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use ivm_model::{ManagedSystem, Partition, ProcUnits, ResourceSummary};
 
-use crate::procs::{committed_units, sharing_fits};
+use crate::procs::committed_units;
 use crate::RuleError;
 
 /// Resources committed by a set of partitions.
@@ -84,67 +84,6 @@ pub fn summary(sys: &ManagedSystem, parts: &[Partition]) -> ResourceSummary {
         mem_region_size: sys.mem_region_size,
         partitions: parts.len() as u32,
     }
-}
-
-/// Every way a set of partitions breaks the rules; empty when it keeps them all.
-///
-/// Independent of the functions that build partitions, so tests can check them against it.
-pub fn invariant_violations(sys: &ManagedSystem, parts: &[Partition]) -> Vec<String> {
-    let mut out = Vec::new();
-    let used = Totals::of(parts);
-    let cap = configurable(sys);
-    if used.units > cap.units {
-        out.push(format!(
-            "units overcommitted: {} > {}",
-            used.units, cap.units
-        ));
-    }
-    if used.mem > cap.mem {
-        out.push(format!("memory overcommitted: {} > {}", used.mem, cap.mem));
-    }
-    let mut names = std::collections::HashSet::new();
-    let mut ids = std::collections::HashSet::new();
-    for p in parts {
-        if !names.insert(p.name.as_str()) {
-            out.push(format!("duplicate name {}", p.name));
-        }
-        if !ids.insert(p.lpar_id) || p.lpar_id == 0 || p.lpar_id > sys.max_lpars {
-            out.push(format!("bad or duplicate id {}", p.lpar_id));
-        }
-        let m = &p.mem;
-        if !(m.min_mem <= m.desired_mem && m.desired_mem <= m.max_mem) {
-            out.push(format!("{}: memory order", p.name));
-        }
-        if [m.min_mem, m.desired_mem, m.max_mem]
-            .iter()
-            .any(|v| v % sys.mem_region_size != 0)
-        {
-            out.push(format!("{}: memory not a region multiple", p.name));
-        }
-        let c = &p.procs;
-        if !(1 <= c.min_procs && c.min_procs <= c.desired_procs && c.desired_procs <= c.max_procs) {
-            out.push(format!("{}: processor order", p.name));
-        }
-        let pairs = [
-            (c.min_procs, c.min_proc_units),
-            (c.desired_procs, c.desired_proc_units),
-            (c.max_procs, c.max_proc_units),
-        ];
-        for (vp, units) in pairs {
-            if let Some(u) = units {
-                if u.0 < 10 * vp || u.0 > 100 * vp {
-                    out.push(format!(
-                        "{}: {vp} virtual processors with {u} units",
-                        p.name
-                    ));
-                }
-            }
-        }
-        if !sharing_fits(c.sharing_mode, c.proc_mode) {
-            out.push(format!("{}: sharing mode", p.name));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ mod system;
 mod users;
 
 pub use boot::resolve_boot;
-pub use capacity::{check_fits, invariant_violations, summary, Totals};
+pub use capacity::{check_fits, summary, Totals};
 pub use dlpar::{dlpar_change, move_changes};
 pub use entitlement::{
     choose_accel, cpu_limits, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb, shared_pool,

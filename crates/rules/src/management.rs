@@ -71,7 +71,6 @@ fn management_name(host: &str) -> String {
 mod tests {
     use super::*;
     use crate::capacity::tests::system;
-    use crate::invariant_violations;
 
     #[test]
     fn follows_the_reference_default() {
@@ -82,7 +81,16 @@ mod tests {
         assert_eq!(m.procs.desired_procs, 2);
         assert_eq!(m.procs.desired_proc_units, Some(ProcUnits(20)));
         assert_eq!(m.mem.desired_mem, 3072);
-        assert!(invariant_violations(&sys, &[m]).is_empty());
+        assert_eq!(
+            (
+                m.procs.min_procs,
+                m.procs.max_procs,
+                m.mem.min_mem,
+                m.mem.max_mem
+            ),
+            (1, 2, 512, 24192),
+            "min <= desired <= max in region multiples"
+        );
         let small = system(1, 2048);
         let m = default_management_partition(&small);
         assert_eq!(m.mem.desired_mem, 1024);

@@ -6,10 +6,11 @@ use ivm_model::{
     SharingMode,
 };
 use ivm_rules::{
-    apply_change, check_delete, default_management_partition, invariant_violations, new_partition,
-    summary, RuleError, Totals,
+    apply_change, check_delete, default_management_partition, new_partition, RuleError,
 };
 use proptest::prelude::*;
+
+mod oracle;
 
 fn system() -> ManagedSystem {
     ManagedSystem {
@@ -77,14 +78,16 @@ fn check_insufficient_is_true(
     err: &RuleError,
 ) {
     if let RuleError::Insufficient { resource, .. } = err {
-        let s = summary(sys, parts);
-        let rest = Totals::of(parts.iter().filter(|p| Some(p.lpar_id) != replaced));
+        let (cap_units, cap_mem) = oracle::capacity(sys);
+        let rest: Vec<Partition> = parts
+            .iter()
+            .filter(|p| Some(p.lpar_id) != replaced)
+            .cloned()
+            .collect();
+        let (units, mem) = oracle::committed(&rest);
         match *resource {
-            "memory" => assert!(
-                rest.mem <= s.configurable_mem,
-                "memory refusal while rest fits"
-            ),
-            "processing units" => assert!(rest.units <= s.configurable_proc_units),
+            "memory" => assert!(mem <= cap_mem, "memory refusal while the rest fits"),
+            "processing units" => assert!(units <= cap_units),
             other => panic!("unexpected resource {other}"),
         }
     }
@@ -114,22 +117,20 @@ proptest! {
                     };
                     match new_partition(&sys, &parts, &spec) {
                         Ok(p) => {
-                            let want = Totals::of(&parts);
-                            let s = summary(&sys, &parts);
                             // An accepted partition fits in what was available.
-                            prop_assert!(ivm_rules::committed_units(&p.procs).0 <= s.available_proc_units.0);
-                            prop_assert!(p.mem.desired_mem <= s.available_mem);
-                            prop_assert_eq!(Totals::of(&parts), want);
+                            let (units, mem) = oracle::available(&sys, &parts);
+                            prop_assert!(oracle::committed_hundredths(&p) <= units);
+                            prop_assert!(p.mem.desired_mem <= mem);
                             parts.push(p);
                         }
                         Err(e) => {
                             // Had it fitted, the only refusals are rule breaks, never capacity.
                             if let RuleError::Insufficient { resource, .. } = &e {
-                                let s = summary(&sys, &parts);
-                                let needs_units = if ded { procs * 100 } else { units.unwrap_or(procs * 10) };
+                                let (free_units, free_mem) = oracle::available(&sys, &parts);
+                                let needs_units = u64::from(if ded { procs * 100 } else { units.unwrap_or(procs * 10) });
                                 match *resource {
-                                    "memory" => prop_assert!(mem > s.available_mem),
-                                    _ => prop_assert!(needs_units > s.available_proc_units.0),
+                                    "memory" => prop_assert!(mem > free_mem),
+                                    _ => prop_assert!(needs_units > free_units),
                                 }
                             }
                         }
@@ -179,7 +180,7 @@ proptest! {
                     }
                 }
             }
-            let v = invariant_violations(&sys, &parts);
+            let v = oracle::violations(&sys, &parts);
             prop_assert!(v.is_empty(), "after a step from {:?}: {:?}", before.len(), v);
         }
     }
