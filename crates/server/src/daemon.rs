@@ -22,6 +22,9 @@ use crate::service::Service;
 
 use crate::{api, tls, unix};
 
+/// How long a client may take to send a request's headers.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often old tasks and idle sessions are removed.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -41,6 +44,22 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
         bail!("another ivm serve is already using {}", dir.display());
     }
     Ok(DataDirLock(file))
+}
+
+/// Lets the daemon hold as many connections as the hard limit allows (idle clients must not
+/// starve others of descriptors).
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on this process with a valid struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }
 
 /// Files in the data directory that hold secrets (password hashes, session tokens, the TLS
@@ -159,6 +178,7 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let _lock = lock_data_dir(&cfg.data_dir)?;
     secure_data_dir(&cfg.data_dir);
+    raise_open_files_limit();
     let data_dir = cfg.data_dir.clone();
     let (svc, password, settings) =
         tokio::task::spawn_blocking(move || open_service(&data_dir)).await??;
@@ -213,9 +233,15 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     )
     .await?;
     let handle = axum_server::Handle::new();
-    let https = axum_server::bind_rustls(cfg.listen, tls)
-        .handle(handle.clone())
-        .serve(app.clone().into_make_service());
+    let mut server = axum_server::bind_rustls(cfg.listen, tls).handle(handle.clone());
+    // A client that sends its headers slowly (or not at all) is cut off; the TLS handshake
+    // has axum-server's own 10 s limit.
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    let https = server.serve(app.clone().into_make_service());
     let https = tokio::spawn(https);
     let addr = handle
         .listening()

@@ -39,10 +39,15 @@ pub(crate) async fn serve(
     svc: Arc<Service>,
 ) -> anyhow::Result<()> {
     loop {
-        let (stream, _) = listener
-            .accept()
-            .await
-            .context("accepting on the Unix socket")?;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or a peer gone before accept: keep serving the others.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot accept on the Unix socket");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         let router = router.clone();
         let svc = svc.clone();
         tokio::spawn(async move {
@@ -60,7 +65,13 @@ pub(crate) async fn serve(
                 Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
             };
             let service = TowerToHyperService::new(Extension(PeerIdentity(identity)).layer(router));
-            if let Err(e) = Builder::new(TokioExecutor::new())
+            let mut builder = Builder::new(TokioExecutor::new());
+            // A client that sends its headers slowly (or not at all) is cut off.
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(crate::daemon::HEADER_TIMEOUT);
+            if let Err(e) = builder
                 .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .await
             {

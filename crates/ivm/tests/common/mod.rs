@@ -25,13 +25,13 @@ pub struct Output {
 /// Starts `ivm serve` on `dir` and waits until it serves; returns the child, its HTTPS
 /// address and padmin's initial password (empty after the first start).
 fn spawn_daemon(dir: &Path) -> (Child, String, String) {
-    spawn_daemon_with(dir, &[])
+    spawn_daemon_with(dir, "127.0.0.1:0", &[])
 }
 
-/// As [`spawn_daemon`], with extra environment (failure points).
-fn spawn_daemon_with(dir: &Path, env: &[(&str, &str)]) -> (Child, String, String) {
+/// As [`spawn_daemon`], on a given address and with extra environment (failure points).
+fn spawn_daemon_with(dir: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String, String) {
     let mut child = Command::new(ivm_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
@@ -82,6 +82,32 @@ impl Daemon {
             addr,
             password,
         }
+    }
+
+    /// Starts a daemon on a fixed address (so clients keep it across restarts).
+    pub fn start_at(config: &str, listen: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        if !config.is_empty() {
+            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
+        }
+        let (child, addr, password) = spawn_daemon_with(dir.path(), listen, &[]);
+        Daemon {
+            dir,
+            child,
+            addr,
+            password,
+        }
+    }
+
+    /// Kills the daemon with SIGKILL and starts a new one on the same address and data
+    /// directory.
+    pub fn restart_after_kill_at_same_address(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, addr, _) = spawn_daemon_with(self.dir.path(), &self.addr.clone(), &[]);
+        self.child = child;
+        self.addr = addr;
     }
 
     /// The data directory.
@@ -185,7 +211,7 @@ impl Daemon {
     /// points); running partitions are re-adopted.
     pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         self.stop();
-        let (child, addr, _) = spawn_daemon_with(self.dir.path(), env);
+        let (child, addr, _) = spawn_daemon_with(self.dir.path(), "127.0.0.1:0", env);
         self.child = child;
         self.addr = addr;
     }

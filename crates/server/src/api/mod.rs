@@ -25,6 +25,9 @@ pub use console::TERMINAL_PROTOCOL;
 pub use error::ApiError;
 pub use extract::PeerIdentity;
 
+/// The largest request body the API reads (its bodies are small JSON documents).
+const MAX_BODY: usize = 1 << 20;
+
 /// What every handler gets: the service.
 #[derive(Clone)]
 pub struct AppState {
@@ -82,6 +85,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/users/{name}/password", put(users::set_password))
         .route("/tasks", get(tasks::list))
         .route("/events", get(events::events))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::rejected(

@@ -442,7 +442,19 @@ impl Runtime {
         let group = self.group(id)?;
         let cpus =
             cpulist::parse(&group.read("cpuset.cpus").unwrap_or_default()).unwrap_or_default();
-        let qmp = self.connect(id, pid, &paths)?;
+        // QEMU takes one QMP client at a time and may not yet have seen the old daemon's
+        // connection close: try again for a while before giving up on it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let qmp = loop {
+            match self.connect(id, pid, &paths) {
+                Ok(q) => break q,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::debug!(lpar = id, error = %e, "QMP not ready; retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let status = vm::status(&qmp)?;
         let live = Arc::new(Live {
             id,
@@ -490,6 +502,16 @@ impl Runtime {
         }
         self.remove_leftovers(id);
         live
+    }
+
+    /// Stops a partition's QEMU that ivm could not attach to, so that nothing runs which the
+    /// store does not know; true when one was stopped.
+    pub fn kill_unattached(&self, id: u32) -> bool {
+        let paths = self.paths(id);
+        match process::read_pid(&paths.pidfile()).filter(|p| process::is_ours(*p, &paths.qmp())) {
+            Some(pid) => process::kill(pid, &paths.qmp(), Duration::from_secs(10)),
+            None => false,
+        }
     }
 
     /// Removes a partition's cgroup and sockets when no QEMU runs for it.

@@ -485,11 +485,19 @@ impl Service {
                         Ok::<_, ServiceError>(())
                     })?;
                     if let Some(old) = run.and_then(|r| r.pending) {
-                        self.reconcile(&live, &p, &old, limits)?;
+                        // A partition that cannot be put back is left as it is and said so;
+                        // the daemon still starts for all the others.
+                        if let Err(e) = self.reconcile(&live, &p, &old, limits) {
+                            tracing::error!(lpar = p.lpar_id, error = %e, "cannot undo an interrupted live change; shut the partition down and activate it again");
+                        }
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(lpar = p.lpar_id, error = %e, "partition ended while ivm was not running");
+                    if rt.kill_unattached(p.lpar_id) {
+                        tracing::error!(lpar = p.lpar_id, error = %e, "cannot attach to the partition's QEMU; stopped it");
+                    } else {
+                        tracing::warn!(lpar = p.lpar_id, error = %e, "partition ended while ivm was not running");
+                    }
                     rt.remove_leftovers(p.lpar_id);
                     self.forget_run(&p)?;
                     self.store.write(|tx| {
@@ -541,34 +549,44 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let rt = self.runtime()?;
         let id = old.lpar_id;
-        let mut now = stored.clone();
-        now.procs.desired_procs = vm::vcpus(&live.qmp).map_err(HostError::from)?;
-        now.mem.desired_mem =
-            old.mem.min_mem + vm::plugged_mem_mb(&live.qmp).map_err(HostError::from)?;
+        let accel = rt.env.accel;
+        let host = |e: ivm_qemu::QmpError| ServiceError::from(HostError::from(e));
+        tracing::warn!(lpar = id, "undoing a live change that ivm did not finish");
+        // Every value is set outright, not by difference with what QEMU reports: a request
+        // QEMU took (a new requested memory size, a vCPU unplug) may still be under way in the
+        // guest, so what it reports now is not where it is going.
+        let vcpus_now = vm::vcpus(&live.qmp).map_err(host)?;
+        let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
+        live.group
+            .set_memory_limit(limit(old).max(limit(stored)))
+            .map_err(HostError::from)?;
+        vm::set_plugged_mem(&live.qmp, old.mem.desired_mem - old.mem.min_mem).map_err(host)?;
+        live.group
+            .set_memory_limit(limit(old))
+            .map_err(HostError::from)?;
         if live.dedicated {
-            // The cpuset may be a step ahead of the vCPUs: make it match them first.
-            let held = self.cpus.held(id);
-            let want = now.procs.desired_procs as usize;
-            if held.len() > want {
-                self.cpus.shrink(&**rt, id, &held[want..])?;
-            } else if held.len() < want {
-                self.cpus.grow(&**rt, id, (want - held.len()) as u32)?;
+            // Enough CPUs for the larger of the two counts while the vCPUs change, then the
+            // committed number.
+            let held = self.cpus.held(id).len() as u32;
+            let during = old.procs.desired_procs.max(vcpus_now);
+            if held < during {
+                self.cpus.grow(&**rt, id, during - held)?;
             }
         }
-        tracing::warn!(lpar = id, "undoing a live change that ivm did not finish");
-        self.apply_live(live, &now, old)?;
-        let accel = rt.env.accel;
-        live.group
-            .set_memory_limit(ivm_rules::memory_limit_mb(old.mem.desired_mem, accel) << 20)
-            .map_err(HostError::from)?;
+        vm::set_vcpus(&live.qmp, accel, old.procs.desired_procs).map_err(host)?;
+        if live.dedicated {
+            let held = self.cpus.held(id);
+            let want = old.procs.desired_procs as usize;
+            if held.len() > want {
+                self.cpus.shrink(&**rt, id, &held[want..])?;
+            }
+        }
         live.group
             .set_cpu(&cpu_control(old))
             .map_err(HostError::from)?;
+        let now_procs = vcpus_now;
         // Putting back removed vCPUs plugged them again: under TCG that used contexts.
-        let replugged = old
-            .procs
-            .desired_procs
-            .saturating_sub(now.procs.desired_procs);
+        let replugged = old.procs.desired_procs.saturating_sub(now_procs);
         limits.vcpu_plugs_left = limits.vcpu_plugs_left.map(|l| l.saturating_sub(replugged));
         self.store.write(|tx| {
             super::dlpar::restore(tx, old)?;
