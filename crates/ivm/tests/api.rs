@@ -423,6 +423,40 @@ async fn partitions_over_the_api_and_malformed_bodies() {
     );
     let r = c.post(d.url("/partitions")).bearer_auth(&t).json(&json!({"name": "x", "desired_procs": 1, "desired_mem": 512, "desired_proc_units": 0.333})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Malformed paths, queries, methods, media types and oversized bodies get the JSON error
+    // body too, never a plain-text rejection.
+    for (req, want) in [
+        (c.get(d.url("/partitions/abc")), StatusCode::BAD_REQUEST),
+        (
+            c.get(d.url("/partitions/99999999999")),
+            StatusCode::BAD_REQUEST,
+        ),
+        (c.get(d.url("/tasks?limit=lots")), StatusCode::BAD_REQUEST),
+        (
+            c.put(d.url("/partitions/2")),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            c.post(d.url("/partitions")).body("{}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        // Its own client: the daemon closes that connection rather than read the body.
+        (
+            d.https()
+                .post(d.url("/partitions"))
+                .header("content-type", "application/json")
+                .body(vec![b' '; 2 << 20]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let r = req.bearer_auth(&t).send().await.unwrap();
+        assert_eq!(r.status(), want);
+        let e: Value = r.json().await.unwrap();
+        assert!(
+            e["error"].is_string() && !e["message"].as_str().unwrap().is_empty(),
+            "{e}"
+        );
+    }
     let r = c
         .patch(d.url("/partitions/2"))
         .bearer_auth(&t)
