@@ -5,7 +5,7 @@
 # The guest's /init loads the virtio and ACPI button drivers, onlines hot-plugged CPUs and
 # memory, powers off on the ACPI power button, brings up eth0 if present, prints
 #   IVM-TEST-GUEST READY cpus=N mem_kb=M
-# on the serial console and runs a shell there. `guest-status` prints `cpus=N mem_kb=M` again.
+# on the serial console and runs a shell there. `guest-status` prints `cpus=N mem_kb=M disks=sda:SECTORS,...` again.
 #
 # Needs: apt-get (with package lists), dpkg-deb, depmod (kmod), cpio, gzip.
 set -euo pipefail
@@ -40,7 +40,7 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,var/log,var/run
 cp pkg/bin/busybox "$root/bin/busybox"
 # Copy the drivers /init loads and everything they depend on, per the full tree's modules.dep.
 depmod -b pkg "$version"
-wanted="virtio_pci virtio_blk virtio_net virtio_scsi sr_mod virtio_mem virtio_balloon evdev button"
+wanted="virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod virtio_mem virtio_balloon evdev button"
 for m in $wanted; do
     line=$(grep -E "(^|/)$m\.ko:" pkg/lib/modules/"$version"/modules.dep) || { echo "module $m not found" >&2; exit 1; }
     for f in ${line%%:*} ${line#*:}; do
@@ -62,7 +62,9 @@ cat > "$root/bin/guest-status" <<'SH'
 #!/bin/sh
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-echo "cpus=$cpus mem_kb=$mem_kb"
+# SCSI disks as name:size-in-512-byte-sectors, e.g. disks=sda:131072,sdb:2048
+disks=$(for d in /sys/block/sd*; do [ -e "$d" ] && printf '%s:%s,' "${d##*/}" "$(cat "$d/size")"; done)
+echo "cpus=$cpus mem_kb=$mem_kb disks=${disks%,}"
 SH
 chmod +x "$root/bin/guest-status"
 
@@ -73,7 +75,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-for m in virtio_pci virtio_blk virtio_net virtio_scsi sr_mod virtio_mem virtio_balloon evdev button; do
+for m in virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod virtio_mem virtio_balloon evdev button; do
     modprobe "$m" || echo "IVM-TEST-GUEST cannot load $m"
 done
 # Hot-added memory comes online movable, so it can be removed again.

@@ -40,6 +40,18 @@ impl Client {
             .map_err(|e| CliError::Protocol(format!("unexpected reply to {path}: {e}")))
     }
 
+    /// Sends a change and decodes the reply.
+    pub fn request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, CliError> {
+        let reply = self.call(method, path, body)?;
+        serde_json::from_slice(&reply)
+            .map_err(|e| CliError::Protocol(format!("unexpected reply to {path}: {e}")))
+    }
+
     /// Sends a change; the reply body is not needed.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(), CliError> {
         self.call(method, path, body).map(|_| ())

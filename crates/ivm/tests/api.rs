@@ -449,7 +449,14 @@ async fn partitions_over_the_api_and_malformed_bodies() {
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
     ] {
-        let r = req.bearer_auth(&t).send().await.unwrap();
+        let r = match req.bearer_auth(&t).send().await {
+            Ok(r) => r,
+            // The daemon may answer 413 and close before the client has sent the whole body.
+            Err(e) if want == StatusCode::PAYLOAD_TOO_LARGE && (e.is_request() || e.is_body()) => {
+                continue
+            }
+            Err(e) => panic!("{e}"),
+        };
         assert_eq!(r.status(), want);
         let e: Value = r.json().await.unwrap();
         assert!(

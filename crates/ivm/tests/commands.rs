@@ -424,17 +424,27 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
     assert_eq!(
         installed,
         [
+            "chbdsp",
             "chhwres",
+            "chsp",
             "chsyscfg",
             "chsysstate",
             "ioscli",
             "lshwres",
             "lsivm",
+            "lsmap",
             "lsrefcode",
+            "lssp",
             "lssyscfg",
+            "mkbdsp",
+            "mksp",
             "mksyscfg",
+            "mkvdev",
             "mkvt",
+            "rmbdsp",
+            "rmsp",
             "rmsyscfg",
+            "rmvdev",
             "rmvt"
         ]
     );

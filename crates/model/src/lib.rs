@@ -5,6 +5,7 @@
 mod enums;
 mod partition;
 mod request;
+mod storage;
 mod system;
 mod task;
 mod units;
@@ -19,6 +20,10 @@ pub use partition::{
 };
 pub use request::{
     ActivateRequest, DlparRequest, MoveRequest, PartitionChange, PartitionSpec, ShutdownRequest,
+};
+pub use storage::{
+    BackingDevice, BackingKind, DiskChange, DiskSpec, MapRequest, Mapping, PoolKind, PoolSpec,
+    StoragePool, StorageView, VirtualScsiAdapter,
 };
 pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
 pub use task::{Task, TaskResult};

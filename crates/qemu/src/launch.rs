@@ -63,6 +63,62 @@ pub struct LaunchSpec {
     pub kernel: Option<(String, String, String)>,
     /// Unprivileged Unix user QEMU switches to once its devices are open.
     pub run_as: String,
+    /// The virtual SCSI controller (N of `vhostN`), when the partition has one.
+    pub vhost: Option<u32>,
+    /// Disks on it, handed to QEMU as open descriptors.
+    pub disks: Vec<LaunchDisk>,
+    /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
+    pub aio: &'static str,
+}
+
+/// A disk QEMU gets as an inherited descriptor (it runs unprivileged and cannot open ivm's
+/// files itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchDisk {
+    /// Device and block node name (the virtual target device, `vtscsiN`).
+    pub vtd: String,
+    /// Logical unit number.
+    pub lun: u32,
+    /// Descriptor number QEMU inherits it as.
+    pub fd: i32,
+    /// Whether the descriptor has O_DIRECT (then the cache mode is `none`).
+    pub direct: bool,
+    /// First in the boot order.
+    pub boot: bool,
+}
+
+/// The QEMU id of the virtual SCSI controller of adapter `vhostN`.
+pub fn controller_id(vhost: u32) -> String {
+    format!("vhost{vhost}")
+}
+
+/// The QEMU arguments (`-blockdev` and `-device` property lists) that attach a disk; shared by
+/// the command line and hot-plug so both make the same device.
+pub fn disk_nodes(
+    vhost: u32,
+    vtd: &str,
+    lun: u32,
+    fdset: u32,
+    direct: bool,
+    aio: &str,
+) -> (String, String, String) {
+    let aio = if direct { aio } else { "threads" };
+    (
+        format!(
+            "driver=file,node-name=f-{vtd},filename=/dev/fdset/{fdset},cache.direct={},aio={aio}",
+            if direct { "on" } else { "off" }
+        ),
+        format!("driver=raw,node-name={vtd},file=f-{vtd}"),
+        format!(
+            "scsi-hd,bus={}.0,channel=0,scsi-id=0,lun={lun},drive={vtd},id={vtd}",
+            controller_id(vhost)
+        ),
+    )
+}
+
+/// The descriptor set a disk's descriptor goes in: one per LUN.
+pub fn fdset_for(lun: u32) -> u32 {
+    lun + 1
 }
 
 /// QEMU's seccomp filter as ivm can use it: libvirt's set less two. `spawn=deny` and
@@ -171,6 +227,28 @@ impl LaunchSpec {
             }
             push(&["-append", args]);
         }
+        if let Some(vhost) = self.vhost {
+            push(&["-object", "iothread,id=io0"]);
+            push(&[
+                "-device",
+                &format!("virtio-scsi-pci,id={},iothread=io0", controller_id(vhost)),
+            ]);
+            for d in &self.disks {
+                let set = fdset_for(d.lun);
+                let (file, raw, dev) = disk_nodes(vhost, &d.vtd, d.lun, set, d.direct, self.aio);
+                push(&[
+                    "-add-fd",
+                    &format!("fd={},set={set},opaque={}", d.fd, d.vtd),
+                ]);
+                push(&["-blockdev", &file, "-blockdev", &raw]);
+                let dev = if d.boot && self.kernel.is_none() {
+                    format!("{dev},bootindex=1")
+                } else {
+                    dev
+                };
+                push(&["-device", &dev]);
+            }
+        }
         push(&["-run-with", &format!("user={}", self.run_as)]);
         push(&["-sandbox", SANDBOX]);
         // Always start stopped: ivm resumes the guest once QMP is attached, so no event is lost.
@@ -200,6 +278,15 @@ mod tests {
             max_mem_mb: 1024,
             kernel: Some(("/k".into(), "/i".into(), "console=ttyS0 quiet".into())),
             run_as: "ivm-qemu".into(),
+            vhost: Some(0),
+            disks: vec![LaunchDisk {
+                vtd: "vtscsi0".into(),
+                lun: 0,
+                fd: 10,
+                direct: true,
+                boot: true,
+            }],
+            aio: "io_uring",
         }
     }
 
@@ -230,6 +317,11 @@ mod tests {
             a.contains("-run-with user=ivm-qemu -sandbox on,obsolete=deny,resourcecontrol=deny"),
             "{a}"
         );
+        assert!(
+            a.contains("-object iothread,id=io0 -device virtio-scsi-pci,id=vhost0,iothread=io0 -add-fd fd=10,set=1,opaque=vtscsi0 -blockdev driver=file,node-name=f-vtscsi0,filename=/dev/fdset/1,cache.direct=on,aio=io_uring -blockdev driver=raw,node-name=vtscsi0,file=f-vtscsi0 -device scsi-hd,bus=vhost0.0,channel=0,scsi-id=0,lun=0,drive=vtscsi0,id=vtscsi0 "),
+            "{a}"
+        );
+        assert!(!a.contains("bootindex"), "the kernel boots first: {a}");
         assert!(
             a.ends_with("-S -pidfile /d/lpars/2/qemu.pid -daemonize"),
             "{a}"

@@ -28,12 +28,16 @@ pub enum ProcessError {
 
 /// Starts QEMU with `-daemonize`, joining each `cgroup.procs` file before exec so that all its
 /// memory is charged to the partition from the first page. Returns QEMU's PID once it runs.
+/// `fds` are (open descriptor, number QEMU inherits it as) pairs; the caller keeps the
+/// descriptors open until this returns.
 pub fn spawn(
     program: &str,
     argv: &[String],
     cgroup_procs: &[PathBuf],
     pidfile: &Path,
+    fds: &[(i32, i32)],
 ) -> Result<u32, ProcessError> {
+    let fds = fds.to_vec();
     let files: Vec<CString> = cgroup_procs
         .iter()
         .map(|p| CString::new(p.as_os_str().as_bytes()).expect("cgroup paths have no NUL"))
@@ -43,10 +47,21 @@ pub fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only async-signal-safe calls (open, write, close) are made,
-    // on memory prepared before the fork.
+    // SAFETY: between fork and exec only async-signal-safe calls (open, write, close, dup2,
+    // fcntl) are made, on memory prepared before the fork.
     unsafe {
         cmd.pre_exec(move || {
+            for &(src, dst) in &fds {
+                // dup2 leaves the new descriptor without close-on-exec; the same number needs
+                // the flag cleared by hand.
+                if src == dst {
+                    if libc::fcntl(dst, libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(src, dst) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             for f in &files {
                 let fd = libc::open(f.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 {

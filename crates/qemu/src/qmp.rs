@@ -127,12 +127,33 @@ impl Qmp {
         self.execute_within(command, arguments, COMMAND_TIMEOUT)
     }
 
+    /// Runs a command that takes a descriptor (`add-fd`, `getfd`): `fd` travels with the
+    /// command as SCM_RIGHTS ancillary data.
+    pub fn execute_with_fd(
+        &self,
+        command: &str,
+        arguments: Value,
+        fd: std::os::unix::io::RawFd,
+    ) -> Result<Value, QmpError> {
+        self.send_and_wait(command, arguments, COMMAND_TIMEOUT, Some(fd))
+    }
+
     /// Runs a command, waiting at most `timeout` for its answer.
     pub fn execute_within(
         &self,
         command: &str,
         arguments: Value,
         timeout: Duration,
+    ) -> Result<Value, QmpError> {
+        self.send_and_wait(command, arguments, timeout, None)
+    }
+
+    fn send_and_wait(
+        &self,
+        command: &str,
+        arguments: Value,
+        timeout: Duration,
+        fd: Option<std::os::unix::io::RawFd>,
     ) -> Result<Value, QmpError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
@@ -145,11 +166,13 @@ impl Qmp {
             msg["arguments"] = arguments;
         }
         let text = format!("{msg}\n");
-        let sent = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write_all(text.as_bytes());
+        let sent = {
+            let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            match fd {
+                None => w.write_all(text.as_bytes()),
+                Some(fd) => send_with_fd(&w, text.as_bytes(), fd),
+            }
+        };
         if let Err(e) = sent {
             self.pending
                 .lock()
@@ -174,6 +197,42 @@ impl Qmp {
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(QmpError::Closed),
         }
     }
+}
+
+/// Writes `bytes` on a Unix stream with `fd` attached (SCM_RIGHTS); all of them or an error.
+fn send_with_fd(
+    stream: &std::os::unix::net::UnixStream,
+    bytes: &[u8],
+    fd: std::os::unix::io::RawFd,
+) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
+    let mut control = vec![0u8; space];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: msghdr points at the iovec and control buffer above, which outlive sendmsg; the
+    // control message is laid out with the CMSG_* helpers for exactly one descriptor.
+    let sent = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>(), fd);
+        libc::sendmsg(stream.as_raw_fd(), &msg, 0)
+    };
+    if sent < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // The descriptor went with the first byte; the rest is plain data.
+    let mut w = stream;
+    w.write_all(&bytes[sent as usize..])
 }
 
 impl Drop for Qmp {

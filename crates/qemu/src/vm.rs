@@ -134,3 +134,108 @@ fn wait_until(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Hot-plugs a disk onto the partition's virtual SCSI controller `vhostN`: the descriptor goes
+/// into a descriptor set, then the block nodes and the SCSI disk are added. A failed step
+/// takes back the ones before it.
+pub fn attach_disk(
+    q: &Qmp,
+    vhost: u32,
+    vtd: &str,
+    lun: u32,
+    file: &std::fs::File,
+    direct: bool,
+    aio: &str,
+) -> Result<(), QmpError> {
+    use std::os::unix::io::AsRawFd;
+    let set = crate::launch::fdset_for(lun);
+    q.execute_with_fd(
+        "add-fd",
+        json!({"fdset-id": set, "opaque": vtd}),
+        file.as_raw_fd(),
+    )?;
+    let (file_node, raw_node, dev) = crate::launch::disk_nodes(vhost, vtd, lun, set, direct, aio);
+    let undo_fd = || {
+        let _ = q.execute("remove-fd", json!({ "fdset-id": set }));
+    };
+    let props = |list: &str| -> Value {
+        let mut v = serde_json::Map::new();
+        for kv in list.split(',') {
+            let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+            let val = match val {
+                "on" => Value::Bool(true),
+                "off" => Value::Bool(false),
+                _ => match val.parse::<u64>() {
+                    Ok(n) if k == "lun" || k == "channel" || k == "scsi-id" => json!(n),
+                    _ => json!(val),
+                },
+            };
+            // `cache.direct` is nested in QMP.
+            if let Some((outer, inner)) = k.split_once('.') {
+                v.entry(outer.to_string())
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .map(|o| o.insert(inner.to_string(), val));
+            } else {
+                v.insert(k.to_string(), val);
+            }
+        }
+        Value::Object(v)
+    };
+    if let Err(e) = q.execute("blockdev-add", props(&file_node)) {
+        undo_fd();
+        return Err(e);
+    }
+    if let Err(e) = q.execute("blockdev-add", props(&raw_node)) {
+        let _ = q.execute("blockdev-del", json!({"node-name": format!("f-{vtd}")}));
+        undo_fd();
+        return Err(e);
+    }
+    let mut device = props(&dev[dev.find(',').map_or(dev.len(), |i| i + 1)..]);
+    device["driver"] = json!("scsi-hd");
+    if let Err(e) = q.execute("device_add", device) {
+        let _ = q.execute("blockdev-del", json!({ "node-name": vtd }));
+        let _ = q.execute("blockdev-del", json!({"node-name": format!("f-{vtd}")}));
+        undo_fd();
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Whether a device with this id is plugged.
+pub fn has_device(q: &Qmp, id: &str) -> Result<bool, QmpError> {
+    let v = q.execute("qom-list", json!({"path": "/machine/peripheral"}))?;
+    Ok(v.as_array()
+        .is_some_and(|a| a.iter().any(|p| p["name"] == id)))
+}
+
+/// Unplugs a disk: the SCSI device (waiting until the guest let it go), its block nodes and its
+/// descriptor set.
+pub fn detach_disk(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
+    if has_device(q, vtd)? {
+        q.execute("device_del", json!({ "id": vtd }))?;
+        wait_until(|| Ok(!has_device(q, vtd)?), "disk unplug")?;
+    }
+    for node in [vtd.to_string(), format!("f-{vtd}")] {
+        match q.execute("blockdev-del", json!({ "node-name": node })) {
+            Ok(_) | Err(QmpError::Command { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match q.execute(
+        "remove-fd",
+        json!({"fdset-id": crate::launch::fdset_for(lun)}),
+    ) {
+        Ok(_) | Err(QmpError::Command { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Tells QEMU (and so the guest) that a disk's backing grew to `size_mb`.
+pub fn resize_disk(q: &Qmp, vtd: &str, size_mb: u64) -> Result<(), QmpError> {
+    q.execute(
+        "block_resize",
+        json!({"node-name": vtd, "size": size_mb << 20}),
+    )
+    .map(|_| ())
+}

@@ -131,6 +131,32 @@ pub enum RuleError {
         /// Its state.
         state: String,
     },
+    /// No storage object of that kind and name.
+    #[error("{what} {name} does not exist")]
+    NoSuch {
+        /// `storage pool`, `virtual disk`, `adapter`, ...
+        what: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// A storage name already taken.
+    #[error("{what} name {name} is already in use")]
+    StorageNameInUse {
+        /// What was being named.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// The object is in use and cannot be removed or reused.
+    #[error("{what} {name} is in use: {by}")]
+    InUse {
+        /// What.
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// By what, and what to do.
+        by: String,
+    },
     /// An attribute that may change only while the partition is not running.
     #[error("{0} can be changed only while the partition is not running")]
     NotWhileRunning(&'static str),

@@ -59,6 +59,9 @@ pub struct Settings {
     pub qemu_user: Option<String>,
     /// Days of the task log to keep (older finished tasks are pruned).
     pub task_retention_days: Option<u32>,
+    /// Size in MB of the default storage pool `rootvg` when ivm creates it as a file pool in
+    /// the data directory (default: half the filesystem's free space).
+    pub rootvg_size_mb: Option<u64>,
 }
 
 /// The account QEMU runs as when `ivm.toml` does not name one.

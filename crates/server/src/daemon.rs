@@ -114,6 +114,7 @@ pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>,
     let facts = ivm_host::discover(Path::new("/")).context("cannot discover the managed system")?;
     let system = settings.apply(facts)?;
     let (svc, password) = Service::open(data_dir, system)?;
+    svc.prepare_storage(data_dir, settings.rootvg_size_mb)?;
     Ok((svc, password, settings))
 }
 
@@ -159,6 +160,11 @@ fn build_runtime(
         host_cpus: ivm_host::online_cpus(Path::new("/")),
         lpar_root: data_dir.join("lpars"),
         qemu_user,
+        aio: if ivm_storage::files::io_uring_available() {
+            "io_uring"
+        } else {
+            "native"
+        },
     };
     Runtime::new(env, events)
 }

@@ -72,6 +72,42 @@ const MIGRATIONS: &[&str] = &[
         pending TEXT
     );
     "#,
+    // 4: virtual storage. A virtual disk is `creating` or `removing` while its file is being
+    // made or deleted, so a daemon that dies half way is cleaned up at the next start.
+    r#"
+    CREATE TABLE storage_pools (
+        name       TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        size_mb    INTEGER NOT NULL,
+        path       TEXT NOT NULL,
+        thin       INTEGER NOT NULL,
+        is_default INTEGER NOT NULL
+    );
+    CREATE TABLE backing_devices (
+        name    TEXT PRIMARY KEY,
+        pool    TEXT NOT NULL REFERENCES storage_pools(name),
+        size_mb INTEGER NOT NULL,
+        state   TEXT NOT NULL DEFAULT 'ready'
+    );
+    CREATE TABLE vscsi_adapters (
+        vhost       INTEGER PRIMARY KEY,
+        lpar_id     INTEGER NOT NULL UNIQUE REFERENCES partitions(lpar_id) ON DELETE CASCADE,
+        client_slot INTEGER NOT NULL,
+        server_slot INTEGER NOT NULL
+    );
+    CREATE TABLE mappings (
+        vtd     TEXT PRIMARY KEY,
+        vhost   INTEGER NOT NULL REFERENCES vscsi_adapters(vhost) ON DELETE CASCADE,
+        lun     INTEGER NOT NULL,
+        backing TEXT NOT NULL UNIQUE,
+        kind    TEXT NOT NULL,
+        UNIQUE (vhost, lun)
+    );
+    INSERT INTO vscsi_adapters (vhost, lpar_id, client_slot, server_slot)
+        SELECT ROW_NUMBER() OVER (ORDER BY lpar_id) - 1, lpar_id, 2,
+               10 + ROW_NUMBER() OVER (ORDER BY lpar_id)
+        FROM partitions WHERE lpar_id > 1;
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

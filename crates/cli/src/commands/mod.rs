@@ -1,14 +1,20 @@
 //! The commands and what they share: the managed-system check and partition lookup.
 
+mod bdsp;
 mod chhwres;
 mod chsyscfg;
 mod chsysstate;
 mod lshwres;
 mod lsivm;
+mod lsmap;
 mod lsrefcode;
+mod lssp;
 mod lssyscfg;
 mod mksyscfg;
 mod rmsyscfg;
+mod sp;
+mod vdev;
+mod vios;
 mod vt;
 
 use ivm_model::{Partition, SystemView};
@@ -40,6 +46,26 @@ pub enum IvmCommand {
     Mkvt(vt::Args),
     /// Close a partition's virtual terminal session.
     Rmvt(vt::Args),
+    /// List storage pools (`-bd`: their virtual disks).
+    Lssp(lssp::Args),
+    /// Make a storage pool (`-fb NAME -path DIR -size N`).
+    Mksp(sp::Args),
+    /// Remove an empty storage pool.
+    Rmsp(sp::Args),
+    /// Change a storage pool (`-default NAME`).
+    Chsp(sp::Args),
+    /// Make a virtual disk in a storage pool (and map it).
+    Mkbdsp(bdsp::Args),
+    /// Grow or rename a virtual disk.
+    Chbdsp(bdsp::Args),
+    /// Remove a virtual disk.
+    Rmbdsp(bdsp::Args),
+    /// Map a virtual disk to a partition's virtual SCSI server adapter.
+    Mkvdev(vdev::Args),
+    /// Remove a mapping (virtual target device).
+    Rmvdev(vdev::Args),
+    /// List virtual SCSI server adapters and their mappings.
+    Lsmap(lsmap::Args),
 }
 
 impl IvmCommand {
@@ -68,6 +94,16 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Lsrefcode(a) => lsrefcode::run(&ctx, a),
         IvmCommand::Mkvt(a) => vt::mkvt(&ctx, a),
         IvmCommand::Rmvt(a) => vt::rmvt(&ctx, a),
+        IvmCommand::Lssp(a) => lssp::run(&ctx, a),
+        IvmCommand::Mksp(a) => sp::mksp(&ctx, a),
+        IvmCommand::Rmsp(a) => sp::rmsp(&ctx, a),
+        IvmCommand::Chsp(a) => sp::chsp(&ctx, a),
+        IvmCommand::Mkbdsp(a) => bdsp::mkbdsp(&ctx, a),
+        IvmCommand::Chbdsp(a) => bdsp::chbdsp(&ctx, a),
+        IvmCommand::Rmbdsp(a) => bdsp::rmbdsp(&ctx, a),
+        IvmCommand::Mkvdev(a) => vdev::mkvdev(&ctx, a),
+        IvmCommand::Rmvdev(a) => vdev::rmvdev(&ctx, a),
+        IvmCommand::Lsmap(a) => lsmap::run(&ctx, a),
     }
 }
 

@@ -96,7 +96,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
             ServiceError::Rule(r) => match r {
-                RuleError::Insufficient { .. }
+                RuleError::NoSuch { .. } => StatusCode::NOT_FOUND,
+                RuleError::InUse { .. }
+                | RuleError::StorageNameInUse { .. }
+                | RuleError::NotSettled { .. }
+                | RuleError::NoVcpuPlugsLeft { .. }
+                | RuleError::Insufficient { .. }
                 | RuleError::NameInUse(_)
                 | RuleError::IdInUse(_)
                 | RuleError::NoFreeId(_)

@@ -8,6 +8,7 @@ mod lifecycle;
 mod openapi;
 mod partitions;
 mod session;
+mod storage;
 mod system;
 mod tasks;
 mod users;
@@ -84,6 +85,26 @@ pub fn router(svc: Arc<Service>) -> Router {
         )
         .route("/users/{name}/password", put(users::set_password))
         .route("/tasks", get(tasks::list))
+        .route("/storage", get(storage::get_all))
+        .route("/storage/pools", post(storage::create_pool))
+        .route(
+            "/storage/pools/{name}",
+            axum::routing::delete(storage::remove_pool),
+        )
+        .route(
+            "/storage/pools/{name}/default",
+            post(storage::set_default_pool),
+        )
+        .route("/storage/disks", post(storage::create_disk))
+        .route(
+            "/storage/disks/{name}",
+            patch(storage::change_disk).delete(storage::remove_disk),
+        )
+        .route("/storage/mappings", post(storage::map))
+        .route(
+            "/storage/mappings/{name}",
+            axum::routing::delete(storage::unmap),
+        )
         .route("/events", get(events::events))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{console, error, events, lifecycle, partitions, session, system, tasks, users};
+use super::{
+    console, error, events, lifecycle, partitions, session, storage, system, tasks, users,
+};
 
 /// ivm's REST API.
 #[derive(OpenApi)]
@@ -17,6 +19,8 @@ use super::{console, error, events, lifecycle, partitions, session, system, task
         tasks::list,
         lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::move_resources,
         console::terminal, console::websocket, console::close, events::events,
+        storage::get_all, storage::create_pool, storage::remove_pool, storage::set_default_pool,
+        storage::create_disk, storage::change_disk, storage::remove_disk, storage::map, storage::unmap,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

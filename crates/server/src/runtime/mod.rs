@@ -81,6 +81,8 @@ pub struct HostEnv {
     pub lpar_root: PathBuf,
     /// The unprivileged account QEMU runs as, or why there is none.
     pub qemu_user: Result<String, String>,
+    /// QEMU's asynchronous I/O engine for disks: `io_uring` where the kernel allows it.
+    pub aio: &'static str,
 }
 
 /// A running partition's live handles.
@@ -200,6 +202,8 @@ pub struct StartPlan {
     pub resume: bool,
     /// Activation time.
     pub now_ms: i64,
+    /// Files QEMU inherits, each as the descriptor number beside it (its disks).
+    pub files: Vec<(std::fs::File, i32)>,
 }
 
 /// All running partitions.
@@ -382,11 +386,17 @@ impl Runtime {
             cleanup(&group);
             return Err(e.into());
         }
+        let fds: Vec<(i32, i32)> = plan
+            .files
+            .iter()
+            .map(|(f, n)| (std::os::unix::io::AsRawFd::as_raw_fd(f), *n))
+            .collect();
         let pid = match process::spawn(
             &self.env.program,
             &plan.spec.argv(),
             &group.procs_files(),
             &paths.pidfile(),
+            &fds,
         ) {
             Ok(pid) => pid,
             Err(e) => {

@@ -121,6 +121,7 @@ impl Service {
         mode: BootMode,
     ) -> Result<PartitionState, ServiceError> {
         let run_as = rt.qemu_user()?.to_string();
+        let (vhost, disks, files) = self.disks_for_launch(p.lpar_id)?;
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
         let cpus = self.cpus.join(
             rt,
@@ -153,11 +154,15 @@ impl Service {
                 max_mem_mb: p.mem.max_mem,
                 kernel,
                 run_as,
+                vhost,
+                disks,
+                aio: rt.env.aio,
             },
             cpus,
             dedicated,
             resume,
             now_ms: now_ms(),
+            files,
         };
         if let Err(e) = rt.start(plan) {
             self.cpus.leave(rt, p.lpar_id);

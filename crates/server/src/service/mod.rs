@@ -7,6 +7,7 @@ mod error;
 mod files;
 mod lifecycle;
 mod partitions;
+mod storage;
 mod tasks;
 mod users;
 

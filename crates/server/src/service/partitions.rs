@@ -65,6 +65,7 @@ impl Service {
             let all = tx.partitions()?;
             let p = ivm_rules::new_partition(&self.system, &all, &spec)?;
             tx.put_partition(&p)?;
+            super::storage::add_adapter(tx, p.lpar_id)?;
             Ok((p.clone(), target(&p)))
         })
     }
@@ -121,6 +122,19 @@ impl Service {
                 .partition(id)?
                 .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
             ivm_rules::check_delete(&p)?;
+            let mapped: Vec<String> = tx
+                .mappings()?
+                .into_iter()
+                .filter(|m| m.lpar_id == id)
+                .map(|m| m.vtd)
+                .collect();
+            if !mapped.is_empty() {
+                return Err(ServiceError::Conflict(format!(
+                    "partition {} has virtual target devices {}; remove them first (rmvdev -vtd NAME)",
+                    p.name,
+                    mapped.join(", ")
+                )));
+            }
             tx.delete_partition(id)?;
             Ok(((), target(&p)))
         })

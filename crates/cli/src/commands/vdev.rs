@@ -1,0 +1,44 @@
+//! `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`, `rmvdev -vtd VTD | -vdev BACKING`.
+
+use ivm_model::Mapping;
+use serde_json::json;
+
+use super::vios::ViosArgs;
+use super::Ctx;
+use crate::CliError;
+
+/// Options of `mkvdev` and `rmvdev`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+pub(super) fn mkvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    let a = ViosArgs::parse(&a.args, &["vdev", "vadapter", "dev"], &["f"])?;
+    let m: Mapping = ctx.client.request(
+        "POST",
+        "/storage/mappings",
+        Some(
+            &json!({"backing": a.required("vdev")?, "vadapter": a.required("vadapter")?,
+                     "vtd": a.value("dev")}),
+        ),
+    )?;
+    Ok(format!("{} Available\n", m.vtd))
+}
+
+pub(super) fn rmvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    let a = ViosArgs::parse(&a.args, &["vtd", "vdev"], &["f", "rmlv"])?;
+    let name = a
+        .value("vtd")
+        .or(a.value("vdev"))
+        .ok_or_else(|| CliError::Usage("Usage: rmvdev -vtd VTD | -vdev BACKING [-rmlv]".into()))?;
+    let m: Mapping = ctx
+        .client
+        .request("DELETE", &format!("/storage/mappings/{name}"), None)?;
+    if a.flag("rmlv") {
+        ctx.client
+            .send("DELETE", &format!("/storage/disks/{}", m.backing), None)?;
+    }
+    Ok(format!("{} deleted\n", m.vtd))
+}

@@ -1,0 +1,282 @@
+//! Virtual storage on real backing: a file pool, virtual disks as files, mappings seen by a real
+//! guest (virtio-scsi), hot-plug, live growth, and what survives a restart of the partition.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{define_guest as define, eventually, lock, state, Console, Daemon};
+
+const SETTINGS: &str = "shutdown_delay_secs = 3\nrootvg_size_mb = 1024\n";
+const BOOT: Duration = Duration::from_secs(90);
+
+/// The guest's SCSI disks and their sizes in 512-byte sectors.
+fn disks(con: &mut Console) -> Vec<(String, u64)> {
+    con.send("guest-status");
+    let line = con.wait_for("disks=", Duration::from_secs(30));
+    let list = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("disks="))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|d| {
+            let (n, s) = d.split_once(':').unwrap();
+            (n.to_string(), s.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn disks_are_committed_mapped_and_refused_with_reasons() {
+    let d = Daemon::start(SETTINGS);
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    let lssp = d.ok(&["lssp"]);
+    assert_eq!(
+        lssp,
+        "Pool            Size(mb)   Free(mb)   Alloc Size(mb)  BDs  Type\n\
+         rootvg          1024       1024       32              0    FBPOOL\n"
+    );
+    assert_eq!(d.ok(&["mkbdsp", "600M", "-bd", "d1"]), "d1\n");
+    let file = d.data_dir().join("pools/rootvg/d1");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 600 << 20);
+    // Storage is committed: what does not fit is refused and nothing is made.
+    let e = d.fails(&["mkbdsp", "-sp", "rootvg", "500M", "-bd", "d2"]);
+    assert_eq!(
+        e,
+        "not enough storage available: the request needs 500 MB in pool rootvg more, 424 MB available\n"
+    );
+    assert!(!d.data_dir().join("pools/rootvg/d2").exists());
+    for (args, msg) in [
+        (
+            &["mkbdsp", "10M", "-bd", "d1"][..],
+            "virtual disk name d1 is already in use",
+        ),
+        (
+            &["mkbdsp", "10M", "-bd", "this-name-is-too-long"],
+            "storage names are 1 to 15 characters",
+        ),
+        (&["mkbdsp", "0M", "-bd", "z"], "size=0M is out of range"),
+        (
+            &["mkbdsp", "-sp", "nopool", "10M", "-bd", "z"],
+            "storage pool nopool does not exist",
+        ),
+        (
+            &["mkbdsp", "10M", "-bd", "z", "-vadapter", "vhost9"],
+            "virtual SCSI server adapter vhost9 does not exist",
+        ),
+        (
+            &["chbdsp", "-bd", "d1", "-size", "+500M"],
+            "not enough storage available",
+        ),
+        (
+            &["chbdsp", "-bd", "d1", "-size", "100M"],
+            "virtual disks grow, never shrink",
+        ),
+        (
+            &["mkvdev", "-vdev", "nothing", "-vadapter", "vhost0"],
+            "does not exist",
+        ),
+        (
+            &["mksp", "-fb", "p2", "-path", "relative", "-size", "1G"],
+            "path=relative is out of range",
+        ),
+        (&["rmsp", "rootvg"], "it holds the virtual disks d1"),
+    ] {
+        let e = d.fails(args);
+        assert!(e.contains(msg), "{args:?}: {e}");
+    }
+    assert_eq!(
+        d.ok(&["lssp", "-field", "pool", "free", "bds", "-fmt", ":"]),
+        "rootvg:424:1\n"
+    );
+
+    // Mapping: lsmap in IBM's layouts; a mapped disk cannot go, nor can a mapped partition.
+    assert_eq!(
+        d.ok(&["mkvdev", "-vdev", "d1", "-vadapter", "vhost0"]),
+        "vtscsi0 Available\n"
+    );
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-field", "clientid", "svsa", "-fmt", ":"]),
+        "0x00000002:vhost0\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lsmap",
+            "-vadapter",
+            "vhost0",
+            "-field",
+            "backing",
+            "-fmt",
+            ":"
+        ]),
+        "d1\n"
+    );
+    assert!(d
+        .ok(&["lsmap", "-all", "-fmt", ","])
+        .ends_with(",0x00000002,vtscsi0,Available,0x8100000000000000,d1,,N/A\n"));
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-type", "disk", "-field", "vtd", "-fmt", ":"]),
+        ""
+    );
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-type", "lv", "-field", "vtd", "-fmt", ":"]),
+        "vtscsi0\n"
+    );
+    let o = d.ivm(&["lsmap", "-vadapter", "vhost7"]);
+    assert_eq!(o.code, 15, "{o:?}");
+    let e = d.fails(&["mkvdev", "-vdev", "d1", "-vadapter", "vhost0"]);
+    assert!(e.contains("already mapped to vhost0 as vtscsi0"), "{e}");
+    let e = d.fails(&["rmbdsp", "-bd", "d1"]);
+    assert!(e.contains("rmvdev -vtd vtscsi0"), "{e}");
+    let e = d.fails(&["rmsyscfg", "-r", "lpar", "-n", "lp1"]);
+    assert!(e.contains("has virtual target devices vtscsi0"), "{e}");
+    assert_eq!(d.ok(&["rmvdev", "-vtd", "vtscsi0"]), "vtscsi0 deleted\n");
+    // Removing by virtual target device takes the disk with it.
+    d.ok(&[
+        "mkbdsp",
+        "100M",
+        "-bd",
+        "d3",
+        "-vadapter",
+        "vhost0",
+        "-tn",
+        "boot0",
+    ]);
+    assert_eq!(
+        d.ok(&["lsmap", "-vadapter", "vhost0", "-field", "vtd", "-fmt", ":"]),
+        "boot0\n"
+    );
+    d.ok(&["rmbdsp", "-vtd", "boot0"]);
+    assert!(!d.data_dir().join("pools/rootvg/d3").exists());
+    d.ok(&["chbdsp", "-bd", "d1", "-mv", "data1"]);
+    assert!(d.data_dir().join("pools/rootvg/data1").exists());
+    d.ok(&["rmbdsp", "-bd", "data1"]);
+    assert!(!d.data_dir().join("pools/rootvg/data1").exists());
+    assert_eq!(d.ok(&["lssp", "-field", "free", "-fmt", ":"]), "1024\n");
+    // A second file pool, thin: it may hold more than its size.
+    let dir = d.data_dir().join("thinpool");
+    d.ok(&[
+        "mksp",
+        "-fb",
+        "thin1",
+        "-path",
+        dir.to_str().unwrap(),
+        "-size",
+        "100M",
+        "-thin",
+    ]);
+    d.ok(&["mkbdsp", "-sp", "thin1", "1G", "-bd", "big"]);
+    d.ok(&["rmbdsp", "-bd", "big"]);
+    d.ok(&["chsp", "-default", "thin1"]);
+    assert_eq!(d.ok(&["lssp", "-default"]), "thin1\n");
+    d.ok(&["chsp", "-default", "rootvg"]);
+    d.ok(&["rmsp", "thin1"]);
+    d.ok(&["rmsyscfg", "-r", "lpar", "-n", "lp1"]);
+    assert_eq!(d.ok(&["lsmap", "-all", "-field", "svsa", "-fmt", ":"]), "");
+}
+
+#[test]
+fn a_daemon_killed_while_making_a_disk_leaves_no_half_made_disk() {
+    let mut d = Daemon::start(SETTINGS);
+    d.restart_with_env(&[("IVM_FAILPOINTS", "storage.created=abort")]);
+    let o = d.ivm(&["mkbdsp", "100M", "-bd", "half"]);
+    assert_ne!(o.code, 0);
+    let _ = d.child.wait();
+    assert!(
+        d.data_dir().join("pools/rootvg/half").exists(),
+        "the file was made"
+    );
+    d.restart_with_env(&[]);
+    assert!(!d.data_dir().join("pools/rootvg/half").exists());
+    assert_eq!(
+        d.ok(&["lssp", "-field", "free", "bds", "-fmt", ":"]),
+        "1024:0\n"
+    );
+    // And a failure before the file exists leaves nothing either.
+    d.restart_with_env(&[("IVM_FAILPOINTS", "storage.create=error")]);
+    let e = d.fails(&["mkbdsp", "100M", "-bd", "half"]);
+    assert!(e.contains("injected failure at storage.create"), "{e}");
+    assert_eq!(
+        d.ok(&["lssp", "-field", "free", "bds", "-fmt", ":"]),
+        "1024:0\n"
+    );
+}
+
+#[test]
+fn a_guest_keeps_what_it_wrote_sees_hot_plugged_disks_and_live_growth() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    d.ok(&["mkbdsp", "64M", "-bd", "data", "-vadapter", "vhost0"]);
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
+    con.send("echo ivm-was-here-42 | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo wrote-it");
+    con.wait_for("wrote-it\r", Duration::from_secs(30));
+
+    // QEMU got the disk as a descriptor: it runs unprivileged and cannot open the file itself.
+    let pid: u32 = std::fs::read_to_string(d.data_dir().join("lpars/2/qemu.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(cmdline.contains("/dev/fdset/1"), "{cmdline}");
+
+    // Hot-plug a second disk; the guest sees it.
+    d.ok(&["mkbdsp", "32M", "-bd", "more", "-vadapter", "vhost0"]);
+    eventually(
+        "the guest to see the new disk",
+        Duration::from_secs(30),
+        || disks(&mut con).len() == 2,
+    );
+    // Grow it live.
+    d.ok(&["chbdsp", "-bd", "more", "-size", "+32M"]);
+    eventually(
+        "the guest to see the disk grow",
+        Duration::from_secs(30),
+        || disks(&mut con).contains(&("sdb".to_string(), 64 * 2048)),
+    );
+    // Hot-unplug it.
+    d.ok(&["rmvdev", "-vdev", "more"]);
+    eventually(
+        "the guest to lose the disk",
+        Duration::from_secs(30),
+        || disks(&mut con).len() == 1,
+    );
+    d.ok(&["rmbdsp", "-bd", "more"]);
+    drop(con);
+
+    // Shut down and activate again: what the guest wrote is still there.
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp1",
+    ]);
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    con.send("dd if=/dev/sda bs=512 count=1 2>/dev/null | head -c 16; echo");
+    con.wait_for("ivm-was-here-42", Duration::from_secs(30));
+    drop(con);
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp1",
+    ]);
+    assert_eq!(state(&d, "lp1"), "Not Activated");
+}

@@ -1,0 +1,190 @@
+//! Virtual storage: storage pools, backing devices (virtual disks), virtual SCSI server
+//! adapters and the mappings (virtual target devices) that join them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The kind of a storage pool, as `lssp` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum PoolKind {
+    /// A volume group of physical volumes (LVM2).
+    #[serde(rename = "LVPOOL")]
+    Lvpool,
+    /// A directory of files.
+    #[serde(rename = "FBPOOL")]
+    Fbpool,
+}
+
+impl PoolKind {
+    /// IVM's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolKind::Lvpool => "LVPOOL",
+            PoolKind::Fbpool => "FBPOOL",
+        }
+    }
+}
+
+impl std::fmt::Display for PoolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PoolKind {
+    type Err = crate::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "LVPOOL" => Ok(PoolKind::Lvpool),
+            "FBPOOL" => Ok(PoolKind::Fbpool),
+            other => Err(crate::UnknownValue {
+                value: other.to_string(),
+                allowed: "LVPOOL, FBPOOL".into(),
+            }),
+        }
+    }
+}
+
+/// A storage pool: the space virtual disks are carved from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StoragePool {
+    /// Pool name (`rootvg`, ...).
+    pub name: String,
+    /// Volume group or file pool.
+    pub kind: PoolKind,
+    /// Capacity in MB: the most its virtual disks may commit together.
+    pub size_mb: u64,
+    /// Where its files live (file pool), or the volume group's name.
+    pub path: String,
+    /// Virtual disks are sparse and may together exceed the pool (an ivm extension).
+    pub thin: bool,
+    /// The pool `mkbdsp` uses when none is named.
+    pub default: bool,
+}
+
+/// A virtual disk carved from a pool (IVM's backing device, an LV on a volume group).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BackingDevice {
+    /// Name, unique on the system.
+    pub name: String,
+    /// The pool it is carved from.
+    pub pool: String,
+    /// Size in MB.
+    pub size_mb: u64,
+}
+
+/// What a virtual target device maps to a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackingKind {
+    /// A backing device from a storage pool (`lsmap -type lv`).
+    Lv,
+    /// A whole physical volume (`lsmap -type disk`).
+    Disk,
+}
+
+impl BackingKind {
+    /// IVM's `-type` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackingKind::Lv => "lv",
+            BackingKind::Disk => "disk",
+        }
+    }
+}
+
+/// A virtual target device (`vtscsiN`): one backing device mapped to a partition's vhost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Mapping {
+    /// Virtual target device name, `vtscsiN`.
+    pub vtd: String,
+    /// The client partition.
+    pub lpar_id: u32,
+    /// Its virtual SCSI server adapter, N of `vhostN`.
+    pub vhost: u32,
+    /// Logical unit number on that adapter (0, 1, ...).
+    pub lun: u32,
+    /// The backing device or physical volume name.
+    pub backing: String,
+    /// Which of the two it is.
+    pub kind: BackingKind,
+}
+
+/// A partition's virtual SCSI server adapter and what is mapped to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VirtualScsiAdapter {
+    /// N of `vhostN`.
+    pub vhost: u32,
+    /// The client partition.
+    pub lpar_id: u32,
+    /// Client slot number of the adapter in the partition.
+    pub client_slot: u32,
+    /// Server slot number on the management partition.
+    pub server_slot: u32,
+}
+
+/// `mksp -fb NAME -path DIR -size N` (file pool on a host directory).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// Pool name.
+    pub name: String,
+    /// Host directory for its files.
+    pub path: String,
+    /// Size in MB.
+    pub size_mb: u64,
+    /// Sparse virtual disks that may exceed the pool.
+    #[serde(default)]
+    pub thin: bool,
+}
+
+/// `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiskSpec {
+    /// Name of the new virtual disk.
+    pub name: String,
+    /// Pool; the default pool when unset.
+    pub pool: Option<String>,
+    /// Size in MB.
+    pub size_mb: u64,
+    /// Map it at once to this adapter (`vhostN`).
+    pub vadapter: Option<String>,
+    /// Name for that mapping's virtual target device.
+    pub vtd: Option<String>,
+}
+
+/// `chbdsp -bd NAME -size +SIZE` / `-mv NEW`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiskChange {
+    /// MB to add (grow only).
+    pub grow_mb: Option<u64>,
+    /// New name.
+    pub new_name: Option<String>,
+}
+
+/// `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapRequest {
+    /// Backing device or physical volume name.
+    pub backing: String,
+    /// Adapter, `vhostN`.
+    pub vadapter: String,
+    /// Virtual target device name; `vtscsiN` (lowest free) when unset.
+    pub vtd: Option<String>,
+}
+
+/// Everything about virtual storage, as `lssp`, `lsmap` and the console show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StorageView {
+    /// Pools with their disks.
+    pub pools: Vec<StoragePool>,
+    /// Virtual disks.
+    pub disks: Vec<BackingDevice>,
+    /// Adapters.
+    pub adapters: Vec<VirtualScsiAdapter>,
+    /// Mappings.
+    pub mappings: Vec<Mapping>,
+}

@@ -1,0 +1,478 @@
+//! Virtual storage rules: sizes, names, pool accounting (storage is committed like processors
+//! and memory), and what may be mapped where.
+
+use ivm_model::{
+    BackingDevice, BackingKind, DiskSpec, MapRequest, Mapping, PoolKind, PoolSpec, StoragePool,
+    VirtualScsiAdapter,
+};
+
+use crate::RuleError;
+
+/// Longest storage object name, as on IVM (logical volume names).
+pub const MAX_STORAGE_NAME: usize = 15;
+
+/// Parses IVM's size syntax into MB: `512M`/`512m`, `7G`/`7g`, `<n>B` (512-byte blocks, rounded
+/// up to whole MB), or a plain number of MB.
+pub fn parse_size(text: &str) -> Result<u64, RuleError> {
+    let bad = || RuleError::OutOfRange {
+        attr: "size",
+        value: text.to_string(),
+        allowed: "a positive size such as 512M, 10G or 2048B (512-byte blocks)".into(),
+    };
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], Some(c)),
+        _ => (t, None),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let mb = match unit {
+        None | Some('M' | 'm') => Some(n),
+        Some('G' | 'g') => n.checked_mul(1024),
+        Some('B' | 'b') => Some((n * 512).div_ceil(1 << 20)),
+        Some(_) => None,
+    }
+    .ok_or_else(bad)?;
+    if mb == 0 {
+        return Err(bad());
+    }
+    Ok(mb)
+}
+
+/// Checks a pool, disk or target device name: 1 to 15 letters, digits, `_`, `.`, `-`,
+/// starting with a letter.
+pub fn validate_storage_name(name: &str) -> Result<(), RuleError> {
+    let reason = if name.is_empty() || name.len() > MAX_STORAGE_NAME {
+        Some("storage names are 1 to 15 characters")
+    } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        Some("it must start with a letter")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        Some("use only letters, digits, '_', '.' and '-'")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(RuleError::InvalidName {
+            name: name.to_string(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// MB the virtual disks of `pool` commit.
+pub fn pool_allocated(pool: &str, disks: &[BackingDevice]) -> u64 {
+    disks
+        .iter()
+        .filter(|d| d.pool == pool)
+        .map(|d| d.size_mb)
+        .sum()
+}
+
+/// MB still free in a pool (a thin pool reports what its size leaves, never below zero).
+pub fn pool_free(pool: &StoragePool, disks: &[BackingDevice]) -> u64 {
+    pool.size_mb
+        .saturating_sub(pool_allocated(&pool.name, disks))
+}
+
+fn check_fits(pool: &StoragePool, disks: &[BackingDevice], more: u64) -> Result<(), RuleError> {
+    let free = pool_free(pool, disks);
+    if !pool.thin && more > free {
+        return Err(RuleError::Insufficient {
+            resource: "storage",
+            needed: format!("{more} MB in pool {}", pool.name),
+            available: format!("{free} MB"),
+        });
+    }
+    Ok(())
+}
+
+/// A new file pool on a host directory (`mksp -fb NAME -path DIR -size N`).
+pub fn new_file_pool(pools: &[StoragePool], spec: &PoolSpec) -> Result<StoragePool, RuleError> {
+    validate_storage_name(&spec.name)?;
+    if pools.iter().any(|p| p.name == spec.name) {
+        return Err(RuleError::StorageNameInUse {
+            what: "storage pool",
+            name: spec.name.clone(),
+        });
+    }
+    if spec.size_mb == 0 {
+        return Err(RuleError::OutOfRange {
+            attr: "size",
+            value: "0".into(),
+            allowed: "a positive size".into(),
+        });
+    }
+    if !spec.path.starts_with('/') {
+        return Err(RuleError::OutOfRange {
+            attr: "path",
+            value: spec.path.clone(),
+            allowed: "an absolute directory path".into(),
+        });
+    }
+    Ok(StoragePool {
+        name: spec.name.clone(),
+        kind: PoolKind::Fbpool,
+        size_mb: spec.size_mb,
+        path: spec.path.clone(),
+        thin: spec.thin,
+        default: pools.is_empty(),
+    })
+}
+
+/// The pool a request names, or the default one.
+pub fn pick_pool<'a>(
+    pools: &'a [StoragePool],
+    name: Option<&str>,
+) -> Result<&'a StoragePool, RuleError> {
+    match name {
+        Some(n) => pools.iter().find(|p| p.name == n).ok_or(RuleError::NoSuch {
+            what: "storage pool",
+            name: n.to_string(),
+        }),
+        None => pools.iter().find(|p| p.default).ok_or(RuleError::NoSuch {
+            what: "default storage pool",
+            name: String::new(),
+        }),
+    }
+}
+
+/// A new virtual disk (`mkbdsp`): a unique name, in a pool it fits in.
+pub fn new_disk(
+    pools: &[StoragePool],
+    disks: &[BackingDevice],
+    spec: &DiskSpec,
+) -> Result<BackingDevice, RuleError> {
+    validate_storage_name(&spec.name)?;
+    if disks.iter().any(|d| d.name == spec.name) || pools.iter().any(|p| p.name == spec.name) {
+        return Err(RuleError::StorageNameInUse {
+            what: "virtual disk",
+            name: spec.name.clone(),
+        });
+    }
+    let pool = pick_pool(pools, spec.pool.as_deref())?;
+    if spec.size_mb == 0 {
+        return Err(RuleError::OutOfRange {
+            attr: "size",
+            value: "0".into(),
+            allowed: "a positive size".into(),
+        });
+    }
+    check_fits(pool, disks, spec.size_mb)?;
+    Ok(BackingDevice {
+        name: spec.name.clone(),
+        pool: pool.name.clone(),
+        size_mb: spec.size_mb,
+    })
+}
+
+/// A virtual disk grown by `grow_mb` (`chbdsp -size +N`); disks never shrink.
+pub fn grow_disk(
+    pools: &[StoragePool],
+    disks: &[BackingDevice],
+    name: &str,
+    grow_mb: u64,
+) -> Result<BackingDevice, RuleError> {
+    let disk = find_disk(disks, name)?;
+    if grow_mb == 0 {
+        return Err(RuleError::OutOfRange {
+            attr: "size",
+            value: "+0".into(),
+            allowed: "a positive amount to add: virtual disks grow, never shrink".into(),
+        });
+    }
+    let pool = pick_pool(pools, Some(&disk.pool))?;
+    check_fits(pool, disks, grow_mb)?;
+    Ok(BackingDevice {
+        size_mb: disk.size_mb + grow_mb,
+        ..disk.clone()
+    })
+}
+
+/// A virtual disk by name.
+pub fn find_disk<'a>(
+    disks: &'a [BackingDevice],
+    name: &str,
+) -> Result<&'a BackingDevice, RuleError> {
+    disks
+        .iter()
+        .find(|d| d.name == name)
+        .ok_or(RuleError::NoSuch {
+            what: "virtual disk",
+            name: name.to_string(),
+        })
+}
+
+/// A virtual disk may be removed only when nothing maps it.
+pub fn check_disk_removal(name: &str, mappings: &[Mapping]) -> Result<(), RuleError> {
+    match mappings
+        .iter()
+        .find(|m| m.kind == BackingKind::Lv && m.backing == name)
+    {
+        Some(m) => Err(RuleError::InUse {
+            what: "virtual disk",
+            name: name.to_string(),
+            by: format!(
+                "it is mapped to vhost{} as {}; remove the mapping first (rmvdev -vtd {}) or remove both with rmbdsp -vtd {}",
+                m.vhost, m.vtd, m.vtd, m.vtd
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A pool may be removed only when it holds no virtual disk.
+pub fn check_pool_removal(pool: &StoragePool, disks: &[BackingDevice]) -> Result<(), RuleError> {
+    let held: Vec<&str> = disks
+        .iter()
+        .filter(|d| d.pool == pool.name)
+        .map(|d| d.name.as_str())
+        .collect();
+    if held.is_empty() {
+        Ok(())
+    } else {
+        Err(RuleError::InUse {
+            what: "storage pool",
+            name: pool.name.clone(),
+            by: format!(
+                "it holds the virtual disks {}; remove them first",
+                held.join(", ")
+            ),
+        })
+    }
+}
+
+/// N of `vhostN` for a new client partition: the lowest free.
+pub fn next_vhost(adapters: &[VirtualScsiAdapter]) -> u32 {
+    (0..)
+        .find(|n| !adapters.iter().any(|a| a.vhost == *n))
+        .unwrap_or(0)
+}
+
+/// Parses `vhostN`.
+pub fn parse_vhost(name: &str) -> Result<u32, RuleError> {
+    name.strip_prefix("vhost")
+        .and_then(|n| n.parse().ok())
+        .ok_or(RuleError::NoSuch {
+            what: "virtual SCSI server adapter",
+            name: name.to_string(),
+        })
+}
+
+/// A new mapping (`mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`): the adapter and the
+/// backing exist, the backing is not mapped already, the target device name is free.
+/// `free_pvs` are the physical volumes nothing uses (whole-disk mappings).
+pub fn new_mapping(
+    adapters: &[VirtualScsiAdapter],
+    disks: &[BackingDevice],
+    free_pvs: &[String],
+    mappings: &[Mapping],
+    req: &MapRequest,
+) -> Result<Mapping, RuleError> {
+    let vhost = parse_vhost(&req.vadapter)?;
+    let adapter = adapters
+        .iter()
+        .find(|a| a.vhost == vhost)
+        .ok_or(RuleError::NoSuch {
+            what: "virtual SCSI server adapter",
+            name: req.vadapter.clone(),
+        })?;
+    if let Some(m) = mappings.iter().find(|m| m.backing == req.backing) {
+        return Err(RuleError::InUse {
+            what: "backing device",
+            name: req.backing.clone(),
+            by: format!("it is already mapped to vhost{} as {}", m.vhost, m.vtd),
+        });
+    }
+    let kind = if disks.iter().any(|d| d.name == req.backing) {
+        BackingKind::Lv
+    } else if free_pvs.contains(&req.backing) {
+        BackingKind::Disk
+    } else {
+        return Err(RuleError::NoSuch {
+            what: "backing device (virtual disk or free physical volume)",
+            name: req.backing.clone(),
+        });
+    };
+    let vtd = match &req.vtd {
+        Some(v) => {
+            validate_storage_name(v)?;
+            if mappings.iter().any(|m| m.vtd == *v) {
+                return Err(RuleError::StorageNameInUse {
+                    what: "virtual target device",
+                    name: v.clone(),
+                });
+            }
+            v.clone()
+        }
+        None => (0..)
+            .map(|n| format!("vtscsi{n}"))
+            .find(|n| !mappings.iter().any(|m| m.vtd == *n))
+            .unwrap_or_default(),
+    };
+    let lun = (0..)
+        .find(|l| !mappings.iter().any(|m| m.vhost == vhost && m.lun == *l))
+        .unwrap_or(0);
+    Ok(Mapping {
+        vtd,
+        lpar_id: adapter.lpar_id,
+        vhost,
+        lun,
+        backing: req.backing.clone(),
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(name: &str, size: u64, thin: bool) -> StoragePool {
+        StoragePool {
+            name: name.into(),
+            kind: PoolKind::Fbpool,
+            size_mb: size,
+            path: format!("/p/{name}"),
+            thin,
+            default: name == "rootvg",
+        }
+    }
+
+    fn disk(name: &str, pool: &str, size: u64) -> BackingDevice {
+        BackingDevice {
+            name: name.into(),
+            pool: pool.into(),
+            size_mb: size,
+        }
+    }
+
+    #[test]
+    fn sizes_in_ivm_syntax() {
+        assert_eq!(parse_size("512M").unwrap(), 512);
+        assert_eq!(parse_size("512m").unwrap(), 512);
+        assert_eq!(parse_size("7g").unwrap(), 7168);
+        assert_eq!(parse_size("2048B").unwrap(), 1);
+        assert_eq!(parse_size("4096b").unwrap(), 2);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        for bad in [
+            "",
+            "G",
+            "0M",
+            "-5M",
+            "1.5G",
+            "10T",
+            "1 0M",
+            "99999999999999999999G",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_storage_name("lp1_disk0").is_ok());
+        for bad in ["", "0disk", "a b", "a,b", "sixteen-chars-xx", "ö"] {
+            assert!(validate_storage_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn disks_never_overcommit_a_pool_unless_it_is_thin() {
+        let pools = [pool("rootvg", 1000, false), pool("thin", 100, true)];
+        let disks = vec![disk("a", "rootvg", 600)];
+        let spec = |name: &str, pool: Option<&str>, size| DiskSpec {
+            name: name.into(),
+            pool: pool.map(str::to_string),
+            size_mb: size,
+            ..Default::default()
+        };
+        let d = new_disk(&pools, &disks, &spec("b", None, 400)).unwrap();
+        assert_eq!(d.pool, "rootvg", "the default pool");
+        let e = new_disk(&pools, &disks, &spec("b", None, 401)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not enough storage available: the request needs 401 MB in pool rootvg more, 400 MB available"
+        );
+        assert!(new_disk(&pools, &disks, &spec("b", Some("thin"), 5000)).is_ok());
+        assert!(matches!(
+            new_disk(&pools, &disks, &spec("a", None, 1)),
+            Err(RuleError::StorageNameInUse { .. })
+        ));
+        assert!(matches!(
+            new_disk(&pools, &disks, &spec("b", Some("nope"), 1)),
+            Err(RuleError::NoSuch { .. })
+        ));
+        // Growing is bounded the same way; shrinking is not a thing.
+        assert_eq!(grow_disk(&pools, &disks, "a", 400).unwrap().size_mb, 1000);
+        assert!(grow_disk(&pools, &disks, "a", 401).is_err());
+        assert!(grow_disk(&pools, &disks, "a", 0).is_err());
+        assert_eq!(pool_free(&pools[0], &disks), 400);
+    }
+
+    #[test]
+    fn mappings() {
+        let adapters = [VirtualScsiAdapter {
+            vhost: 0,
+            lpar_id: 2,
+            client_slot: 2,
+            server_slot: 11,
+        }];
+        let disks = [disk("d1", "rootvg", 10), disk("d2", "rootvg", 10)];
+        let pvs = ["hdisk1".to_string()];
+        let req = |b: &str, v: &str, vtd: Option<&str>| MapRequest {
+            backing: b.into(),
+            vadapter: v.into(),
+            vtd: vtd.map(str::to_string),
+        };
+        let m0 = new_mapping(&adapters, &disks, &pvs, &[], &req("d1", "vhost0", None)).unwrap();
+        assert_eq!((m0.vtd.as_str(), m0.lun, m0.lpar_id), ("vtscsi0", 0, 2));
+        let maps = vec![m0];
+        let m1 = new_mapping(
+            &adapters,
+            &disks,
+            &pvs,
+            &maps,
+            &req("hdisk1", "vhost0", None),
+        )
+        .unwrap();
+        assert_eq!(
+            (m1.vtd.as_str(), m1.lun, m1.kind),
+            ("vtscsi1", 1, BackingKind::Disk)
+        );
+        assert!(matches!(
+            new_mapping(&adapters, &disks, &pvs, &maps, &req("d1", "vhost0", None)),
+            Err(RuleError::InUse { .. })
+        ));
+        assert!(matches!(
+            new_mapping(&adapters, &disks, &pvs, &maps, &req("d2", "vhost7", None)),
+            Err(RuleError::NoSuch { .. })
+        ));
+        assert!(matches!(
+            new_mapping(
+                &adapters,
+                &disks,
+                &pvs,
+                &maps,
+                &req("d2", "vhost0", Some("vtscsi0"))
+            ),
+            Err(RuleError::StorageNameInUse { .. })
+        ));
+        assert!(new_mapping(
+            &adapters,
+            &disks,
+            &pvs,
+            &maps,
+            &req("hdisk9", "vhost0", None)
+        )
+        .is_err());
+        let e = check_disk_removal("d1", &maps).unwrap_err().to_string();
+        assert!(e.contains("rmvdev -vtd vtscsi0"), "{e}");
+        assert!(check_disk_removal("d2", &maps).is_ok());
+        assert_eq!(next_vhost(&adapters), 1);
+    }
+}

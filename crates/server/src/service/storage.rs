@@ -1,0 +1,494 @@
+//! Virtual storage: pools, virtual disks and their mappings to partitions. Each change is
+//! reserved in the store, carried out on the host (files, QMP hot-plug), then committed or
+//! undone; a virtual disk being made or removed is marked so that a daemon that dies half way
+//! leaves no half-made disk after the next start.
+
+use std::path::Path;
+
+use ivm_model::{
+    BackingDevice, BackingKind, DiskChange, DiskSpec, MapRequest, Mapping, PoolKind, PoolSpec,
+    StoragePool, StorageView, VirtualScsiAdapter,
+};
+use ivm_qemu::LaunchDisk;
+use ivm_storage::FilePool;
+use ivm_store::DiskState;
+
+use super::{Actor, Service, ServiceError};
+use crate::failpoint;
+use crate::runtime::HostError;
+
+/// The default pool's name, as on IVM.
+pub const DEFAULT_POOL: &str = "rootvg";
+
+/// A starting partition's adapter, disks, and the open files QEMU inherits (with their
+/// descriptor numbers).
+pub(super) type LaunchDisks = (Option<u32>, Vec<LaunchDisk>, Vec<(std::fs::File, i32)>);
+
+/// Descriptor number of a partition's first disk in QEMU (0-2 are stdio).
+const FIRST_DISK_FD: i32 = 10;
+
+fn host<E: std::fmt::Display>(e: E) -> ServiceError {
+    ServiceError::Host(e.to_string())
+}
+
+fn file_pool(p: &StoragePool) -> Result<FilePool, ServiceError> {
+    match p.kind {
+        PoolKind::Fbpool => Ok(FilePool::new(&p.path)),
+        PoolKind::Lvpool => Err(ServiceError::Invalid(format!(
+            "storage pool {} is a volume group; this host has no device-mapper, so LVM pools cannot be used here",
+            p.name
+        ))),
+    }
+}
+
+/// The adapter a partition has (every client partition has one).
+pub(super) fn adapter_for(
+    tx: &ivm_store::Tx,
+    lpar_id: u32,
+) -> Result<Option<VirtualScsiAdapter>, ServiceError> {
+    Ok(tx.adapters()?.into_iter().find(|a| a.lpar_id == lpar_id))
+}
+
+/// Gives a new client partition its virtual SCSI server adapter.
+pub(super) fn add_adapter(tx: &ivm_store::Tx, lpar_id: u32) -> Result<(), ServiceError> {
+    let adapters = tx.adapters()?;
+    let vhost = ivm_rules::next_vhost(&adapters);
+    tx.put_adapter(&VirtualScsiAdapter {
+        vhost,
+        lpar_id,
+        client_slot: 2,
+        server_slot: 11 + vhost,
+    })?;
+    Ok(())
+}
+
+impl Service {
+    /// Pools, disks, adapters and mappings.
+    pub fn storage(&self) -> Result<StorageView, ServiceError> {
+        self.store.read(|tx| {
+            Ok::<_, ServiceError>(StorageView {
+                pools: tx.pools()?,
+                disks: tx.disks()?,
+                adapters: tx.adapters()?,
+                mappings: tx.mappings()?,
+            })
+        })
+    }
+
+    /// At start: makes the default pool when there is none (a file pool in the data directory
+    /// of `size_mb`, or half the filesystem's free space), and finishes what a daemon that died
+    /// left half done: disks being made are removed, disks being removed are removed.
+    pub fn prepare_storage(
+        &self,
+        data_dir: &Path,
+        size_mb: Option<u64>,
+    ) -> Result<(), ServiceError> {
+        let pools = self.store.read(|tx| tx.pools())?;
+        if pools.is_empty() {
+            let dir = data_dir.join("pools").join(DEFAULT_POOL);
+            let fp = FilePool::new(&dir);
+            fp.create().map_err(host)?;
+            let size = match size_mb {
+                Some(s) => s,
+                None => fp.fs_free_mb().map_err(host)? / 2,
+            };
+            let pool = StoragePool {
+                name: DEFAULT_POOL.into(),
+                kind: PoolKind::Fbpool,
+                size_mb: size,
+                path: dir.to_string_lossy().into_owned(),
+                thin: false,
+                default: true,
+            };
+            self.store.write(|tx| tx.put_pool(&pool))?;
+            println!(
+                "ivm: created the default storage pool {DEFAULT_POOL}: a file pool of {size} MB in {}",
+                dir.display()
+            );
+        }
+        let (pools, disks) = self
+            .store
+            .read(|tx| Ok::<_, ServiceError>((tx.pools()?, tx.disks_with_state()?)))?;
+        for (d, state) in disks {
+            if state == DiskState::Ready {
+                continue;
+            }
+            let pool = pools.iter().find(|p| p.name == d.pool);
+            if let Some(fp) = pool.map(file_pool).transpose()? {
+                fp.remove_disk(&d.name).map_err(host)?;
+            }
+            tracing::warn!(disk = %d.name, ?state, "finished an interrupted virtual disk operation: removed it");
+            self.store.write(|tx| tx.delete_disk(&d.name))?;
+        }
+        Ok(())
+    }
+
+    /// `mksp -fb NAME -path DIR -size N`: a file pool on a host directory.
+    pub fn create_pool(&self, actor: &Actor, spec: &PoolSpec) -> Result<StoragePool, ServiceError> {
+        self.task(actor, "create storage pool", &spec.name, |tx| {
+            actor.require_modify()?;
+            let pools = tx.pools()?;
+            let pool = ivm_rules::new_file_pool(&pools, spec)?;
+            let fp = FilePool::new(&pool.path);
+            if Path::new(&pool.path).exists() && !Path::new(&pool.path).is_dir() {
+                return Err(ServiceError::Invalid(format!(
+                    "{} is not a directory",
+                    pool.path
+                )));
+            }
+            if !pool.thin {
+                fp.check_space(0).map_err(host)?;
+                fp.create().map_err(host)?;
+                fp.check_space(pool.size_mb).map_err(host)?;
+            } else {
+                fp.create().map_err(host)?;
+            }
+            tx.put_pool(&pool)?;
+            Ok((pool.clone(), pool.name.clone()))
+        })
+    }
+
+    /// `rmsp NAME`: removes an empty pool (its directory stays).
+    pub fn remove_pool(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
+        self.task(actor, "remove storage pool", name, |tx| {
+            actor.require_modify()?;
+            let pools = tx.pools()?;
+            let pool = ivm_rules::pick_pool(&pools, Some(name))?;
+            ivm_rules::check_pool_removal(pool, &tx.disks()?)?;
+            if pool.default {
+                return Err(ServiceError::Conflict(format!(
+                    "{name} is the default storage pool; make another pool the default first (chsp -default)"
+                )));
+            }
+            tx.delete_pool(name)?;
+            Ok(((), name.to_string()))
+        })
+    }
+
+    /// `chsp -default NAME`.
+    pub fn set_default_pool(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
+        self.task(actor, "set default storage pool", name, |tx| {
+            actor.require_modify()?;
+            let pools = tx.pools()?;
+            ivm_rules::pick_pool(&pools, Some(name))?;
+            for mut p in pools {
+                p.default = p.name == name;
+                tx.put_pool(&p)?;
+            }
+            Ok(((), name.to_string()))
+        })
+    }
+
+    /// `mkbdsp`: a new virtual disk (its file fully allocated unless the pool is thin),
+    /// mapped at once when the request names an adapter.
+    pub fn create_disk(
+        &self,
+        actor: &Actor,
+        spec: &DiskSpec,
+    ) -> Result<BackingDevice, ServiceError> {
+        self.logged(actor, "create virtual disk", &spec.name, || {
+            actor.require_modify()?;
+            // Reserve: the disk commits its size from here on, so no concurrent request can
+            // take the same space.
+            let (disk, pool) = self.store.write(|tx| {
+                let pools = tx.pools()?;
+                let disk = ivm_rules::new_disk(&pools, &tx.disks()?, spec)?;
+                let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone();
+                if let Some(v) = &spec.vadapter {
+                    // Check the mapping before making anything.
+                    ivm_rules::new_mapping(
+                        &tx.adapters()?,
+                        std::slice::from_ref(&disk),
+                        &[],
+                        &tx.mappings()?,
+                        &MapRequest {
+                            backing: disk.name.clone(),
+                            vadapter: v.clone(),
+                            vtd: spec.vtd.clone(),
+                        },
+                    )?;
+                }
+                tx.put_disk(&disk, DiskState::Creating)?;
+                Ok::<_, ServiceError>((disk, pool))
+            })?;
+            let made = file_pool(&pool).and_then(|fp| {
+                failpoint::hit("storage.create").map_err(HostError::from)?;
+                fp.create_disk(&disk.name, disk.size_mb, pool.thin)
+                    .map_err(host)?;
+                failpoint::hit("storage.created").map_err(HostError::from)?;
+                Ok(fp)
+            });
+            match made {
+                Ok(_) => self
+                    .store
+                    .write(|tx| tx.put_disk(&disk, DiskState::Ready))?,
+                Err(e) => {
+                    if let Ok(fp) = file_pool(&pool) {
+                        let _ = fp.remove_disk(&disk.name);
+                    }
+                    self.store.write(|tx| tx.delete_disk(&disk.name))?;
+                    return Err(e);
+                }
+            }
+            if let Some(v) = &spec.vadapter {
+                let req = MapRequest {
+                    backing: disk.name.clone(),
+                    vadapter: v.clone(),
+                    vtd: spec.vtd.clone(),
+                };
+                // On failure the disk stays (it was made); only the mapping failed.
+                self.map_inner(&req)?;
+            }
+            Ok((disk.clone(), disk.name.clone()))
+        })
+    }
+
+    /// `chbdsp -bd NAME -size +N` (grow; live on a running partition) or `-mv NEW`.
+    pub fn change_disk(
+        &self,
+        actor: &Actor,
+        name: &str,
+        change: &DiskChange,
+    ) -> Result<BackingDevice, ServiceError> {
+        self.logged(actor, "change virtual disk", name, || {
+            actor.require_modify()?;
+            let mut disk = self.store.read(|tx| {
+                ivm_rules::find_disk(&tx.disks()?, name)
+                    .cloned()
+                    .map_err(ServiceError::from)
+            })?;
+            if let Some(grow) = change.grow_mb {
+                disk = self.grow_disk(&disk.name, grow)?;
+            }
+            if let Some(new) = &change.new_name {
+                self.rename_disk(&disk.name, new)?;
+                disk.name = new.clone();
+            }
+            if change.grow_mb.is_none() && change.new_name.is_none() {
+                return Err(ServiceError::Invalid(
+                    "nothing to change: give -size +N or -mv NEW".into(),
+                ));
+            }
+            Ok((disk, name.to_string()))
+        })
+    }
+
+    fn grow_disk(&self, name: &str, grow: u64) -> Result<BackingDevice, ServiceError> {
+        let (old, new, pool, mapping) = self.store.write(|tx| {
+            let pools = tx.pools()?;
+            let disks = tx.disks()?;
+            let old = ivm_rules::find_disk(&disks, name)?.clone();
+            let new = ivm_rules::grow_disk(&pools, &disks, name, grow)?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&new.pool))?.clone();
+            let mapping = tx.mappings()?.into_iter().find(|m| m.backing == name);
+            tx.put_disk(&new, DiskState::Ready)?;
+            Ok::<_, ServiceError>((old, new, pool, mapping))
+        })?;
+        let grown = file_pool(&pool).and_then(|fp| {
+            fp.grow_disk(name, new.size_mb, pool.thin).map_err(host)?;
+            if let Some(m) = &mapping {
+                if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
+                    ivm_qemu::vm::resize_disk(&live.qmp, &m.vtd, new.size_mb)
+                        .map_err(HostError::from)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = grown {
+            // The file may have grown; the store keeps the old size, which is what the guest
+            // sees. (A file is never shrunk.)
+            self.store.write(|tx| tx.put_disk(&old, DiskState::Ready))?;
+            return Err(e);
+        }
+        Ok(new)
+    }
+
+    fn rename_disk(&self, from: &str, to: &str) -> Result<(), ServiceError> {
+        ivm_rules::validate_storage_name(to)?;
+        self.store.write(|tx| {
+            let disks = tx.disks()?;
+            let d = ivm_rules::find_disk(&disks, from)?;
+            if disks.iter().any(|x| x.name == to) || tx.pools()?.iter().any(|p| p.name == to) {
+                return Err(ivm_rules::RuleError::StorageNameInUse {
+                    what: "virtual disk",
+                    name: to.to_string(),
+                }
+                .into());
+            }
+            let pools = tx.pools()?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&d.pool))?;
+            // The rename of the file happens inside the transaction: if it fails, the store
+            // rolls back; if the commit fails, the file is renamed back.
+            file_pool(pool)?.rename_disk(from, to).map_err(host)?;
+            tx.rename_disk(from, to)?;
+            Ok::<_, ServiceError>(())
+        })
+    }
+
+    /// `rmbdsp -bd NAME [-vtd]`: removes a virtual disk; refused while mapped unless its
+    /// mapping goes with it.
+    pub fn remove_disk(
+        &self,
+        actor: &Actor,
+        name: &str,
+        with_vtd: bool,
+    ) -> Result<(), ServiceError> {
+        self.logged(actor, "remove virtual disk", name, || {
+            actor.require_modify()?;
+            let (disk, mapping) = self.store.read(|tx| {
+                let disks = tx.disks()?;
+                let d = ivm_rules::find_disk(&disks, name)?.clone();
+                Ok::<_, ServiceError>((d, tx.mappings()?.into_iter().find(|m| m.backing == name)))
+            })?;
+            if let Some(m) = mapping {
+                if !with_vtd {
+                    ivm_rules::check_disk_removal(name, std::slice::from_ref(&m))?;
+                }
+                self.unmap_inner(&m.vtd)?;
+            }
+            let pool = self.store.write(|tx| {
+                let pools = tx.pools()?;
+                let mappings = tx.mappings()?;
+                ivm_rules::check_disk_removal(name, &mappings)?;
+                tx.put_disk(&disk, DiskState::Removing)?;
+                Ok::<_, ServiceError>(ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone())
+            })?;
+            // Once marked, the removal is finished even if the daemon dies here.
+            file_pool(&pool)?.remove_disk(name).map_err(host)?;
+            self.store.write(|tx| tx.delete_disk(name))?;
+            Ok(((), name.to_string()))
+        })
+    }
+
+    /// `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`: maps a disk to a partition,
+    /// hot-plugging it when the partition runs.
+    pub fn map(&self, actor: &Actor, req: &MapRequest) -> Result<Mapping, ServiceError> {
+        self.logged(actor, "map virtual disk", &req.backing, || {
+            actor.require_modify()?;
+            let m = self.map_inner(req)?;
+            Ok((m.clone(), format!("{} to {}", m.backing, req.vadapter)))
+        })
+    }
+
+    fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
+        let (m, disk, pool) = self.store.write(|tx| {
+            let disks = tx.disks()?;
+            let m = ivm_rules::new_mapping(&tx.adapters()?, &disks, &[], &tx.mappings()?, req)?;
+            let disk = ivm_rules::find_disk(&disks, &m.backing)?.clone();
+            let pools = tx.pools()?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone();
+            if let Some(p) = tx.partition(m.lpar_id)? {
+                if p.state.is_active() {
+                    ivm_rules::check_settled(&p)?;
+                }
+            }
+            // Reserved: no other request can map this disk or take this LUN now.
+            tx.put_mapping(&m)?;
+            Ok::<_, ServiceError>((m, disk, pool))
+        })?;
+        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(m.lpar_id));
+        let _held = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        let plugged = match self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
+            None => Ok(()),
+            Some(live) => file_pool(&pool).and_then(|fp| {
+                failpoint::hit("storage.attach").map_err(HostError::from)?;
+                let (file, direct) = fp.open_for_guest(&disk.name).map_err(host)?;
+                let aio = self.runtime()?.env.aio;
+                ivm_qemu::vm::attach_disk(&live.qmp, m.vhost, &m.vtd, m.lun, &file, direct, aio)
+                    .map_err(|e| ServiceError::from(HostError::from(e)))
+            }),
+        };
+        if let Err(e) = plugged {
+            self.store.write(|tx| tx.delete_mapping(&m.vtd))?;
+            return Err(e);
+        }
+        Ok(m)
+    }
+
+    /// `rmvdev -vtd VTD` (or `-vdev BACKING`): unmaps, hot-unplugging from a running partition.
+    pub fn unmap(&self, actor: &Actor, vtd_or_backing: &str) -> Result<Mapping, ServiceError> {
+        self.logged(actor, "unmap virtual disk", vtd_or_backing, || {
+            actor.require_modify()?;
+            let vtd = self.store.read(|tx| {
+                tx.mappings()?
+                    .into_iter()
+                    .find(|m| m.vtd == vtd_or_backing || m.backing == vtd_or_backing)
+                    .map(|m| m.vtd)
+                    .ok_or_else(|| {
+                        ServiceError::from(ivm_rules::RuleError::NoSuch {
+                            what: "virtual target device",
+                            name: vtd_or_backing.to_string(),
+                        })
+                    })
+            })?;
+            let m = self.unmap_inner(&vtd)?;
+            Ok((m, vtd_or_backing.to_string()))
+        })
+    }
+
+    fn unmap_inner(&self, vtd: &str) -> Result<Mapping, ServiceError> {
+        let m = self.store.read(|tx| {
+            let m = tx
+                .mappings()?
+                .into_iter()
+                .find(|m| m.vtd == vtd)
+                .ok_or_else(|| {
+                    ServiceError::from(ivm_rules::RuleError::NoSuch {
+                        what: "virtual target device",
+                        name: vtd.to_string(),
+                    })
+                })?;
+            if let Some(p) = tx.partition(m.lpar_id)? {
+                if p.state.is_active() {
+                    ivm_rules::check_settled(&p)?;
+                }
+            }
+            Ok::<_, ServiceError>(m)
+        })?;
+        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(m.lpar_id));
+        let _held = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
+            ivm_qemu::vm::detach_disk(&live.qmp, &m.vtd, m.lun).map_err(HostError::from)?;
+        }
+        self.store.write(|tx| tx.delete_mapping(vtd))?;
+        Ok(m)
+    }
+
+    /// The disks a starting partition gets: its adapter, and each mapped disk opened for QEMU
+    /// with the descriptor number it inherits it as.
+    pub(super) fn disks_for_launch(&self, lpar_id: u32) -> Result<LaunchDisks, ServiceError> {
+        let (adapter, mappings, disks, pools) = self.store.read(|tx| {
+            Ok::<_, ServiceError>((
+                adapter_for(tx, lpar_id)?,
+                tx.mappings()?,
+                tx.disks()?,
+                tx.pools()?,
+            ))
+        })?;
+        let mut launch = Vec::new();
+        let mut files = Vec::new();
+        for (i, m) in mappings
+            .iter()
+            .filter(|m| m.lpar_id == lpar_id && m.kind == BackingKind::Lv)
+            .enumerate()
+        {
+            let disk = ivm_rules::find_disk(&disks, &m.backing)?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
+            let (file, direct) = file_pool(pool)?.open_for_guest(&disk.name).map_err(host)?;
+            let fd = FIRST_DISK_FD + i as i32;
+            launch.push(LaunchDisk {
+                vtd: m.vtd.clone(),
+                lun: m.lun,
+                fd,
+                direct,
+                boot: i == 0,
+            });
+            files.push((file, fd));
+        }
+        Ok((adapter.map(|a| a.vhost), launch, files))
+    }
+}
