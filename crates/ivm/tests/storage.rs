@@ -157,7 +157,19 @@ fn disks_are_committed_mapped_and_refused_with_reasons() {
     assert!(!d.data_dir().join("pools/rootvg/data1").exists());
     assert_eq!(d.ok(&["lssp", "-field", "free", "-fmt", ":"]), "1024\n");
     // A second file pool, thin: it may hold more than its size.
-    let dir = d.data_dir().join("thinpool");
+    for bad in ["/etc/ivm-pool", "/root/.ssh"] {
+        let e = d.fails(&["mksp", "-fb", "p3", "-path", bad, "-size", "1G"]);
+        assert!(
+            e.contains("is not inside a directory ivm manages"),
+            "{bad}: {e}"
+        );
+        assert!(!std::path::Path::new(bad).exists() || bad == "/root/.ssh");
+    }
+    let escape = format!("{}/pools/../elsewhere", d.data_dir().display());
+    assert!(d
+        .fails(&["mksp", "-fb", "p3", "-path", &escape, "-size", "1G"])
+        .contains("not"));
+    let dir = d.data_dir().join("pools/thinpool");
     d.ok(&[
         "mksp",
         "-fb",

@@ -62,6 +62,10 @@ pub struct Settings {
     /// Size in MB of the default storage pool `rootvg` when ivm creates it as a file pool in
     /// the data directory (default: half the filesystem's free space).
     pub rootvg_size_mb: Option<u64>,
+    /// Host directories (besides the data directory's `pools/`) in which `mksp -fb -path`
+    /// may make file pools.
+    #[serde(default)]
+    pub pool_dirs: Vec<String>,
 }
 
 /// The account QEMU runs as when `ivm.toml` does not name one.

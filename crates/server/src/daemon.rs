@@ -114,6 +114,7 @@ pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>,
     let facts = ivm_host::discover(Path::new("/")).context("cannot discover the managed system")?;
     let system = settings.apply(facts)?;
     let (svc, password) = Service::open(data_dir, system)?;
+    let svc = svc.with_pool_dirs(&settings.pool_dirs);
     svc.prepare_storage(data_dir, settings.rootvg_size_mb)?;
     Ok((svc, password, settings))
 }

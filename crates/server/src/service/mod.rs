@@ -70,6 +70,9 @@ pub struct Service {
     cpus: cpus::CpuLedger,
     /// The only directory boot files are loaded from.
     boot_dir: std::path::PathBuf,
+    /// Directories file pools may be made in: the data directory's `pools/` and those
+    /// `ivm.toml` names (`pool_dirs`).
+    pool_roots: Vec<std::path::PathBuf>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -101,6 +104,7 @@ impl Service {
             clean_exits: Mutex::default(),
             restarts: Mutex::default(),
             cpus: cpus::CpuLedger::default(),
+            pool_roots: vec![data_dir.join("pools")],
             boot_dir,
         };
         let password = svc.bootstrap()?;
@@ -129,6 +133,13 @@ impl Service {
         self.runtime
             .as_ref()
             .ok_or_else(|| ServiceError::Host("partitions cannot run without the daemon".into()))
+    }
+
+    /// Adds directories file pools may be made in (from `ivm.toml`).
+    pub fn with_pool_dirs(mut self, dirs: &[String]) -> Service {
+        self.pool_roots
+            .extend(dirs.iter().map(std::path::PathBuf::from));
+        self
     }
 
     /// The directory boot files must be in.

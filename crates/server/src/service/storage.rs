@@ -129,6 +129,7 @@ impl Service {
             actor.require_modify()?;
             let pools = tx.pools()?;
             let pool = ivm_rules::new_file_pool(&pools, spec)?;
+            self.check_pool_dir(&pool.path)?;
             let fp = FilePool::new(&pool.path);
             if Path::new(&pool.path).exists() && !Path::new(&pool.path).is_dir() {
                 return Err(ServiceError::Invalid(format!(
@@ -146,6 +147,48 @@ impl Service {
             tx.put_pool(&pool)?;
             Ok((pool.clone(), pool.name.clone()))
         })
+    }
+
+    /// A file pool's directory must lie inside a directory ivm manages (its data directory's
+    /// `pools/`, or one `ivm.toml` lists in `pool_dirs`), judged with every link resolved, so
+    /// that a pool can never put a disk a guest writes into a place the host reads.
+    fn check_pool_dir(&self, path: &str) -> Result<(), ServiceError> {
+        let p = Path::new(path);
+        // The deepest existing ancestor, resolved, plus the part still to be made.
+        let mut existing = p.to_path_buf();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.file_name(), existing.parent()) {
+                (Some(n), Some(parent)) => {
+                    rest.push(n.to_owned());
+                    existing = parent.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        let mut real = existing.canonicalize().map_err(host)?;
+        for part in rest.iter().rev() {
+            if part == ".." || part == "." {
+                return Err(ServiceError::Invalid(format!("{path} is not a plain path")));
+            }
+            real.push(part);
+        }
+        let inside = self.pool_roots.iter().any(|root| {
+            let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+            real.starts_with(&root) && real != root
+        });
+        if !inside {
+            let roots: Vec<String> = self
+                .pool_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect();
+            return Err(ServiceError::Invalid(format!(
+                "{path} is not inside a directory ivm manages for pools ({}); add its parent to pool_dirs in ivm.toml",
+                roots.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// `rmsp NAME`: removes an empty pool (its directory stays).
