@@ -179,7 +179,7 @@ fn memory_mb(root: &Path) -> Result<u64, HostError> {
 
 /// Whole block devices that nothing on the host uses: not mounted (nor any partition of them),
 /// not swap, not held by device-mapper or md. Loop devices count only when attached to a file.
-fn physical_volumes(root: &Path) -> Vec<PhysicalVolume> {
+pub fn physical_volumes(root: &Path) -> Vec<PhysicalVolume> {
     let mounts = fs::read_to_string(root.join("proc/mounts")).unwrap_or_default();
     let swaps = fs::read_to_string(root.join("proc/swaps")).unwrap_or_default();
     let used_names: Vec<String> = mounts
@@ -218,7 +218,17 @@ fn physical_volumes(root: &Path) -> Vec<PhysicalVolume> {
             if in_use {
                 return None;
             }
+            let id = read_trimmed(&dev.join("wwid"))
+                .or_else(|| read_trimmed(&dev.join("device/wwid")))
+                .map(|w| format!("wwid:{w}"))
+                .or_else(|| read_trimmed(&dev.join("serial")).map(|s| format!("serial:{s}")))
+                .or_else(|| read_trimmed(&dev.join("device/serial")).map(|s| format!("serial:{s}")))
+                .or_else(|| {
+                    read_trimmed(&dev.join("loop/backing_file")).map(|f| format!("file:{f}"))
+                })
+                .unwrap_or_else(|| format!("dev:{name}"));
             Some(PhysicalVolume {
+                id,
                 size_mb: sectors * 512 / (1024 * 1024),
                 model: read_trimmed(&dev.join("device/model")).unwrap_or_default(),
                 name,
@@ -340,6 +350,7 @@ mod tests {
             .map(|p| (p.name.as_str(), p.size_mb))
             .collect();
         assert_eq!(pvs, vec![("loop1", 100), ("sdb", 1024)]);
+        assert_eq!(f.physical_volumes[0].id, "file:/tmp/pv.img");
         assert_eq!(f.physical_volumes[1].model, "QEMU HARDDISK");
         assert_eq!(f.physical_nics.len(), 1);
         assert_eq!(f.physical_nics[0].mac, "525400123456");

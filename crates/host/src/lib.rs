@@ -5,4 +5,4 @@ pub mod cpulist;
 pub mod discovery;
 pub mod users;
 
-pub use discovery::{discover, online_cpus, HostError, HostFacts};
+pub use discovery::{discover, online_cpus, physical_volumes, HostError, HostFacts};

@@ -424,6 +424,7 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
     assert_eq!(
         installed,
         [
+            "cfgdev",
             "chbdsp",
             "chhwres",
             "chsp",
@@ -433,6 +434,7 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
             "lshwres",
             "lsivm",
             "lsmap",
+            "lspv",
             "lsrefcode",
             "lssp",
             "lssyscfg",

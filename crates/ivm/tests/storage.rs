@@ -292,3 +292,103 @@ fn a_guest_keeps_what_it_wrote_sees_hot_plugged_disks_and_live_growth() {
     ]);
     assert_eq!(state(&d, "lp1"), "Not Activated");
 }
+
+/// A loop device over a sparse file, playing a disk attached to the host; detached on drop.
+struct LoopDisk {
+    dev: String,
+    file: std::path::PathBuf,
+}
+
+impl LoopDisk {
+    fn new(dir: &std::path::Path, mb: u64) -> LoopDisk {
+        let file = dir.join("pv.img");
+        let f = std::fs::File::create(&file).unwrap();
+        f.set_len(mb << 20).unwrap();
+        let out = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "losetup: {out:?}");
+        let dev = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        LoopDisk { dev, file }
+    }
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.dev])
+            .status();
+    }
+}
+
+#[test]
+fn a_whole_physical_volume_is_named_mapped_and_written_by_a_guest() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    let before = d.ok(&["lspv", "-field", "name", "-fmt", ":"]);
+    let pv = LoopDisk::new(d.data_dir(), 64);
+    // Attached after ivm started: seen only after cfgdev, as the next hdiskN.
+    assert_eq!(d.ok(&["lspv", "-field", "name", "-fmt", ":"]), before);
+    assert_eq!(d.ok(&["cfgdev"]), "");
+    let after = d.ok(&["lspv", "-field", "name", "pvid", "-fmt", ":"]);
+    let new: Vec<&str> = after
+        .lines()
+        .filter(|l| !before.contains(l.split(':').next().unwrap()))
+        .collect();
+    assert_eq!(new.len(), 1, "{after}");
+    let hdisk = new[0].split(':').next().unwrap().to_string();
+    assert!(hdisk.starts_with("hdisk"), "{hdisk}");
+    assert_eq!(
+        new[0].split(':').nth(1).unwrap().len(),
+        16,
+        "a 16-digit PVID"
+    );
+    assert_eq!(d.ok(&["lspv", "-size", &hdisk]), "64\n");
+    assert!(d.ok(&["lspv", "-free"]).contains(&hdisk));
+
+    assert_eq!(
+        d.ok(&["mkvdev", "-vdev", &hdisk, "-vadapter", "vhost0"]),
+        "vtscsi0 Available\n"
+    );
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-type", "disk", "-field", "vtd", "backing", "-fmt", ":"]),
+        format!("vtscsi0:{hdisk}\n")
+    );
+    assert!(
+        !d.ok(&["lspv", "-free"]).contains(&hdisk),
+        "a mapped disk is not free"
+    );
+    let e = d.fails(&["mkvdev", "-vdev", &hdisk, "-vadapter", "vhost0"]);
+    assert!(e.contains("already mapped"), "{e}");
+
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
+    con.send("echo written-on-the-pv | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo done-pv");
+    con.wait_for("done-pv\r", Duration::from_secs(30));
+    drop(con);
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "lp1",
+    ]);
+    let head = std::fs::read(&pv.file).unwrap();
+    assert!(
+        head.starts_with(b"written-on-the-pv"),
+        "the host's device holds it"
+    );
+    d.ok(&["rmvdev", "-vtd", "vtscsi0"]);
+    // Gone from the host: cfgdev keeps its name for it but lspv no longer lists it.
+    drop(pv);
+    d.ok(&["cfgdev"]);
+    assert!(!d.ok(&["lspv"]).contains(&format!("{hdisk} ")));
+}

@@ -22,8 +22,8 @@ pub use request::{
     ActivateRequest, DlparRequest, MoveRequest, PartitionChange, PartitionSpec, ShutdownRequest,
 };
 pub use storage::{
-    BackingDevice, BackingKind, DiskChange, DiskSpec, MapRequest, Mapping, PoolKind, PoolSpec,
-    StoragePool, StorageView, VirtualScsiAdapter,
+    BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolKind,
+    PoolSpec, StoragePool, StorageView, VirtualScsiAdapter,
 };
 pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
 pub use task::{Task, TaskResult};

@@ -176,6 +176,23 @@ pub struct MapRequest {
     pub vtd: Option<String>,
 }
 
+/// A physical volume as IVM names it: `hdiskN`, kept for the same device across reboots.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Hdisk {
+    /// `hdiskN`.
+    pub name: String,
+    /// The device's stable identity (WWID, serial, a loop device's backing file).
+    pub id: String,
+    /// Its kernel name now, e.g. `sdb` or `loop3`.
+    pub device: String,
+    /// Size in MB.
+    pub size_mb: u64,
+    /// Whether the last scan found it, unused by the host.
+    pub present: bool,
+    /// The physical volume identifier `lspv` prints (16 hex digits, from the identity).
+    pub pvid: String,
+}
+
 /// Everything about virtual storage, as `lssp`, `lsmap` and the console show it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StorageView {
@@ -187,4 +204,6 @@ pub struct StorageView {
     pub adapters: Vec<VirtualScsiAdapter>,
     /// Mappings.
     pub mappings: Vec<Mapping>,
+    /// Physical volumes.
+    pub hdisks: Vec<Hdisk>,
 }

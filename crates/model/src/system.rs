@@ -35,6 +35,10 @@ pub struct ManagedSystem {
 pub struct PhysicalVolume {
     /// Kernel device name, e.g. `sdb`.
     pub name: String,
+    /// A stable identity that survives reboots and renumbering: the device's WWID or serial,
+    /// or a loop device's backing file; the kernel name only when it has none of these.
+    #[serde(default)]
+    pub id: String,
     /// Size in megabytes.
     pub size_mb: u64,
     /// Vendor/model text when the device reports one.

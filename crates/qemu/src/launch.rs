@@ -83,8 +83,25 @@ pub struct LaunchDisk {
     pub fd: i32,
     /// Whether the descriptor has O_DIRECT (then the cache mode is `none`).
     pub direct: bool,
+    /// A block device (a whole physical volume) rather than a file.
+    pub block: bool,
     /// First in the boot order.
     pub boot: bool,
+}
+
+/// Where a hot-plugged disk goes and what it is.
+#[derive(Clone, Copy, Debug)]
+pub struct DiskPlacement<'a> {
+    /// N of the controller `vhostN`.
+    pub vhost: u32,
+    /// Device and node name.
+    pub vtd: &'a str,
+    /// Logical unit number.
+    pub lun: u32,
+    /// Whether the descriptor has O_DIRECT.
+    pub direct: bool,
+    /// A block device rather than a file.
+    pub block: bool,
 }
 
 /// The QEMU id of the virtual SCSI controller of adapter `vhostN`.
@@ -100,12 +117,14 @@ pub fn disk_nodes(
     lun: u32,
     fdset: u32,
     direct: bool,
+    block: bool,
     aio: &str,
 ) -> (String, String, String) {
     let aio = if direct { aio } else { "threads" };
+    let driver = if block { "host_device" } else { "file" };
     (
         format!(
-            "driver=file,node-name=f-{vtd},filename=/dev/fdset/{fdset},cache.direct={},aio={aio}",
+            "driver={driver},node-name=f-{vtd},filename=/dev/fdset/{fdset},cache.direct={},aio={aio}",
             if direct { "on" } else { "off" }
         ),
         format!("driver=raw,node-name={vtd},file=f-{vtd}"),
@@ -235,7 +254,8 @@ impl LaunchSpec {
             ]);
             for d in &self.disks {
                 let set = fdset_for(d.lun);
-                let (file, raw, dev) = disk_nodes(vhost, &d.vtd, d.lun, set, d.direct, self.aio);
+                let (file, raw, dev) =
+                    disk_nodes(vhost, &d.vtd, d.lun, set, d.direct, d.block, self.aio);
                 push(&[
                     "-add-fd",
                     &format!("fd={},set={set},opaque={}", d.fd, d.vtd),
@@ -284,6 +304,7 @@ mod tests {
                 lun: 0,
                 fd: 10,
                 direct: true,
+                block: false,
                 boot: true,
             }],
             aio: "io_uring",

@@ -140,13 +140,11 @@ fn wait_until(
 /// takes back the ones before it.
 pub fn attach_disk(
     q: &Qmp,
-    vhost: u32,
-    vtd: &str,
-    lun: u32,
+    at: &crate::launch::DiskPlacement,
     file: &std::fs::File,
-    direct: bool,
     aio: &str,
 ) -> Result<(), QmpError> {
+    let (vhost, vtd, lun) = (at.vhost, at.vtd, at.lun);
     use std::os::unix::io::AsRawFd;
     let set = crate::launch::fdset_for(lun);
     q.execute_with_fd(
@@ -154,7 +152,8 @@ pub fn attach_disk(
         json!({"fdset-id": set, "opaque": vtd}),
         file.as_raw_fd(),
     )?;
-    let (file_node, raw_node, dev) = crate::launch::disk_nodes(vhost, vtd, lun, set, direct, aio);
+    let (file_node, raw_node, dev) =
+        crate::launch::disk_nodes(vhost, vtd, lun, set, at.direct, at.block, aio);
     let undo_fd = || {
         let _ = q.execute("remove-fd", json!({ "fdset-id": set }));
     };

@@ -2,8 +2,8 @@
 //! and memory), and what may be mapped where.
 
 use ivm_model::{
-    BackingDevice, BackingKind, DiskSpec, MapRequest, Mapping, PoolKind, PoolSpec, StoragePool,
-    VirtualScsiAdapter,
+    BackingDevice, BackingKind, DiskSpec, Hdisk, MapRequest, Mapping, PhysicalVolume, PoolKind,
+    PoolSpec, StoragePool, VirtualScsiAdapter,
 };
 
 use crate::RuleError;
@@ -328,6 +328,66 @@ pub fn new_mapping(
     })
 }
 
+/// The physical volume identifier of a device identity: 16 hex digits (FNV-1a), stable for the
+/// same device.
+pub fn pvid(id: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// `cfgdev`: the physical volumes after a scan. A device seen before keeps its `hdiskN` (by its
+/// identity, whatever its kernel name now); a new one gets the next number; one not found is
+/// kept, marked absent, so its name is never given to another device.
+pub fn scan_hdisks(known: &[Hdisk], found: &[PhysicalVolume]) -> Vec<Hdisk> {
+    let mut out: Vec<Hdisk> = known
+        .iter()
+        .map(|h| match found.iter().find(|f| f.id == h.id) {
+            Some(f) => Hdisk {
+                device: f.name.clone(),
+                size_mb: f.size_mb,
+                present: true,
+                ..h.clone()
+            },
+            None => Hdisk {
+                present: false,
+                ..h.clone()
+            },
+        })
+        .collect();
+    let mut next = known
+        .iter()
+        .filter_map(|h| h.name.strip_prefix("hdisk")?.parse::<u32>().ok())
+        .max()
+        .map_or(0, |n| n + 1);
+    for f in found {
+        if !out.iter().any(|h| h.id == f.id) {
+            out.push(Hdisk {
+                name: format!("hdisk{next}"),
+                id: f.id.clone(),
+                device: f.name.clone(),
+                size_mb: f.size_mb,
+                present: true,
+                pvid: pvid(&f.id),
+            });
+            next += 1;
+        }
+    }
+    out
+}
+
+/// Physical volumes that can be mapped whole: present and not mapped.
+pub fn free_hdisks(hdisks: &[Hdisk], mappings: &[Mapping]) -> Vec<String> {
+    hdisks
+        .iter()
+        .filter(|h| h.present && !mappings.iter().any(|m| m.backing == h.name))
+        .map(|h| h.name.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,5 +534,46 @@ mod tests {
         assert!(e.contains("rmvdev -vtd vtscsi0"), "{e}");
         assert!(check_disk_removal("d2", &maps).is_ok());
         assert_eq!(next_vhost(&adapters), 1);
+    }
+
+    #[test]
+    fn hdisk_names_follow_the_device_not_the_kernel_name() {
+        let pv = |name: &str, id: &str| PhysicalVolume {
+            name: name.into(),
+            id: id.into(),
+            size_mb: 100,
+            model: String::new(),
+        };
+        let first = scan_hdisks(&[], &[pv("sdb", "wwid:A"), pv("loop0", "file:/x")]);
+        let names: Vec<_> = first
+            .iter()
+            .map(|h| (h.name.as_str(), h.device.as_str()))
+            .collect();
+        assert_eq!(names, [("hdisk0", "sdb"), ("hdisk1", "loop0")]);
+        // After a reboot sdb is sdc and a new disk took sdb; A keeps hdisk0.
+        let again = scan_hdisks(&first, &[pv("sdb", "wwid:B"), pv("sdc", "wwid:A")]);
+        let names: Vec<_> = again
+            .iter()
+            .map(|h| (h.name.as_str(), h.device.as_str(), h.present))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("hdisk0", "sdc", true),
+                ("hdisk1", "loop0", false),
+                ("hdisk2", "sdb", true)
+            ]
+        );
+        assert_eq!(again[0].pvid, pvid("wwid:A"));
+        assert_eq!(pvid("wwid:A").len(), 16);
+        let maps = [Mapping {
+            vtd: "vtscsi0".into(),
+            lpar_id: 2,
+            vhost: 0,
+            lun: 0,
+            backing: "hdisk2".into(),
+            kind: BackingKind::Disk,
+        }];
+        assert_eq!(free_hdisks(&again, &maps), ["hdisk0"]);
     }
 }

@@ -103,6 +103,14 @@ const MIGRATIONS: &[&str] = &[
         kind    TEXT NOT NULL,
         UNIQUE (vhost, lun)
     );
+    CREATE TABLE hdisks (
+        name    TEXT PRIMARY KEY,
+        id      TEXT NOT NULL UNIQUE,
+        device  TEXT NOT NULL,
+        size_mb INTEGER NOT NULL,
+        present INTEGER NOT NULL,
+        pvid    TEXT NOT NULL
+    );
     INSERT INTO vscsi_adapters (vhost, lpar_id, client_slot, server_slot)
         SELECT ROW_NUMBER() OVER (ORDER BY lpar_id) - 1, lpar_id, 2,
                10 + ROW_NUMBER() OVER (ORDER BY lpar_id)

@@ -1,6 +1,6 @@
 //! Storage pools, virtual disks, virtual SCSI server adapters and mappings.
 
-use ivm_model::{BackingDevice, BackingKind, Mapping, StoragePool, VirtualScsiAdapter};
+use ivm_model::{BackingDevice, BackingKind, Hdisk, Mapping, StoragePool, VirtualScsiAdapter};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::tx::{corrupt, Tx};
@@ -246,5 +246,42 @@ impl Tx<'_> {
             Some(_) => self.pools()?.into_iter().find(|p| p.name == name),
             None => None,
         })
+    }
+
+    /// Every physical volume ivm has named, by number.
+    pub fn hdisks(&self) -> Result<Vec<Hdisk>, StoreError> {
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT name, id, device, size_mb, present, pvid FROM hdisks")?;
+        let rows = st.query_map([], |r| {
+            Ok(Hdisk {
+                name: r.get(0)?,
+                id: r.get(1)?,
+                device: r.get(2)?,
+                size_mb: r.get(3)?,
+                present: r.get(4)?,
+                pvid: r.get(5)?,
+            })
+        })?;
+        let mut out: Vec<Hdisk> = rows.collect::<Result<_, _>>()?;
+        out.sort_by_key(|h| {
+            h.name
+                .strip_prefix("hdisk")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(u32::MAX)
+        });
+        Ok(out)
+    }
+
+    /// Replaces the physical volume list with a scan's.
+    pub fn put_hdisks(&self, hdisks: &[Hdisk]) -> Result<(), StoreError> {
+        self.tx.execute("DELETE FROM hdisks", [])?;
+        for h in hdisks {
+            self.tx.execute(
+                "INSERT INTO hdisks (name, id, device, size_mb, present, pvid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![h.name, h.id, h.device, h.size_mb, h.present, h.pvid],
+            )?;
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod lsrefcode;
 mod lssp;
 mod lssyscfg;
 mod mksyscfg;
+mod pv;
 mod rmsyscfg;
 mod sp;
 mod vdev;
@@ -66,6 +67,10 @@ pub enum IvmCommand {
     Rmvdev(vdev::Args),
     /// List virtual SCSI server adapters and their mappings.
     Lsmap(lsmap::Args),
+    /// List physical volumes.
+    Lspv(pv::Args),
+    /// Look for new devices (physical volumes).
+    Cfgdev(pv::Args),
 }
 
 impl IvmCommand {
@@ -104,6 +109,8 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Mkvdev(a) => vdev::mkvdev(&ctx, a),
         IvmCommand::Rmvdev(a) => vdev::rmvdev(&ctx, a),
         IvmCommand::Lsmap(a) => lsmap::run(&ctx, a),
+        IvmCommand::Lspv(a) => pv::lspv(&ctx, a),
+        IvmCommand::Cfgdev(a) => pv::cfgdev(&ctx, a),
     }
 }
 

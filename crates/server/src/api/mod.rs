@@ -86,6 +86,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/users/{name}/password", put(users::set_password))
         .route("/tasks", get(tasks::list))
         .route("/storage", get(storage::get_all))
+        .route("/storage/cfgdev", post(storage::cfgdev))
         .route("/storage/pools", post(storage::create_pool))
         .route(
             "/storage/pools/{name}",

@@ -20,7 +20,7 @@ use super::{
         lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::move_resources,
         console::terminal, console::websocket, console::close, events::events,
         storage::get_all, storage::create_pool, storage::remove_pool, storage::set_default_pool,
-        storage::create_disk, storage::change_disk, storage::remove_disk, storage::map, storage::unmap,
+        storage::create_disk, storage::change_disk, storage::remove_disk, storage::map, storage::unmap, storage::cfgdev,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

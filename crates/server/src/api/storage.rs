@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ivm_model::{
-    BackingDevice, DiskChange, DiskSpec, MapRequest, Mapping, PoolSpec, StoragePool, StorageView,
+    BackingDevice, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolSpec, StoragePool,
+    StorageView,
 };
 use serde::Deserialize;
 
@@ -148,6 +149,18 @@ pub async fn unmap(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Mapping>, ApiError> {
     blocking(&state, move |svc| svc.unmap(&actor, &name))
+        .await
+        .map(Json)
+}
+
+/// Scans for physical volumes (`cfgdev`); new ones get the next `hdiskN`.
+#[utoipa::path(post, path = "/api/v1/storage/cfgdev", tag = "storage",
+    responses((status = 200, body = [Hdisk]), (status = 403, body = ErrorBody)))]
+pub async fn cfgdev(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<Hdisk>>, ApiError> {
+    blocking(&state, move |svc| svc.cfgdev(&actor))
         .await
         .map(Json)
 }

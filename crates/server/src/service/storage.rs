@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use ivm_model::{
-    BackingDevice, BackingKind, DiskChange, DiskSpec, MapRequest, Mapping, PoolKind, PoolSpec,
-    StoragePool, StorageView, VirtualScsiAdapter,
+    BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolKind,
+    PoolSpec, StoragePool, StorageView, VirtualScsiAdapter,
 };
 use ivm_qemu::LaunchDisk;
 use ivm_storage::FilePool;
@@ -71,7 +71,19 @@ impl Service {
                 disks: tx.disks()?,
                 adapters: tx.adapters()?,
                 mappings: tx.mappings()?,
+                hdisks: tx.hdisks()?,
             })
+        })
+    }
+
+    /// `cfgdev`: looks for physical volumes again; new ones get the next `hdiskN`.
+    pub fn cfgdev(&self, actor: &Actor) -> Result<Vec<Hdisk>, ServiceError> {
+        self.task(actor, "scan for devices", "physical volumes", |tx| {
+            actor.require_modify()?;
+            let found = ivm_host::physical_volumes(Path::new("/"));
+            let hdisks = ivm_rules::scan_hdisks(&tx.hdisks()?, &found);
+            tx.put_hdisks(&hdisks)?;
+            Ok((hdisks, "physical volumes".into()))
         })
     }
 
@@ -83,6 +95,11 @@ impl Service {
         data_dir: &Path,
         size_mb: Option<u64>,
     ) -> Result<(), ServiceError> {
+        // Physical volumes are configured at start, as on IVM.
+        self.store.write(|tx| {
+            let found = ivm_host::physical_volumes(Path::new("/"));
+            tx.put_hdisks(&ivm_rules::scan_hdisks(&tx.hdisks()?, &found))
+        })?;
         let pools = self.store.read(|tx| tx.pools())?;
         if pools.is_empty() {
             let dir = data_dir.join("pools").join(DEFAULT_POOL);
@@ -414,12 +431,13 @@ impl Service {
     }
 
     fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
-        let (m, disk, pool) = self.store.write(|tx| {
+        let (m, source) = self.store.write(|tx| {
             let disks = tx.disks()?;
-            let m = ivm_rules::new_mapping(&tx.adapters()?, &disks, &[], &tx.mappings()?, req)?;
-            let disk = ivm_rules::find_disk(&disks, &m.backing)?.clone();
-            let pools = tx.pools()?;
-            let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone();
+            let mappings = tx.mappings()?;
+            let hdisks = tx.hdisks()?;
+            let free = ivm_rules::free_hdisks(&hdisks, &mappings);
+            let m = ivm_rules::new_mapping(&tx.adapters()?, &disks, &free, &mappings, req)?;
+            let source = self.backing_source(tx, &m)?;
             if let Some(p) = tx.partition(m.lpar_id)? {
                 if p.state.is_active() {
                     ivm_rules::check_settled(&p)?;
@@ -427,7 +445,7 @@ impl Service {
             }
             // Reserved: no other request can map this disk or take this LUN now.
             tx.put_mapping(&m)?;
-            Ok::<_, ServiceError>((m, disk, pool))
+            Ok::<_, ServiceError>((m, source))
         })?;
         let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(m.lpar_id));
         let _held = lock
@@ -435,19 +453,58 @@ impl Service {
             .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
         let plugged = match self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
             None => Ok(()),
-            Some(live) => file_pool(&pool).and_then(|fp| {
+            Some(live) => (|| {
                 failpoint::hit("storage.attach").map_err(HostError::from)?;
-                let (file, direct) = fp.open_for_guest(&disk.name).map_err(host)?;
+                let (file, direct) = source.open()?;
                 let aio = self.runtime()?.env.aio;
-                ivm_qemu::vm::attach_disk(&live.qmp, m.vhost, &m.vtd, m.lun, &file, direct, aio)
+                let at = ivm_qemu::DiskPlacement {
+                    vhost: m.vhost,
+                    vtd: &m.vtd,
+                    lun: m.lun,
+                    direct,
+                    block: matches!(source, Source::Device(_)),
+                };
+                ivm_qemu::vm::attach_disk(&live.qmp, &at, &file, aio)
                     .map_err(|e| ServiceError::from(HostError::from(e)))
-            }),
+            })(),
         };
         if let Err(e) = plugged {
             self.store.write(|tx| tx.delete_mapping(&m.vtd))?;
             return Err(e);
         }
         Ok(m)
+    }
+
+    /// Where a mapping's data lives on the host.
+    fn backing_source(&self, tx: &ivm_store::Tx, m: &Mapping) -> Result<Source, ServiceError> {
+        match m.kind {
+            BackingKind::Lv => {
+                let disks = tx.disks()?;
+                let disk = ivm_rules::find_disk(&disks, &m.backing)?;
+                let pools = tx.pools()?;
+                let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
+                Ok(Source::File(file_pool(pool)?, disk.name.clone()))
+            }
+            BackingKind::Disk => {
+                let h = tx
+                    .hdisks()?
+                    .into_iter()
+                    .find(|h| h.name == m.backing)
+                    .ok_or_else(|| {
+                        ServiceError::from(ivm_rules::RuleError::NoSuch {
+                            what: "physical volume",
+                            name: m.backing.clone(),
+                        })
+                    })?;
+                if !h.present {
+                    return Err(ServiceError::Conflict(format!(
+                        "physical volume {} ({}) is not present; run cfgdev once it is attached",
+                        h.name, h.id
+                    )));
+                }
+                Ok(Source::Device(h))
+            }
+        }
     }
 
     /// `rmvdev -vtd VTD` (or `-vdev BACKING`): unmaps, hot-unplugging from a running partition.
@@ -504,34 +561,62 @@ impl Service {
     /// The disks a starting partition gets: its adapter, and each mapped disk opened for QEMU
     /// with the descriptor number it inherits it as.
     pub(super) fn disks_for_launch(&self, lpar_id: u32) -> Result<LaunchDisks, ServiceError> {
-        let (adapter, mappings, disks, pools) = self.store.read(|tx| {
-            Ok::<_, ServiceError>((
-                adapter_for(tx, lpar_id)?,
-                tx.mappings()?,
-                tx.disks()?,
-                tx.pools()?,
-            ))
+        let (adapter, sources) = self.store.read(|tx| {
+            let mut sources = Vec::new();
+            for m in tx.mappings()?.into_iter().filter(|m| m.lpar_id == lpar_id) {
+                let src = self.backing_source(tx, &m)?;
+                sources.push((m, src));
+            }
+            Ok::<_, ServiceError>((adapter_for(tx, lpar_id)?, sources))
         })?;
         let mut launch = Vec::new();
         let mut files = Vec::new();
-        for (i, m) in mappings
-            .iter()
-            .filter(|m| m.lpar_id == lpar_id && m.kind == BackingKind::Lv)
-            .enumerate()
-        {
-            let disk = ivm_rules::find_disk(&disks, &m.backing)?;
-            let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
-            let (file, direct) = file_pool(pool)?.open_for_guest(&disk.name).map_err(host)?;
+        for (i, (m, src)) in sources.iter().enumerate() {
+            let (file, direct) = src.open()?;
             let fd = FIRST_DISK_FD + i as i32;
             launch.push(LaunchDisk {
                 vtd: m.vtd.clone(),
                 lun: m.lun,
                 fd,
                 direct,
+                block: matches!(src, Source::Device(_)),
                 boot: i == 0,
             });
             files.push((file, fd));
         }
         Ok((adapter.map(|a| a.vhost), launch, files))
+    }
+}
+
+/// A mapping's data on the host: a virtual disk's file, or a whole physical volume.
+enum Source {
+    File(FilePool, String),
+    Device(Hdisk),
+}
+
+impl Source {
+    /// Opens it for QEMU (direct I/O where possible). A whole disk is opened exclusively, so
+    /// the host cannot mount it while a partition has it.
+    fn open(&self) -> Result<(std::fs::File, bool), ServiceError> {
+        match self {
+            Source::File(fp, name) => fp.open_for_guest(name).map_err(host),
+            Source::Device(h) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let path = Path::new("/dev").join(&h.device);
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .custom_flags(libc::O_DIRECT | libc::O_EXCL)
+                    .open(&path)
+                    .map(|f| (f, true))
+                    .map_err(|e| {
+                        ServiceError::Conflict(format!(
+                            "physical volume {} ({}) cannot be opened for the partition: {e}; is the host using it?",
+                            h.name,
+                            path.display()
+                        ))
+                    })
+            }
+        }
     }
 }
