@@ -7,13 +7,16 @@
 #   IVM-TEST-GUEST READY cpus=N mem_kb=M
 # on the serial console and runs a shell there. `guest-status` prints `cpus=N mem_kb=M disks=sda:SECTORS,...` again.
 #
-# Needs: apt-get (with package lists), dpkg-deb, depmod (kmod), cpio, gzip.
+# Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX).
+#
+# Needs: apt-get (with package lists), dpkg-deb, depmod (kmod), cpio, gzip, syslinux, mtools,
+# dosfstools (scripts/install-deps.sh installs them).
 set -euo pipefail
 
 out=${1:?usage: build-test-guest.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-if [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs" ] && [ "$out/initramfs" -nt "$0" ]; then
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs" ] && [ -s "$out/disk.img" ] && [ "$out/initramfs" -nt "$0" ]; then
     echo "test guest already built in $out"
     exit 0
 fi
@@ -113,6 +116,30 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initramfs.gz"
 cp "pkg/boot/vmlinuz-$version" "$out/vmlinuz.new"
 cp "$work/initramfs.gz" "$out/initramfs.new"
+
+# A bootable disk image of the same guest: a FAT file system on the whole disk (no partition
+# table, which SeaBIOS boots like a superfloppy) with SYSLINUX in its boot sector, so a
+# partition can boot from a virtual disk without boot_kernel. Built without mounting anything
+# (mtools), as an unprivileged build could.
+img="$work/disk.img"
+truncate -s 32M "$img"
+mkfs.vfat -n IVMGUEST "$img" >/dev/null
+syslinux --install "$img"
+cat > "$work/syslinux.cfg" <<'CFG'
+DEFAULT guest
+PROMPT 0
+TIMEOUT 0
+LABEL guest
+  KERNEL vmlinuz
+  INITRD initramfs
+  APPEND console=ttyS0 quiet ivm.boot=disk
+CFG
+mcopy -i "$img" "pkg/boot/vmlinuz-$version" ::vmlinuz
+mcopy -i "$img" "$work/initramfs.gz" ::initramfs
+mcopy -i "$img" "$work/syslinux.cfg" ::syslinux.cfg
+cp "$img" "$out/disk.img.new"
+
 mv "$out/vmlinuz.new" "$out/vmlinuz"
 mv "$out/initramfs.new" "$out/initramfs"
-echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs in $out"
+mv "$out/disk.img.new" "$out/disk.img"
+echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs, bootable disk image disk.img in $out"

@@ -392,3 +392,24 @@ fn a_whole_physical_volume_is_named_mapped_and_written_by_a_guest() {
     d.ok(&["cfgdev"]);
     assert!(!d.ok(&["lspv"]).contains(&format!("{hdisk} ")));
 }
+
+#[test]
+fn a_partition_boots_from_its_virtual_disk() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    let (kernel, _) = common::test_guest();
+    let image = kernel.parent().unwrap().join("disk.img");
+    assert!(image.is_file(), "scripts/build-test-guest.sh builds {}", image.display());
+    // No boot_kernel: the firmware boots the first disk.
+    d.ok(&["mksyscfg", "-r", "lpar", "-i", "name=diskboot,desired_procs=1,desired_mem=256"]);
+    d.ok(&["mkbdsp", "32M", "-bd", "bootdisk", "-vadapter", "vhost0"]);
+    // The administrator's copy of an installed system onto the virtual disk.
+    std::fs::copy(&image, d.data_dir().join("pools/rootvg/bootdisk")).unwrap();
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "diskboot"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    con.send("cat /proc/cmdline");
+    con.wait_for("ivm.boot=disk", Duration::from_secs(30));
+    drop(con);
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "shutdown", "--immed", "-n", "diskboot"]);
+}
