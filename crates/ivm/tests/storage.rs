@@ -399,9 +399,19 @@ fn a_partition_boots_from_its_virtual_disk() {
     let d = Daemon::start(SETTINGS);
     let (kernel, _) = common::test_guest();
     let image = kernel.parent().unwrap().join("disk.img");
-    assert!(image.is_file(), "scripts/build-test-guest.sh builds {}", image.display());
+    assert!(
+        image.is_file(),
+        "scripts/build-test-guest.sh builds {}",
+        image.display()
+    );
     // No boot_kernel: the firmware boots the first disk.
-    d.ok(&["mksyscfg", "-r", "lpar", "-i", "name=diskboot,desired_procs=1,desired_mem=256"]);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=diskboot,desired_procs=1,desired_mem=256",
+    ]);
     d.ok(&["mkbdsp", "32M", "-bd", "bootdisk", "-vadapter", "vhost0"]);
     // The administrator's copy of an installed system onto the virtual disk.
     std::fs::copy(&image, d.data_dir().join("pools/rootvg/bootdisk")).unwrap();
@@ -411,5 +421,64 @@ fn a_partition_boots_from_its_virtual_disk() {
     con.send("cat /proc/cmdline");
     con.wait_for("ivm.boot=disk", Duration::from_secs(30));
     drop(con);
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "shutdown", "--immed", "-n", "diskboot"]);
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        "diskboot",
+    ]);
+}
+
+#[test]
+fn volume_group_views_answer_as_clients_parse_them() {
+    let d = Daemon::start(SETTINGS);
+    assert_eq!(d.ok(&["lsvg"]), "rootvg\n");
+    // The shapes libvirt's phyp driver and the IVM cloud drivers parse.
+    assert_eq!(d.ok(&["mklv", "-lv", "vol1", "rootvg", "100M"]), "vol1\n");
+    assert_eq!(d.ok(&["mklv", "rootvg", "204800B"]), "lv00\n");
+    assert_eq!(
+        d.ok(&["lsvg", "rootvg", "-field", "vgname", "freepps", "-fmt", ":"]),
+        "rootvg:24 (768 megabytes)\n"
+    );
+    assert_eq!(
+        d.ok(&["lsvg", "rootvg", "-field", "totalpps", "usedpps", "freepps", "-fmt", ":"]),
+        "32 (1024 megabytes):8 (256 megabytes):24 (768 megabytes)\n"
+    );
+    let ivm = common::ivm_bin();
+    let ivm = ivm.display();
+    assert_eq!(
+        d.sh(&format!("{ivm} lsvg -lv rootvg -field lvname | sed '1,2d'"))
+            .stdout,
+        "lv00\nvol1\n"
+    );
+    assert_eq!(
+        d.ok(&["lslv", "vol1", "-fmt", ":", "-field", "pps", "ppsize"]),
+        "4:32 megabyte(s)\n"
+    );
+    let id = d.sh(&format!(
+        "{ivm} lslv vol1 -field lvid | sed -e 's/^LV IDENTIFIER://' -e 's/ //g'"
+    ));
+    assert_eq!(id.stdout.trim().len(), 34, "{id:?}");
+    assert!(d
+        .ok(&["lslv", "vol1", "-field", "vgname"])
+        .starts_with("VOLUME GROUP:"));
+    assert_eq!(
+        d.sh(&format!(
+            "{ivm} lssp -detail -sp rootvg -field size | sed '1d; s/ //g'"
+        ))
+        .stdout,
+        "1024\n"
+    );
+    let e = d.fails(&["lslv", "nothing"]);
+    assert!(e.contains("Logical volume nothing was not found"), "{e}");
+    d.ok(&["rmlv", "-f", "vol1"]);
+    d.ok(&["rmlv", "lv00"]);
+    assert_eq!(
+        d.ok(&["lssp", "-field", "free", "bds", "-fmt", ":"]),
+        "1024:0\n"
+    );
 }

@@ -148,11 +148,20 @@ pub fn new_disk(
     disks: &[BackingDevice],
     spec: &DiskSpec,
 ) -> Result<BackingDevice, RuleError> {
-    validate_storage_name(&spec.name)?;
-    if disks.iter().any(|d| d.name == spec.name) || pools.iter().any(|p| p.name == spec.name) {
+    // `mklv VG SIZE` without -lv: the lowest free `lvNN`, as AIX names them.
+    let name = if spec.name.is_empty() {
+        (0..)
+            .map(|n| format!("lv{n:02}"))
+            .find(|n| !disks.iter().any(|d| d.name == *n) && !pools.iter().any(|p| p.name == *n))
+            .unwrap_or_default()
+    } else {
+        spec.name.clone()
+    };
+    validate_storage_name(&name)?;
+    if disks.iter().any(|d| d.name == name) || pools.iter().any(|p| p.name == name) {
         return Err(RuleError::StorageNameInUse {
             what: "virtual disk",
-            name: spec.name.clone(),
+            name,
         });
     }
     let pool = pick_pool(pools, spec.pool.as_deref())?;
@@ -165,7 +174,7 @@ pub fn new_disk(
     }
     check_fits(pool, disks, spec.size_mb)?;
     Ok(BackingDevice {
-        name: spec.name.clone(),
+        name,
         pool: pool.name.clone(),
         size_mb: spec.size_mb,
     })
@@ -453,6 +462,10 @@ mod tests {
         };
         let d = new_disk(&pools, &disks, &spec("b", None, 400)).unwrap();
         assert_eq!(d.pool, "rootvg", "the default pool");
+        assert_eq!(
+            new_disk(&pools, &disks, &spec("", None, 1)).unwrap().name,
+            "lv00"
+        );
         let e = new_disk(&pools, &disks, &spec("b", None, 401)).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -50,6 +50,28 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         }
         None => view.pools.iter().collect(),
     };
+    if a.flag("detail") {
+        // IBM lists a volume group pool's physical volumes; a file pool has none: itself.
+        let rows: Vec<Row> = pools
+            .iter()
+            .map(|p| {
+                vec![
+                    ("name", p.name.clone()),
+                    ("pvid", "none".into()),
+                    ("size", p.size_mb.to_string()),
+                ]
+            })
+            .collect();
+        return render(
+            &rows,
+            &[
+                ("name", "Name", 16),
+                ("pvid", "PVID", 20),
+                ("size", "Size(MB)", 10),
+            ],
+            &a,
+        );
+    }
     if a.flag("bd") {
         let sp = a
             .value("sp")
@@ -107,7 +129,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         ("bds", "BDs", 4),
         ("type", "Type", 6),
     ];
-    if a.flag("detail") || !a.fields.is_empty() {
+    if !a.fields.is_empty() {
         cols.extend([("thin", "Thin", 4), ("path", "Path", 30)]);
     }
     render(&rows, &cols, &a)

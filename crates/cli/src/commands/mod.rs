@@ -10,6 +10,7 @@ mod lsmap;
 mod lsrefcode;
 mod lssp;
 mod lssyscfg;
+mod lv;
 mod mksyscfg;
 mod pv;
 mod rmsyscfg;
@@ -71,6 +72,14 @@ pub enum IvmCommand {
     Lspv(pv::Args),
     /// Look for new devices (physical volumes).
     Cfgdev(pv::Args),
+    /// List volume groups (storage pools) and their logical volumes.
+    Lsvg(lv::Args),
+    /// Make a logical volume (a virtual disk) in a volume group.
+    Mklv(lv::Args),
+    /// Show a logical volume.
+    Lslv(lv::Args),
+    /// Remove a logical volume.
+    Rmlv(lv::Args),
 }
 
 impl IvmCommand {
@@ -111,6 +120,10 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Lsmap(a) => lsmap::run(&ctx, a),
         IvmCommand::Lspv(a) => pv::lspv(&ctx, a),
         IvmCommand::Cfgdev(a) => pv::cfgdev(&ctx, a),
+        IvmCommand::Lsvg(a) => lv::lsvg(&ctx, a),
+        IvmCommand::Mklv(a) => lv::mklv(&ctx, a),
+        IvmCommand::Lslv(a) => lv::lslv(&ctx, a),
+        IvmCommand::Rmlv(a) => lv::rmlv(&ctx, a),
     }
 }
 
