@@ -602,14 +602,8 @@ async fn concurrent_creates_never_overcommit() {
     assert_eq!(res["partitions"], 11);
 
     // Recount straight from the database file.
+    let (rows, mem, units) = common::recount(d.data_dir());
     let db = rusqlite::Connection::open(d.data_dir().join("ivm.db")).unwrap();
-    let (rows, mem, units): (i64, i64, i64) = db
-        .query_row(
-            "SELECT COUNT(*), SUM(desired_mem), SUM(CASE proc_mode WHEN 'ded' THEN desired_procs * 100 ELSE desired_proc_units END) FROM partitions",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
     assert_eq!(rows, 11);
     assert_eq!(mem, res["committed_mem"].as_i64().unwrap());
     assert_eq!(mem, 1024 + 10 * 704);

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use common::{cgroup_file, cgroup_mounts, define_guest, eventually, Daemon};
+use common::{activate, cgroup_file, cgroup_mounts, define_guest, eventually, Daemon};
 
 /// The rules see a large machine, so that 200 clients can create partitions; the two running
 /// partitions are what really runs on this host.
@@ -260,13 +260,7 @@ fn check_after_restart(d: &Daemon, ledger: &Ledger, token: &str, round: usize) -
         })
     };
     let res = get("/system/resources");
-    let (rows, mem, units): (i64, i64, i64) = db
-        .query_row(
-            "SELECT COUNT(*), SUM(desired_mem), SUM(CASE proc_mode WHEN 'ded' THEN desired_procs * 100 ELSE desired_proc_units END) FROM partitions",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (rows, mem, units) = common::recount(d.data_dir());
     assert_eq!(rows, res["partitions"].as_i64().unwrap(), "round {round}");
     assert_eq!(mem, res["committed_mem"].as_i64().unwrap(), "round {round}");
     assert_eq!(
@@ -387,7 +381,7 @@ fn kill_9_under_load() {
             name,
             "desired_procs=1,max_procs=2,min_proc_units=0.1,desired_proc_units=0.2,max_proc_units=2.0,sharing_mode=cap,min_mem=256,desired_mem=256,max_mem=512",
         );
-        d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", name]);
+        activate(&d, name);
     }
     for id in [2, 3] {
         // The console log keeps what the guest printed before anyone attached.

@@ -8,27 +8,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use common::{
-    cgroup_file, define_guest as define, eventually, field, lock, partition_json, run_pid, state,
-    wait_state, Console, Daemon,
+    activate, boot, cgroup_file, define_guest as define, eventually, field, lock, partition_json,
+    run_pid, state, stop_now, wait_state, Console, Daemon,
 };
 
 /// Four processors as far as the rules go (so profiles may ask for up to 4 and two dedicated
 /// partitions may be defined); the host's two CPUs are what QEMU really gets.
 const SETTINGS: &str = "shutdown_delay_secs = 3\ninstalled_procs = 4\n";
 const BOOT: Duration = Duration::from_secs(90);
-
-fn off(d: &Daemon, name: &str) {
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        name,
-    ]);
-}
 
 /// A FIFO a failure point waits on; `release` lets the daemon go on.
 struct Gate(std::path::PathBuf);
@@ -92,10 +79,7 @@ fn a_failure_at_any_host_step_leaves_host_and_store_as_they_were() {
         "lp1",
         "desired_procs=1,max_procs=4,min_proc_units=0.1,desired_proc_units=0.2,max_proc_units=4.0,sharing_mode=cap,min_mem=256,desired_mem=256,max_mem=768",
     );
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
-    drop(con);
+    drop(boot(&d, "lp1", 2));
     let before = truth(&d);
     assert_eq!((before.0, before.1), (1, 256), "{before:?}");
 
@@ -145,7 +129,7 @@ fn a_failure_at_any_host_step_leaves_host_and_store_as_they_were() {
     assert_eq!(after.4, "2,512,0.4");
     assert_ne!(after.2, before.2);
     assert_ne!(after.3, before.3);
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
 }
 
 #[test]
@@ -157,10 +141,7 @@ fn a_daemon_killed_in_the_middle_of_a_change_is_undone_at_restart() {
         "lp1",
         "desired_procs=1,max_procs=2,desired_proc_units=0.2,max_proc_units=2.0,min_mem=256,desired_mem=256,max_mem=512",
     );
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
-    drop(con);
+    drop(boot(&d, "lp1", 2));
     let before = truth(&d);
     // The daemon dies after the host took the new memory, before the store committed it.
     d.restart_with_env(&[("IVM_FAILPOINTS", "dlpar.commit=abort")]);
@@ -177,7 +158,7 @@ fn a_daemon_killed_in_the_middle_of_a_change_is_undone_at_restart() {
     // And the partition takes changes again.
     d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "128"]);
     assert_eq!(truth(&d).1, 384);
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
 }
 
 #[test]
@@ -241,7 +222,7 @@ fn changes_while_starting_are_refused_and_accepted_once_running() {
     assert_eq!(state(&d, "lp1"), "Running");
     d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "128"]);
     assert_eq!(partition_json(&d, 2)["run"]["mem"], 384);
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
 }
 
 #[test]
@@ -253,7 +234,7 @@ fn dlpar_is_bounded_by_what_qemu_was_started_with() {
         "lp1",
         "desired_procs=1,max_procs=2,desired_proc_units=0.4,max_proc_units=2.0,min_mem=256,desired_mem=256,max_mem=512",
     );
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    activate(&d, "lp1");
     let accel = field(&d, &["lssyscfg", "-r", "sys", "-F", "accel"]);
     let mut con = Console::open(&d, 2);
     con.wait_for("IVM-TEST-GUEST READY", BOOT);
@@ -305,10 +286,8 @@ fn dlpar_is_bounded_by_what_qemu_was_started_with() {
     drop(con);
 
     // At the next activation the raised maximum is in force.
-    off(&d, "lp1");
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    stop_now(&d, "lp1");
+    let mut con = boot(&d, "lp1", 2);
     d.ok(&[
         "chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "2",
     ]);
@@ -316,7 +295,7 @@ fn dlpar_is_bounded_by_what_qemu_was_started_with() {
         con.status().0 == 3
     });
     drop(con);
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
 }
 
 #[test]
@@ -329,9 +308,7 @@ fn under_kvm_vcpus_can_be_plugged_again_and_again() {
         "lp1",
         "desired_procs=1,max_procs=2,desired_proc_units=0.2,max_proc_units=2.0,desired_mem=256",
     );
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    let mut con = boot(&d, "lp1", 2);
     for _ in 0..3 {
         d.ok(&[
             "chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1",
@@ -343,7 +320,7 @@ fn under_kvm_vcpus_can_be_plugged_again_and_again() {
         eventually("one CPU", Duration::from_secs(30), || con.status().0 == 1);
     }
     drop(con);
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
 }
 
 #[test]
@@ -388,7 +365,7 @@ fn racing_dedicated_activations_never_share_a_cpu() {
         cgroup_file(&d, id, "cpuset.cpus").unwrap(),
         (cpus - 1).to_string()
     );
-    off(&d, winner);
+    stop_now(&d, winner);
 }
 
 #[test]
@@ -396,12 +373,12 @@ fn immediate_shutdown_ends_even_a_hung_qemu() {
     let _l = lock();
     let d = Daemon::start(SETTINGS);
     define(&d, "lp1", "desired_procs=1,desired_mem=256");
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    activate(&d, "lp1");
     let pid = run_pid(&d, 2);
     // A stopped process answers nothing, QMP included.
     // SAFETY: signalling the test's own partition process.
     unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
     assert!(
         !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
             || std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -417,9 +394,7 @@ fn a_declined_os_shutdown_forgets_the_restart() {
     let _l = lock();
     let d = Daemon::start(SETTINGS);
     define(&d, "lp1", "desired_procs=1,desired_mem=256");
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    let mut con = boot(&d, "lp1", 2);
     con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-gone");
     con.wait_for("handler-gone\r", Duration::from_secs(10));
     d.ok(&[
@@ -507,7 +482,7 @@ fn qemu_runs_unprivileged_and_loads_only_files_ivm_manages() {
     std::fs::remove_file(boot.join("initramfs")).unwrap();
     std::fs::rename(boot.join("initramfs.real"), boot.join("initramfs")).unwrap();
 
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    activate(&d, "lp1");
     let pid = run_pid(&d, 2);
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     let qemu_uid: u32 = passwd
@@ -527,7 +502,7 @@ fn qemu_runs_unprivileged_and_loads_only_files_ivm_manages() {
     let mut con = Console::open(&d, 2);
     con.wait_for("IVM-TEST-GUEST READY", BOOT);
     drop(con);
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
 }
 
 fn mode(p: &std::path::Path) -> u32 {
@@ -539,7 +514,7 @@ fn secrets_are_private_and_fixed_at_start() {
     let _l = lock();
     let mut d = Daemon::start(SETTINGS);
     define(&d, "lp1", "desired_procs=1,desired_mem=256");
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
+    activate(&d, "lp1");
     let dir = d.data_dir().to_path_buf();
     for f in [
         "ivm.db",
@@ -550,7 +525,7 @@ fn secrets_are_private_and_fixed_at_start() {
     ] {
         assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
     }
-    off(&d, "lp1");
+    stop_now(&d, "lp1");
     d.stop();
     std::fs::set_permissions(dir.join("ivm.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    cgroup_file, define_guest as define, eventually, field, lock, run_pid, state, wait_state,
-    Console, Daemon,
+    cgroup_file, define_guest as define, eventually, field, lock, run_pid, state, stop_now,
+    wait_state, Console, Daemon,
 };
 
 const SETTINGS: &str = "shutdown_delay_secs = 3\n";
@@ -235,16 +235,7 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
 
     // Exit codes: no such partition 31; not running 29; rmvt of no such partition 29.
     assert_eq!(d.ivm(&["mkvt", "-id", "9"]).code, 31);
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp1",
-    ]);
+    stop_now(&d, "lp1");
     assert_eq!(state(&d, "lp1"), "Not Activated");
     let o = d.ivm(&["mkvt", "-id", "2"]);
     assert_eq!(o.code, 29, "{o:?}");
@@ -352,16 +343,7 @@ fn shutdown_options_restart_and_cleanup() {
     );
     let e = d.fails(&["chsysstate", "-r", "lpar", "-o", "reboot", "-n", "lp1"]);
     assert!(e.contains("The operation reboot is not valid"), "{e}");
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp1",
-    ]);
+    stop_now(&d, "lp1");
     let e = d.fails(&["chsysstate", "-r", "lpar", "-o", "osshutdown", "-n", "lp1"]);
     assert_eq!(
         e,
@@ -396,16 +378,7 @@ fn shutdown_options_restart_and_cleanup() {
         ),
         "CA00E1F0"
     );
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp1",
-    ]);
+    stop_now(&d, "lp1");
     assert_eq!(state(&d, "lp1"), "Not Activated");
 }
 
@@ -524,26 +497,8 @@ fn the_kernel_enforces_units_and_dedicated_processors() {
         (0.75..=0.85).contains(&share),
         "capped 0.80 partition used {share:.3} of a CPU"
     );
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "capped",
-    ]);
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "ded",
-    ]);
+    stop_now(&d, "capped");
+    stop_now(&d, "ded");
 }
 
 fn ivm_host_cpus() -> usize {
@@ -651,16 +606,7 @@ fn partitions_outlive_the_daemon_and_deaths_are_recorded() {
     );
 
     // After a host boot (a new boot ID), auto_start partitions are activated.
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp2",
-    ]);
+    stop_now(&d, "lp2");
     d.stop();
     std::fs::write(d.data_dir().join("boot_id"), "an earlier boot\n").unwrap();
     d.restart();
@@ -671,16 +617,7 @@ fn partitions_outlive_the_daemon_and_deaths_are_recorded() {
     );
     assert_eq!(state(&d, "lp1"), "Not Activated", "auto_start=0 stays down");
     // An ordinary daemon restart does not start it again.
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp2",
-    ]);
+    stop_now(&d, "lp2");
     d.restart();
     assert_eq!(state(&d, "lp2"), "Not Activated");
 }

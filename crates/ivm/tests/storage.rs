@@ -5,10 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{define_guest as define, eventually, lock, state, Console, Daemon};
+use common::{boot, define_guest as define, eventually, lock, state, stop_now, Console, Daemon};
 
 const SETTINGS: &str = "shutdown_delay_secs = 3\nrootvg_size_mb = 1024\n";
-const BOOT: Duration = Duration::from_secs(90);
 
 /// The guest's SCSI disks and their sizes in 512-byte sectors.
 fn disks(con: &mut Console) -> Vec<(String, u64)> {
@@ -223,9 +222,7 @@ fn a_guest_keeps_what_it_wrote_sees_hot_plugged_disks_and_live_growth() {
     let d = Daemon::start(SETTINGS);
     define(&d, "lp1", "desired_procs=1,desired_mem=256");
     d.ok(&["mkbdsp", "64M", "-bd", "data", "-vadapter", "vhost0"]);
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    let mut con = boot(&d, "lp1", 2);
     assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
     con.send("echo ivm-was-here-42 | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo wrote-it");
     con.wait_for("wrote-it\r", Duration::from_secs(30));
@@ -264,32 +261,12 @@ fn a_guest_keeps_what_it_wrote_sees_hot_plugged_disks_and_live_growth() {
     drop(con);
 
     // Shut down and activate again: what the guest wrote is still there.
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp1",
-    ]);
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    stop_now(&d, "lp1");
+    let mut con = boot(&d, "lp1", 2);
     con.send("dd if=/dev/sda bs=512 count=1 2>/dev/null | head -c 16; echo");
     con.wait_for("ivm-was-here-42", Duration::from_secs(30));
     drop(con);
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp1",
-    ]);
+    stop_now(&d, "lp1");
     assert_eq!(state(&d, "lp1"), "Not Activated");
 }
 
@@ -364,23 +341,12 @@ fn a_whole_physical_volume_is_named_mapped_and_written_by_a_guest() {
     let e = d.fails(&["mkvdev", "-vdev", &hdisk, "-vadapter", "vhost0"]);
     assert!(e.contains("already mapped"), "{e}");
 
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    let mut con = boot(&d, "lp1", 2);
     assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
     con.send("echo written-on-the-pv | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo done-pv");
     con.wait_for("done-pv\r", Duration::from_secs(30));
     drop(con);
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "lp1",
-    ]);
+    stop_now(&d, "lp1");
     let head = std::fs::read(&pv.file).unwrap();
     assert!(
         head.starts_with(b"written-on-the-pv"),
@@ -415,22 +381,11 @@ fn a_partition_boots_from_its_virtual_disk() {
     d.ok(&["mkbdsp", "32M", "-bd", "bootdisk", "-vadapter", "vhost0"]);
     // The administrator's copy of an installed system onto the virtual disk.
     std::fs::copy(&image, d.data_dir().join("pools/rootvg/bootdisk")).unwrap();
-    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "diskboot"]);
-    let mut con = Console::open(&d, 2);
-    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    let mut con = boot(&d, "diskboot", 2);
     con.send("cat /proc/cmdline");
     con.wait_for("ivm.boot=disk", Duration::from_secs(30));
     drop(con);
-    d.ok(&[
-        "chsysstate",
-        "-r",
-        "lpar",
-        "-o",
-        "shutdown",
-        "--immed",
-        "-n",
-        "diskboot",
-    ]);
+    stop_now(&d, "diskboot");
 }
 
 #[test]

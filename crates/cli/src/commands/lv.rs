@@ -72,6 +72,17 @@ fn fields_out(a: &ViosArgs, known: &[(&str, &str, String)]) -> Result<String, Cl
     })
 }
 
+/// Every field as `LABEL: value` lines, or those `-field` asks for.
+fn all_or_fields(a: &ViosArgs, known: &[(&str, &str, String)]) -> Result<String, CliError> {
+    if a.fields.is_empty() {
+        return Ok(known
+            .iter()
+            .map(|(_, l, v)| format!("{l:<21}{v}\n"))
+            .collect());
+    }
+    fields_out(a, known)
+}
+
 pub(super) fn lsvg(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["fmt"], &["lv", "pv"])?;
     let view: StorageView = ctx.client.get("/storage")?;
@@ -130,13 +141,7 @@ pub(super) fn lsvg(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         ("lvs", "LVs:", disks.len().to_string()),
         ("pvs", "TOTAL PVs:", "1".into()),
     ];
-    if a.fields.is_empty() {
-        return Ok(known
-            .iter()
-            .map(|(_, l, v)| format!("{l:<21}{v}\n"))
-            .collect());
-    }
-    fields_out(&a, &known)
+    all_or_fields(&a, &known)
 }
 
 pub(super) fn mklv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
@@ -182,13 +187,7 @@ pub(super) fn lslv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         ),
         ("size", "SIZE:", format!("{} megabytes", d.size_mb)),
     ];
-    if a.fields.is_empty() {
-        return Ok(known
-            .iter()
-            .map(|(_, l, v)| format!("{l:<21}{v}\n"))
-            .collect());
-    }
-    fields_out(&a, &known)
+    all_or_fields(&a, &known)
 }
 
 pub(super) fn rmlv(ctx: &Ctx, a: Args) -> Result<String, CliError> {

@@ -538,3 +538,42 @@ pub fn cgroup_file(d: &Daemon, id: u32, file: &str) -> Option<String> {
             .map(|s| s.trim().to_string())
     })
 }
+
+/// Activates a partition (`chsysstate -o on`), asserting success.
+pub fn activate(d: &Daemon, name: &str) {
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", name]);
+}
+
+/// Stops a partition at once (`chsysstate -o shutdown --immed`), asserting success.
+pub fn stop_now(d: &Daemon, name: &str) {
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "shutdown",
+        "--immed",
+        "-n",
+        name,
+    ]);
+}
+
+/// Activates a partition and waits on its console for the test guest's ready line.
+pub fn boot(d: &Daemon, name: &str, id: u32) -> Console {
+    activate(d, name);
+    let mut con = Console::open(d, id);
+    con.wait_for("IVM-TEST-GUEST READY", Duration::from_secs(90));
+    con
+}
+
+/// (partitions, committed memory MB, committed processing units in hundredths), counted
+/// straight from the database file.
+pub fn recount(data_dir: &Path) -> (i64, i64, i64) {
+    let db = rusqlite::Connection::open(data_dir.join("ivm.db")).unwrap();
+    db.query_row(
+        "SELECT COUNT(*), SUM(desired_mem), SUM(CASE proc_mode WHEN 'ded' THEN desired_procs * 100 ELSE desired_proc_units END) FROM partitions",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
