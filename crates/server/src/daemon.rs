@@ -115,7 +115,6 @@ pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>,
     let system = settings.apply(facts)?;
     let (svc, password) = Service::open(data_dir, system)?;
     let svc = svc.with_pool_dirs(&settings.pool_dirs);
-    svc.prepare_storage(data_dir, settings.rootvg_size_mb)?;
     Ok((svc, password, settings))
 }
 
@@ -187,8 +186,13 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     secure_data_dir(&cfg.data_dir);
     raise_open_files_limit();
     let data_dir = cfg.data_dir.clone();
-    let (svc, password, settings) =
-        tokio::task::spawn_blocking(move || open_service(&data_dir)).await??;
+    let (svc, password, settings) = tokio::task::spawn_blocking(move || {
+        let (svc, password, settings) = open_service(&data_dir)?;
+        // Storage is the daemon's to set up (not `ivm passwd`'s, which opens the store too).
+        svc.prepare_storage(&data_dir, settings.rootvg_size_mb)?;
+        Ok::<_, anyhow::Error>((svc, password, settings))
+    })
+    .await??;
     if let Some(pw) = password {
         println!("ivm: created user padmin with password {pw} (change it with 'ivm passwd')");
     }
