@@ -437,3 +437,125 @@ fn volume_group_views_answer_as_clients_parse_them() {
         "1024:0\n"
     );
 }
+
+/// A volume group the test made, removed on drop (before its loop devices go).
+struct VgGuard(String);
+
+impl Drop for VgGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("lvm")
+            .args(["vgremove", "-y", "-f", &self.0])
+            .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+            .output();
+    }
+}
+
+/// The two hdisks cfgdev names for two new loop devices.
+fn new_hdisks(d: &Daemon, before: &str) -> Vec<String> {
+    d.ok(&["cfgdev"]);
+    d.ok(&["lspv", "-field", "name", "-fmt", ":"])
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn volume_group_pools_are_made_of_physical_volumes() {
+    let d = Daemon::start(SETTINGS);
+    let before = d.ok(&["lspv", "-field", "name", "-fmt", ":"]);
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        LoopDisk::new(dir_a.path(), 128),
+        LoopDisk::new(dir_b.path(), 128),
+    );
+    let hd = new_hdisks(&d, &before);
+    assert_eq!(hd.len(), 2, "{hd:?}");
+    let vg = format!("vgt{}", std::process::id() % 100_000);
+    let _guard = VgGuard(vg.clone());
+    assert_eq!(d.ok(&["mksp", "-f", &vg, &hd[0]]), format!("{vg}\n"));
+    let size = |d: &Daemon| -> u64 {
+        d.ok(&["lssp", "-sp", &vg, "-field", "size", "type", "-fmt", ":"])
+            .trim()
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!((120..=128).contains(&size(&d)), "{}", size(&d));
+    assert_eq!(
+        d.ok(&["lssp", "-sp", &vg, "-field", "type", "-fmt", ":"]),
+        "LVPOOL\n"
+    );
+    assert!(d
+        .ok(&["lspv"])
+        .lines()
+        .any(|l| l.starts_with(&hd[0]) && l.contains(&vg)));
+    assert!(!d.ok(&["lspv", "-free"]).contains(&hd[0]));
+    // A physical volume in a pool is neither mapped nor put in another pool.
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    let e = d.fails(&["mkvdev", "-vdev", &hd[0], "-vadapter", "vhost0"]);
+    assert!(e.contains("does not exist"), "{e}");
+    let e = d.fails(&["mksp", "other", &hd[0]]);
+    assert!(e.contains("physical volume"), "{e}");
+    let e = d.fails(&["mksp", "bad", "hdisk999"]);
+    assert!(e.contains("hdisk999"), "{e}");
+    d.ok(&["chsp", "-add", "-f", "-sp", &vg, &hd[1]]);
+    assert!(size(&d) >= 240, "{}", size(&d));
+    if !std::path::Path::new("/dev/mapper/control").exists() {
+        // Logical volumes need device-mapper: refused with the reason, nothing made.
+        let e = d.fails(&["mkbdsp", "-sp", &vg, "16M", "-bd", "lv1"]);
+        assert!(e.contains("no device-mapper"), "{e}");
+        assert_eq!(
+            d.ok(&["lssp", "-bd", "-sp", &vg, "-field", "name", "-fmt", ":"]),
+            ""
+        );
+    }
+    d.ok(&["chsp", "-rm", "-sp", &vg, &hd[1]]);
+    assert!((120..=128).contains(&size(&d)));
+    assert!(d.ok(&["lspv", "-free"]).contains(&hd[1]));
+    d.ok(&["rmsp", &vg]);
+    assert!(!d.ok(&["lssp"]).contains(&vg));
+    assert!(d.ok(&["lspv", "-free"]).contains(&hd[0]));
+    drop((a, b));
+}
+
+#[test]
+#[ignore = "needs device-mapper (/dev/mapper/control) for logical volumes"]
+fn logical_volumes_of_a_volume_group_pool_reach_a_guest() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    let before = d.ok(&["lspv", "-field", "name", "-fmt", ":"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pv = LoopDisk::new(dir.path(), 128);
+    let hd = new_hdisks(&d, &before);
+    let vg = format!("vgl{}", std::process::id() % 100_000);
+    let _guard = VgGuard(vg.clone());
+    d.ok(&["mksp", "-f", &vg, &hd[0]]);
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    d.ok(&[
+        "mkbdsp",
+        "-sp",
+        &vg,
+        "32M",
+        "-bd",
+        "lvdisk",
+        "-vadapter",
+        "vhost0",
+    ]);
+    let mut con = boot(&d, "lp1", 2);
+    assert_eq!(disks(&mut con), vec![("sda".to_string(), 32 * 2048)]);
+    d.ok(&["chbdsp", "-bd", "lvdisk", "-size", "+32M"]);
+    eventually(
+        "the guest to see the LV grow",
+        Duration::from_secs(30),
+        || disks(&mut con) == vec![("sda".to_string(), 64 * 2048)],
+    );
+    drop(con);
+    stop_now(&d, "lp1");
+    d.ok(&["rmbdsp", "-vtd", "vtscsi0"]);
+    d.ok(&["rmsp", &vg]);
+    drop(pv);
+}

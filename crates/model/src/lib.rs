@@ -23,7 +23,7 @@ pub use request::{
 };
 pub use storage::{
     BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolKind,
-    PoolSpec, StoragePool, StorageView, VirtualScsiAdapter,
+    PoolSpec, StoragePool, StorageView, VgPoolRequest, VirtualScsiAdapter,
 };
 pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
 pub use task::{Task, TaskResult};

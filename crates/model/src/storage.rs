@@ -206,4 +206,19 @@ pub struct StorageView {
     pub mappings: Vec<Mapping>,
     /// Physical volumes.
     pub hdisks: Vec<Hdisk>,
+    /// Which physical volumes belong to which volume group pool: (hdisk, pool).
+    pub members: Vec<(String, String)>,
+}
+
+/// `mksp [-f] NAME hdiskN...` / `chsp -add|-rm [-f] -sp NAME hdiskN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VgPoolRequest {
+    /// Pool (volume group) name.
+    pub name: String,
+    /// Physical volumes, `hdiskN`.
+    pub hdisks: Vec<String>,
+    /// Overwrite what the physical volumes held.
+    #[serde(default)]
+    pub force: bool,
 }

@@ -388,13 +388,66 @@ pub fn scan_hdisks(known: &[Hdisk], found: &[PhysicalVolume]) -> Vec<Hdisk> {
     out
 }
 
-/// Physical volumes that can be mapped whole: present and not mapped.
-pub fn free_hdisks(hdisks: &[Hdisk], mappings: &[Mapping]) -> Vec<String> {
+/// Physical volumes that can be used (mapped whole, or put in a pool): present, not mapped,
+/// in no volume group pool.
+pub fn free_hdisks(
+    hdisks: &[Hdisk],
+    mappings: &[Mapping],
+    members: &[(String, String)],
+) -> Vec<String> {
     hdisks
         .iter()
-        .filter(|h| h.present && !mappings.iter().any(|m| m.backing == h.name))
+        .filter(|h| {
+            h.present
+                && !mappings.iter().any(|m| m.backing == h.name)
+                && !members.iter().any(|(m, _)| *m == h.name)
+        })
         .map(|h| h.name.clone())
         .collect()
+}
+
+/// Checks that `hdisks` may go into a volume group pool: at least one, each free (as
+/// [`free_hdisks`] says), none twice.
+pub fn check_pool_hdisks(hdisks: &[String], free: &[String]) -> Result<(), RuleError> {
+    if hdisks.is_empty() {
+        return Err(RuleError::Missing("a physical volume (hdiskN)"));
+    }
+    for (i, h) in hdisks.iter().enumerate() {
+        if hdisks[..i].contains(h) {
+            return Err(RuleError::OutOfRange {
+                attr: "physical volume",
+                value: h.clone(),
+                allowed: "each physical volume once".into(),
+            });
+        }
+        if !free.contains(h) {
+            return Err(RuleError::InUse {
+                what: "physical volume",
+                name: h.clone(),
+                by: "it is mapped, in a storage pool, used by the host, or not present (see lspv -free)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A new volume group pool named `name` (its size comes from the volume group once made).
+pub fn new_vg_pool(pools: &[StoragePool], name: &str) -> Result<StoragePool, RuleError> {
+    validate_storage_name(name)?;
+    if pools.iter().any(|p| p.name == name) {
+        return Err(RuleError::StorageNameInUse {
+            what: "storage pool",
+            name: name.to_string(),
+        });
+    }
+    Ok(StoragePool {
+        name: name.to_string(),
+        kind: PoolKind::Lvpool,
+        size_mb: 0,
+        path: name.to_string(),
+        thin: false,
+        default: pools.is_empty(),
+    })
 }
 
 #[cfg(test)]
@@ -587,6 +640,16 @@ mod tests {
             backing: "hdisk2".into(),
             kind: BackingKind::Disk,
         }];
-        assert_eq!(free_hdisks(&again, &maps), ["hdisk0"]);
+        assert_eq!(free_hdisks(&again, &maps, &[]), ["hdisk0"]);
+        let members = [("hdisk0".to_string(), "vg1".to_string())];
+        assert!(free_hdisks(&again, &maps, &members).is_empty());
+        let free = free_hdisks(&again, &maps, &[]);
+        assert!(check_pool_hdisks(&["hdisk0".into()], &free).is_ok());
+        assert!(check_pool_hdisks(&[], &free).is_err());
+        assert!(
+            check_pool_hdisks(&["hdisk2".into()], &free).is_err(),
+            "mapped"
+        );
+        assert!(check_pool_hdisks(&["hdisk0".into(), "hdisk0".into()], &free).is_err());
     }
 }

@@ -150,7 +150,14 @@ impl FilePool {
     /// (QEMU matches a passed descriptor's flags to the cache mode it uses). Returns the file
     /// and whether it is direct.
     pub fn open_for_guest(&self, name: &str) -> Result<(File, bool), FileError> {
-        let path = self.disk_path(name);
+        open_for_guest(&self.disk_path(name))
+    }
+}
+
+/// Opens a disk file for QEMU: read-write, with direct I/O when the filesystem has it.
+pub fn open_for_guest(path: &Path) -> Result<(File, bool), FileError> {
+    let path = path.to_path_buf();
+    {
         let open = |direct: bool| {
             OpenOptions::new()
                 .read(true)

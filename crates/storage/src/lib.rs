@@ -3,5 +3,6 @@
 //! carry out; the rules and the service decide.
 
 pub mod files;
+pub mod lvm;
 
 pub use files::{FileError, FilePool};

@@ -111,6 +111,10 @@ const MIGRATIONS: &[&str] = &[
         present INTEGER NOT NULL,
         pvid    TEXT NOT NULL
     );
+    CREATE TABLE pool_members (
+        hdisk TEXT PRIMARY KEY,
+        pool  TEXT NOT NULL REFERENCES storage_pools(name) ON DELETE CASCADE
+    );
     INSERT INTO vscsi_adapters (vhost, lpar_id, client_slot, server_slot)
         SELECT ROW_NUMBER() OVER (ORDER BY lpar_id) - 1, lpar_id, 2,
                10 + ROW_NUMBER() OVER (ORDER BY lpar_id)

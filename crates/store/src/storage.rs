@@ -284,4 +284,28 @@ impl Tx<'_> {
         }
         Ok(())
     }
+
+    /// The physical volumes of volume group pools: (hdisk, pool).
+    pub fn pool_members(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT hdisk, pool FROM pool_members ORDER BY pool, hdisk")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that `hdisk` belongs to `pool` (or, with `None`, to no pool).
+    pub fn set_pool_member(&self, hdisk: &str, pool: Option<&str>) -> Result<(), StoreError> {
+        match pool {
+            Some(p) => self.tx.execute(
+                "INSERT INTO pool_members (hdisk, pool) VALUES (?1, ?2) \
+                 ON CONFLICT(hdisk) DO UPDATE SET pool = excluded.pool",
+                params![hdisk, p],
+            )?,
+            None => self
+                .tx
+                .execute("DELETE FROM pool_members WHERE hdisk = ?1", [hdisk])?,
+        };
+        Ok(())
+    }
 }

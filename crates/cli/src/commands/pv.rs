@@ -27,7 +27,14 @@ pub(super) fn lspv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             })?;
         return Ok(format!("{}\n", h.size_mb));
     }
-    let mapped = |h: &Hdisk| view.mappings.iter().any(|m| m.backing == h.name);
+    let pool_of = |h: &Hdisk| {
+        view.members
+            .iter()
+            .find(|(m, _)| *m == h.name)
+            .map(|(_, p)| p.clone())
+    };
+    let mapped =
+        |h: &Hdisk| view.mappings.iter().any(|m| m.backing == h.name) || pool_of(h).is_some();
     if a.flag("avail") || a.flag("free") {
         let rows: Vec<Row> = present
             .iter()
@@ -59,7 +66,7 @@ pub(super) fn lspv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             vec![
                 ("name", h.name.clone()),
                 ("pvid", h.pvid.clone()),
-                ("vg", "None".into()),
+                ("vg", pool_of(h).unwrap_or_else(|| "None".into())),
                 ("status", if mapped(h) { "active" } else { "" }.into()),
             ]
         })

@@ -15,11 +15,20 @@ pub struct Args {
 
 pub(super) fn mksp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["fb", "sp", "path", "size"], &["f", "thin"])?;
-    let name = a.value("fb").ok_or_else(|| {
-        CliError::Usage(
-            "Only file pools can be made here: mksp -fb NAME -path DIR -size N (volume group pools need device-mapper, which this host lacks)".into(),
-        )
-    })?;
+    let Some(name) = a.value("fb") else {
+        // mksp [-f] NAME hdiskN...: a volume group pool.
+        let Some((name, hdisks)) = a.positional.split_first() else {
+            return Err(CliError::Usage(
+                "Usage: mksp [-f] NAME hdiskN... | mksp -fb NAME -path DIR -size N [-thin]".into(),
+            ));
+        };
+        ctx.client.send(
+            "POST",
+            "/storage/vgpools",
+            Some(&json!({"name": name, "hdisks": hdisks, "force": a.flag("f")})),
+        )?;
+        return Ok(format!("{name}\n"));
+    };
     if a.value("sp").is_some() {
         return Err(CliError::Usage(
             "A file pool inside a volume group pool needs device-mapper, which this host lacks; use -path DIR".into(),
@@ -46,10 +55,25 @@ pub(super) fn rmsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
 }
 
 pub(super) fn chsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    let a = ViosArgs::parse(&a.args, &["sp"], &["default", "f"])?;
+    let a = ViosArgs::parse(&a.args, &["sp"], &["default", "f", "add", "rm"])?;
+    if a.flag("add") || a.flag("rm") {
+        let name = a.required("sp")?;
+        if a.positional.is_empty() {
+            return Err(CliError::Usage(
+                "Usage: chsp -add|-rm [-f] -sp NAME hdiskN...".into(),
+            ));
+        }
+        let path = if a.flag("add") { "add" } else { "remove" };
+        ctx.client.send(
+            "POST",
+            &format!("/storage/vgpools/{path}"),
+            Some(&json!({"name": name, "hdisks": a.positional, "force": a.flag("f")})),
+        )?;
+        return Ok(String::new());
+    }
     if !a.flag("default") {
         return Err(CliError::Usage(
-            "Only chsp -default NAME is available here (adding or removing physical volumes needs a volume group pool)".into(),
+            "Usage: chsp -default NAME | chsp -add|-rm [-f] -sp NAME hdiskN...".into(),
         ));
     }
     let name = a

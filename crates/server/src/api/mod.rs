@@ -88,6 +88,9 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/storage", get(storage::get_all))
         .route("/storage/cfgdev", post(storage::cfgdev))
         .route("/storage/pools", post(storage::create_pool))
+        .route("/storage/vgpools", post(storage::create_vg_pool))
+        .route("/storage/vgpools/add", post(storage::add_pvs))
+        .route("/storage/vgpools/remove", post(storage::remove_pvs))
         .route(
             "/storage/pools/{name}",
             axum::routing::delete(storage::remove_pool),

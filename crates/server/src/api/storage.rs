@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use ivm_model::{
     BackingDevice, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolSpec, StoragePool,
-    StorageView,
+    StorageView, VgPoolRequest,
 };
 use serde::Deserialize;
 
@@ -161,6 +161,48 @@ pub async fn cfgdev(
     actor: Actor,
 ) -> Result<Json<Vec<Hdisk>>, ApiError> {
     blocking(&state, move |svc| svc.cfgdev(&actor))
+        .await
+        .map(Json)
+}
+
+/// Creates a volume group pool on free physical volumes (LVM2).
+#[utoipa::path(post, path = "/api/v1/storage/vgpools", tag = "storage", request_body = VgPoolRequest,
+    responses((status = 201, body = StoragePool), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_vg_pool(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<VgPoolRequest>,
+) -> Result<(StatusCode, Json<StoragePool>), ApiError> {
+    blocking(&state, move |svc| svc.create_vg_pool(&actor, &req))
+        .await
+        .map(|p| (StatusCode::CREATED, Json(p)))
+}
+
+/// Adds physical volumes to a volume group pool.
+#[utoipa::path(post, path = "/api/v1/storage/vgpools/add", tag = "storage", request_body = VgPoolRequest,
+    responses((status = 200, body = StoragePool), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn add_pvs(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<VgPoolRequest>,
+) -> Result<Json<StoragePool>, ApiError> {
+    blocking(&state, move |svc| svc.change_vg_pool(&actor, &req, true))
+        .await
+        .map(Json)
+}
+
+/// Takes physical volumes out of a volume group pool.
+#[utoipa::path(post, path = "/api/v1/storage/vgpools/remove", tag = "storage", request_body = VgPoolRequest,
+    responses((status = 200, body = StoragePool), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn remove_pvs(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<VgPoolRequest>,
+) -> Result<Json<StoragePool>, ApiError> {
+    blocking(&state, move |svc| svc.change_vg_pool(&actor, &req, false))
         .await
         .map(Json)
 }

@@ -7,6 +7,7 @@ mod error;
 mod files;
 mod lifecycle;
 mod partitions;
+mod pooldriver;
 mod storage;
 mod tasks;
 mod users;

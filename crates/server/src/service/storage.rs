@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ivm_model::{
     BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolKind,
-    PoolSpec, StoragePool, StorageView, VirtualScsiAdapter,
+    PoolSpec, StoragePool, StorageView, VgPoolRequest, VirtualScsiAdapter,
 };
 use ivm_qemu::LaunchDisk;
 use ivm_storage::FilePool;
@@ -31,15 +31,7 @@ fn host<E: std::fmt::Display>(e: E) -> ServiceError {
     ServiceError::Host(e.to_string())
 }
 
-fn file_pool(p: &StoragePool) -> Result<FilePool, ServiceError> {
-    match p.kind {
-        PoolKind::Fbpool => Ok(FilePool::new(&p.path)),
-        PoolKind::Lvpool => Err(ServiceError::Invalid(format!(
-            "storage pool {} is a volume group; this host has no device-mapper, so LVM pools cannot be used here",
-            p.name
-        ))),
-    }
-}
+use super::pooldriver::PoolDriver;
 
 /// The adapter a partition has (every client partition has one).
 pub(super) fn adapter_for(
@@ -72,6 +64,7 @@ impl Service {
                 adapters: tx.adapters()?,
                 mappings: tx.mappings()?,
                 hdisks: tx.hdisks()?,
+                members: tx.pool_members()?,
             })
         })
     }
@@ -130,9 +123,8 @@ impl Service {
             if state == DiskState::Ready {
                 continue;
             }
-            let pool = pools.iter().find(|p| p.name == d.pool);
-            if let Some(fp) = pool.map(file_pool).transpose()? {
-                fp.remove_disk(&d.name).map_err(host)?;
+            if let Some(pool) = pools.iter().find(|p| p.name == d.pool) {
+                PoolDriver::of(pool).remove(&d.name)?;
             }
             tracing::warn!(disk = %d.name, ?state, "finished an interrupted virtual disk operation: removed it");
             self.store.write(|tx| tx.delete_disk(&d.name))?;
@@ -220,8 +212,119 @@ impl Service {
                     "{name} is the default storage pool; make another pool the default first (chsp -default)"
                 )));
             }
+            if pool.kind == PoolKind::Lvpool {
+                let devices = self.member_devices(tx, name)?;
+                ivm_storage::lvm::remove_vg(&pool.path, &devices).map_err(host)?;
+            }
             tx.delete_pool(name)?;
             Ok(((), name.to_string()))
+        })
+    }
+
+    /// The block devices of a volume group pool's physical volumes.
+    fn member_devices(&self, tx: &ivm_store::Tx, pool: &str) -> Result<Vec<String>, ServiceError> {
+        let hdisks = tx.hdisks()?;
+        Ok(tx
+            .pool_members()?
+            .into_iter()
+            .filter(|(_, p)| p == pool)
+            .filter_map(|(h, _)| hdisks.iter().find(|d| d.name == h))
+            .map(|h| format!("/dev/{}", h.device))
+            .collect())
+    }
+
+    /// `mksp [-f] NAME hdiskN...`: a volume group pool on free physical volumes (LVM2). The
+    /// pool's size is what the volume group reports.
+    pub fn create_vg_pool(
+        &self,
+        actor: &Actor,
+        req: &VgPoolRequest,
+    ) -> Result<StoragePool, ServiceError> {
+        self.task(actor, "create storage pool", &req.name, |tx| {
+            actor.require_modify()?;
+            let mut pool = ivm_rules::new_vg_pool(&tx.pools()?, &req.name)?;
+            let hdisks = tx.hdisks()?;
+            let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.pool_members()?);
+            ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
+            let devices: Vec<String> = req
+                .hdisks
+                .iter()
+                .filter_map(|n| hdisks.iter().find(|h| h.name == *n))
+                .map(|h| format!("/dev/{}", h.device))
+                .collect();
+            // The volume group is made inside the transaction: if recording it fails, it is
+            // removed again, so host and store agree.
+            ivm_storage::lvm::create_vg(&pool.path, &devices, req.force).map_err(host)?;
+            let recorded = (|| {
+                pool.size_mb = ivm_storage::lvm::vg(&pool.path).map_err(host)?.size_mb;
+                tx.put_pool(&pool)?;
+                for h in &req.hdisks {
+                    tx.set_pool_member(h, Some(&pool.name))?;
+                }
+                Ok::<_, ServiceError>(())
+            })();
+            if let Err(e) = recorded {
+                let _ = ivm_storage::lvm::remove_vg(&pool.path, &devices);
+                return Err(e);
+            }
+            Ok((pool.clone(), pool.name.clone()))
+        })
+    }
+
+    /// `chsp -add|-rm [-f] -sp NAME hdiskN`: a physical volume into or out of a volume group
+    /// pool (LVM refuses to take one out while logical volumes use it).
+    pub fn change_vg_pool(
+        &self,
+        actor: &Actor,
+        req: &VgPoolRequest,
+        add: bool,
+    ) -> Result<StoragePool, ServiceError> {
+        let op = if add {
+            "add physical volume"
+        } else {
+            "remove physical volume"
+        };
+        self.task(actor, op, &req.name, |tx| {
+            actor.require_modify()?;
+            let pools = tx.pools()?;
+            let mut pool = ivm_rules::pick_pool(&pools, Some(&req.name))?.clone();
+            if pool.kind != PoolKind::Lvpool {
+                return Err(ServiceError::Invalid(format!(
+                    "{} is a file pool; physical volumes go into volume group pools",
+                    pool.name
+                )));
+            }
+            let hdisks = tx.hdisks()?;
+            let members = tx.pool_members()?;
+            if add {
+                let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &members);
+                ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
+            }
+            for name in &req.hdisks {
+                let h = hdisks.iter().find(|h| h.name == *name).ok_or_else(|| {
+                    ServiceError::from(ivm_rules::RuleError::NoSuch {
+                        what: "physical volume",
+                        name: name.clone(),
+                    })
+                })?;
+                let dev = format!("/dev/{}", h.device);
+                if add {
+                    ivm_storage::lvm::extend_vg(&pool.path, &dev, req.force).map_err(host)?;
+                    tx.set_pool_member(name, Some(&pool.name))?;
+                } else {
+                    if !members.iter().any(|(m, p)| m == name && *p == pool.name) {
+                        return Err(ServiceError::Invalid(format!(
+                            "{name} is not in storage pool {}",
+                            pool.name
+                        )));
+                    }
+                    ivm_storage::lvm::reduce_vg(&pool.path, &dev).map_err(host)?;
+                    tx.set_pool_member(name, None)?;
+                }
+            }
+            pool.size_mb = ivm_storage::lvm::vg(&pool.path).map_err(host)?.size_mb;
+            tx.put_pool(&pool)?;
+            Ok((pool.clone(), pool.name.clone()))
         })
     }
 
@@ -271,21 +374,19 @@ impl Service {
                 tx.put_disk(&disk, DiskState::Creating)?;
                 Ok::<_, ServiceError>((disk, pool))
             })?;
-            let made = file_pool(&pool).and_then(|fp| {
+            let driver = PoolDriver::of(&pool);
+            let made = (|| {
                 failpoint::hit("storage.create").map_err(HostError::from)?;
-                fp.create_disk(&disk.name, disk.size_mb, pool.thin)
-                    .map_err(host)?;
+                driver.create(&disk.name, disk.size_mb)?;
                 failpoint::hit("storage.created").map_err(HostError::from)?;
-                Ok(fp)
-            });
+                Ok::<_, ServiceError>(())
+            })();
             match made {
-                Ok(_) => self
+                Ok(()) => self
                     .store
                     .write(|tx| tx.put_disk(&disk, DiskState::Ready))?,
                 Err(e) => {
-                    if let Ok(fp) = file_pool(&pool) {
-                        let _ = fp.remove_disk(&disk.name);
-                    }
+                    let _ = driver.remove(&disk.name);
                     self.store.write(|tx| tx.delete_disk(&disk.name))?;
                     return Err(e);
                 }
@@ -344,16 +445,16 @@ impl Service {
             tx.put_disk(&new, DiskState::Ready)?;
             Ok::<_, ServiceError>((old, new, pool, mapping))
         })?;
-        let grown = file_pool(&pool).and_then(|fp| {
-            fp.grow_disk(name, new.size_mb, pool.thin).map_err(host)?;
+        let grown = (|| {
+            PoolDriver::of(&pool).grow(name, new.size_mb)?;
             if let Some(m) = &mapping {
                 if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
                     ivm_qemu::vm::resize_disk(&live.qmp, &m.vtd, new.size_mb)
                         .map_err(HostError::from)?;
                 }
             }
-            Ok(())
-        });
+            Ok::<_, ServiceError>(())
+        })();
         if let Err(e) = grown {
             // The file may have grown; the store keeps the old size, which is what the guest
             // sees. (A file is never shrunk.)
@@ -379,7 +480,7 @@ impl Service {
             let pool = ivm_rules::pick_pool(&pools, Some(&d.pool))?;
             // The rename of the file happens inside the transaction: if it fails, the store
             // rolls back; if the commit fails, the file is renamed back.
-            file_pool(pool)?.rename_disk(from, to).map_err(host)?;
+            PoolDriver::of(pool).rename(from, to)?;
             tx.rename_disk(from, to)?;
             Ok::<_, ServiceError>(())
         })
@@ -414,7 +515,7 @@ impl Service {
                 Ok::<_, ServiceError>(ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone())
             })?;
             // Once marked, the removal is finished even if the daemon dies here.
-            file_pool(&pool)?.remove_disk(name).map_err(host)?;
+            PoolDriver::of(&pool).remove(name)?;
             self.store.write(|tx| tx.delete_disk(name))?;
             Ok(((), name.to_string()))
         })
@@ -435,7 +536,7 @@ impl Service {
             let disks = tx.disks()?;
             let mappings = tx.mappings()?;
             let hdisks = tx.hdisks()?;
-            let free = ivm_rules::free_hdisks(&hdisks, &mappings);
+            let free = ivm_rules::free_hdisks(&hdisks, &mappings, &tx.pool_members()?);
             let m = ivm_rules::new_mapping(&tx.adapters()?, &disks, &free, &mappings, req)?;
             let source = self.backing_source(tx, &m)?;
             if let Some(p) = tx.partition(m.lpar_id)? {
@@ -462,7 +563,7 @@ impl Service {
                     vtd: &m.vtd,
                     lun: m.lun,
                     direct,
-                    block: matches!(source, Source::Device(_)),
+                    block: source.is_block(),
                 };
                 ivm_qemu::vm::attach_disk(&live.qmp, &at, &file, aio)
                     .map_err(|e| ServiceError::from(HostError::from(e)))
@@ -483,7 +584,8 @@ impl Service {
                 let disk = ivm_rules::find_disk(&disks, &m.backing)?;
                 let pools = tx.pools()?;
                 let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
-                Ok(Source::File(file_pool(pool)?, disk.name.clone()))
+                let (path, block) = PoolDriver::of(pool).locate(&disk.name);
+                Ok(Source::Path(path, block))
             }
             BackingKind::Disk => {
                 let h = tx
@@ -579,7 +681,7 @@ impl Service {
                 lun: m.lun,
                 fd,
                 direct,
-                block: matches!(src, Source::Device(_)),
+                block: src.is_block(),
                 boot: i == 0,
             });
             files.push((file, fd));
@@ -590,7 +692,9 @@ impl Service {
 
 /// A mapping's data on the host: a virtual disk's file, or a whole physical volume.
 enum Source {
-    File(FilePool, String),
+    /// A virtual disk: its file, or its logical volume's block device (true).
+    Path(std::path::PathBuf, bool),
+    /// A whole physical volume.
     Device(Hdisk),
 }
 
@@ -599,24 +703,31 @@ impl Source {
     /// the host cannot mount it while a partition has it.
     fn open(&self) -> Result<(std::fs::File, bool), ServiceError> {
         match self {
-            Source::File(fp, name) => fp.open_for_guest(name).map_err(host),
-            Source::Device(h) => {
-                use std::os::unix::fs::OpenOptionsExt;
-                let path = Path::new("/dev").join(&h.device);
-                std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .custom_flags(libc::O_DIRECT | libc::O_EXCL)
-                    .open(&path)
-                    .map(|f| (f, true))
-                    .map_err(|e| {
-                        ServiceError::Conflict(format!(
-                            "physical volume {} ({}) cannot be opened for the partition: {e}; is the host using it?",
-                            h.name,
-                            path.display()
-                        ))
-                    })
-            }
+            Source::Path(path, false) => ivm_storage::files::open_for_guest(path).map_err(host),
+            Source::Path(path, true) => open_block(path, &path.display().to_string()),
+            Source::Device(h) => open_block(&Path::new("/dev").join(&h.device), &h.name),
         }
     }
+
+    /// Whether QEMU gets a block device (`host_device`) rather than a file.
+    fn is_block(&self) -> bool {
+        matches!(self, Source::Device(_) | Source::Path(_, true))
+    }
+}
+
+/// Opens a block device exclusively, so the host cannot mount it while a partition has it.
+fn open_block(path: &Path, what: &str) -> Result<(std::fs::File, bool), ServiceError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_DIRECT | libc::O_EXCL)
+        .open(path)
+        .map(|f| (f, true))
+        .map_err(|e| {
+            ServiceError::Conflict(format!(
+                "{what} ({}) cannot be opened for the partition: {e}; is the host using it?",
+                path.display()
+            ))
+        })
 }

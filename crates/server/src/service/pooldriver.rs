@@ -1,0 +1,87 @@
+//! A storage pool's host driver: a directory of files, or an LVM2 volume group. The service
+//! asks it to make, grow, rename, remove and open virtual disks; it decides nothing.
+
+use std::path::PathBuf;
+
+use ivm_model::{PoolKind, StoragePool};
+use ivm_storage::{lvm, FilePool};
+
+use super::ServiceError;
+
+fn host<E: std::fmt::Display>(e: E) -> ServiceError {
+    ServiceError::Host(e.to_string())
+}
+
+/// The driver of one pool.
+pub(super) enum PoolDriver {
+    /// A file pool.
+    Files(FilePool, bool),
+    /// A volume group.
+    Lvm(String),
+}
+
+impl PoolDriver {
+    /// The driver of `pool`.
+    pub fn of(pool: &StoragePool) -> PoolDriver {
+        match pool.kind {
+            PoolKind::Fbpool => PoolDriver::Files(FilePool::new(&pool.path), pool.thin),
+            PoolKind::Lvpool => PoolDriver::Lvm(pool.path.clone()),
+        }
+    }
+
+    /// Makes disk `name` of `size_mb`.
+    pub fn create(&self, name: &str, size_mb: u64) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files(fp, thin) => fp
+                .create_disk(name, size_mb, *thin)
+                .map(|_| ())
+                .map_err(host),
+            PoolDriver::Lvm(vg) => {
+                if !lvm::device_mapper_available() {
+                    return Err(ServiceError::Host(format!(
+                        "volume group {vg} cannot hold logical volumes here: this host's kernel has no device-mapper (/dev/mapper/control); use a file pool"
+                    )));
+                }
+                lvm::create_lv(vg, name, size_mb).map_err(host)
+            }
+        }
+    }
+
+    /// Grows disk `name` to `size_mb`.
+    pub fn grow(&self, name: &str, size_mb: u64) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files(fp, thin) => fp.grow_disk(name, size_mb, *thin).map_err(host),
+            PoolDriver::Lvm(vg) => lvm::grow_lv(vg, name, size_mb).map_err(host),
+        }
+    }
+
+    /// Renames disk `from` to `to`.
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files(fp, _) => fp.rename_disk(from, to).map_err(host),
+            PoolDriver::Lvm(vg) => lvm::rename_lv(vg, from, to).map_err(host),
+        }
+    }
+
+    /// Removes disk `name` (a missing one is fine: an interrupted removal).
+    pub fn remove(&self, name: &str) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files(fp, _) => fp.remove_disk(name).map_err(host),
+            PoolDriver::Lvm(vg) => {
+                if lvm::lv_path(vg, name).exists() {
+                    lvm::remove_lv(vg, name).map_err(host)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Where disk `name` is: a file to open, or a block device.
+    pub fn locate(&self, name: &str) -> (PathBuf, bool) {
+        match self {
+            PoolDriver::Files(fp, _) => (fp.disk_path(name), false),
+            PoolDriver::Lvm(vg) => (lvm::lv_path(vg, name), true),
+        }
+    }
+}
