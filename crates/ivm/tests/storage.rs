@@ -185,7 +185,27 @@ fn disks_are_committed_mapped_and_refused_with_reasons() {
     assert_eq!(d.ok(&["lssp", "-default"]), "thin1\n");
     d.ok(&["chsp", "-default", "rootvg"]);
     d.ok(&["rmsp", "thin1"]);
-    d.ok(&["rmsyscfg", "-r", "lpar", "-n", "lp1"]);
+    // rmsyscfg --vioscfg takes the mappings with the partition, --vdisk the disks too.
+    d.ok(&["mkbdsp", "50M", "-bd", "keep", "-vadapter", "vhost0"]);
+    d.ok(&["mkbdsp", "50M", "-bd", "gone", "-vadapter", "vhost0"]);
+    let e = d.fails(&["rmsyscfg", "-r", "lpar", "-n", "lp1", "--vdisk"]);
+    assert!(e.contains("--vdisk goes with --vioscfg"), "{e}");
+    d.ok(&["rmvdev", "-vtd", "vtscsi0"]);
+    d.ok(&[
+        "rmsyscfg",
+        "-r",
+        "lpar",
+        "-n",
+        "lp1",
+        "--vioscfg",
+        "--vdisk",
+    ]);
+    assert!(!d.data_dir().join("pools/rootvg/gone").exists());
+    assert!(
+        d.data_dir().join("pools/rootvg/keep").exists(),
+        "unmapped first, so kept"
+    );
+    d.ok(&["rmbdsp", "-bd", "keep"]);
     assert_eq!(d.ok(&["lsmap", "-all", "-field", "svsa", "-fmt", ":"]), "");
 }
 

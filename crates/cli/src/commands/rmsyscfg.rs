@@ -18,6 +18,12 @@ pub struct Args {
     /// Partition ID.
     #[arg(long = "id")]
     id: Option<u32>,
+    /// Remove its virtual SCSI mappings too.
+    #[arg(long)]
+    vioscfg: bool,
+    /// With --vioscfg: remove the virtual disks they held too.
+    #[arg(long)]
+    vdisk: bool,
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
@@ -29,8 +35,17 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     }
     check_resource(&a.resource, &["lpar"])?;
     ctx.check_system(a.system.as_deref())?;
+    if a.vdisk && !a.vioscfg {
+        return Err(CliError::Usage("--vdisk goes with --vioscfg".into()));
+    }
     let p = ctx.partition(a.name.as_deref(), a.id)?;
-    ctx.client
-        .send("DELETE", &format!("/partitions/{}", p.lpar_id), None)?;
+    ctx.client.send(
+        "DELETE",
+        &format!(
+            "/partitions/{}?vioscfg={}&vdisk={}",
+            p.lpar_id, a.vioscfg, a.vdisk
+        ),
+        None,
+    )?;
     Ok(String::new())
 }

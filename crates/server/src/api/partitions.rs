@@ -6,7 +6,7 @@ use axum::Json;
 use ivm_model::{Partition, PartitionChange, PartitionSpec};
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -62,17 +62,34 @@ pub async fn change(
         .map(Json)
 }
 
-/// Deletes a partition that is not running.
+/// What goes with a deleted partition (`rmsyscfg --vioscfg [--vdisk]`).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct DeleteQuery {
+    /// Remove its virtual SCSI mappings with it.
+    #[serde(default)]
+    pub vioscfg: bool,
+    /// With `vioscfg`: remove the virtual disks those mappings held too.
+    #[serde(default)]
+    pub vdisk: bool,
+}
+
+/// Deletes a partition that is not running (with its mappings and disks when asked).
 #[utoipa::path(delete, path = "/api/v1/partitions/{id}", tag = "partitions",
-    params(("id" = u32, Path, description = "Partition ID")),
+    params(("id" = u32, Path, description = "Partition ID"), DeleteQuery),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<u32>,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
-    blocking(&state, move |svc| svc.delete_partition(&actor, id))
-        .await
-        .map(|()| StatusCode::NO_CONTENT)
+    blocking(&state, move |svc| {
+        if q.vioscfg {
+            svc.remove_storage_of(&actor, id, q.vdisk)?;
+        }
+        svc.delete_partition(&actor, id)
+    })
+    .await
+    .map(|()| StatusCode::NO_CONTENT)
 }

@@ -521,6 +521,37 @@ impl Service {
         })
     }
 
+    /// `rmsyscfg --vioscfg [--vdisk]`: removes a stopped partition's mappings (and the virtual
+    /// disks they held), checked first so that nothing goes unless all of it can.
+    pub fn remove_storage_of(
+        &self,
+        actor: &Actor,
+        id: u32,
+        vdisk: bool,
+    ) -> Result<(), ServiceError> {
+        actor.require_modify()?;
+        let maps = self.store.read(|tx| {
+            let p = tx
+                .partition(id)?
+                .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+            ivm_rules::check_delete(&p)?;
+            Ok::<_, ServiceError>(
+                tx.mappings()?
+                    .into_iter()
+                    .filter(|m| m.lpar_id == id)
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        for m in maps {
+            if vdisk && m.kind == BackingKind::Lv {
+                self.remove_disk(actor, &m.backing, true)?;
+            } else {
+                self.unmap(actor, &m.vtd)?;
+            }
+        }
+        Ok(())
+    }
+
     /// `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`: maps a disk to a partition,
     /// hot-plugging it when the partition runs.
     pub fn map(&self, actor: &Actor, req: &MapRequest) -> Result<Mapping, ServiceError> {
