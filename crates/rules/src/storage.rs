@@ -8,6 +8,15 @@ use ivm_model::{
 
 use crate::RuleError;
 
+/// The physical partition size ivm gives a file pool when it shows it as a volume group
+/// (`lssp` Alloc Size, `lsvg` PP SIZE): 32 MB.
+pub const FILE_POOL_PP_MB: u64 = 32;
+
+/// Physical partitions a virtual disk of `mb` takes in a file pool (whole partitions).
+pub fn file_pool_pps(mb: u64) -> u64 {
+    mb.div_ceil(FILE_POOL_PP_MB)
+}
+
 /// Longest storage object name, as on IVM (logical volume names).
 pub const MAX_STORAGE_NAME: usize = 15;
 

@@ -221,9 +221,11 @@ pub fn lv_path(vg: &str, lv: &str) -> std::path::PathBuf {
     std::path::Path::new("/dev").join(vg).join(lv)
 }
 
-/// Whether this host can hold logical volumes (device-mapper).
+/// Whether this host's kernel has device-mapper, which logical volumes need. (The
+/// `/dev/mapper/control` node alone proves nothing: lvm2's package makes it either way.)
 pub fn device_mapper_available() -> bool {
-    std::path::Path::new("/dev/mapper/control").exists()
+    std::fs::read_to_string("/proc/misc")
+        .is_ok_and(|m| m.lines().any(|l| l.trim_end().ends_with(" device-mapper")))
 }
 
 #[cfg(test)]

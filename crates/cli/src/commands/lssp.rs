@@ -6,9 +6,6 @@ use super::vios::{render, Row, ViosArgs};
 use super::Ctx;
 use crate::CliError;
 
-/// Allocation unit ivm reports for a file pool (IVM's physical partition size): 32 MB.
-pub const FILE_POOL_PP_MB: u64 = 32;
-
 /// Options of `lssp`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -113,7 +110,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 ("pool", p.name.clone()),
                 ("size", p.size_mb.to_string()),
                 ("free", p.size_mb.saturating_sub(alloc).to_string()),
-                ("alloc", FILE_POOL_PP_MB.to_string()),
+                ("alloc", ivm_rules::FILE_POOL_PP_MB.to_string()),
                 ("bds", bds.to_string()),
                 ("type", p.kind.to_string()),
                 ("thin", if p.thin { "yes" } else { "no" }.to_string()),

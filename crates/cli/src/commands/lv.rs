@@ -5,20 +5,16 @@
 use ivm_model::{BackingDevice, StoragePool, StorageView};
 use serde_json::json;
 
-use super::lssp::FILE_POOL_PP_MB;
 use super::vios::{size_mb, ViosArgs};
 use super::Ctx;
 use crate::CliError;
+use ivm_rules::{file_pool_pps as pps, FILE_POOL_PP_MB};
 
 /// Options of the logical volume commands.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
-}
-
-fn pps(mb: u64) -> u64 {
-    mb.div_ceil(FILE_POOL_PP_MB)
 }
 
 fn pps_text(n: u64) -> String {

@@ -39,7 +39,7 @@ impl PoolDriver {
             PoolDriver::Lvm(vg) => {
                 if !lvm::device_mapper_available() {
                     return Err(ServiceError::Host(format!(
-                        "volume group {vg} cannot hold logical volumes here: this host's kernel has no device-mapper (/dev/mapper/control); use a file pool"
+                        "volume group {vg} cannot hold logical volumes here: this host's kernel has no device-mapper; use a file pool"
                     )));
                 }
                 lvm::create_lv(vg, name, size_mb).map_err(host)

@@ -300,30 +300,47 @@ impl Service {
                 let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &members);
                 ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
             }
-            for name in &req.hdisks {
-                let h = hdisks.iter().find(|h| h.name == *name).ok_or_else(|| {
-                    ServiceError::from(ivm_rules::RuleError::NoSuch {
-                        what: "physical volume",
-                        name: name.clone(),
-                    })
-                })?;
-                let dev = format!("/dev/{}", h.device);
-                if add {
-                    ivm_storage::lvm::extend_vg(&pool.path, &dev, req.force).map_err(host)?;
-                    tx.set_pool_member(name, Some(&pool.name))?;
-                } else {
-                    if !members.iter().any(|(m, p)| m == name && *p == pool.name) {
-                        return Err(ServiceError::Invalid(format!(
-                            "{name} is not in storage pool {}",
-                            pool.name
-                        )));
+            // Host steps taken, undone in reverse if a later one (or the record) fails.
+            let mut done: Vec<String> = Vec::new();
+            let result = (|| {
+                for name in &req.hdisks {
+                    let h = hdisks.iter().find(|h| h.name == *name).ok_or_else(|| {
+                        ServiceError::from(ivm_rules::RuleError::NoSuch {
+                            what: "physical volume",
+                            name: name.clone(),
+                        })
+                    })?;
+                    let dev = format!("/dev/{}", h.device);
+                    if add {
+                        ivm_storage::lvm::extend_vg(&pool.path, &dev, req.force).map_err(host)?;
+                        done.push(dev);
+                        tx.set_pool_member(name, Some(&pool.name))?;
+                    } else {
+                        if !members.iter().any(|(m, p)| m == name && *p == pool.name) {
+                            return Err(ServiceError::Invalid(format!(
+                                "{name} is not in storage pool {}",
+                                pool.name
+                            )));
+                        }
+                        ivm_storage::lvm::reduce_vg(&pool.path, &dev).map_err(host)?;
+                        done.push(dev);
+                        tx.set_pool_member(name, None)?;
                     }
-                    ivm_storage::lvm::reduce_vg(&pool.path, &dev).map_err(host)?;
-                    tx.set_pool_member(name, None)?;
                 }
+                pool.size_mb = ivm_storage::lvm::vg(&pool.path).map_err(host)?.size_mb;
+                tx.put_pool(&pool)?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                for dev in done.iter().rev() {
+                    let _ = if add {
+                        ivm_storage::lvm::reduce_vg(&pool.path, dev)
+                    } else {
+                        ivm_storage::lvm::extend_vg(&pool.path, dev, false)
+                    };
+                }
+                return Err(e);
             }
-            pool.size_mb = ivm_storage::lvm::vg(&pool.path).map_err(host)?.size_mb;
-            tx.put_pool(&pool)?;
             Ok((pool.clone(), pool.name.clone()))
         })
     }
