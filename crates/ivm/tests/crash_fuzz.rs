@@ -138,95 +138,93 @@ async fn client(n: usize, load: Arc<Load>) {
         let roll: u32 = rng.gen_range(0..100);
         let timeout = Duration::from_secs(60);
         // Each client keeps at most three partitions, so capacity runs short only by accident.
-        let (status, done): (Option<StatusCode>, Option<Value>) =
-            if mine.is_empty() || (roll < 35 && mine.len() < 3) {
-                serial += 1;
-                let name = format!("c{n}x{serial}");
-                let r = http
-                    .post(format!("{base}/partitions"))
-                    .bearer_auth(token)
-                    .timeout(timeout)
-                    .json(
-                        &json!({"name": name, "desired_procs": 1, "min_proc_units": 0.1,
+        let status: Option<StatusCode> = if mine.is_empty() || (roll < 35 && mine.len() < 3) {
+            serial += 1;
+            let name = format!("c{n}x{serial}");
+            let r = http
+                .post(format!("{base}/partitions"))
+                .bearer_auth(token)
+                .timeout(timeout)
+                .json(
+                    &json!({"name": name, "desired_procs": 1, "min_proc_units": 0.1,
                               "desired_proc_units": 0.1, "max_proc_units": 1.0,
                               "desired_mem": 256, "max_mem": 512}),
-                    )
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) => {
-                        let s = r.status();
-                        let v = r.json::<Value>().await.ok();
-                        if s == StatusCode::CREATED {
-                            if let Some(id) = v.as_ref().and_then(|v| v["lpar_id"].as_u64()) {
-                                mine.push((name.clone(), id));
-                                ledger.lock().unwrap().created.insert(name, id);
-                            }
+                )
+                .send()
+                .await;
+            match r {
+                Ok(r) => {
+                    let s = r.status();
+                    let v = r.json::<Value>().await.ok();
+                    if s == StatusCode::CREATED {
+                        if let Some(id) = v.as_ref().and_then(|v| v["lpar_id"].as_u64()) {
+                            mine.push((name.clone(), id));
+                            ledger.lock().unwrap().created.insert(name, id);
                         }
-                        (Some(s), v)
                     }
-                    Err(_) => (None, None),
+                    Some(s)
                 }
-            } else if roll < 60 {
-                let (_, id) = mine.choose(&mut rng).unwrap().clone();
-                let body = json!({"desired_mem": 256 * rng.gen_range(1..=2),
+                Err(_) => None,
+            }
+        } else if roll < 60 {
+            let (_, id) = mine.choose(&mut rng).unwrap().clone();
+            let body = json!({"desired_mem": 256 * rng.gen_range(1..=2),
                               "desired_proc_units": rng.gen_range(1..=3) as f64 / 10.0});
-                let r = http
-                    .patch(format!("{base}/partitions/{id}"))
-                    .bearer_auth(token)
-                    .timeout(timeout)
-                    .json(&body)
-                    .send()
-                    .await;
-                (sample(r, counts, "change").await, None)
-            } else if roll < 80 {
-                let i = rng.gen_range(0..mine.len());
-                let (name, id) = mine[i].clone();
-                let r = http
-                    .delete(format!("{base}/partitions/{id}"))
-                    .bearer_auth(token)
-                    .timeout(timeout)
-                    .send()
-                    .await;
-                let connect_failed = r.as_ref().is_err_and(|e| e.is_connect());
-                let s = r.ok().map(|r| r.status());
-                match s {
-                    Some(s) if s.is_success() => {
-                        mine.remove(i);
-                        let mut l = ledger.lock().unwrap();
-                        l.created.remove(&name);
-                        l.deleted.insert(name);
-                    }
-                    Some(_) => {}
-                    // Sent but not answered: the daemon may have deleted it before it died. Its
-                    // fate is unknown, so it is neither checked present nor absent.
-                    None if !connect_failed => {
-                        mine.remove(i);
-                        ledger.lock().unwrap().created.remove(&name);
-                    }
-                    // The daemon was down: nothing was sent.
-                    None => {}
+            let r = http
+                .patch(format!("{base}/partitions/{id}"))
+                .bearer_auth(token)
+                .timeout(timeout)
+                .json(&body)
+                .send()
+                .await;
+            sample(r, counts, "change").await
+        } else if roll < 80 {
+            let i = rng.gen_range(0..mine.len());
+            let (name, id) = mine[i].clone();
+            let r = http
+                .delete(format!("{base}/partitions/{id}"))
+                .bearer_auth(token)
+                .timeout(timeout)
+                .send()
+                .await;
+            let connect_failed = r.as_ref().is_err_and(|e| e.is_connect());
+            let s = r.ok().map(|r| r.status());
+            match s {
+                Some(s) if s.is_success() => {
+                    mine.remove(i);
+                    let mut l = ledger.lock().unwrap();
+                    l.created.remove(&name);
+                    l.deleted.insert(name);
                 }
-                (s, None)
+                Some(_) => {}
+                // Sent but not answered: the daemon may have deleted it before it died. Its
+                // fate is unknown, so it is neither checked present nor absent.
+                None if !connect_failed => {
+                    mine.remove(i);
+                    ledger.lock().unwrap().created.remove(&name);
+                }
+                // The daemon was down: nothing was sent.
+                None => {}
+            }
+            s
+        } else {
+            // DLPAR on a running partition: units, or memory within its range.
+            let id = *running.choose(&mut rng).unwrap();
+            let body = if rng.gen_bool(0.5) {
+                json!({"op": "s", "proc_units": rng.gen_range(1..=9) as f64 / 10.0})
             } else {
-                // DLPAR on a running partition: units, or memory within its range.
-                let id = *running.choose(&mut rng).unwrap();
-                let body = if rng.gen_bool(0.5) {
-                    json!({"op": "s", "proc_units": rng.gen_range(1..=9) as f64 / 10.0})
-                } else {
-                    let mem = [256, 384, 512][rng.gen_range(0..3)];
-                    json!({"op": "s", "mem": mem})
-                };
-                let r = http
-                    .post(format!("{base}/partitions/{id}/dlpar"))
-                    .bearer_auth(token)
-                    .timeout(timeout)
-                    .json(&body)
-                    .send()
-                    .await;
-                (sample(r, counts, "dlpar").await, None)
+                let mem = [256, 384, 512][rng.gen_range(0..3)];
+                json!({"op": "s", "mem": mem})
             };
-        let _ = done;
+            let r = http
+                .post(format!("{base}/partitions/{id}/dlpar"))
+                .bearer_auth(token)
+                .timeout(timeout)
+                .json(&body)
+                .send()
+                .await;
+            sample(r, counts, "dlpar").await
+        };
         counts.record(status);
         if status.is_none() {
             // The daemon is down: try again once it is back (the gate holds during restarts).

@@ -6,11 +6,8 @@ use std::path::PathBuf;
 use ivm_model::{PoolKind, StoragePool};
 use ivm_storage::{lvm, FilePool};
 
+use super::storage::host;
 use super::ServiceError;
-
-fn host<E: std::fmt::Display>(e: E) -> ServiceError {
-    ServiceError::Host(e.to_string())
-}
 
 /// The driver of one pool.
 pub(super) enum PoolDriver {

@@ -27,7 +27,8 @@ pub(super) type LaunchDisks = (Option<u32>, Vec<LaunchDisk>, Vec<(std::fs::File,
 /// Descriptor number of a partition's first disk in QEMU (0-2 are stdio).
 const FIRST_DISK_FD: i32 = 10;
 
-fn host<E: std::fmt::Display>(e: E) -> ServiceError {
+/// A host driver's failure as the service reports it.
+pub(super) fn host<E: std::fmt::Display>(e: E) -> ServiceError {
     ServiceError::Host(e.to_string())
 }
 
