@@ -69,6 +69,13 @@ fn num(v: &Value, key: &str) -> u64 {
         .map_or(0, |f| f.floor() as u64)
 }
 
+fn report(json: &str, command: &str) -> Result<Value, LvmError> {
+    serde_json::from_str(json).map_err(|e| LvmError {
+        command: command.into(),
+        message: format!("unreadable report: {e}"),
+    })
+}
+
 fn rows<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
     report
         .pointer("/report/0")
@@ -81,10 +88,7 @@ fn rows<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
 /// Parses `vgs --reportformat json --units m --nosuffix -o vg_name,vg_size,vg_free,
 /// vg_extent_size,pv_count,lv_count`.
 pub fn parse_vgs(json: &str) -> Result<Vec<VgReport>, LvmError> {
-    let v: Value = serde_json::from_str(json).map_err(|e| LvmError {
-        command: "vgs".into(),
-        message: format!("unreadable report: {e}"),
-    })?;
+    let v = report(json, "vgs")?;
     Ok(rows(&v, "vg")
         .into_iter()
         .map(|r| VgReport {
@@ -100,10 +104,7 @@ pub fn parse_vgs(json: &str) -> Result<Vec<VgReport>, LvmError> {
 
 /// Parses `pvs --reportformat json --units m --nosuffix -o pv_name,vg_name,pv_size`.
 pub fn parse_pvs(json: &str) -> Result<Vec<PvReport>, LvmError> {
-    let v: Value = serde_json::from_str(json).map_err(|e| LvmError {
-        command: "pvs".into(),
-        message: format!("unreadable report: {e}"),
-    })?;
+    let v = report(json, "pvs")?;
     Ok(rows(&v, "pv")
         .into_iter()
         .map(|r| PvReport {
