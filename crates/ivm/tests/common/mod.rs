@@ -252,35 +252,37 @@ impl Drop for Daemon {
 /// Kills every QEMU this data directory's partitions run and removes the instance's cgroups:
 /// partitions outlive the daemon by design, tests must not outlive themselves.
 pub fn cleanup_host(data_dir: &Path) {
-    if let Ok(dirs) = std::fs::read_dir(data_dir.join("lpars")) {
-        for d in dirs.flatten() {
-            let Ok(pid) = std::fs::read_to_string(d.path().join("qemu.pid")) else {
-                continue;
-            };
-            let Ok(pid) = pid.trim().parse::<i32>() else {
-                continue;
-            };
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let marker = data_dir.as_os_str().as_encoded_bytes();
-            if cmdline.windows(marker.len()).any(|w| w == marker) {
-                // SAFETY: killing a QEMU that this test's data directory started.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while Path::new(&format!("/proc/{pid}/cmdline")).exists()
-                    && Instant::now() < deadline
-                {
-                    let stat =
-                        std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                    if stat
-                        .rsplit(')')
-                        .next()
-                        .is_some_and(|r| r.trim_start().starts_with('Z'))
-                    {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+    // Every QEMU whose command line names this data directory, found in /proc rather than by
+    // pidfile: a test that failed may have left one whose pidfile is gone.
+    let marker = data_dir.as_os_str().as_encoded_bytes().to_vec();
+    let ours = |pid: i32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let program = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        program.windows(11).any(|w| w == b"qemu-system")
+            && cmdline.windows(marker.len()).any(|w| w == marker)
+    };
+    let pids: Vec<i32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| ours(*pid))
+                .collect()
+        })
+        .unwrap_or_default();
+    for pid in pids {
+        // SAFETY: killing a QEMU that this test's data directory started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Path::new(&format!("/proc/{pid}/cmdline")).exists() && Instant::now() < deadline {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+            {
+                break;
             }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
     let Ok(name) = std::fs::read_to_string(data_dir.join("cgroup.name")) else {
