@@ -168,6 +168,32 @@ fn disks_are_committed_mapped_and_refused_with_reasons() {
     assert!(d
         .fails(&["mksp", "-fb", "p3", "-path", &escape, "-size", "1G"])
         .contains("not"));
+    // A full (not thin) pool on a new directory; one larger than its filesystem is refused
+    // and leaves no directory behind.
+    let full = d.data_dir().join("pools/full1");
+    d.ok(&[
+        "mksp",
+        "-fb",
+        "full1",
+        "-path",
+        full.to_str().unwrap(),
+        "-size",
+        "10M",
+    ]);
+    assert!(full.is_dir());
+    d.ok(&["rmsp", "full1"]);
+    let huge = d.data_dir().join("pools/huge1");
+    let e = d.fails(&[
+        "mksp",
+        "-fb",
+        "huge1",
+        "-path",
+        huge.to_str().unwrap(),
+        "-size",
+        "999999999G",
+    ]);
+    assert!(e.contains("MB free"), "{e}");
+    assert!(!huge.exists());
     let dir = d.data_dir().join("pools/thinpool");
     d.ok(&[
         "mksp",

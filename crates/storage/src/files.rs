@@ -145,16 +145,11 @@ impl FilePool {
             _ => Ok(()),
         }
     }
-
-    /// Opens disk `name` for QEMU, read-write and with direct I/O when the filesystem has it
-    /// (QEMU matches a passed descriptor's flags to the cache mode it uses). Returns the file
-    /// and whether it is direct.
-    pub fn open_for_guest(&self, name: &str) -> Result<(File, bool), FileError> {
-        open_for_guest(&self.disk_path(name))
-    }
 }
 
-/// Opens a disk file for QEMU: read-write, with direct I/O when the filesystem has it.
+/// Opens a disk file for QEMU: read-write, with direct I/O when the filesystem has it (QEMU
+/// matches a passed descriptor's flags to the cache mode it uses). Returns the file and
+/// whether it is direct.
 pub fn open_for_guest(path: &Path) -> Result<(File, bool), FileError> {
     let path = path.to_path_buf();
     {
@@ -235,7 +230,7 @@ mod tests {
             16 << 20,
             "never shrunk"
         );
-        let (f, direct) = pool.open_for_guest("d1").unwrap();
+        let (f, direct) = open_for_guest(&pool.disk_path("d1")).unwrap();
         assert!(direct, "ext4 has O_DIRECT");
         drop(f);
         pool.rename_disk("d1", "d2").unwrap();

@@ -143,11 +143,6 @@ impl Service {
         self
     }
 
-    /// The directory boot files must be in.
-    pub fn boot_dir(&self) -> &Path {
-        &self.boot_dir
-    }
-
     /// A boot file a user named, resolved inside the boot directory (empty stays empty).
     fn boot_file(&self, attr: &str, given: &str) -> Result<String, ServiceError> {
         if given.is_empty() {

@@ -147,14 +147,21 @@ impl Service {
                     pool.path
                 )));
             }
-            if !pool.thin {
-                fp.check_space(0).map_err(host)?;
-                fp.create().map_err(host)?;
-                fp.check_space(pool.size_mb).map_err(host)?;
+            let existed = Path::new(&pool.path).exists();
+            fp.create().map_err(host)?;
+            // A full pool must fit on its filesystem now; a directory made for a pool that
+            // does not fit is taken back.
+            let fits = if pool.thin {
+                Ok(())
             } else {
-                fp.create().map_err(host)?;
+                fp.check_space(pool.size_mb).map_err(host)
+            };
+            if let Err(e) = fits.and_then(|()| tx.put_pool(&pool).map_err(ServiceError::from)) {
+                if !existed {
+                    let _ = std::fs::remove_dir(&pool.path);
+                }
+                return Err(e);
             }
-            tx.put_pool(&pool)?;
             Ok((pool.clone(), pool.name.clone()))
         })
     }
