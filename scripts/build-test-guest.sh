@@ -5,18 +5,22 @@
 # The guest's /init loads the virtio and ACPI button drivers, onlines hot-plugged CPUs and
 # memory, powers off on the ACPI power button, brings up eth0 if present, prints
 #   IVM-TEST-GUEST READY cpus=N mem_kb=M
-# on the serial console and runs a shell there. `guest-status` prints `cpus=N mem_kb=M disks=sda:SECTORS,...` again.
+# on the serial console and runs a shell there. `guest-status` prints
+# `cpus=N mem_kb=M disks=sda:SECTORS,... cdroms=sr0:SECTORS,... boot=kernel|disk|cd` again.
 #
-# Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX).
+# Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX); guest.iso: the same
+# guest on a bootable ISO (ISOLINUX, El Torito); tools.iso: Debian's fio with the libraries it
+# loads (an ISO a partition mounts from a virtual optical device to run the disk benchmark).
 #
 # Needs: apt-get (with package lists), dpkg-deb, depmod (kmod), cpio, gzip, syslinux, mtools,
-# dosfstools (scripts/install-deps.sh installs them).
+# dosfstools, isolinux, syslinux-common, xorriso, fio (scripts/install-deps.sh installs them).
 set -euo pipefail
 
 out=${1:?usage: build-test-guest.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-if [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs" ] && [ -s "$out/disk.img" ] && [ "$out/initramfs" -nt "$0" ]; then
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs" ] && [ -s "$out/disk.img" ] && [ -s "$out/guest.iso" ] \
+    && [ -s "$out/tools.iso" ] && [ "$out/initramfs" -nt "$0" ]; then
     echo "test guest already built in $out"
     exit 0
 fi
@@ -43,7 +47,7 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,var/log,var/run
 cp pkg/bin/busybox "$root/bin/busybox"
 # Copy the drivers /init loads and everything they depend on, per the full tree's modules.dep.
 depmod -b pkg "$version"
-wanted="virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod virtio_mem virtio_balloon evdev button"
+wanted="virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio_mem virtio_balloon evdev button"
 for m in $wanted; do
     line=$(grep -E "(^|/)$m\.ko:" pkg/lib/modules/"$version"/modules.dep) || { echo "module $m not found" >&2; exit 1; }
     for f in ${line%%:*} ${line#*:}; do
@@ -67,7 +71,12 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
 # SCSI disks as name:size-in-512-byte-sectors, e.g. disks=sda:131072,sdb:2048
 disks=$(for d in /sys/block/sd*; do [ -e "$d" ] && printf '%s:%s,' "${d##*/}" "$(cat "$d/size")"; done)
-echo "cpus=$cpus mem_kb=$mem_kb disks=${disks%,}"
+# Optical drives likewise, 0 when empty: a drive is read, so the kernel looks at its media
+# again and a change made from outside shows.
+cd_size() { if dd if="/dev/$1" of=/dev/null bs=2048 count=1 2>/dev/null; then blockdev --getsz "/dev/$1"; else echo 0; fi; }
+cdroms=$(for d in /sys/block/sr*; do [ -e "$d" ] && printf '%s:%s,' "${d##*/}" "$(cd_size "${d##*/}")"; done)
+boot=$(sed -n 's/.*ivm\.boot=\([a-z]*\).*/\1/p' /proc/cmdline)
+echo "cpus=$cpus mem_kb=$mem_kb disks=${disks%,} cdroms=${cdroms%,} boot=${boot:-kernel}"
 SH
 chmod +x "$root/bin/guest-status"
 
@@ -78,7 +87,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-for m in virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod virtio_mem virtio_balloon evdev button; do
+for m in virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio_mem virtio_balloon evdev button; do
     modprobe "$m" || echo "IVM-TEST-GUEST cannot load $m"
 done
 # Hot-added memory comes online movable, so it can be removed again.
@@ -139,7 +148,32 @@ mcopy -i "$img" "$work/initramfs.gz" ::initramfs
 mcopy -i "$img" "$work/syslinux.cfg" ::syslinux.cfg
 cp "$img" "$out/disk.img.new"
 
+# The same guest on a bootable ISO: ISOLINUX in El Torito no-emulation mode.
+iso=$work/iso
+mkdir -p "$iso/isolinux"
+cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+# ISOLINUX resolves names from its own directory: the kernel and initramfs by absolute path.
+sed -e 's/ivm.boot=disk/ivm.boot=cd/' -e 's|KERNEL vmlinuz|KERNEL /vmlinuz|' -e 's|INITRD initramfs|INITRD /initramfs|' \
+    "$work/syslinux.cfg" > "$iso/isolinux/isolinux.cfg"
+cp "pkg/boot/vmlinuz-$version" "$iso/vmlinuz"
+cp "$work/initramfs.gz" "$iso/initramfs"
+xorriso -as mkisofs -quiet -o "$out/guest.iso.new" -V IVMGUEST -J -R \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso"
+
+# fio for the guest, with every library it loads, from the host's Debian package: run in the
+# guest as `/mnt/lib/ld.so --library-path /mnt/lib /mnt/fio`.
+tools=$work/tools
+mkdir -p "$tools/lib"
+cp "$(command -v fio)" "$tools/fio"
+ldd "$(command -v fio)" | awk '/=>/ {print $3} !/=>/ && /^\s*\// {print $1}' | while read -r lib; do
+    [ -f "$lib" ] && cp -L "$lib" "$tools/lib/"
+done
+cp -L /lib64/ld-linux-x86-64.so.2 "$tools/lib/ld.so"
+xorriso -as mkisofs -quiet -o "$out/tools.iso.new" -V IVMTOOLS -R "$tools"
+
 mv "$out/vmlinuz.new" "$out/vmlinuz"
+mv "$out/guest.iso.new" "$out/guest.iso"
+mv "$out/tools.iso.new" "$out/tools.iso"
 mv "$out/initramfs.new" "$out/initramfs"
 mv "$out/disk.img.new" "$out/disk.img"
-echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs, bootable disk image disk.img in $out"
+echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs, bootable disk.img and guest.iso, tools.iso in $out"

@@ -9,7 +9,8 @@ apt_update() { ((updated)) || { apt-get update -q; updated=1; }; }
 apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; }
 
 need=()
-for pkg in gcc pkg-config util-linux cpio kmod busybox-static chromium syslinux mtools dosfstools lvm2; do
+for pkg in gcc pkg-config util-linux cpio kmod busybox-static chromium syslinux mtools dosfstools lvm2 \
+    isolinux syslinux-common xorriso fio e2fsprogs; do
     have "$pkg" || need+=("$pkg")
 done
 # Node.js and npm build the browser console; a machine that has them (from any source) keeps them.

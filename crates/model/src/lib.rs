@@ -22,8 +22,10 @@ pub use request::{
     ActivateRequest, DlparRequest, MoveRequest, PartitionChange, PartitionSpec, ShutdownRequest,
 };
 pub use storage::{
-    BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolKind,
-    PoolSpec, StoragePool, StorageView, VgPoolRequest, VirtualScsiAdapter,
+    BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, LoadRequest, MapRequest, Mapping,
+    MediaAccess, MediaChange, MediaSpec, OpticalDevice, OpticalMedia, OpticalRequest, PoolKind,
+    PoolSpec, Repository, RepositorySpec, StoragePool, StorageView, VgPoolRequest,
+    VirtualScsiAdapter,
 };
 pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
 pub use task::{Task, TaskResult};

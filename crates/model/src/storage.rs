@@ -81,6 +81,9 @@ pub enum BackingKind {
     Lv,
     /// A whole physical volume (`lsmap -type disk`).
     Disk,
+    /// A virtual optical device and its media (`lsmap -type optical`); never stored as a
+    /// disk mapping, only shown as one.
+    Optical,
 }
 
 impl BackingKind {
@@ -89,6 +92,7 @@ impl BackingKind {
         match self {
             BackingKind::Lv => "lv",
             BackingKind::Disk => "disk",
+            BackingKind::Optical => "optical",
         }
     }
 }
@@ -208,6 +212,12 @@ pub struct StorageView {
     pub hdisks: Vec<Hdisk>,
     /// Which physical volumes belong to which volume group pool: (hdisk, pool).
     pub members: Vec<(String, String)>,
+    /// The virtual media library, once made.
+    pub repository: Option<Repository>,
+    /// Optical media in it.
+    pub media: Vec<OpticalMedia>,
+    /// Virtual optical devices.
+    pub optical: Vec<OpticalDevice>,
 }
 
 /// `mksp [-f] NAME hdiskN...` / `chsp -add|-rm [-f] -sp NAME hdiskN`.
@@ -219,6 +229,132 @@ pub struct VgPoolRequest {
     /// Physical volumes, `hdiskN`.
     pub hdisks: Vec<String>,
     /// Overwrite what the physical volumes held.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Whether optical media may be written: read-only media load in many partitions at once,
+/// read-write media in one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaAccess {
+    /// Read-only.
+    Ro,
+    /// Read-write.
+    Rw,
+}
+
+impl MediaAccess {
+    /// IVM's name (`ro`, `rw`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaAccess::Ro => "ro",
+            MediaAccess::Rw => "rw",
+        }
+    }
+}
+
+impl std::str::FromStr for MediaAccess {
+    type Err = crate::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ro" => Ok(MediaAccess::Ro),
+            "rw" => Ok(MediaAccess::Rw),
+            other => Err(crate::UnknownValue {
+                value: other.to_string(),
+                allowed: "ro, rw".into(),
+            }),
+        }
+    }
+}
+
+/// The virtual media library: one per system, carved from a storage pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Repository {
+    /// The pool it is carved from.
+    pub pool: String,
+    /// Its size in MB: the most its media may hold together.
+    pub size_mb: u64,
+}
+
+/// Optical media (an ISO image) in the virtual media library.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OpticalMedia {
+    /// Name, unique in the library (also its file name).
+    pub name: String,
+    /// Size in MB (rounded up).
+    pub size_mb: u64,
+    /// Read-only or read-write.
+    pub access: MediaAccess,
+}
+
+/// A virtual optical device (`vtoptN`) on a partition's vhost, with the media loaded in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OpticalDevice {
+    /// Virtual target device name, `vtoptN`.
+    pub vtd: String,
+    /// The client partition.
+    pub lpar_id: u32,
+    /// Its virtual SCSI server adapter, N of `vhostN`.
+    pub vhost: u32,
+    /// Logical unit number on that adapter.
+    pub lun: u32,
+    /// The media loaded, if any.
+    pub media: Option<String>,
+}
+
+/// `mkrep -sp POOL -size N` / `chrep -size N`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepositorySpec {
+    /// Parent pool; the default pool when unset (ignored by `chrep`).
+    pub pool: Option<String>,
+    /// Size in MB.
+    pub size_mb: u64,
+}
+
+/// `mkvopt -name N -file F [-ro]` / `mkvopt -name N -size S`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSpec {
+    /// Name of the new media.
+    pub name: String,
+    /// Copy it from this file (in a directory ivm manages).
+    pub file: Option<String>,
+    /// Or make blank media of this many MB.
+    pub size_mb: Option<u64>,
+    /// Read-only (default read-write).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// `chvopt -name N [-access ro|rw] [-mv NEW]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaChange {
+    /// New access.
+    pub access: Option<MediaAccess>,
+    /// New name.
+    pub new_name: Option<String>,
+}
+
+/// `mkvdev -fbo -vadapter vhostN [-dev VTD]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpticalRequest {
+    /// Adapter, `vhostN`.
+    pub vadapter: String,
+    /// Device name; `vtoptN` (lowest free) when unset.
+    pub vtd: Option<String>,
+}
+
+/// `loadopt [-f] -disk NAME -vtd vtoptN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// Media to load.
+    pub media: String,
+    /// Replace media already loaded.
     #[serde(default)]
     pub force: bool,
 }

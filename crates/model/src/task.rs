@@ -34,4 +34,6 @@ pub struct Task {
     pub result: TaskResult,
     /// Error text for failures, empty otherwise.
     pub message: String,
+    /// How far a long task (a copy, an upload) has come, percent; none for quick ones.
+    pub progress: Option<u8>,
 }

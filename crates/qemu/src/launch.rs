@@ -67,8 +67,21 @@ pub struct LaunchSpec {
     pub vhost: Option<u32>,
     /// Disks on it, handed to QEMU as open descriptors.
     pub disks: Vec<LaunchDisk>,
+    /// Virtual optical devices on it.
+    pub optical: Vec<LaunchOptical>,
     /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
     pub aio: &'static str,
+}
+
+/// A virtual optical device (`scsi-cd`), empty or with media QEMU inherits as a descriptor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchOptical {
+    /// Device name (the virtual target device, `vtoptN`).
+    pub vtd: String,
+    /// Logical unit number.
+    pub lun: u32,
+    /// The loaded media: descriptor number and whether the guest may write it.
+    pub media: Option<(i32, bool)>,
 }
 
 /// A disk QEMU gets as an inherited descriptor (it runs unprivileged and cannot open ivm's
@@ -132,6 +145,14 @@ pub fn disk_nodes(
             "scsi-hd,bus={}.0,channel=0,scsi-id=0,lun={lun},drive={vtd},id={vtd}",
             controller_id(vhost)
         ),
+    )
+}
+
+/// The `-device` property list of an (empty) virtual optical device.
+pub fn optical_device(vhost: u32, vtd: &str, lun: u32) -> String {
+    format!(
+        "scsi-cd,bus={}.0,channel=0,scsi-id=0,lun={lun},id={vtd}",
+        controller_id(vhost)
     )
 }
 
@@ -268,6 +289,29 @@ impl LaunchSpec {
                 };
                 push(&["-device", &dev]);
             }
+            for o in &self.optical {
+                let mut dev = optical_device(vhost, &o.vtd, o.lun);
+                if let Some((fd, writable)) = o.media {
+                    let set = fdset_for(o.lun);
+                    push(&["-add-fd", &format!("fd={fd},set={set},opaque={}", o.vtd)]);
+                    // A drive rather than -blockdev nodes: its nodes belong to the device, so
+                    // an eject over QMP frees them as it does for media loaded later.
+                    push(&[
+                        "-drive",
+                        &format!(
+                            "if=none,id=d-{},file=/dev/fdset/{set},format=raw,media=cdrom,readonly={}",
+                            o.vtd,
+                            if writable { "off" } else { "on" }
+                        ),
+                    ]);
+                    dev.push_str(&format!(",drive=d-{}", o.vtd));
+                }
+                // Disk first, then CD, as IVM's firmware boots them.
+                if self.kernel.is_none() {
+                    dev.push_str(",bootindex=2");
+                }
+                push(&["-device", &dev]);
+            }
         }
         push(&["-run-with", &format!("user={}", self.run_as)]);
         push(&["-sandbox", SANDBOX]);
@@ -307,8 +351,41 @@ mod tests {
                 block: false,
                 boot: true,
             }],
+            optical: vec![],
             aio: "io_uring",
         }
+    }
+
+    #[test]
+    fn optical_devices_boot_after_the_disk_and_carry_their_media() {
+        let s = LaunchSpec {
+            kernel: None,
+            optical: vec![
+                LaunchOptical {
+                    vtd: "vtopt0".into(),
+                    lun: 1,
+                    media: Some((11, false)),
+                },
+                LaunchOptical {
+                    vtd: "vtopt1".into(),
+                    lun: 2,
+                    media: None,
+                },
+            ],
+            ..spec()
+        };
+        let a = s.argv().join(" ");
+        assert!(
+            a.contains("lun=0,drive=vtscsi0,id=vtscsi0,bootindex=1"),
+            "{a}"
+        );
+        assert!(a.contains("-add-fd fd=11,set=2,opaque=vtopt0 -drive if=none,id=d-vtopt0,file=/dev/fdset/2,format=raw,media=cdrom,readonly=on -device scsi-cd,bus=vhost0.0,channel=0,scsi-id=0,lun=1,id=vtopt0,drive=d-vtopt0,bootindex=2"), "{a}");
+        assert!(
+            a.contains(
+                "-device scsi-cd,bus=vhost0.0,channel=0,scsi-id=0,lun=2,id=vtopt1,bootindex=2 "
+            ),
+            "{a}"
+        );
     }
 
     #[test]

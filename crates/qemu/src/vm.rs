@@ -238,3 +238,71 @@ pub fn resize_disk(q: &Qmp, vtd: &str, size_mb: u64) -> Result<(), QmpError> {
     )
     .map(|_| ())
 }
+
+/// Hot-plugs an empty virtual optical device onto controller `vhostN`.
+pub fn attach_optical(q: &Qmp, vhost: u32, vtd: &str, lun: u32) -> Result<(), QmpError> {
+    let dev = json!({"driver": "scsi-cd", "bus": format!("{}.0", crate::launch::controller_id(vhost)),
+        "channel": 0, "scsi-id": 0, "lun": lun, "id": vtd});
+    q.execute("device_add", dev).map(|_| ())
+}
+
+/// Unplugs a virtual optical device (waiting until the guest let it go) and its media's
+/// descriptor set.
+pub fn detach_optical(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
+    if has_device(q, vtd)? {
+        q.execute("device_del", json!({ "id": vtd }))?;
+        wait_until(|| Ok(!has_device(q, vtd)?), "optical device unplug")?;
+    }
+    remove_fdset(q, lun)
+}
+
+fn remove_fdset(q: &Qmp, lun: u32) -> Result<(), QmpError> {
+    match q.execute(
+        "remove-fd",
+        json!({"fdset-id": crate::launch::fdset_for(lun)}),
+    ) {
+        Ok(_) | Err(QmpError::Command { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads media into optical device `vtd` (replacing what it holds, even if the guest locked
+/// the tray): the descriptor goes into the LUN's descriptor set, then the medium changes.
+pub fn load_media(
+    q: &Qmp,
+    vtd: &str,
+    lun: u32,
+    file: &std::fs::File,
+    writable: bool,
+) -> Result<(), QmpError> {
+    use std::os::unix::io::AsRawFd;
+    unload_media(q, vtd, lun)?;
+    let set = crate::launch::fdset_for(lun);
+    q.execute_with_fd(
+        "add-fd",
+        json!({"fdset-id": set, "opaque": vtd}),
+        file.as_raw_fd(),
+    )?;
+    let changed = q.execute(
+        "blockdev-change-medium",
+        json!({"id": vtd, "filename": format!("/dev/fdset/{set}"), "format": "raw",
+               "read-only-mode": if writable { "read-write" } else { "read-only" }, "force": true}),
+    );
+    if let Err(e) = changed {
+        let _ = remove_fdset(q, lun);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Ejects the media of optical device `vtd` (an empty device is fine) and frees its
+/// descriptor set.
+pub fn unload_media(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
+    match q.execute("eject", json!({"id": vtd, "force": true})) {
+        Ok(_) => {}
+        // "No medium" is what an empty device answers.
+        Err(QmpError::Command { desc, .. }) if desc.contains("edium") => {}
+        Err(e) => return Err(e),
+    }
+    remove_fdset(q, lun)
+}

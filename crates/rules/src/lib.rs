@@ -11,6 +11,7 @@ mod entitlement;
 mod error;
 mod live;
 mod management;
+mod media;
 mod memory;
 mod names;
 mod partition;
@@ -29,6 +30,11 @@ pub use entitlement::{
 pub use error::RuleError;
 pub use live::{check_live_change, check_settled, launch_limits};
 pub use management::default_management_partition;
+pub use media::{
+    change_media, check_media_removal, check_repository_removal, find_media, find_optical,
+    load_media, loaded_in, media_used, new_media, new_optical, new_repository, repository,
+    resize_repository, validate_media_name, MAX_MEDIA_NAME, REPOSITORY_BD,
+};
 pub use memory::{resolve_memory, MemRequest};
 pub use names::{lowest_free_id, validate_partition_name};
 pub use partition::{apply_change, check_delete, new_partition};

@@ -2,10 +2,11 @@
 //! and memory), and what may be mapped where.
 
 use ivm_model::{
-    BackingDevice, BackingKind, DiskSpec, Hdisk, MapRequest, Mapping, PhysicalVolume, PoolKind,
-    PoolSpec, StoragePool, VirtualScsiAdapter,
+    BackingDevice, BackingKind, DiskSpec, Hdisk, MapRequest, Mapping, OpticalDevice,
+    PhysicalVolume, PoolKind, PoolSpec, StoragePool, VirtualScsiAdapter,
 };
 
+use crate::media::REPOSITORY_BD;
 use crate::RuleError;
 
 /// The physical partition size ivm gives a file pool when it shows it as a volume group
@@ -157,6 +158,21 @@ pub fn new_disk(
     disks: &[BackingDevice],
     spec: &DiskSpec,
 ) -> Result<BackingDevice, RuleError> {
+    if spec.name == REPOSITORY_BD {
+        return Err(RuleError::InvalidName {
+            name: spec.name.clone(),
+            reason: "it is the virtual media repository's name (mkrep makes it)",
+        });
+    }
+    carve(pools, disks, spec)
+}
+
+/// A backing device carved from a pool: a unique name, in a pool it fits in.
+pub(crate) fn carve(
+    pools: &[StoragePool],
+    disks: &[BackingDevice],
+    spec: &DiskSpec,
+) -> Result<BackingDevice, RuleError> {
     // `mklv VG SIZE` without -lv: the lowest free `lvNN`, as AIX names them.
     let name = if spec.name.is_empty() {
         (0..)
@@ -290,8 +306,16 @@ pub fn new_mapping(
     disks: &[BackingDevice],
     free_pvs: &[String],
     mappings: &[Mapping],
+    optical: &[OpticalDevice],
     req: &MapRequest,
 ) -> Result<Mapping, RuleError> {
+    if req.backing == REPOSITORY_BD {
+        return Err(RuleError::InUse {
+            what: "backing device",
+            name: req.backing.clone(),
+            by: "it holds the virtual media library; map media with mkvdev -fbo and loadopt".into(),
+        });
+    }
     let vhost = parse_vhost(&req.vadapter)?;
     let adapter = adapters
         .iter()
@@ -320,7 +344,7 @@ pub fn new_mapping(
     let vtd = match &req.vtd {
         Some(v) => {
             validate_storage_name(v)?;
-            if mappings.iter().any(|m| m.vtd == *v) {
+            if mappings.iter().any(|m| m.vtd == *v) || optical.iter().any(|o| o.vtd == *v) {
                 return Err(RuleError::StorageNameInUse {
                     what: "virtual target device",
                     name: v.clone(),
@@ -333,17 +357,24 @@ pub fn new_mapping(
             .find(|n| !mappings.iter().any(|m| m.vtd == *n))
             .unwrap_or_default(),
     };
-    let lun = (0..)
-        .find(|l| !mappings.iter().any(|m| m.vhost == vhost && m.lun == *l))
-        .unwrap_or(0);
     Ok(Mapping {
         vtd,
         lpar_id: adapter.lpar_id,
         vhost,
-        lun,
+        lun: next_lun(vhost, mappings, optical),
         backing: req.backing.clone(),
         kind,
     })
+}
+
+/// The lowest LUN on `vhost` that no disk and no optical device has.
+pub(crate) fn next_lun(vhost: u32, mappings: &[Mapping], optical: &[OpticalDevice]) -> u32 {
+    (0..)
+        .find(|l| {
+            !mappings.iter().any(|m| m.vhost == vhost && m.lun == *l)
+                && !optical.iter().any(|o| o.vhost == vhost && o.lun == *l)
+        })
+        .unwrap_or(0)
 }
 
 /// The physical volume identifier of a device identity: 16 hex digits (FNV-1a), stable for the
@@ -564,7 +595,15 @@ mod tests {
             vadapter: v.into(),
             vtd: vtd.map(str::to_string),
         };
-        let m0 = new_mapping(&adapters, &disks, &pvs, &[], &req("d1", "vhost0", None)).unwrap();
+        let m0 = new_mapping(
+            &adapters,
+            &disks,
+            &pvs,
+            &[],
+            &[],
+            &req("d1", "vhost0", None),
+        )
+        .unwrap();
         assert_eq!((m0.vtd.as_str(), m0.lun, m0.lpar_id), ("vtscsi0", 0, 2));
         let maps = vec![m0];
         let m1 = new_mapping(
@@ -572,6 +611,7 @@ mod tests {
             &disks,
             &pvs,
             &maps,
+            &[],
             &req("hdisk1", "vhost0", None),
         )
         .unwrap();
@@ -580,11 +620,25 @@ mod tests {
             ("vtscsi1", 1, BackingKind::Disk)
         );
         assert!(matches!(
-            new_mapping(&adapters, &disks, &pvs, &maps, &req("d1", "vhost0", None)),
+            new_mapping(
+                &adapters,
+                &disks,
+                &pvs,
+                &maps,
+                &[],
+                &req("d1", "vhost0", None)
+            ),
             Err(RuleError::InUse { .. })
         ));
         assert!(matches!(
-            new_mapping(&adapters, &disks, &pvs, &maps, &req("d2", "vhost7", None)),
+            new_mapping(
+                &adapters,
+                &disks,
+                &pvs,
+                &maps,
+                &[],
+                &req("d2", "vhost7", None)
+            ),
             Err(RuleError::NoSuch { .. })
         ));
         assert!(matches!(
@@ -593,6 +647,7 @@ mod tests {
                 &disks,
                 &pvs,
                 &maps,
+                &[],
                 &req("d2", "vhost0", Some("vtscsi0"))
             ),
             Err(RuleError::StorageNameInUse { .. })
@@ -602,6 +657,7 @@ mod tests {
             &disks,
             &pvs,
             &maps,
+            &[],
             &req("hdisk9", "vhost0", None)
         )
         .is_err());

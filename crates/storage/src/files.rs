@@ -18,6 +18,16 @@ pub enum FileError {
         /// Why.
         source: std::io::Error,
     },
+    /// Fewer bytes arrived than were announced.
+    #[error("{path}: {written} of {expected} bytes arrived; nothing was kept")]
+    Short {
+        /// The medium being written.
+        path: PathBuf,
+        /// Bytes announced.
+        expected: u64,
+        /// Bytes that arrived.
+        written: u64,
+    },
     /// The filesystem has less free space than asked for.
     #[error("the filesystem of {path} has {free_mb} MB free, {needed_mb} MB are needed")]
     NoSpace {
@@ -30,7 +40,10 @@ pub enum FileError {
     },
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> FileError + 'a {
+pub(crate) fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> FileError + 'a {
     move |source| FileError::Io {
         action,
         path: path.to_path_buf(),
@@ -172,10 +185,15 @@ pub fn open_for_guest(path: &Path) -> Result<(File, bool), FileError> {
 }
 
 fn size(f: &File, path: &Path, size_mb: u64, thin: bool) -> Result<(), FileError> {
-    let bytes = size_mb << 20;
     if thin {
-        return f.set_len(bytes).map_err(io("size", path));
+        return f.set_len(size_mb << 20).map_err(io("size", path));
     }
+    allocate(f, path, size_mb)
+}
+
+/// Allocates every block of the first `size_mb` of `f`.
+pub(crate) fn allocate(f: &File, path: &Path, size_mb: u64) -> Result<(), FileError> {
+    let bytes = size_mb << 20;
     // SAFETY: fallocate on a descriptor we own.
     let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, bytes as libc::off_t) };
     if r != 0 {

@@ -5,6 +5,7 @@
 //! it, so two concurrent requests can never both see the same free capacity.
 
 mod error;
+mod media;
 mod migrations;
 mod partitions;
 mod runs;

@@ -120,6 +120,24 @@ const MIGRATIONS: &[&str] = &[
                10 + ROW_NUMBER() OVER (ORDER BY lpar_id)
         FROM partitions WHERE lpar_id > 1;
     "#,
+    // 5: the virtual media library (its repository is the backing device VMLibrary_LV),
+    // virtual optical devices, and the progress of long tasks.
+    r#"
+    CREATE TABLE optical_media (
+        name    TEXT PRIMARY KEY,
+        size_mb INTEGER NOT NULL,
+        access  TEXT NOT NULL,
+        state   TEXT NOT NULL DEFAULT 'ready'
+    );
+    CREATE TABLE optical_devices (
+        vtd   TEXT PRIMARY KEY,
+        vhost INTEGER NOT NULL REFERENCES vscsi_adapters(vhost) ON DELETE CASCADE,
+        lun   INTEGER NOT NULL,
+        media TEXT REFERENCES optical_media(name) ON UPDATE CASCADE,
+        UNIQUE (vhost, lun)
+    );
+    ALTER TABLE tasks ADD COLUMN progress INTEGER;
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -18,7 +18,7 @@ pub enum DiskState {
 }
 
 impl DiskState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DiskState::Ready => "ready",
             DiskState::Creating => "creating",
@@ -26,7 +26,7 @@ impl DiskState {
         }
     }
 
-    fn parse(s: &str) -> Result<DiskState, StoreError> {
+    pub(crate) fn parse(s: &str) -> Result<DiskState, StoreError> {
         match s {
             "ready" => Ok(DiskState::Ready),
             "creating" => Ok(DiskState::Creating),

@@ -55,6 +55,15 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Records how far a long task has come, in percent.
+    pub fn set_task_progress(&self, id: i64, percent: u8) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE tasks SET progress = ?2 WHERE id = ?1",
+            params![id, percent.min(100)],
+        )?;
+        Ok(())
+    }
+
     /// Marks tasks left running by a daemon that stopped as failed.
     pub fn fail_interrupted_tasks(&self, now_ms: i64) -> Result<usize, StoreError> {
         Ok(self.tx.execute(
@@ -75,7 +84,7 @@ impl Tx<'_> {
     /// The newest tasks first, at most `limit`, older than `before` when given.
     pub fn tasks(&self, limit: u32, before: Option<i64>) -> Result<Vec<Task>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT id, user, operation, target, started_ms, finished_ms, result, message FROM tasks \
+            "SELECT id, user, operation, target, started_ms, finished_ms, result, message, progress FROM tasks \
              WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![limit, before.unwrap_or(i64::MAX)], |r| {
@@ -88,10 +97,12 @@ impl Tx<'_> {
                 r.get::<_, Option<i64>>(5)?,
                 r.get::<_, String>(6)?,
                 r.get::<_, String>(7)?,
+                r.get::<_, Option<u8>>(8)?,
             ))
         })?;
         rows.map(|r| {
-            let (id, user, operation, target, started_ms, finished_ms, result, message) = r?;
+            let (id, user, operation, target, started_ms, finished_ms, result, message, progress) =
+                r?;
             Ok(Task {
                 id,
                 user,
@@ -101,6 +112,7 @@ impl Tx<'_> {
                 finished_ms,
                 result: parse_result(&result)?,
                 message,
+                progress,
             })
         })
         .collect()

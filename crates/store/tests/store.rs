@@ -195,7 +195,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 4
+            known: 5
         })
     ));
 }

@@ -1,6 +1,6 @@
 //! `lsmap -all | -vadapter vhostN [-type disk|lv|file|optical] [-field ... -fmt D]`.
 
-use ivm_model::{StorageView, SystemView};
+use ivm_model::{BackingKind, Mapping, StorageView, SystemView};
 
 use super::vios::{adapter, lun_text, physloc, ViosArgs};
 use super::Ctx;
@@ -63,12 +63,28 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         let svsa = format!("vhost{}", ad.vhost);
         let loc = physloc(&sys, ad);
         let client = format!("{:#010x}", ad.lpar_id);
-        let maps: Vec<_> = view
+        // Disks and optical devices, by LUN.
+        let mut maps: Vec<Mapping> = view
             .mappings
             .iter()
             .filter(|m| m.vhost == ad.vhost)
+            .cloned()
+            .chain(
+                view.optical
+                    .iter()
+                    .filter(|o| o.vhost == ad.vhost)
+                    .map(|o| Mapping {
+                        vtd: o.vtd.clone(),
+                        lpar_id: o.lpar_id,
+                        vhost: o.vhost,
+                        lun: o.lun,
+                        backing: o.media.clone().unwrap_or_default(),
+                        kind: BackingKind::Optical,
+                    }),
+            )
             .filter(|m| a.value("type").is_none_or(|t| t == m.kind.as_str()))
             .collect();
+        maps.sort_by_key(|m| m.lun);
         // With -type, adapters without a mapping of that type are not listed.
         if a.value("type").is_some() && maps.is_empty() {
             continue;

@@ -11,6 +11,7 @@ mod lsrefcode;
 mod lssp;
 mod lssyscfg;
 mod lv;
+mod media;
 mod mksyscfg;
 mod pv;
 mod rmsyscfg;
@@ -80,6 +81,26 @@ pub enum IvmCommand {
     Lslv(lv::Args),
     /// Remove a logical volume.
     Rmlv(lv::Args),
+    /// Make the virtual media repository.
+    Mkrep(media::Args),
+    /// Grow the virtual media repository.
+    Chrep(media::Args),
+    /// Remove the virtual media repository.
+    Rmrep(media::Args),
+    /// List the virtual media repository and its media.
+    Lsrep(media::Args),
+    /// Make optical media (copy an ISO, or blank).
+    Mkvopt(media::Args),
+    /// List virtual optical devices and their media.
+    Lsvopt(media::Args),
+    /// Change optical media (access, name).
+    Chvopt(media::Args),
+    /// Remove optical media.
+    Rmvopt(media::Args),
+    /// Load optical media into a virtual optical device.
+    Loadopt(media::Args),
+    /// Unload a virtual optical device.
+    Unloadopt(media::Args),
 }
 
 impl IvmCommand {
@@ -124,6 +145,16 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Mklv(a) => lv::mklv(&ctx, a),
         IvmCommand::Lslv(a) => lv::lslv(&ctx, a),
         IvmCommand::Rmlv(a) => lv::rmlv(&ctx, a),
+        IvmCommand::Mkrep(a) => media::mkrep(&ctx, a),
+        IvmCommand::Chrep(a) => media::chrep(&ctx, a),
+        IvmCommand::Rmrep(a) => media::rmrep(&ctx, a),
+        IvmCommand::Lsrep(a) => media::lsrep(&ctx, a),
+        IvmCommand::Mkvopt(a) => media::mkvopt(&ctx, a),
+        IvmCommand::Lsvopt(a) => media::lsvopt(&ctx, a),
+        IvmCommand::Chvopt(a) => media::chvopt(&ctx, a),
+        IvmCommand::Rmvopt(a) => media::rmvopt(&ctx, a),
+        IvmCommand::Loadopt(a) => media::loadopt(&ctx, a),
+        IvmCommand::Unloadopt(a) => media::unloadopt(&ctx, a),
     }
 }
 

@@ -1,6 +1,6 @@
-//! `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`, `rmvdev -vtd VTD | -vdev BACKING`.
+//! `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`, `mkvdev -fbo -vadapter vhostN`, `rmvdev -vtd VTD | -vdev BACKING`.
 
-use ivm_model::Mapping;
+use ivm_model::{Mapping, OpticalDevice};
 use serde_json::json;
 
 use super::vios::ViosArgs;
@@ -15,7 +15,22 @@ pub struct Args {
 }
 
 pub(super) fn mkvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    let a = ViosArgs::parse(&a.args, &["vdev", "vadapter", "dev"], &["f"])?;
+    let a = ViosArgs::parse(&a.args, &["vdev", "vadapter", "dev"], &["f", "fbo"])?;
+    if a.flag("fbo") {
+        // A file-backed (virtual) optical device.
+        if a.value("vdev").is_some() {
+            return Err(CliError::Usage(
+                "-fbo makes an empty optical device; load media into it with loadopt, not -vdev"
+                    .into(),
+            ));
+        }
+        let o: OpticalDevice = ctx.client.request(
+            "POST",
+            "/storage/optical",
+            Some(&json!({"vadapter": a.required("vadapter")?, "vtd": a.value("dev")})),
+        )?;
+        return Ok(format!("{} Available\n", o.vtd));
+    }
     let m: Mapping = ctx.client.request(
         "POST",
         "/storage/mappings",
@@ -36,7 +51,7 @@ pub(super) fn rmvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let m: Mapping = ctx
         .client
         .request("DELETE", &format!("/storage/mappings/{name}"), None)?;
-    if a.flag("rmlv") {
+    if a.flag("rmlv") && m.kind == ivm_model::BackingKind::Lv {
         ctx.client
             .send("DELETE", &format!("/storage/disks/{}", m.backing), None)?;
     }

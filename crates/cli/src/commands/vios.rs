@@ -82,6 +82,14 @@ impl ViosArgs {
             .ok_or_else(|| CliError::Usage(format!("The flag -{name} is required.")))
     }
 
+    /// Sets (or clears) option `-name`.
+    pub fn set_value(&mut self, name: &str, value: Option<&str>) {
+        self.values.retain(|(n, _)| n != name);
+        if let Some(v) = value {
+            self.values.push((name.to_string(), v.to_string()));
+        }
+    }
+
     /// Whether flag `-name` was given.
     pub fn flag(&self, name: &str) -> bool {
         self.flags.iter().any(|f| f == name)

@@ -5,6 +5,7 @@ mod error;
 mod events;
 mod extract;
 mod lifecycle;
+mod media;
 mod openapi;
 mod partitions;
 mod session;
@@ -109,6 +110,22 @@ pub fn router(svc: Arc<Service>) -> Router {
             "/storage/mappings/{name}",
             axum::routing::delete(storage::unmap),
         )
+        .route(
+            "/storage/repository",
+            post(media::create_repository)
+                .patch(media::change_repository)
+                .delete(media::remove_repository),
+        )
+        .route("/storage/media", post(media::create_media))
+        .route(
+            "/storage/media/{name}",
+            put(media::upload_media)
+                .patch(media::change_media)
+                .delete(media::remove_media),
+        )
+        .route("/storage/optical", post(media::create_optical))
+        .route("/storage/optical/{vtd}/load", post(media::load))
+        .route("/storage/optical/{vtd}/unload", post(media::unload))
         .route("/events", get(events::events))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })

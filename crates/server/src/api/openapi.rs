@@ -4,7 +4,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    console, error, events, lifecycle, partitions, session, storage, system, tasks, users,
+    console, error, events, lifecycle, media, partitions, session, storage, system, tasks, users,
 };
 
 /// ivm's REST API.
@@ -22,6 +22,9 @@ use super::{
         storage::get_all, storage::create_pool, storage::remove_pool, storage::set_default_pool,
         storage::create_disk, storage::change_disk, storage::remove_disk, storage::map, storage::unmap, storage::cfgdev, storage::create_vg_pool, storage::add_pvs,
         storage::remove_pvs,
+        media::create_repository, media::change_repository, media::remove_repository,
+        media::create_media, media::upload_media, media::change_media, media::remove_media,
+        media::create_optical, media::load, media::unload,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

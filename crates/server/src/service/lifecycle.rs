@@ -121,7 +121,7 @@ impl Service {
         mode: BootMode,
     ) -> Result<PartitionState, ServiceError> {
         let run_as = rt.qemu_user()?.to_string();
-        let (vhost, disks, files) = self.disks_for_launch(p.lpar_id)?;
+        let storage = self.storage_for_launch(p.lpar_id)?;
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
         let cpus = self.cpus.join(
             rt,
@@ -154,15 +154,16 @@ impl Service {
                 max_mem_mb: p.mem.max_mem,
                 kernel,
                 run_as,
-                vhost,
-                disks,
+                vhost: storage.vhost,
+                disks: storage.disks,
+                optical: storage.optical,
                 aio: rt.env.aio,
             },
             cpus,
             dedicated,
             resume,
             now_ms: now_ms(),
-            files,
+            files: storage.files,
         };
         if let Err(e) = rt.start(plan) {
             self.cpus.leave(rt, p.lpar_id);

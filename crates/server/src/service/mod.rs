@@ -6,6 +6,7 @@ mod dlpar;
 mod error;
 mod files;
 mod lifecycle;
+mod media;
 mod partitions;
 mod pooldriver;
 mod storage;
@@ -71,6 +72,8 @@ pub struct Service {
     cpus: cpus::CpuLedger,
     /// The only directory boot files are loaded from.
     boot_dir: std::path::PathBuf,
+    /// The data directory (a volume group pool's media repository is mounted in it).
+    data_dir: std::path::PathBuf,
     /// Directories file pools may be made in: the data directory's `pools/` and those
     /// `ivm.toml` names (`pool_dirs`).
     pool_roots: Vec<std::path::PathBuf>,
@@ -107,6 +110,7 @@ impl Service {
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
             boot_dir,
+            data_dir: data_dir.to_path_buf(),
         };
         let password = svc.bootstrap()?;
         Ok((svc, password))
@@ -197,10 +201,25 @@ impl Service {
         target: &str,
         f: impl FnOnce() -> Result<(T, String), ServiceError>,
     ) -> Result<T, ServiceError> {
+        self.logged_with_progress(actor, operation, target, |_| f())
+    }
+
+    /// Runs `f` as a logged task that reports how far it has come (percent) as it goes.
+    fn logged_with_progress<T>(
+        &self,
+        actor: &Actor,
+        operation: &str,
+        target: &str,
+        f: impl FnOnce(&dyn Fn(u8)) -> Result<(T, String), ServiceError>,
+    ) -> Result<T, ServiceError> {
         let id = self
             .store
             .write(|tx| tx.begin_task(&actor.user, operation, target, now_ms()))?;
-        let out = f();
+        let report = |percent: u8| {
+            // Progress is advice: a failed write of it never fails the task.
+            let _ = self.store.write(|tx| tx.set_task_progress(id, percent));
+        };
+        let out = f(&report);
         let (result, final_target, message) = match &out {
             Ok((_, t)) => (ivm_model::TaskResult::Succeeded, t.clone(), String::new()),
             Err(e) => (

@@ -1,10 +1,11 @@
 //! A storage pool's host driver: a directory of files, or an LVM2 volume group. The service
 //! asks it to make, grow, rename, remove and open virtual disks; it decides nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ivm_model::{PoolKind, StoragePool};
-use ivm_storage::{lvm, FilePool};
+use ivm_rules::REPOSITORY_BD;
+use ivm_storage::{lvm, mounts, FilePool, Library};
 
 use super::storage::host;
 use super::ServiceError;
@@ -79,6 +80,69 @@ impl PoolDriver {
         match self {
             PoolDriver::Files(fp, _) => (fp.disk_path(name), false),
             PoolDriver::Lvm(vg) => (lvm::lv_path(vg, name), true),
+        }
+    }
+}
+
+impl PoolDriver {
+    /// Makes the media repository of `size_mb` in this pool and returns its directory: a
+    /// directory in a file pool; in a volume group, a logical volume with an ext4 filesystem
+    /// mounted on `mount`.
+    pub fn create_repository(&self, size_mb: u64, mount: &Path) -> Result<PathBuf, ServiceError> {
+        match self {
+            PoolDriver::Files(fp, _) => {
+                let lib = Library::new(fp.dir.join(REPOSITORY_BD));
+                lib.create().map_err(host)?;
+                Ok(lib.dir)
+            }
+            PoolDriver::Lvm(vg) => {
+                self.create(REPOSITORY_BD, size_mb)?;
+                let dev = lvm::lv_path(vg, REPOSITORY_BD);
+                let made = mounts::make_ext4(&dev)
+                    .and_then(|()| mounts::mount_ext4(&dev, mount))
+                    .map_err(host);
+                if let Err(e) = made {
+                    let _ = lvm::remove_lv(vg, REPOSITORY_BD);
+                    return Err(e);
+                }
+                Ok(mount.to_path_buf())
+            }
+        }
+    }
+
+    /// The repository's directory (mounting a volume group's repository again after a
+    /// restart of the host).
+    pub fn repository_dir(&self, mount: &Path) -> Result<PathBuf, ServiceError> {
+        match self {
+            PoolDriver::Files(fp, _) => Ok(fp.dir.join(REPOSITORY_BD)),
+            PoolDriver::Lvm(vg) => {
+                mounts::mount_ext4(&lvm::lv_path(vg, REPOSITORY_BD), mount).map_err(host)?;
+                Ok(mount.to_path_buf())
+            }
+        }
+    }
+
+    /// Grows the repository to `size_mb` (a file pool's is only accounting).
+    pub fn grow_repository(&self, size_mb: u64) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files(..) => Ok(()),
+            PoolDriver::Lvm(vg) => {
+                lvm::grow_lv(vg, REPOSITORY_BD, size_mb).map_err(host)?;
+                mounts::grow_ext4(&lvm::lv_path(vg, REPOSITORY_BD)).map_err(host)
+            }
+        }
+    }
+
+    /// Removes the (empty) repository.
+    pub fn remove_repository(&self, mount: &Path) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files(fp, _) => Library::new(fp.dir.join(REPOSITORY_BD))
+                .remove()
+                .map_err(host),
+            PoolDriver::Lvm(_) => {
+                mounts::unmount(mount).map_err(host)?;
+                self.remove(REPOSITORY_BD)
+            }
         }
     }
 }

@@ -20,9 +20,18 @@ use crate::runtime::HostError;
 /// The default pool's name, as on IVM.
 pub const DEFAULT_POOL: &str = "rootvg";
 
-/// A starting partition's adapter, disks, and the open files QEMU inherits (with their
-/// descriptor numbers).
-pub(super) type LaunchDisks = (Option<u32>, Vec<LaunchDisk>, Vec<(std::fs::File, i32)>);
+/// A starting partition's storage: its adapter, disks, optical devices, and the open files
+/// QEMU inherits (with their descriptor numbers).
+pub(super) struct LaunchStorage {
+    /// N of its `vhostN`.
+    pub vhost: Option<u32>,
+    /// Its disks.
+    pub disks: Vec<LaunchDisk>,
+    /// Its optical devices.
+    pub optical: Vec<ivm_qemu::LaunchOptical>,
+    /// Descriptors QEMU inherits.
+    pub files: Vec<(std::fs::File, i32)>,
+}
 
 /// Descriptor number of a partition's first disk in QEMU (0-2 are stdio).
 const FIRST_DISK_FD: i32 = 10;
@@ -66,6 +75,14 @@ impl Service {
                 mappings: tx.mappings()?,
                 hdisks: tx.hdisks()?,
                 members: tx.pool_members()?,
+                repository: ivm_rules::repository(&tx.disks()?).ok().map(|d| {
+                    ivm_model::Repository {
+                        pool: d.pool.clone(),
+                        size_mb: d.size_mb,
+                    }
+                }),
+                media: tx.media()?,
+                optical: tx.optical_devices()?,
             })
         })
     }
@@ -121,7 +138,8 @@ impl Service {
             .store
             .read(|tx| Ok::<_, ServiceError>((tx.pools()?, tx.disks_with_state()?)))?;
         for (d, state) in disks {
-            if state == DiskState::Ready {
+            // The media repository is finished by prepare_media.
+            if state == DiskState::Ready || d.name == ivm_rules::REPOSITORY_BD {
                 continue;
             }
             if let Some(pool) = pools.iter().find(|p| p.name == d.pool) {
@@ -130,7 +148,7 @@ impl Service {
             tracing::warn!(disk = %d.name, ?state, "finished an interrupted virtual disk operation: removed it");
             self.store.write(|tx| tx.delete_disk(&d.name))?;
         }
-        Ok(())
+        self.prepare_media()
     }
 
     /// `mksp -fb NAME -path DIR -size N`: a file pool on a host directory.
@@ -389,6 +407,7 @@ impl Service {
                         std::slice::from_ref(&disk),
                         &[],
                         &tx.mappings()?,
+                        &tx.optical_devices()?,
                         &MapRequest {
                             backing: disk.name.clone(),
                             vadapter: v.clone(),
@@ -438,6 +457,7 @@ impl Service {
     ) -> Result<BackingDevice, ServiceError> {
         self.logged(actor, "change virtual disk", name, || {
             actor.require_modify()?;
+            not_the_repository(name, "chrep -size")?;
             let mut disk = self.store.read(|tx| {
                 ivm_rules::find_disk(&tx.disks()?, name)
                     .cloned()
@@ -521,6 +541,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         self.logged(actor, "remove virtual disk", name, || {
             actor.require_modify()?;
+            not_the_repository(name, "rmrep")?;
             let (disk, mapping) = self.store.read(|tx| {
                 let disks = tx.disks()?;
                 let d = ivm_rules::find_disk(&disks, name)?.clone();
@@ -567,6 +588,10 @@ impl Service {
                     .collect::<Vec<_>>(),
             )
         })?;
+        let optical = self.store.read(|tx| tx.optical_devices())?;
+        for o in optical.into_iter().filter(|o| o.lpar_id == id) {
+            self.remove_optical(&o.vtd)?;
+        }
         for m in maps {
             if vdisk && m.kind == BackingKind::Lv {
                 self.remove_disk(actor, &m.backing, true)?;
@@ -593,7 +618,14 @@ impl Service {
             let mappings = tx.mappings()?;
             let hdisks = tx.hdisks()?;
             let free = ivm_rules::free_hdisks(&hdisks, &mappings, &tx.pool_members()?);
-            let m = ivm_rules::new_mapping(&tx.adapters()?, &disks, &free, &mappings, req)?;
+            let m = ivm_rules::new_mapping(
+                &tx.adapters()?,
+                &disks,
+                &free,
+                &mappings,
+                &tx.optical_devices()?,
+                req,
+            )?;
             let source = self.backing_source(tx, &m)?;
             if let Some(p) = tx.partition(m.lpar_id)? {
                 if p.state.is_active() {
@@ -635,6 +667,10 @@ impl Service {
     /// Where a mapping's data lives on the host.
     fn backing_source(&self, tx: &ivm_store::Tx, m: &Mapping) -> Result<Source, ServiceError> {
         match m.kind {
+            BackingKind::Optical => Err(ServiceError::Invalid(format!(
+                "{} is an optical device; media load with loadopt",
+                m.vtd
+            ))),
             BackingKind::Lv => {
                 let disks = tx.disks()?;
                 let disk = ivm_rules::find_disk(&disks, &m.backing)?;
@@ -669,6 +705,27 @@ impl Service {
     pub fn unmap(&self, actor: &Actor, vtd_or_backing: &str) -> Result<Mapping, ServiceError> {
         self.logged(actor, "unmap virtual disk", vtd_or_backing, || {
             actor.require_modify()?;
+            let optical = self.store.read(|tx| {
+                Ok::<_, ServiceError>(
+                    tx.optical_devices()?
+                        .into_iter()
+                        .any(|o| o.vtd == vtd_or_backing),
+                )
+            })?;
+            if optical {
+                let o = self.remove_optical(vtd_or_backing)?;
+                return Ok((
+                    Mapping {
+                        vtd: o.vtd,
+                        lpar_id: o.lpar_id,
+                        vhost: o.vhost,
+                        lun: o.lun,
+                        backing: o.media.unwrap_or_default(),
+                        kind: BackingKind::Optical,
+                    },
+                    vtd_or_backing.to_string(),
+                ));
+            }
             let vtd = self.store.read(|tx| {
                 tx.mappings()?
                     .into_iter()
@@ -718,7 +775,7 @@ impl Service {
 
     /// The disks a starting partition gets: its adapter, and each mapped disk opened for QEMU
     /// with the descriptor number it inherits it as.
-    pub(super) fn disks_for_launch(&self, lpar_id: u32) -> Result<LaunchDisks, ServiceError> {
+    pub(super) fn storage_for_launch(&self, lpar_id: u32) -> Result<LaunchStorage, ServiceError> {
         let (adapter, sources) = self.store.read(|tx| {
             let mut sources = Vec::new();
             for m in tx.mappings()?.into_iter().filter(|m| m.lpar_id == lpar_id) {
@@ -742,8 +799,26 @@ impl Service {
             });
             files.push((file, fd));
         }
-        Ok((adapter.map(|a| a.vhost), launch, files))
+        let first = FIRST_DISK_FD + files.len() as i32;
+        let (optical, media) = self.optical_for_launch(lpar_id, first)?;
+        files.extend(media);
+        Ok(LaunchStorage {
+            vhost: adapter.map(|a| a.vhost),
+            disks: launch,
+            optical,
+            files,
+        })
     }
+}
+
+/// Refuses virtual disk commands on the media repository's backing device.
+fn not_the_repository(name: &str, instead: &str) -> Result<(), ServiceError> {
+    if name == ivm_rules::REPOSITORY_BD {
+        return Err(ServiceError::Invalid(format!(
+            "{name} holds the virtual media library; use {instead}"
+        )));
+    }
+    Ok(())
 }
 
 /// A mapping's data on the host: a virtual disk's file, or a whole physical volume.

@@ -1,0 +1,594 @@
+//! The virtual media library: its repository (a backing device of a pool), optical media
+//! copied, uploaded or made blank in it, and virtual optical devices (`vtoptN`) that media
+//! load into, live on a running partition.
+
+use std::path::Path;
+
+use ivm_model::{
+    LoadRequest, MediaAccess, MediaChange, MediaSpec, OpticalDevice, OpticalMedia, OpticalRequest,
+    Repository, RepositorySpec,
+};
+use ivm_qemu::LaunchOptical;
+use ivm_storage::Library;
+use ivm_store::DiskState;
+
+use super::pooldriver::PoolDriver;
+use super::storage::host;
+use super::{Actor, Service, ServiceError};
+use crate::failpoint;
+use crate::runtime::HostError;
+
+/// An open file QEMU inherits, with its descriptor number there.
+type InheritedFile = (std::fs::File, i32);
+
+/// Where a volume group pool's repository is mounted, in the data directory.
+const REPOSITORY_MOUNT: &str = "VMLibrary";
+
+fn repository_of(d: &ivm_model::BackingDevice) -> Repository {
+    Repository {
+        pool: d.pool.clone(),
+        size_mb: d.size_mb,
+    }
+}
+
+impl Service {
+    fn repository_mount(&self) -> std::path::PathBuf {
+        self.data_dir.join(REPOSITORY_MOUNT)
+    }
+
+    /// The library's directory and its pool's driver.
+    fn library(&self, tx: &ivm_store::Tx) -> Result<(Library, PoolDriver), ServiceError> {
+        let disks = tx.disks()?;
+        let repo = ivm_rules::repository(&disks)?;
+        let pools = tx.pools()?;
+        let driver = PoolDriver::of(ivm_rules::pick_pool(&pools, Some(&repo.pool))?);
+        let dir = driver.repository_dir(&self.repository_mount())?;
+        Ok((Library::new(dir), driver))
+    }
+
+    /// `mkrep -sp POOL -size N`: makes the virtual media library.
+    pub fn create_repository(
+        &self,
+        actor: &Actor,
+        spec: &RepositorySpec,
+    ) -> Result<Repository, ServiceError> {
+        self.logged(actor, "create media repository", "VMLibrary", || {
+            actor.require_modify()?;
+            let (bd, pool) = self.store.write(|tx| {
+                let pools = tx.pools()?;
+                let bd = ivm_rules::new_repository(
+                    &pools,
+                    &tx.disks()?,
+                    spec.pool.as_deref(),
+                    spec.size_mb,
+                )?;
+                let pool = ivm_rules::pick_pool(&pools, Some(&bd.pool))?.clone();
+                tx.put_disk(&bd, DiskState::Creating)?;
+                Ok::<_, ServiceError>((bd, pool))
+            })?;
+            let driver = PoolDriver::of(&pool);
+            match driver.create_repository(bd.size_mb, &self.repository_mount()) {
+                Ok(_) => self.store.write(|tx| tx.put_disk(&bd, DiskState::Ready))?,
+                Err(e) => {
+                    self.store.write(|tx| tx.delete_disk(&bd.name))?;
+                    return Err(e);
+                }
+            }
+            Ok((repository_of(&bd), format!("VMLibrary in {}", bd.pool)))
+        })
+    }
+
+    /// `chrep -size N`: grows the library within its pool.
+    pub fn change_repository(
+        &self,
+        actor: &Actor,
+        size_mb: u64,
+    ) -> Result<Repository, ServiceError> {
+        self.logged(actor, "change media repository", "VMLibrary", || {
+            actor.require_modify()?;
+            let (old, new, pool) = self.store.write(|tx| {
+                let pools = tx.pools()?;
+                let disks = tx.disks()?;
+                let old = ivm_rules::repository(&disks)?.clone();
+                let new = ivm_rules::resize_repository(&pools, &disks, &tx.media()?, size_mb)?;
+                let pool = ivm_rules::pick_pool(&pools, Some(&new.pool))?.clone();
+                tx.put_disk(&new, DiskState::Ready)?;
+                Ok::<_, ServiceError>((old, new, pool))
+            })?;
+            if let Err(e) = PoolDriver::of(&pool).grow_repository(new.size_mb) {
+                self.store.write(|tx| tx.put_disk(&old, DiskState::Ready))?;
+                return Err(e);
+            }
+            Ok((repository_of(&new), "VMLibrary".into()))
+        })
+    }
+
+    /// `rmrep [-f]`: removes the library (with its media when forced; never loaded media).
+    pub fn remove_repository(&self, actor: &Actor, force: bool) -> Result<(), ServiceError> {
+        self.logged(actor, "remove media repository", "VMLibrary", || {
+            actor.require_modify()?;
+            let (bd, lib, driver, media) = self.store.write(|tx| {
+                let disks = tx.disks()?;
+                let bd = ivm_rules::repository(&disks)?.clone();
+                let media = tx.media()?;
+                ivm_rules::check_repository_removal(&media, &tx.optical_devices()?, force)?;
+                let (lib, driver) = self.library(tx)?;
+                for m in &media {
+                    tx.put_media(m, DiskState::Removing)?;
+                }
+                tx.put_disk(&bd, DiskState::Removing)?;
+                Ok::<_, ServiceError>((bd, lib, driver, media))
+            })?;
+            // Marked: a daemon that dies from here on finishes the removal at start.
+            for m in &media {
+                lib.remove_media(&m.name).map_err(host)?;
+                self.store.write(|tx| tx.delete_media(&m.name))?;
+            }
+            driver.remove_repository(&self.repository_mount())?;
+            self.store.write(|tx| tx.delete_disk(&bd.name))?;
+            Ok(((), "VMLibrary".into()))
+        })
+    }
+
+    /// `mkvopt -name N -file F [-ro]` (a copy, with progress in the task log) or
+    /// `mkvopt -name N -size S` (blank media, read-write).
+    pub fn create_media(
+        &self,
+        actor: &Actor,
+        spec: &MediaSpec,
+    ) -> Result<OpticalMedia, ServiceError> {
+        self.logged_with_progress(actor, "create optical media", &spec.name, |progress| {
+            actor.require_modify()?;
+            let access = if spec.read_only {
+                MediaAccess::Ro
+            } else {
+                MediaAccess::Rw
+            };
+            let (source, size_mb) = match (&spec.file, spec.size_mb) {
+                (Some(f), None) => {
+                    let path = self.media_source(f)?;
+                    let len = std::fs::metadata(&path).map_err(host)?.len();
+                    (Some(path), len.div_ceil(1 << 20).max(1))
+                }
+                (None, Some(s)) => (None, s),
+                _ => {
+                    return Err(ServiceError::Invalid(
+                        "give either -file (an ISO to copy) or -size (blank media), not both"
+                            .into(),
+                    ))
+                }
+            };
+            let (m, lib) = self.reserve_media(&spec.name, size_mb, access)?;
+            let made = (|| {
+                failpoint::hit("media.copy").map_err(HostError::from)?;
+                match &source {
+                    Some(path) => lib
+                        .copy_in(&m.name, Path::new(path), &mut |done, total| {
+                            progress((done * 100 / total.max(1)) as u8)
+                        })
+                        .map(|_| ()),
+                    None => lib.create_blank(&m.name, size_mb),
+                }
+                .map_err(host)
+            })();
+            self.settle_media(&m, &lib, made)?;
+            Ok((m.clone(), m.name.clone()))
+        })
+    }
+
+    /// A file `mkvopt -file` may copy: only from a directory ivm manages (the boot directory
+    /// or a file pool), never from anywhere a user points at.
+    fn media_source(&self, given: &str) -> Result<String, ServiceError> {
+        let mut dirs = vec![self.boot_dir.clone()];
+        let pools = self.store.read(|tx| tx.pools())?;
+        dirs.extend(
+            pools
+                .iter()
+                .filter(|p| p.kind == ivm_model::PoolKind::Fbpool)
+                .map(|p| std::path::PathBuf::from(&p.path)),
+        );
+        for d in &dirs {
+            if let Ok(p) = super::files::confine(d, "file", given) {
+                return Ok(p);
+            }
+        }
+        let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        Err(ServiceError::Invalid(format!(
+            "file {given} is not a regular file in a directory ivm manages ({}); copy it to {} or upload it (POST /api/v1/storage/media/NAME)",
+            names.join(", "),
+            self.boot_dir.display()
+        )))
+    }
+
+    /// Reserves room in the library for a medium being made.
+    fn reserve_media(
+        &self,
+        name: &str,
+        size_mb: u64,
+        access: MediaAccess,
+    ) -> Result<(OpticalMedia, Library), ServiceError> {
+        self.store.write(|tx| {
+            let m = ivm_rules::new_media(&tx.disks()?, &tx.media()?, name, size_mb, access)?;
+            let (lib, _) = self.library(tx)?;
+            tx.put_media(&m, DiskState::Creating)?;
+            Ok::<_, ServiceError>((m, lib))
+        })
+    }
+
+    /// Records a made medium, or takes back one that failed.
+    fn settle_media(
+        &self,
+        m: &OpticalMedia,
+        lib: &Library,
+        made: Result<(), ServiceError>,
+    ) -> Result<(), ServiceError> {
+        match made {
+            Ok(()) => Ok(self.store.write(|tx| tx.put_media(m, DiskState::Ready))?),
+            Err(e) => {
+                let _ = lib.remove_media(&m.name);
+                self.store.write(|tx| tx.delete_media(&m.name))?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Uploaded media: `len` bytes arrive in `chunks` and are written as they come (never
+    /// held in memory); a short or broken upload leaves nothing.
+    pub fn upload_media(
+        &self,
+        actor: &Actor,
+        name: &str,
+        read_only: bool,
+        len: u64,
+        chunks: &mut dyn FnMut() -> Option<Result<Vec<u8>, String>>,
+    ) -> Result<OpticalMedia, ServiceError> {
+        self.logged_with_progress(actor, "upload optical media", name, |progress| {
+            actor.require_modify()?;
+            let access = if read_only {
+                MediaAccess::Ro
+            } else {
+                MediaAccess::Rw
+            };
+            let (m, lib) = self.reserve_media(name, len.div_ceil(1 << 20).max(1), access)?;
+            let made = (|| {
+                let mut up = lib.begin(&m.name).map_err(host)?;
+                let mut last = 0;
+                while let Some(chunk) = chunks() {
+                    let chunk = chunk.map_err(|e| {
+                        ServiceError::Invalid(format!(
+                            "the upload broke off: {e}; nothing was kept"
+                        ))
+                    })?;
+                    if up.written + chunk.len() as u64 > len {
+                        return Err(ServiceError::Invalid(format!(
+                            "more than the announced {len} bytes arrived; nothing was kept"
+                        )));
+                    }
+                    up.write(&chunk).map_err(host)?;
+                    let pct = (up.written * 100 / len.max(1)) as u8;
+                    if pct != last {
+                        last = pct;
+                        progress(pct);
+                    }
+                }
+                up.finish(len)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))
+            })();
+            self.settle_media(&m, &lib, made)?;
+            Ok((m.clone(), m.name.clone()))
+        })
+    }
+
+    /// `chvopt -name N [-access ro|rw] [-mv NEW]`.
+    pub fn change_media(
+        &self,
+        actor: &Actor,
+        name: &str,
+        change: &MediaChange,
+    ) -> Result<OpticalMedia, ServiceError> {
+        self.task(actor, "change optical media", name, |tx| {
+            actor.require_modify()?;
+            if change.access.is_none() && change.new_name.is_none() {
+                return Err(ServiceError::Invalid(
+                    "nothing to change: give -access ro|rw or -mv NEW".into(),
+                ));
+            }
+            let m = ivm_rules::change_media(
+                &tx.media()?,
+                &tx.optical_devices()?,
+                name,
+                change.access,
+                change.new_name.as_deref(),
+            )?;
+            if m.name != name {
+                let (lib, _) = self.library(tx)?;
+                // Renamed inside the transaction: if the record fails, the rollback leaves
+                // the store as it was and the file is renamed back.
+                lib.rename(name, &m.name).map_err(host)?;
+                if let Err(e) = tx.rename_media(name, &m.name) {
+                    let _ = lib.rename(&m.name, name);
+                    return Err(e.into());
+                }
+            }
+            tx.put_media(&m, DiskState::Ready)?;
+            Ok((m.clone(), m.name.clone()))
+        })
+    }
+
+    /// `rmvopt -name N [-f]`: removes media; `-f` unloads it from every device first.
+    pub fn remove_media(&self, actor: &Actor, name: &str, force: bool) -> Result<(), ServiceError> {
+        self.logged(actor, "remove optical media", name, || {
+            actor.require_modify()?;
+            if force {
+                let loaded: Vec<String> = self.store.read(|tx| {
+                    Ok::<_, ServiceError>(
+                        ivm_rules::loaded_in(&tx.optical_devices()?, name)
+                            .into_iter()
+                            .map(|o| o.vtd.clone())
+                            .collect(),
+                    )
+                })?;
+                for vtd in loaded {
+                    self.unload_inner(&vtd)?;
+                }
+            }
+            let (m, lib) = self.store.write(|tx| {
+                let media = tx.media()?;
+                let m = ivm_rules::find_media(&media, name)?.clone();
+                ivm_rules::check_media_removal(&tx.optical_devices()?, name)?;
+                let (lib, _) = self.library(tx)?;
+                tx.put_media(&m, DiskState::Removing)?;
+                Ok::<_, ServiceError>((m, lib))
+            })?;
+            lib.remove_media(&m.name).map_err(host)?;
+            self.store.write(|tx| tx.delete_media(&m.name))?;
+            Ok(((), name.to_string()))
+        })
+    }
+
+    /// `mkvdev -fbo -vadapter vhostN [-dev VTD]`: an empty virtual optical device, hot-plugged
+    /// into a running partition.
+    pub fn create_optical(
+        &self,
+        actor: &Actor,
+        req: &OpticalRequest,
+    ) -> Result<OpticalDevice, ServiceError> {
+        self.logged(
+            actor,
+            "create virtual optical device",
+            &req.vadapter,
+            || {
+                actor.require_modify()?;
+                let o = self.store.write(|tx| {
+                    let o = ivm_rules::new_optical(
+                        &tx.adapters()?,
+                        &tx.mappings()?,
+                        &tx.optical_devices()?,
+                        req,
+                    )?;
+                    self.check_partition_settled(tx, o.lpar_id)?;
+                    tx.put_optical(&o)?;
+                    Ok::<_, ServiceError>(o)
+                })?;
+                let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
+                let _held = lock
+                    .as_ref()
+                    .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+                if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(o.lpar_id)) {
+                    let plugged = failpoint::hit("media.attach")
+                        .map_err(HostError::from)
+                        .and_then(|()| {
+                            ivm_qemu::vm::attach_optical(&live.qmp, o.vhost, &o.vtd, o.lun)
+                                .map_err(HostError::from)
+                        });
+                    if let Err(e) = plugged {
+                        self.store.write(|tx| tx.delete_optical(&o.vtd))?;
+                        return Err(e.into());
+                    }
+                }
+                Ok((o.clone(), format!("{} on {}", o.vtd, req.vadapter)))
+            },
+        )
+    }
+
+    /// Removes a virtual optical device (`rmvdev -vtd vtoptN`), unplugging it from a running
+    /// partition.
+    pub(super) fn remove_optical(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
+        let o = self.store.read(|tx| {
+            let o = ivm_rules::find_optical(&tx.optical_devices()?, vtd)?.clone();
+            self.check_partition_settled(tx, o.lpar_id)?;
+            Ok::<_, ServiceError>(o)
+        })?;
+        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
+        let _held = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(o.lpar_id)) {
+            ivm_qemu::vm::detach_optical(&live.qmp, &o.vtd, o.lun).map_err(HostError::from)?;
+        }
+        self.store.write(|tx| tx.delete_optical(vtd))?;
+        Ok(o)
+    }
+
+    /// `loadopt [-f] -disk NAME -vtd vtoptN`: live on a running partition (a media change).
+    pub fn load_media(
+        &self,
+        actor: &Actor,
+        vtd: &str,
+        req: &LoadRequest,
+    ) -> Result<OpticalDevice, ServiceError> {
+        self.logged(actor, "load optical media", vtd, || {
+            actor.require_modify()?;
+            let (old, new, file, writable) = self.store.write(|tx| {
+                let media = tx.media_with_state()?;
+                if let Some((_, state)) = media.iter().find(|(m, _)| m.name == req.media) {
+                    if *state != DiskState::Ready {
+                        return Err(ServiceError::Conflict(format!(
+                            "optical media {} is still being made or removed",
+                            req.media
+                        )));
+                    }
+                }
+                let media: Vec<OpticalMedia> = media.into_iter().map(|(m, _)| m).collect();
+                let devices = tx.optical_devices()?;
+                let old = ivm_rules::find_optical(&devices, vtd)?.clone();
+                let new = ivm_rules::load_media(&media, &devices, &req.media, vtd, req.force)?;
+                self.check_partition_settled(tx, new.lpar_id)?;
+                let writable = ivm_rules::find_media(&media, &req.media)?.access == MediaAccess::Rw;
+                let (lib, _) = self.library(tx)?;
+                let file = lib.open_for_guest(&req.media, writable).map_err(host)?;
+                // Reserved: read-write media cannot be loaded anywhere else from now on.
+                tx.put_optical(&new)?;
+                Ok::<_, ServiceError>((old, new, file, writable))
+            })?;
+            let lock = self
+                .runtime
+                .as_ref()
+                .map(|rt| rt.partition_lock(new.lpar_id));
+            let _held = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+            if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(new.lpar_id)) {
+                let loaded = failpoint::hit("media.load")
+                    .map_err(HostError::from)
+                    .and_then(|()| {
+                        ivm_qemu::vm::load_media(&live.qmp, vtd, new.lun, &file, writable)
+                            .map_err(HostError::from)
+                    });
+                if let Err(e) = loaded {
+                    // QEMU's device may now be empty: say so rather than claim the old media.
+                    let now = OpticalDevice {
+                        media: None,
+                        ..old.clone()
+                    };
+                    self.store.write(|tx| tx.put_optical(&now))?;
+                    return Err(e.into());
+                }
+            }
+            Ok((new.clone(), format!("{} into {vtd}", req.media)))
+        })
+    }
+
+    /// `unloadopt -vtd vtoptN`.
+    pub fn unload_media(&self, actor: &Actor, vtd: &str) -> Result<OpticalDevice, ServiceError> {
+        self.logged(actor, "unload optical media", vtd, || {
+            actor.require_modify()?;
+            let o = self.unload_inner(vtd)?;
+            Ok((o, vtd.to_string()))
+        })
+    }
+
+    fn unload_inner(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
+        let o = self.store.read(|tx| {
+            let o = ivm_rules::find_optical(&tx.optical_devices()?, vtd)?.clone();
+            self.check_partition_settled(tx, o.lpar_id)?;
+            Ok::<_, ServiceError>(o)
+        })?;
+        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
+        let _held = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(o.lpar_id)) {
+            ivm_qemu::vm::unload_media(&live.qmp, vtd, o.lun).map_err(HostError::from)?;
+        }
+        let empty = OpticalDevice { media: None, ..o };
+        self.store.write(|tx| tx.put_optical(&empty))?;
+        Ok(empty)
+    }
+
+    /// A partition's optical devices for QEMU, media opened as descriptors numbered from
+    /// `first_fd`.
+    pub(super) fn optical_for_launch(
+        &self,
+        lpar_id: u32,
+        first_fd: i32,
+    ) -> Result<(Vec<LaunchOptical>, Vec<InheritedFile>), ServiceError> {
+        self.store.read(|tx| {
+            let devices: Vec<OpticalDevice> = tx
+                .optical_devices()?
+                .into_iter()
+                .filter(|o| o.lpar_id == lpar_id)
+                .collect();
+            let (mut launch, mut files) = (Vec::new(), Vec::new());
+            for o in devices {
+                let media = match &o.media {
+                    None => None,
+                    Some(name) => {
+                        let media = tx.media()?;
+                        let writable =
+                            ivm_rules::find_media(&media, name)?.access == MediaAccess::Rw;
+                        let (lib, _) = self.library(tx)?;
+                        let f = lib.open_for_guest(name, writable).map_err(host)?;
+                        let fd = first_fd + files.len() as i32;
+                        files.push((f, fd));
+                        Some((fd, writable))
+                    }
+                };
+                launch.push(LaunchOptical {
+                    vtd: o.vtd,
+                    lun: o.lun,
+                    media,
+                });
+            }
+            Ok((launch, files))
+        })
+    }
+
+    /// At start: finishes media a dead daemon was making or removing, and mounts a volume
+    /// group's repository again.
+    pub(super) fn prepare_media(&self) -> Result<(), ServiceError> {
+        let (disks, media) = self
+            .store
+            .read(|tx| Ok::<_, ServiceError>((tx.disks_with_state()?, tx.media_with_state()?)))?;
+        let Some((repo, state)) = disks
+            .iter()
+            .find(|(d, _)| d.name == ivm_rules::REPOSITORY_BD)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let lib = self.store.read(|tx| self.library(tx).map(|(l, _)| l));
+        let lib = match lib {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "the media repository is not available");
+                return Ok(());
+            }
+        };
+        for (m, s) in media {
+            if s != DiskState::Ready {
+                lib.remove_media(&m.name).map_err(host)?;
+                self.store.write(|tx| tx.delete_media(&m.name))?;
+                tracing::warn!(media = %m.name, ?s, "finished an interrupted media operation: removed it");
+            }
+        }
+        lib.clean_partials().map_err(host)?;
+        if state != DiskState::Ready {
+            let pools = self.store.read(|tx| tx.pools())?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&repo.pool))?;
+            if state == DiskState::Creating || self.store.read(|tx| tx.media())?.is_empty() {
+                PoolDriver::of(pool).remove_repository(&self.repository_mount())?;
+                self.store.write(|tx| tx.delete_disk(&repo.name))?;
+                tracing::warn!(
+                    ?state,
+                    "finished an interrupted media repository operation: removed it"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses storage changes on a partition that is between states.
+    pub(super) fn check_partition_settled(
+        &self,
+        tx: &ivm_store::Tx,
+        lpar_id: u32,
+    ) -> Result<(), ServiceError> {
+        if let Some(p) = tx.partition(lpar_id)? {
+            if p.state.is_active() {
+                ivm_rules::check_settled(&p)?;
+            }
+        }
+        Ok(())
+    }
+}
