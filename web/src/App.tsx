@@ -10,6 +10,7 @@ import { useLive } from './live';
 import { Login } from './pages/Login';
 import { Partitions } from './pages/Partitions';
 import { SystemPage } from './pages/SystemPage';
+import { Storage } from './pages/Storage';
 import { Tasks } from './pages/Tasks';
 import { Users } from './pages/Users';
 import { Terminal } from './pages/Terminal';
@@ -18,6 +19,7 @@ import { ChangePassword } from './pages/ChangePassword';
 const PAGES = [
   { path: 'partitions', title: 'View/Modify Partitions' },
   { path: 'system', title: 'View/Modify System Properties' },
+  { path: 'storage', title: 'View/Modify Virtual Storage' },
   { path: 'tasks', title: 'Task Monitor' },
   { path: 'users', title: 'User Accounts' },
 ];
@@ -85,6 +87,7 @@ function Console({ user, onLogout, onExpired }: { user: User; onLogout: () => vo
   let body;
   if (page === 'terminal') body = <Terminal id={Number(route.split('/')[1])} canModify={user.role !== 'View Only'} />;
   else if (page === 'system') body = <SystemPage live={live} canModify={canModify} />;
+  else if (page === 'storage') body = <Storage live={live} canModify={canModify} />;
   else if (page === 'tasks') body = <Tasks live={live} />;
   else if (page === 'users' && canModify) body = <Users self={user.name} />;
   else body = <Partitions live={live} canModify={canModify} canConsole={user.role !== 'View Only'} />;

@@ -35,6 +35,21 @@ export interface SystemView {
 export interface Task {
   id: number; user: string; operation: string; target: string; started_ms: number;
   finished_ms: number | null; result: 'running' | 'succeeded' | 'failed'; message: string;
+  progress: number | null;
+}
+
+export interface StoragePool { name: string; kind: 'LVPOOL' | 'FBPOOL'; size_mb: number; path: string; thin: boolean; default: boolean }
+export interface BackingDevice { name: string; pool: string; size_mb: number }
+export interface Mapping { vtd: string; lpar_id: number; vhost: number; lun: number; backing: string; kind: 'lv' | 'disk' | 'optical' }
+export interface Adapter { vhost: number; lpar_id: number; client_slot: number; server_slot: number }
+export interface Hdisk { name: string; id: string; device: string; size_mb: number; present: boolean; pvid: string }
+export interface OpticalMedia { name: string; size_mb: number; access: 'ro' | 'rw' }
+export interface OpticalDevice { vtd: string; lpar_id: number; vhost: number; lun: number; media: string | null }
+export interface StorageView {
+  pools: StoragePool[]; disks: BackingDevice[]; adapters: Adapter[]; mappings: Mapping[]; hdisks: Hdisk[];
+  members: [string, string][]; pools_free_mb: [string, number][];
+  repository: { pool: string; size_mb: number; free_mb: number } | null;
+  media: OpticalMedia[]; optical: OpticalDevice[];
 }
 
 /** An error the API returned: the server's message, shown verbatim. */
@@ -80,7 +95,36 @@ export const api = {
   changeRole: (name: string, role: Role) => call<User>('PATCH', `/users/${name}`, { role }),
   deleteUser: (name: string) => call<void>('DELETE', `/users/${name}`),
   setPassword: (name: string, password: string) => call<void>('PUT', `/users/${name}/password`, { password }),
+  storage: () => call<StorageView>('GET', '/storage'),
+  createDisk: (name: string, pool: string | null, size_mb: number, vadapter: string | null) =>
+    call<BackingDevice>('POST', '/storage/disks', { name, pool, size_mb, vadapter }),
+  removeDisk: (name: string) => call<void>('DELETE', `/storage/disks/${encodeURIComponent(name)}?with_vtd=true`),
+  map: (backing: string, vadapter: string) => call<Mapping>('POST', '/storage/mappings', { backing, vadapter }),
+  unmap: (vtd: string) => call<Mapping>('DELETE', `/storage/mappings/${encodeURIComponent(vtd)}`),
+  createRepository: (pool: string | null, size_mb: number) => call<void>('POST', '/storage/repository', { pool, size_mb }),
+  removeMedia: (name: string) => call<void>('DELETE', `/storage/media/${encodeURIComponent(name)}?force=true`),
+  createOptical: (vadapter: string) => call<OpticalDevice>('POST', '/storage/optical', { vadapter }),
+  load: (vtd: string, media: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/load`, { media, force: true }),
+  unload: (vtd: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/unload`),
 };
+
+/** Uploads an ISO into the media library, streamed, reporting progress (0..1). */
+export function uploadMedia(name: string, file: File, readOnly: boolean, progress: (f: number) => void): Promise<OpticalMedia> {
+  return new Promise((ok, fail) => {
+    const x = new XMLHttpRequest();
+    x.open('PUT', `/api/v1/storage/media/${encodeURIComponent(name)}?read_only=${readOnly}`);
+    x.withCredentials = true;
+    x.setRequestHeader('Content-Type', 'application/octet-stream');
+    x.upload.onprogress = (e) => { if (e.lengthComputable) progress(e.loaded / e.total); };
+    x.onload = () => {
+      let body: { message?: string } & OpticalMedia;
+      try { body = JSON.parse(x.responseText); } catch { body = { message: x.statusText } as never; }
+      if (x.status >= 200 && x.status < 300) ok(body); else fail(new ApiError(x.status, body.message ?? x.statusText));
+    };
+    x.onerror = () => fail(new ApiError(0, 'the upload broke off; nothing was kept'));
+    x.send(file);
+  });
+}
 
 /** Processing units as IVM prints them: 4.0, 0.5, 0.25. */
 export function units(u: number | null | undefined): string {

@@ -36,6 +36,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await page.getByLabel('Initial ramdisk').fill('initramfs');
   await page.getByLabel('Kernel command line').fill('console=ttyS0 quiet');
   await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Create' }).click();
   const refusal = await page.getByTestId('create-error').textContent();
   assert.match(refusal, /desired_mem=999999 is (not valid|out of range)/);

@@ -212,6 +212,8 @@ pub struct StorageView {
     pub hdisks: Vec<Hdisk>,
     /// Which physical volumes belong to which volume group pool: (hdisk, pool).
     pub members: Vec<(String, String)>,
+    /// MB each pool has free: (pool, MB), as `lssp` counts it.
+    pub pools_free_mb: Vec<(String, u64)>,
     /// The virtual media library, once made.
     pub repository: Option<Repository>,
     /// Optical media in it.
@@ -275,6 +277,8 @@ pub struct Repository {
     pub pool: String,
     /// Its size in MB: the most its media may hold together.
     pub size_mb: u64,
+    /// MB its media leave free.
+    pub free_mb: u64,
 }
 
 /// Optical media (an ISO image) in the virtual media library.

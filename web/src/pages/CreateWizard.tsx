@@ -1,11 +1,12 @@
 // Create Partition: name, memory, processors (units computed from virtual processors as IVM
-// does), boot, summary. The server decides; its error is shown as it says it.
-import { useState } from 'react';
+// does), boot, storage (a disk to assign or create, media to load), summary. The server decides; its error is shown as it says it.
+import { useEffect, useState } from 'react';
 import {
   Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Form, FormGroup,
-  FormHelperText, HelperText, HelperTextItem, Modal, Radio, Switch, TextInput, Wizard, WizardHeader, WizardStep,
+  FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, Modal, Radio, Switch, TextInput, Wizard,
+  WizardHeader, WizardStep,
 } from '@patternfly/react-core';
-import { api, units, type Summary } from '../api';
+import { api, units, type StorageView, type Summary } from '../api';
 
 function num(v: string): number | undefined {
   return v.trim() === '' ? undefined : Number(v);
@@ -22,6 +23,13 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   const [weight, setWeight] = useState('128');
   const [boot, setBoot] = useState({ kernel: '', initrd: '', args: 'console=ttyS0' });
   const [error, setError] = useState<string | null>(null);
+  const [storage, setStorage] = useState<StorageView | null>(null);
+  const [disk, setDisk] = useState<{ kind: 'none' | 'existing' | 'new'; existing: string; name: string; size: string }>(
+    { kind: 'none', existing: '', name: '', size: '' });
+  const [media, setMedia] = useState('');
+  useEffect(() => { api.storage().then(setStorage, () => setStorage(null)); }, []);
+  const freeDisks = (storage?.disks ?? []).filter((d) => d.name !== 'VMLibrary_LV'
+    && !storage?.mappings.some((m) => m.kind === 'lv' && m.backing === d.name));
 
   const vp = { min: num(procs.min) ?? num(procs.desired) ?? 0, desired: num(procs.desired) ?? 0, max: num(procs.max) ?? num(procs.desired) ?? 0 };
   // IVM's computation when only virtual processors are given: 0.10 each for min and desired,
@@ -51,7 +59,26 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   if (boot.kernel) Object.assign(spec, { boot_kernel: boot.kernel, boot_initrd: boot.initrd, boot_args: boot.args });
   Object.keys(spec).forEach((k) => spec[k] === undefined && delete spec[k]);
 
-  const save = () => api.create(spec).then(onClose, (e) => setError(e.message));
+  // The partition first; then its storage on the adapter the server gave it. A storage step
+  // that fails leaves the partition made and says what did not happen.
+  const save = () => api.create(spec).then(async (p) => {
+    if (disk.kind === 'none' && !media) { onClose(); return; }
+    try {
+      const view = await api.storage();
+      const a = view.adapters.find((x) => x.lpar_id === p.lpar_id);
+      if (!a) throw new Error('the partition has no virtual SCSI adapter');
+      const vhost = `vhost${a.vhost}`;
+      if (disk.kind === 'new') await api.createDisk(disk.name, null, Number(disk.size), vhost);
+      if (disk.kind === 'existing') await api.map(disk.existing, vhost);
+      if (media) {
+        const o = await api.createOptical(vhost);
+        await api.load(o.vtd, media);
+      }
+      onClose();
+    } catch (e) {
+      setError(`Partition ${p.name} was created, but its storage was not set up: ${(e as Error).message}`);
+    }
+  }, (e) => setError(e.message));
   const field = (label: string, value: string, set: (v: string) => void, id: string, helper?: string) => (
     <FormGroup label={label} fieldId={id}>
       <TextInput id={id} value={value} onChange={(_e, v) => set(v)} type="text" inputMode="decimal" />
@@ -107,6 +134,29 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
             {field('Kernel (direct kernel boot, optional)', boot.kernel, (v) => setBoot({ ...boot, kernel: v }), 'c-kernel', 'A file in the boot directory (boot/ in the data directory), by name')}
             {field('Initial ramdisk', boot.initrd, (v) => setBoot({ ...boot, initrd: v }), 'c-initrd')}
             {field('Kernel command line', boot.args, (v) => setBoot({ ...boot, args: v }), 'c-args')}
+          </Form>
+        </WizardStep>
+        <WizardStep name="Storage" id="step-storage">
+          <Form>
+            <FormGroup role="radiogroup" label="Virtual disk" fieldId="c-disk">
+              <Radio id="c-disk-none" name="disk" label="None" isChecked={disk.kind === 'none'} onChange={() => setDisk({ ...disk, kind: 'none' })} />
+              <Radio id="c-disk-existing" name="disk" label="Assign an existing virtual disk" isChecked={disk.kind === 'existing'}
+                isDisabled={freeDisks.length === 0} onChange={() => setDisk({ ...disk, kind: 'existing', existing: disk.existing || freeDisks[0]?.name || '' })} />
+              <Radio id="c-disk-new" name="disk" label="Create a virtual disk" isChecked={disk.kind === 'new'} onChange={() => setDisk({ ...disk, kind: 'new' })} />
+            </FormGroup>
+            {disk.kind === 'existing' && <FormGroup label="Existing virtual disk" fieldId="c-disk-pick">
+              <FormSelect id="c-disk-pick" value={disk.existing} onChange={(_e, v) => setDisk({ ...disk, existing: v })}>
+                {freeDisks.map((d) => <FormSelectOption key={d.name} value={d.name} label={`${d.name} (${d.size_mb} MB, ${d.pool})`} />)}
+              </FormSelect></FormGroup>}
+            {disk.kind === 'new' && <>
+              {field('New disk name', disk.name, (v) => setDisk({ ...disk, name: v }), 'c-disk-name')}
+              {field('New disk size (MB)', disk.size, (v) => setDisk({ ...disk, size: v }), 'c-disk-size', 'From the default storage pool')}
+            </>}
+            <FormGroup label="Optical media" fieldId="c-media">
+              <FormSelect id="c-media" value={media} onChange={(_e, v) => setMedia(v)} isDisabled={!storage?.repository}>
+                <FormSelectOption value="" label={storage?.repository ? '(none)' : '(no media library)'} />
+                {(storage?.media ?? []).map((m) => <FormSelectOption key={m.name} value={m.name} label={`${m.name} (${m.access})`} />)}
+              </FormSelect></FormGroup>
           </Form>
         </WizardStep>
         <WizardStep name="Summary" id="step-summary" footer={{ nextButtonText: 'Create' }}>

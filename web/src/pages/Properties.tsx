@@ -1,11 +1,12 @@
 // Partition Properties: general, memory and processing. While the partition runs, desired
 // values change live (DLPAR) within min..max, and memory min/max cannot change.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import {
   Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
   ModalHeader, Switch, Tab, Tabs, TextInput,
 } from '@patternfly/react-core';
-import { api, units, type Partition } from '../api';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { api, units, type Partition, type StorageView } from '../api';
 
 export function Properties({ partition: p, canModify, onClose }: { partition: Partition; canModify: boolean; onClose: () => void }) {
   const running = !!p.run || p.lpar_id === 1;
@@ -19,6 +20,15 @@ export function Properties({ partition: p, canModify, onClose }: { partition: Pa
   });
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [storage, setStorage] = useState<StorageView | null>(null);
+  useEffect(() => { api.storage().then(setStorage, () => setStorage(null)); }, []);
+  // The partition's virtual SCSI devices, by LUN: disks and optical devices.
+  const devices = storage ? [
+    ...storage.mappings.filter((m) => m.lpar_id === p.lpar_id)
+      .map((m) => ({ vtd: m.vtd, lun: m.lun, kind: m.kind === 'disk' ? 'Physical volume' : 'Virtual disk', backing: m.backing })),
+    ...storage.optical.filter((o) => o.lpar_id === p.lpar_id)
+      .map((o) => ({ vtd: o.vtd, lun: o.lun, kind: 'Optical device', backing: o.media ?? 'No Media' })),
+  ].sort((a, b) => a.lun - b.lun) : [];
   const set = (k: keyof typeof form) => (_e: unknown, v: string) => { setSaved(false); setForm({ ...form, [k]: v }); };
 
   const save = () => {
@@ -88,6 +98,15 @@ export function Properties({ partition: p, canModify, onClose }: { partition: Pa
               </>}
             </Form>
           </Tab>
+          {p.lpar_id !== 1 && <Tab eventKey="storage" title="Storage">
+            <Table aria-label="Partition storage" variant="compact" data-testid="partition-storage">
+              <Thead><Tr><Th>Device</Th><Th>Type</Th><Th>Backing</Th></Tr></Thead>
+              <Tbody>{devices.map((d) => (
+                <Tr key={d.vtd}><Td dataLabel="Device">{d.vtd}</Td><Td dataLabel="Type">{d.kind}</Td><Td dataLabel="Backing">{d.backing}</Td></Tr>
+              ))}</Tbody>
+            </Table>
+            {devices.length === 0 && 'No virtual disks or optical devices: add them on the View/Modify Virtual Storage page.'}
+          </Tab>}
         </Tabs>
       </ModalBody>
       <ModalFooter>

@@ -19,7 +19,7 @@ export function Tasks({ live }: { live: Live }) {
               <Td dataLabel="Target">{t.target}</Td>
               <Td dataLabel="Started">{time(t.started_ms)}</Td>
               <Td dataLabel="Duration">{t.finished_ms ? `${((t.finished_ms - t.started_ms) / 1000).toFixed(1)} s` : ''}</Td>
-              <Td dataLabel="Result"><Label color={t.result === 'failed' ? 'red' : t.result === 'running' ? 'blue' : 'green'}>{t.result}</Label></Td>
+              <Td dataLabel="Result"><Label color={t.result === 'failed' ? 'red' : t.result === 'running' ? 'blue' : 'green'}>{t.result}{t.result === 'running' && t.progress !== null ? ` ${t.progress}%` : ''}</Label></Td>
               <Td dataLabel="Message">{t.message}</Td>
             </Tr>
           ))}

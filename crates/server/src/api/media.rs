@@ -119,6 +119,11 @@ pub async fn upload_media(
                 "an upload needs Content-Length: the library commits the room before it starts",
             )
         })?;
+    if len == 0 {
+        return Err(ApiError::from(crate::service::ServiceError::Invalid(
+            "an empty upload is no optical media; send the ISO image as the request body".into(),
+        )));
+    }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(4);
     let svc = state.svc.clone();
     let mut writer = tokio::task::spawn_blocking(move || {

@@ -24,10 +24,11 @@ type InheritedFile = (std::fs::File, i32);
 /// Where a volume group pool's repository is mounted, in the data directory.
 const REPOSITORY_MOUNT: &str = "VMLibrary";
 
-fn repository_of(d: &ivm_model::BackingDevice) -> Repository {
+fn repository_of(d: &ivm_model::BackingDevice, media: &[OpticalMedia]) -> Repository {
     Repository {
         pool: d.pool.clone(),
         size_mb: d.size_mb,
+        free_mb: d.size_mb.saturating_sub(ivm_rules::media_used(media)),
     }
 }
 
@@ -74,7 +75,7 @@ impl Service {
                     return Err(e);
                 }
             }
-            Ok((repository_of(&bd), format!("VMLibrary in {}", bd.pool)))
+            Ok((repository_of(&bd, &[]), format!("VMLibrary in {}", bd.pool)))
         })
     }
 
@@ -99,7 +100,8 @@ impl Service {
                 self.store.write(|tx| tx.put_disk(&old, DiskState::Ready))?;
                 return Err(e);
             }
-            Ok((repository_of(&new), "VMLibrary".into()))
+            let media = self.store.read(|tx| tx.media())?;
+            Ok((repository_of(&new, &media), "VMLibrary".into()))
         })
     }
 

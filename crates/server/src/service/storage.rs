@@ -68,20 +68,26 @@ impl Service {
     /// Pools, disks, adapters and mappings.
     pub fn storage(&self) -> Result<StorageView, ServiceError> {
         self.store.read(|tx| {
+            let (pools, disks, media) = (tx.pools()?, tx.disks()?, tx.media()?);
             Ok::<_, ServiceError>(StorageView {
-                pools: tx.pools()?,
-                disks: tx.disks()?,
+                pools_free_mb: pools
+                    .iter()
+                    .map(|p| (p.name.clone(), ivm_rules::pool_free(p, &disks)))
+                    .collect(),
+                repository: ivm_rules::repository(&disks)
+                    .ok()
+                    .map(|d| ivm_model::Repository {
+                        pool: d.pool.clone(),
+                        size_mb: d.size_mb,
+                        free_mb: d.size_mb.saturating_sub(ivm_rules::media_used(&media)),
+                    }),
+                pools,
+                disks,
                 adapters: tx.adapters()?,
                 mappings: tx.mappings()?,
                 hdisks: tx.hdisks()?,
                 members: tx.pool_members()?,
-                repository: ivm_rules::repository(&tx.disks()?).ok().map(|d| {
-                    ivm_model::Repository {
-                        pool: d.pool.clone(),
-                        size_mb: d.size_mb,
-                    }
-                }),
-                media: tx.media()?,
+                media,
                 optical: tx.optical_devices()?,
             })
         })
