@@ -387,3 +387,59 @@ fn a_partition_boots_from_virtual_optical_media_and_sees_media_change_live() {
         "vtopt0:scratch\n"
     );
 }
+
+fn d_free(d: &Daemon) -> String {
+    d.ok(&["lsrep", "-field", "free", "-fmt", ":"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_while_media_arrive_leaves_no_half_made_media() {
+    let mut d = Daemon::start(SETTINGS);
+    stage(&d, "guest.iso");
+    d.ok(&["mkrep", "-sp", "rootvg", "-size", "100M"]);
+    let lib = d.data_dir().join("pools/rootvg/VMLibrary_LV");
+    assert_eq!(d_free(&d), "100\n");
+
+    // Killed after the copy, before it was recorded as made.
+    d.restart_with_env(&[("IVM_FAILPOINTS", "media.copied=abort")]);
+    let o = d.ivm(&["mkvopt", "-name", "half.iso", "-file", "guest.iso"]);
+    assert_ne!(o.code, 0);
+    let _ = d.child.wait();
+    assert!(lib.join("half.iso").exists(), "the copy was made");
+    d.restart_with_env(&[]);
+    assert!(!lib.join("half.iso").exists());
+    assert_eq!(d_free(&d), "100\n");
+    assert_eq!(d.ok(&["lsrep", "-field", "name", "-fmt", ":"]), "");
+
+    // Killed half way through an upload: neither the partial file nor the record stays.
+    d.set_password("padmin", "padmin-pass-1");
+    let token = d.token("padmin", "padmin-pass-1").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let http = d.https();
+    let url = d.url("/storage/media/up.iso");
+    let upload =
+        tokio::spawn(async move {
+            let body = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|c| (c, rx))
+            });
+            http.put(url)
+                .bearer_auth(token)
+                .header("content-length", 8u64 << 20)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+        });
+    tx.send(Ok(vec![7u8; 1 << 20])).await.unwrap();
+    let part = lib.join(".up.iso.part");
+    common::eventually(
+        "the upload to start writing",
+        Duration::from_secs(30),
+        || std::fs::metadata(&part).is_ok_and(|m| m.len() > 0),
+    );
+    d.restart_after_kill();
+    drop(tx);
+    let _ = upload.await;
+    assert!(!part.exists(), "the partial upload was swept at start");
+    assert_eq!(d.ok(&["lsrep", "-field", "name", "-fmt", ":"]), "");
+    assert_eq!(d_free(&d), "100\n");
+}

@@ -559,7 +559,18 @@ fn volume_group_pools_are_made_of_physical_volumes() {
             d.ok(&["lssp", "-bd", "-sp", &vg, "-field", "name", "-fmt", ":"]),
             ""
         );
+        // So is a file pool inside it, and nothing of it stays.
+        let e = d.fails(&["mksp", "-fb", "fpinvg", "-sp", &vg, "-size", "16M"]);
+        assert!(e.contains("no device-mapper"), "{e}");
+        assert!(!d.ok(&["lssp"]).contains("fpinvg"));
+        assert!(!d.data_dir().join("pools/fpinvg").exists());
+        assert_eq!(
+            d.ok(&["lssp", "-bd", "-sp", &vg, "-field", "name", "-fmt", ":"]),
+            ""
+        );
     }
+    let e = d.fails(&["mksp", "-fb", "fp2", "-sp", "rootvg", "-size", "16M"]);
+    assert!(e.contains("a file pool cannot hold another"), "{e}");
     d.ok(&["chsp", "-rm", "-sp", &vg, &hd[1]]);
     assert!((120..=128).contains(&size(&d)));
     assert!(d.ok(&["lspv", "-free"]).contains(&hd[1]));
@@ -603,6 +614,57 @@ fn logical_volumes_of_a_volume_group_pool_reach_a_guest() {
     drop(con);
     stop_now(&d, "lp1");
     d.ok(&["rmbdsp", "-vtd", "vtscsi0"]);
+    d.ok(&["rmsp", &vg]);
+    drop(pv);
+}
+
+#[test]
+#[ignore = "needs device-mapper in the kernel (device-mapper in /proc/misc) for logical volumes"]
+fn a_file_pool_and_the_media_library_live_in_a_volume_group_pool() {
+    let d = Daemon::start(SETTINGS);
+    let before = d.ok(&["lspv", "-field", "name", "-fmt", ":"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pv = LoopDisk::new(dir.path(), 256);
+    let hd = new_hdisks(&d, &before);
+    let vg = format!("vgf{}", std::process::id() % 100_000);
+    let _guard = VgGuard(vg.clone());
+    d.ok(&["mksp", "-f", &vg, &hd[0]]);
+    let mounted = |p: &std::path::Path| {
+        std::fs::read_to_string("/proc/self/mounts")
+            .unwrap()
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(p.to_str().unwrap()))
+    };
+    // A file pool in a logical volume of the volume group, formatted and mounted by ivm.
+    assert_eq!(
+        d.ok(&["mksp", "-fb", "fp", "-sp", &vg, "-size", "64M"]),
+        "fp\n"
+    );
+    let fp_dir = d.data_dir().join("pools/fp");
+    assert!(mounted(&fp_dir));
+    assert_eq!(
+        d.ok(&["lssp", "-sp", "fp", "-field", "size", "type", "-fmt", ":"]),
+        "64:FBPOOL\n"
+    );
+    assert!(d.ok(&["lssp", "-bd", "-sp", &vg]).contains("fp"));
+    d.ok(&["mkbdsp", "-sp", "fp", "16M", "-bd", "d1"]);
+    assert!(fp_dir.join("d1").is_file());
+    let e = d.fails(&["rmbdsp", "-bd", "fp"]);
+    assert!(e.contains("rmsp fp"), "{e}");
+    let e = d.fails(&["rmsp", &vg]);
+    assert!(e.contains("fp"), "{e}");
+    // The media library in the volume group: its own logical volume, mounted.
+    d.ok(&["mkrep", "-sp", &vg, "-size", "32M"]);
+    assert!(mounted(&d.data_dir().join("VMLibrary")));
+    d.ok(&["mkvopt", "-name", "blank", "-size", "4M"]);
+    assert!(d.data_dir().join("VMLibrary/blank").is_file());
+    d.ok(&["chrep", "-size", "48M"]);
+    d.ok(&["rmrep", "-f"]);
+    assert!(!mounted(&d.data_dir().join("VMLibrary")));
+    d.ok(&["rmbdsp", "-bd", "d1"]);
+    d.ok(&["rmsp", "fp"]);
+    assert!(!mounted(&fp_dir));
+    assert!(!d.ok(&["lssp", "-bd", "-sp", &vg]).contains("fp"));
     d.ok(&["rmsp", &vg]);
     drop(pv);
 }

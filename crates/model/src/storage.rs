@@ -127,14 +127,20 @@ pub struct VirtualScsiAdapter {
     pub server_slot: u32,
 }
 
-/// `mksp -fb NAME -path DIR -size N` (file pool on a host directory).
+/// `mksp -fb NAME -path DIR -size N` (file pool on a host directory) or
+/// `mksp -fb NAME -sp PARENT -size N` (file pool in a logical volume of a volume group pool).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolSpec {
     /// Pool name.
     pub name: String,
-    /// Host directory for its files.
+    /// Host directory for its files (empty with `parent`).
+    #[serde(default)]
     pub path: String,
+    /// The volume group pool it is carved from: a logical volume with an ext4 filesystem
+    /// ivm mounts in its data directory.
+    #[serde(default)]
+    pub parent: Option<String>,
     /// Size in MB.
     pub size_mb: u64,
     /// Sparse virtual disks that may exceed the pool.

@@ -41,9 +41,9 @@ pub use partition::{apply_change, check_delete, new_partition};
 pub use procs::{committed_units, resolve_procs, sharing_fits, ProcRequest};
 pub use storage::{
     check_disk_removal, check_pool_hdisks, check_pool_removal, file_pool_pps, find_disk,
-    free_hdisks, grow_disk, new_disk, new_file_pool, new_mapping, new_vg_pool, next_vhost,
-    parse_size, parse_vhost, pick_pool, pool_allocated, pool_free, pvid, scan_hdisks,
-    validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
+    free_hdisks, grow_disk, new_disk, new_file_pool, new_file_pool_in_vg, new_mapping, new_vg_pool,
+    next_vhost, parse_size, parse_vhost, pick_pool, pool_allocated, pool_free, pool_volume, pvid,
+    scan_hdisks, validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
 };
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
 pub use users::{validate_password, validate_user_name};

@@ -135,6 +135,63 @@ pub fn new_file_pool(pools: &[StoragePool], spec: &PoolSpec) -> Result<StoragePo
     })
 }
 
+/// A new file pool inside a volume group pool (`mksp -fb NAME -sp PARENT -size N`): the pool,
+/// at `path`, and the logical volume that holds it, committed in the parent like a virtual disk.
+pub fn new_file_pool_in_vg(
+    pools: &[StoragePool],
+    disks: &[BackingDevice],
+    spec: &PoolSpec,
+    parent: &str,
+    path: &str,
+) -> Result<(StoragePool, BackingDevice), RuleError> {
+    let pool = new_file_pool(
+        pools,
+        &PoolSpec {
+            path: path.to_string(),
+            thin: false,
+            ..spec.clone()
+        },
+    )?;
+    let vg = pick_pool(pools, Some(parent))?;
+    if vg.kind != PoolKind::Lvpool {
+        return Err(RuleError::OutOfRange {
+            attr: "sp",
+            value: parent.to_string(),
+            allowed: "a volume group pool (LVPOOL); a file pool cannot hold another".into(),
+        });
+    }
+    if disks.iter().any(|d| d.name == spec.name) {
+        return Err(RuleError::StorageNameInUse {
+            what: "logical volume",
+            name: spec.name.clone(),
+        });
+    }
+    check_fits(vg, disks, spec.size_mb)?;
+    let lv = BackingDevice {
+        name: spec.name.clone(),
+        pool: vg.name.clone(),
+        size_mb: spec.size_mb,
+    };
+    Ok((pool, lv))
+}
+
+/// The logical volume a file pool lives in, when it was made inside a volume group pool.
+pub fn pool_volume<'a>(
+    pools: &[StoragePool],
+    disks: &'a [BackingDevice],
+    pool: &StoragePool,
+) -> Option<&'a BackingDevice> {
+    if pool.kind != PoolKind::Fbpool {
+        return None;
+    }
+    disks.iter().find(|d| {
+        d.name == pool.name
+            && pools
+                .iter()
+                .any(|p| p.name == d.pool && p.kind == PoolKind::Lvpool)
+    })
+}
+
 /// The pool a request names, or the default one.
 pub fn pick_pool<'a>(
     pools: &'a [StoragePool],

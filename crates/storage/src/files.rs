@@ -109,6 +109,18 @@ impl FilePool {
     /// Creates disk `name` of `size_mb`: every block allocated, or sparse when `thin`. Never
     /// replaces an existing file; on failure nothing is left.
     pub fn create_disk(&self, name: &str, size_mb: u64, thin: bool) -> Result<PathBuf, FileError> {
+        self.create_disk_with_progress(name, size_mb, thin, &mut |_| {})
+    }
+
+    /// As [`FilePool::create_disk`], allocating a large disk in steps and calling
+    /// `progress(percent)` after each.
+    pub fn create_disk_with_progress(
+        &self,
+        name: &str,
+        size_mb: u64,
+        thin: bool,
+        progress: &mut dyn FnMut(u8),
+    ) -> Result<PathBuf, FileError> {
         let path = self.disk_path(name);
         let f = OpenOptions::new()
             .write(true)
@@ -116,7 +128,12 @@ impl FilePool {
             .mode(0o600)
             .open(&path)
             .map_err(io("create", &path))?;
-        if let Err(e) = size(&f, &path, size_mb, thin) {
+        let sized = if thin {
+            size(&f, &path, size_mb, true)
+        } else {
+            allocate_in_steps(&f, &path, size_mb, progress)
+        };
+        if let Err(e) = sized {
             let _ = std::fs::remove_file(&path);
             return Err(e);
         }
@@ -191,6 +208,36 @@ fn size(f: &File, path: &Path, size_mb: u64, thin: bool) -> Result<(), FileError
     allocate(f, path, size_mb)
 }
 
+/// MB allocated per step of a disk being made, between progress reports.
+const ALLOCATE_STEP_MB: u64 = 1024;
+
+fn allocate_in_steps(
+    f: &File,
+    path: &Path,
+    size_mb: u64,
+    progress: &mut dyn FnMut(u8),
+) -> Result<(), FileError> {
+    let mut done = 0;
+    while done < size_mb {
+        let step = ALLOCATE_STEP_MB.min(size_mb - done);
+        // SAFETY: fallocate on a descriptor we own.
+        let r = unsafe {
+            libc::fallocate(
+                f.as_raw_fd(),
+                0,
+                (done << 20) as libc::off_t,
+                (step << 20) as libc::off_t,
+            )
+        };
+        if r != 0 {
+            return Err(io("allocate", path)(std::io::Error::last_os_error()));
+        }
+        done += step;
+        progress((done * 100 / size_mb.max(1)) as u8);
+    }
+    Ok(())
+}
+
 /// Allocates every block of the first `size_mb` of `f`.
 pub(crate) fn allocate(f: &File, path: &Path, size_mb: u64) -> Result<(), FileError> {
     let bytes = size_mb << 20;
@@ -236,6 +283,12 @@ mod tests {
         assert_eq!(m.permissions().mode() & 0o777, 0o600);
         assert!(pool.create_disk("d1", 8, false).is_err(), "never replaced");
         let thin = pool.create_disk("t1", 64, true).unwrap();
+        let mut seen = Vec::new();
+        pool.create_disk_with_progress("big", 2500, false, &mut |p| seen.push(p))
+            .unwrap();
+        assert_eq!(seen, vec![40, 81, 100]);
+        assert!(std::fs::metadata(pool.disk_path("big")).unwrap().blocks() * 512 >= 2500 << 20);
+        pool.remove_disk("big").unwrap();
         assert!(
             std::fs::metadata(&thin).unwrap().blocks() * 512 < 64 << 20,
             "sparse"

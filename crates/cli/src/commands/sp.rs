@@ -1,4 +1,4 @@
-//! `mksp -fb NAME -path DIR -size N [-thin]`, `rmsp NAME`, `chsp -default NAME`.
+//! `mksp -fb NAME -path DIR -size N [-thin]`, `mksp -fb NAME -sp PARENT -size N`, `rmsp NAME`, `chsp -default NAME`.
 
 use serde_json::json;
 
@@ -29,10 +29,19 @@ pub(super) fn mksp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         )?;
         return Ok(format!("{name}\n"));
     };
-    if a.value("sp").is_some() {
-        return Err(CliError::Usage(
-            "A file pool inside a volume group pool needs device-mapper, which this host lacks; use -path DIR".into(),
-        ));
+    if let Some(parent) = a.value("sp") {
+        if a.value("path").is_some() {
+            return Err(CliError::Usage(
+                "Give either -sp PARENT or -path DIR, not both.".into(),
+            ));
+        }
+        let size = size_mb(a.required("size")?)?;
+        ctx.client.send(
+            "POST",
+            "/storage/pools",
+            Some(&json!({"name": name, "parent": parent, "size_mb": size})),
+        )?;
+        return Ok(format!("{name}\n"));
     }
     let path = a.required("path")?;
     let size = size_mb(a.required("size")?)?;

@@ -171,7 +171,9 @@ impl Service {
                         .map(|_| ()),
                     None => lib.create_blank(&m.name, size_mb),
                 }
-                .map_err(host)
+                .map_err(host)?;
+                failpoint::hit("media.copied").map_err(HostError::from)?;
+                Ok(())
             })();
             self.settle_media(&m, &lib, made)?;
             Ok((m.clone(), m.name.clone()))

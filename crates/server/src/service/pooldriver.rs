@@ -29,14 +29,26 @@ impl PoolDriver {
 
     /// Makes disk `name` of `size_mb`.
     pub fn create(&self, name: &str, size_mb: u64) -> Result<(), ServiceError> {
+        self.create_with_progress(name, size_mb, &mut |_| {})
+    }
+
+    /// Makes disk `name` of `size_mb`, reporting how far it has come (percent).
+    pub fn create_with_progress(
+        &self,
+        name: &str,
+        size_mb: u64,
+        progress: &mut dyn FnMut(u8),
+    ) -> Result<(), ServiceError> {
         match self {
             PoolDriver::Files(fp, thin) => fp
-                .create_disk(name, size_mb, *thin)
+                .create_disk_with_progress(name, size_mb, *thin, progress)
                 .map(|_| ())
                 .map_err(host),
             PoolDriver::Lvm(vg) => {
                 if !lvm::device_mapper_available() {
-                    return Err(ServiceError::Host(format!(
+                    // A limit of this host, not a failure: refused like any other request
+                    // that cannot be met.
+                    return Err(ServiceError::Conflict(format!(
                         "volume group {vg} cannot hold logical volumes here: this host's kernel has no device-mapper; use a file pool"
                     )));
                 }

@@ -140,6 +140,7 @@ impl Service {
                 dir.display()
             );
         }
+        self.mount_pool_volumes();
         let (pools, disks) = self
             .store
             .read(|tx| Ok::<_, ServiceError>((tx.pools()?, tx.disks_with_state()?)))?;
@@ -159,6 +160,9 @@ impl Service {
 
     /// `mksp -fb NAME -path DIR -size N`: a file pool on a host directory.
     pub fn create_pool(&self, actor: &Actor, spec: &PoolSpec) -> Result<StoragePool, ServiceError> {
+        if let Some(parent) = &spec.parent {
+            return self.create_pool_in_vg(actor, spec, parent);
+        }
         self.task(actor, "create storage pool", &spec.name, |tx| {
             actor.require_modify()?;
             let pools = tx.pools()?;
@@ -188,6 +192,74 @@ impl Service {
             }
             Ok((pool.clone(), pool.name.clone()))
         })
+    }
+
+    /// `mksp -fb NAME -sp PARENT -size N`: a logical volume in the volume group pool, formatted
+    /// ext4 and mounted at `pools/NAME` in the data directory, becomes a file pool. The volume
+    /// is reserved first, made outside the store's lock, and taken back if any step fails.
+    fn create_pool_in_vg(
+        &self,
+        actor: &Actor,
+        spec: &PoolSpec,
+        parent: &str,
+    ) -> Result<StoragePool, ServiceError> {
+        self.logged(actor, "create storage pool", &spec.name, || {
+            actor.require_modify()?;
+            if !spec.path.is_empty() {
+                return Err(ServiceError::Invalid(
+                    "give either -sp PARENT or -path DIR, not both".into(),
+                ));
+            }
+            let mount = self.data_dir.join("pools").join(&spec.name);
+            let (pool, lv) = self.store.write(|tx| {
+                let (pool, lv) = ivm_rules::new_file_pool_in_vg(
+                    &tx.pools()?,
+                    &tx.disks()?,
+                    spec,
+                    parent,
+                    &mount.to_string_lossy(),
+                )?;
+                tx.put_disk(&lv, DiskState::Creating)?;
+                Ok::<_, ServiceError>((pool, lv))
+            })?;
+            let vg = PoolDriver::Lvm(parent.to_string());
+            let made = (|| {
+                vg.create(&lv.name, lv.size_mb)?;
+                let dev = ivm_storage::lvm::lv_path(parent, &lv.name);
+                ivm_storage::mounts::make_ext4(&dev).map_err(host)?;
+                ivm_storage::mounts::mount_ext4(&dev, &mount).map_err(host)?;
+                self.store.write(|tx| {
+                    tx.put_disk(&lv, DiskState::Ready)?;
+                    tx.put_pool(&pool)
+                })?;
+                Ok::<_, ServiceError>(())
+            })();
+            if let Err(e) = made {
+                let _ = ivm_storage::mounts::unmount(&mount);
+                let _ = vg.remove(&lv.name);
+                self.store.write(|tx| tx.delete_disk(&lv.name))?;
+                return Err(e);
+            }
+            Ok((pool.clone(), format!("{} in {parent}", pool.name)))
+        })
+    }
+
+    /// Mounts file pools that live in logical volumes again (after a host restart).
+    fn mount_pool_volumes(&self) {
+        let Ok((pools, disks)) = self
+            .store
+            .read(|tx| Ok::<_, ServiceError>((tx.pools()?, tx.disks()?)))
+        else {
+            return;
+        };
+        for p in &pools {
+            if let Some(lv) = ivm_rules::pool_volume(&pools, &disks, p) {
+                let dev = ivm_storage::lvm::lv_path(&lv.pool, &lv.name);
+                if let Err(e) = ivm_storage::mounts::mount_ext4(&dev, Path::new(&p.path)) {
+                    tracing::warn!(pool = %p.name, error = %e, "cannot mount the file pool's logical volume");
+                }
+            }
+        }
     }
 
     /// A file pool's directory must lie inside a directory ivm manages (its data directory's
@@ -247,6 +319,15 @@ impl Service {
             if pool.kind == PoolKind::Lvpool {
                 let devices = self.member_devices(tx, name)?;
                 ivm_storage::lvm::remove_vg(&pool.path, &devices).map_err(host)?;
+            }
+            if let Some(lv) = ivm_rules::pool_volume(&pools, &tx.disks()?, pool).cloned() {
+                // The store's rollback would leave a record of a volume that is gone: remove
+                // the records first, then the volume; a failure here fails the transaction.
+                tx.delete_pool(name)?;
+                tx.delete_disk(&lv.name)?;
+                ivm_storage::mounts::unmount(Path::new(&pool.path)).map_err(host)?;
+                ivm_storage::lvm::remove_lv(&lv.pool, &lv.name).map_err(host)?;
+                return Ok(((), name.to_string()));
             }
             tx.delete_pool(name)?;
             Ok(((), name.to_string()))
@@ -398,7 +479,7 @@ impl Service {
         actor: &Actor,
         spec: &DiskSpec,
     ) -> Result<BackingDevice, ServiceError> {
-        self.logged(actor, "create virtual disk", &spec.name, || {
+        self.logged_with_progress(actor, "create virtual disk", &spec.name, |progress| {
             actor.require_modify()?;
             // Reserve: the disk commits its size from here on, so no concurrent request can
             // take the same space.
@@ -427,7 +508,7 @@ impl Service {
             let driver = PoolDriver::of(&pool);
             let made = (|| {
                 failpoint::hit("storage.create").map_err(HostError::from)?;
-                driver.create(&disk.name, disk.size_mb)?;
+                driver.create_with_progress(&disk.name, disk.size_mb, &mut |p| progress(p))?;
                 failpoint::hit("storage.created").map_err(HostError::from)?;
                 Ok::<_, ServiceError>(())
             })();
@@ -464,6 +545,7 @@ impl Service {
         self.logged(actor, "change virtual disk", name, || {
             actor.require_modify()?;
             not_the_repository(name, "chrep -size")?;
+            not_a_pool_volume(&self.store.read(|tx| tx.pools())?, name)?;
             let mut disk = self.store.read(|tx| {
                 ivm_rules::find_disk(&tx.disks()?, name)
                     .cloned()
@@ -548,6 +630,7 @@ impl Service {
         self.logged(actor, "remove virtual disk", name, || {
             actor.require_modify()?;
             not_the_repository(name, "rmrep")?;
+            not_a_pool_volume(&self.store.read(|tx| tx.pools())?, name)?;
             let (disk, mapping) = self.store.read(|tx| {
                 let disks = tx.disks()?;
                 let d = ivm_rules::find_disk(&disks, name)?.clone();
@@ -620,6 +703,7 @@ impl Service {
 
     fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
         let (m, source) = self.store.write(|tx| {
+            not_a_pool_volume(&tx.pools()?, &req.backing)?;
             let disks = tx.disks()?;
             let mappings = tx.mappings()?;
             let hdisks = tx.hdisks()?;
@@ -822,6 +906,16 @@ fn not_the_repository(name: &str, instead: &str) -> Result<(), ServiceError> {
     if name == ivm_rules::REPOSITORY_BD {
         return Err(ServiceError::Invalid(format!(
             "{name} holds the virtual media library; use {instead}"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses virtual disk commands on the logical volume that holds a file pool.
+fn not_a_pool_volume(pools: &[StoragePool], name: &str) -> Result<(), ServiceError> {
+    if pools.iter().any(|p| p.name == name) {
+        return Err(ServiceError::Invalid(format!(
+            "{name} holds the file pool {name}; remove the pool with rmsp {name}"
         )));
     }
     Ok(())
