@@ -1,0 +1,212 @@
+//! Network links through rtnetlink: bridges, their ports, removal, and what exists.
+
+use futures_util::TryStreamExt;
+use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use rtnetlink::{Handle, LinkBridge, LinkUnspec};
+
+/// A network step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A netlink request the kernel refused.
+    #[error("{action} {name}: {message}")]
+    Netlink {
+        /// What was being done.
+        action: &'static str,
+        /// To which link.
+        name: String,
+        /// The kernel's answer.
+        message: String,
+    },
+    /// A system call failed.
+    #[error("{action} {name}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// To which link.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An interface name the kernel cannot take.
+    #[error("interface name {0:?} must be 1 to 15 bytes")]
+    Name(String),
+}
+
+/// A link as the kernel reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Interface index.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// Index of the bridge it is a port of.
+    pub master: Option<u32>,
+    /// Whether it is a bridge.
+    pub bridge: bool,
+    /// Whether it is up.
+    pub up: bool,
+}
+
+fn nl<'a>(action: &'static str, name: &'a str) -> impl FnOnce(rtnetlink::Error) -> NetError + 'a {
+    move |e| NetError::Netlink {
+        action,
+        name: name.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Runs `f` with a netlink handle on a private single-thread runtime, so callers stay blocking
+/// and the socket opens in the calling thread's network namespace.
+fn with_handle<T>(f: impl AsyncFnOnce(Handle) -> Result<T, NetError>) -> Result<T, NetError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NetError::Io {
+            action: "start netlink for",
+            name: String::new(),
+            source: e,
+        })?;
+    rt.block_on(async {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| NetError::Io {
+            action: "open netlink for",
+            name: String::new(),
+            source: e,
+        })?;
+        let task = tokio::spawn(conn);
+        let out = f(handle).await;
+        task.abort();
+        out
+    })
+}
+
+fn to_link(m: &LinkMessage) -> Link {
+    let mut l = Link {
+        index: m.header.index,
+        name: String::new(),
+        master: None,
+        bridge: false,
+        up: m
+            .header
+            .flags
+            .contains(rtnetlink::packet_route::link::LinkFlags::Up),
+    };
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => l.name = n.clone(),
+            LinkAttribute::Controller(i) => l.master = Some(*i),
+            LinkAttribute::LinkInfo(infos) => {
+                l.bridge = infos
+                    .iter()
+                    .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Bridge)));
+            }
+            _ => {}
+        }
+    }
+    l
+}
+
+async fn all(handle: &Handle) -> Result<Vec<Link>, NetError> {
+    let mut s = handle.link().get().execute();
+    let mut out = Vec::new();
+    while let Some(m) = s.try_next().await.map_err(nl("list", "links"))? {
+        out.push(to_link(&m));
+    }
+    Ok(out)
+}
+
+/// Every link in this network namespace.
+pub fn list() -> Result<Vec<Link>, NetError> {
+    with_handle(async |h| all(&h).await)
+}
+
+/// Makes bridge `name` (if missing) and brings it up; returns its index.
+pub fn ensure_bridge(name: &str) -> Result<u32, NetError> {
+    if name.is_empty() || name.len() > 15 {
+        return Err(NetError::Name(name.to_string()));
+    }
+    with_handle(async |h| {
+        if !all(&h).await?.iter().any(|l| l.name == name) {
+            h.link()
+                .add(LinkBridge::new(name).build())
+                .execute()
+                .await
+                .map_err(nl("create bridge", name))?;
+        }
+        let l = all(&h)
+            .await?
+            .into_iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| NetError::Netlink {
+                action: "find bridge",
+                name: name.to_string(),
+                message: "it vanished".into(),
+            })?;
+        h.link()
+            .set(LinkUnspec::new_with_index(l.index).up().build())
+            .execute()
+            .await
+            .map_err(nl("bring up", name))?;
+        Ok(l.index)
+    })
+}
+
+/// Makes link `port` a port of bridge `bridge` and brings it up.
+pub fn attach(port: &str, bridge: &str) -> Result<(), NetError> {
+    with_handle(async |h| {
+        let links = all(&h).await?;
+        let find = |n: &str| {
+            links
+                .iter()
+                .find(|l| l.name == n)
+                .map(|l| l.index)
+                .ok_or_else(|| NetError::Netlink {
+                    action: "find",
+                    name: n.to_string(),
+                    message: "no such interface".into(),
+                })
+        };
+        let (p, b) = (find(port)?, find(bridge)?);
+        h.link()
+            .set(LinkUnspec::new_with_index(p).controller(b).up().build())
+            .execute()
+            .await
+            .map_err(nl("attach", port))
+    })
+}
+
+/// Removes link `name`; a missing one is fine.
+pub fn delete(name: &str) -> Result<(), NetError> {
+    with_handle(async |h| {
+        if let Some(l) = all(&h).await?.into_iter().find(|l| l.name == name) {
+            h.link()
+                .del(l.index)
+                .execute()
+                .await
+                .map_err(nl("remove", name))?;
+        }
+        Ok(())
+    })
+}
+
+/// Removes the bridges whose name starts with `prefix` and that have no port left; returns
+/// their names.
+pub fn remove_idle_bridges(prefix: &str) -> Result<Vec<String>, NetError> {
+    with_handle(async |h| {
+        let links = all(&h).await?;
+        let mut removed = Vec::new();
+        for b in links
+            .iter()
+            .filter(|l| l.bridge && l.name.starts_with(prefix))
+        {
+            if !links.iter().any(|l| l.master == Some(b.index)) {
+                h.link()
+                    .del(b.index)
+                    .execute()
+                    .await
+                    .map_err(nl("remove", &b.name))?;
+                removed.push(b.name.clone());
+            }
+        }
+        Ok(removed)
+    })
+}
