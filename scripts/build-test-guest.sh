@@ -6,7 +6,8 @@
 # memory, powers off on the ACPI power button, brings up eth0 if present, prints
 #   IVM-TEST-GUEST READY cpus=N mem_kb=M
 # on the serial console and runs a shell there. `guest-status` prints
-# `cpus=N mem_kb=M disks=sda:SECTORS,... cdroms=sr0:SECTORS,... boot=kernel|disk|cd` again.
+# `cpus=N mem_kb=M disks=sda:SECTORS,... cdroms=sr0:SECTORS,... boot=kernel|disk|cd nics=eth0:MAC,...`
+# again. `ivm.ip=eth0:10.0.0.2/24` on the kernel command line sets an adapter's address.
 #
 # Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX); guest.iso: the same
 # guest on a bootable ISO (ISOLINUX, El Torito); tools.iso: Debian's fio with the libraries it
@@ -76,7 +77,9 @@ disks=$(for d in /sys/block/sd*; do [ -e "$d" ] && printf '%s:%s,' "${d##*/}" "$
 cd_size() { if dd if="/dev/$1" of=/dev/null bs=2048 count=1 2>/dev/null; then blockdev --getsz "/dev/$1"; else echo 0; fi; }
 cdroms=$(for d in /sys/block/sr*; do [ -e "$d" ] && printf '%s:%s,' "${d##*/}" "$(cd_size "${d##*/}")"; done)
 boot=$(sed -n 's/.*ivm\.boot=\([a-z]*\).*/\1/p' /proc/cmdline)
-echo "cpus=$cpus mem_kb=$mem_kb disks=${disks%,} cdroms=${cdroms%,} boot=${boot:-kernel}"
+# Network adapters as name:MAC.
+nics=$(for n in /sys/class/net/eth*; do [ -e "$n" ] && printf '%s:%s,' "${n##*/}" "$(cat "$n/address")"; done)
+echo "cpus=$cpus mem_kb=$mem_kb disks=${disks%,} cdroms=${cdroms%,} boot=${boot:-kernel} nics=${nics%,}"
 SH
 chmod +x "$root/bin/guest-status"
 
@@ -114,6 +117,16 @@ acpid
     sleep 1
   done ) &
 [ -e /sys/class/net/eth0 ] && ip link set eth0 up
+# ivm.ip=eth0:10.0.0.2/24 on the kernel command line gives an adapter its address.
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in
+        ivm.ip=*)
+            v=${arg#ivm.ip=}; dev=${v%%:*}; addr=${v#*:}
+            n=0; while [ ! -e "/sys/class/net/$dev" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+            ip link set "$dev" up && ip addr add "$addr" dev "$dev" || echo "IVM-TEST-GUEST cannot set $addr on $dev"
+            ;;
+    esac
+done
 hostname ivm-guest
 echo "IVM-TEST-GUEST READY $(guest-status)"
 while :; do

@@ -8,7 +8,7 @@ const RUNS = 5;
 const settings = 'installed_procs = 128\ninstalled_mem = 1048576\nmax_lpars = 1100\n';
 
 const daemon = await startDaemon(settings);
-const browser = await launchBrowser();
+const browser = await launchBrowser(daemon);
 try {
   for (let i = 0; i < PARTITIONS; i++) {
     daemon.ivm(['mksyscfg', '-r', 'lpar', '-i', `name=p${String(i).padStart(4, '0')},desired_procs=1,desired_mem=256`]);

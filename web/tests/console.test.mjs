@@ -6,7 +6,7 @@ import { startDaemon, launchBrowser, newPage, shot, login } from './helpers.mjs'
 let daemon, browser;
 before(async () => {
   daemon = await startDaemon('shutdown_delay_secs = 3\n');
-  browser = await launchBrowser();
+  browser = await launchBrowser(daemon);
 });
 after(async () => {
   await browser?.close();

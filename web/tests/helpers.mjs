@@ -21,7 +21,26 @@ export async function startDaemon(settings = '') {
   for (const f of ['vmlinuz', 'initramfs']) {
     if (existsSync(join(GUEST, f))) copyFileSync(join(GUEST, f), join(dataDir, 'boot', f));
   }
-  const child = spawn(IVM, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  // Two network namespaces of the test's own, joined by a veth pair: the daemon's (its
+  // bridges and taps live there and go with it) and the browser's. The browser never sees
+  // interfaces come and go (Chromium aborts requests when it does), and nothing touches the
+  // host's network.
+  const n = ++namespaces;
+  const netns = `ivmweb${process.pid}d${n}`;
+  const browserNetns = `ivmweb${process.pid}b${n}`;
+  const subnet = `10.213.${(process.pid + n) % 250}`;
+  for (const ns of [netns, browserNetns]) {
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  execFileSync('ip', ['link', 'add', 'ivmwebd', 'netns', netns, 'type', 'veth', 'peer', 'name', 'ivmwebb', 'netns', browserNetns]);
+  execFileSync('ip', ['-n', netns, 'addr', 'add', `${subnet}.1/30`, 'dev', 'ivmwebd']);
+  execFileSync('ip', ['-n', browserNetns, 'addr', 'add', `${subnet}.2/30`, 'dev', 'ivmwebb']);
+  // No IPv6 link-local address: one appearing after the browser started counts as a change.
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'ivmwebd', 'addrgenmode', 'none', 'up']);
+  execFileSync('ip', ['-n', browserNetns, 'link', 'set', 'ivmwebb', 'addrgenmode', 'none', 'up']);
+  // nsenter, not `ip netns exec`: that remounts /sys, which would hide the cgroup mounts.
+  const child = spawn('nsenter', [`--net=/run/netns/${netns}`, IVM, 'serve', '--listen', `${subnet}.1:0`, '--data-dir', dataDir], {
     env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -53,8 +72,9 @@ export async function startDaemon(settings = '') {
       }
     }
     rmSync(dataDir, { recursive: true, force: true });
+    for (const ns of [netns, browserNetns]) { try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* gone */ } }
   };
-  return { url, dataDir, stop, ivm };
+  return { url, dataDir, stop, ivm, browserNetns };
 }
 
 // The kernel reports a cgroup busy for a moment after its last process exits.
@@ -65,10 +85,14 @@ function retryRmdir(dir) {
   }
 }
 
-/** Debian's Chromium, headless, never a downloaded browser. */
-export async function launchBrowser() {
+let namespaces = 0;
+
+/** Debian's Chromium, headless, never a downloaded browser; in the daemon's network namespace. */
+export async function launchBrowser(daemon) {
+  const wrapper = join(mkdtempSync(join(tmpdir(), 'ivm-chromium-')), 'chromium');
+  writeFileSync(wrapper, `#!/bin/sh\nexec nsenter --net=/run/netns/${daemon.browserNetns} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: wrapper,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });

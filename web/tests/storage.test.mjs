@@ -10,7 +10,7 @@ import { startDaemon, launchBrowser, newPage, shot, login, GUEST } from './helpe
 let daemon, browser;
 before(async () => {
   daemon = await startDaemon('shutdown_delay_secs = 3\nrootvg_size_mb = 512\n');
-  browser = await launchBrowser();
+  browser = await launchBrowser(daemon);
 });
 after(async () => {
   await browser?.close();

@@ -26,11 +26,11 @@ pub const PROFILE: &[&str] = &[
     "boot_kernel",
     "boot_initrd",
     "boot_args",
+    "virtual_eth_adapters",
 ];
 
 /// Attributes IVM knows that ivm does not yet let a command set.
 const NOT_YET: &[&str] = &[
-    "virtual_eth_adapters",
     "virtual_scsi_adapters",
     "virtual_serial_adapters",
     "virtual_fc_adapters",
@@ -66,6 +66,33 @@ fn number<T: std::str::FromStr + Into<Value>>(
         .map_err(|_| invalid(attr, value, need))
 }
 
+/// An adapter list (`3/0/1//0/0,4/0/2//0/0`, or `none`) as JSON. Additional VLAN IDs are
+/// separated by commas too, so a piece joins the next until it has its six fields.
+fn eth_adapters(value: &str) -> Result<Value, CliError> {
+    if value.is_empty() || value == "none" {
+        return Ok(Value::Array(Vec::new()));
+    }
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for piece in value.split(',') {
+        if !current.is_empty() {
+            current.push(',');
+        }
+        current.push_str(piece);
+        if current.matches('/').count() >= 5 {
+            let a = ivm_model::VirtualEthAdapter::parse(&current)
+                .map_err(|e| invalid("virtual_eth_adapters", value, &e))?;
+            out.push(serde_json::to_value(a).unwrap_or_default());
+            current.clear();
+        }
+    }
+    if !current.is_empty() {
+        let e = ivm_model::VirtualEthAdapter::parse(&current).unwrap_err();
+        return Err(invalid("virtual_eth_adapters", value, &e));
+    }
+    Ok(Value::Array(out))
+}
+
 /// The JSON value for one attribute, or why it is wrong.
 fn convert(attr: &str, value: &str) -> Result<Value, CliError> {
     match attr {
@@ -93,6 +120,8 @@ fn convert(attr: &str, value: &str) -> Result<Value, CliError> {
             "1" => Ok(Value::Bool(true)),
             _ => Err(invalid(attr, value, "use 0 or 1")),
         },
+        "virtual_eth_adapters" => eth_adapters(value),
+        "virtual_eth_mac_base_value" => Ok(Value::String(value.into())),
         "lpar_env" => enum_value::<LparEnv>(attr, value),
         "proc_mode" => enum_value::<ProcMode>(attr, value),
         "sharing_mode" => enum_value::<SharingMode>(attr, value),
@@ -149,6 +178,7 @@ mod tests {
             "desired_proc_units",
             "auto_start",
             "proc_mode",
+            "virtual_eth_adapters",
         ];
         let m = to_json(
             &pairs(&[
@@ -176,10 +206,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "An invalid attribute was entered: colour");
-        let e = to_json(&pairs(&[("virtual_eth_adapters", "2/0/1//0/0")]), &all)
+        let e = to_json(
+            &pairs(&[("virtual_scsi_adapters", "2/client/1/vhost0/2/0")]),
+            &all,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("not supported"), "{e}");
+        let v = to_json(
+            &pairs(&[("virtual_eth_adapters", "3/0/1//0/0,4/1/2/5,6/1/0")]),
+            &all,
+        )
+        .unwrap();
+        let list = v["virtual_eth_adapters"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1]["addl_vlan_ids"], serde_json::json!([5, 6]));
+        assert_eq!(
+            to_json(&pairs(&[("virtual_eth_adapters", "none")]), &all).unwrap()
+                ["virtual_eth_adapters"],
+            serde_json::json!([])
+        );
+        let e = to_json(&pairs(&[("virtual_eth_adapters", "3/0/1//0")]), &all)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("not supported"), "{e}");
+        assert!(e.contains("six fields"), "{e}");
         assert!(to_json(&pairs(&[("name", "a"), ("name", "b")]), &all).is_err());
         assert!(to_json(&pairs(&[("desired_proc_units", "0.333")]), &all).is_err());
     }

@@ -52,6 +52,10 @@ pub fn lpar(p: &Partition, serial: &str) -> Record {
         ("auto_start", flag(p.auto_start)),
         ("redundant_err_path_reporting", "0".into()),
         ("ref_code", p.ref_code.clone()),
+        (
+            "virtual_eth_mac_base_value",
+            p.eth.virtual_eth_mac_base_value.clone(),
+        ),
     ]
 }
 
@@ -90,7 +94,7 @@ pub fn profile(p: &Partition) -> Record {
         ("max_virtual_slots", p.max_virtual_slots.to_string()),
         ("virtual_serial_adapters", SERIAL_ADAPTERS.into()),
         ("virtual_scsi_adapters", "none".into()),
-        ("virtual_eth_adapters", "none".into()),
+        ("virtual_eth_adapters", p.eth.adapters_text()),
         ("boot_mode", p.boot_mode.to_string()),
         ("conn_monitoring", "0".into()),
         ("auto_start", flag(p.auto_start)),

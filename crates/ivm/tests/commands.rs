@@ -132,7 +132,11 @@ fn create_list_change_and_remove() {
         prof.contains(",\"virtual_serial_adapters=0/server/1/any//any/1,1/server/1/any//any/1\","),
         "{prof}"
     );
-    assert!(prof.contains(",virtual_eth_adapters=none,"), "{prof}");
+    // ivm's default adapters: slot 3 on virtual Ethernet 1, slot 4 on 2.
+    assert!(
+        prof.contains(",\"virtual_eth_adapters=3/0/1//0/0,4/0/2//0/0\","),
+        "{prof}"
+    );
     // With -F only the value is quoted; the delimiter is whatever separates the names.
     assert_eq!(
         d.ok(&[
@@ -338,7 +342,17 @@ fn errors_name_the_problem_and_change_nothing() {
         (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,mem_mode=shared"],
             "mem_mode=shared is not supported: this managed system has no shared memory pool; use mem_mode=ded\n"),
         (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=2/0/1//0/0"],
-            "The attribute virtual_eth_adapters is not supported by this version of ivm.\n"),
+            "virtual_eth_adapters=2/0/1//0/0 is out of range: allowed slots 3 to 9 (below max_virtual_slots=10; 0-1 are serial, 2 is virtual SCSI)\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=3/0/4095//0/0"],
+            "virtual_eth_adapters=3/0/4095//0/0 is out of range: allowed port VLAN IDs 1 to 4094\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,\"virtual_eth_adapters=3/0/1//0/0,3/0/2//0/0\""],
+            "virtual_eth_adapters=3/0/2//0/0 is out of range: allowed one adapter per slot; slot 3 is given twice\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=3/0/1/5/1/0"],
+            "virtual_eth_adapters=3/0/1/5/1/0 is not supported: IEEE 802.1Q adapters, additional VLAN IDs and trunk adapters need bridge VLAN filtering and 802.1Q in the host kernel, which ivm does not use yet: give ieee_virtual_eth=0, no additional VLAN IDs and is_trunk=0\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=3/0/1"],
+            "The value '3/0/1' of attribute virtual_eth_adapters is not valid: 3/0/1: six fields separated by / are required (slot/ieee_virtual_eth/port_vlan_id/addl_vlan_ids/is_trunk/is_required, e.g. 3/0/1//0/0).\n"),
+        (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_mac_base_value=03AB12CD34"],
+            "virtual_eth_mac_base_value=03AB12CD34 is out of range: allowed unicast bases only (the first byte even)\n"),
         (&["chsyscfg", "-r", "prof", "-i", "name=nosuch,desired_mem=512"], "HSCL8012 The partition named nosuch does not exist.\n"),
         (&["chsyscfg", "-r", "prof", "-i", "lpar_id=9,desired_mem=512"], "HSCL8012 The partition with ID 9 does not exist.\n"),
         (&["chsyscfg", "-r", "prof", "-i", "name=lp1,desired_mem=1024"],

@@ -3,6 +3,7 @@
 //! Nothing here does I/O or decides policy; the rules crate owns the policy.
 
 mod enums;
+mod eth;
 mod partition;
 mod request;
 mod storage;
@@ -15,6 +16,7 @@ pub use enums::{
     Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, SharingMode,
     ShutdownKind, UnknownValue,
 };
+pub use eth::{EthConfig, VirtualEthAdapter};
 pub use partition::{
     BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,
 };

@@ -40,6 +40,9 @@ pub struct Partition {
     /// Direct kernel boot (an ivm extension to the profile).
     #[serde(flatten)]
     pub boot: BootConfig,
+    /// Virtual Ethernet adapters and the MAC base.
+    #[serde(flatten)]
+    pub eth: crate::EthConfig,
     /// What the running guest really has; absent while not running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<RunInfo>,

@@ -55,6 +55,10 @@ pub struct PartitionSpec {
     pub boot_initrd: Option<String>,
     /// Kernel command line for direct kernel boot.
     pub boot_args: Option<String>,
+    /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
+    pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
+    /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
+    pub virtual_eth_mac_base_value: Option<String>,
 }
 
 /// A change to a partition and its profile (`chsyscfg -r lpar|prof`). Unset values stay.
@@ -101,6 +105,10 @@ pub struct PartitionChange {
     pub boot_initrd: Option<String>,
     /// Kernel command line for direct kernel boot.
     pub boot_args: Option<String>,
+    /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
+    pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
+    /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
+    pub virtual_eth_mac_base_value: Option<String>,
 }
 
 impl PartitionChange {

@@ -55,9 +55,28 @@ fn nl<'a>(action: &'static str, name: &'a str) -> impl FnOnce(rtnetlink::Error) 
     }
 }
 
-/// Runs `f` with a netlink handle on a private single-thread runtime, so callers stay blocking
-/// and the socket opens in the calling thread's network namespace.
-fn with_handle<T>(f: impl AsyncFnOnce(Handle) -> Result<T, NetError>) -> Result<T, NetError> {
+/// Runs `f` with a netlink handle on a private single-thread runtime in a thread of its own,
+/// so callers stay blocking (inside an async runtime too) and the socket opens in the calling
+/// thread's network namespace (a new thread starts in its creator's).
+fn with_handle<T: Send>(
+    f: impl AsyncFnOnce(Handle) -> Result<T, NetError> + Send,
+) -> Result<T, NetError> {
+    std::thread::scope(|s| {
+        s.spawn(|| on_private_runtime(f))
+            .join()
+            .unwrap_or_else(|_| {
+                Err(NetError::Netlink {
+                    action: "talk to",
+                    name: "netlink".into(),
+                    message: "the netlink thread panicked".into(),
+                })
+            })
+    })
+}
+
+fn on_private_runtime<T>(
+    f: impl AsyncFnOnce(Handle) -> Result<T, NetError>,
+) -> Result<T, NetError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -69,8 +69,21 @@ pub struct LaunchSpec {
     pub disks: Vec<LaunchDisk>,
     /// Virtual optical devices on it.
     pub optical: Vec<LaunchOptical>,
+    /// Virtual Ethernet adapters.
+    pub nics: Vec<LaunchNic>,
     /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
     pub aio: &'static str,
+}
+
+/// A virtual Ethernet adapter (virtio-net) on a tap QEMU inherits as a descriptor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchNic {
+    /// Its virtual slot number (the device is `ent<slot>`).
+    pub slot: u32,
+    /// Descriptor number of its tap in QEMU.
+    pub fd: i32,
+    /// MAC address, `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
 }
 
 /// A virtual optical device (`scsi-cd`), empty or with media QEMU inherits as a descriptor.
@@ -313,6 +326,17 @@ impl LaunchSpec {
                 push(&["-device", &dev]);
             }
         }
+        for n in &self.nics {
+            push(&[
+                "-netdev",
+                &format!("tap,id=net{},fd={}", n.slot, n.fd),
+                "-device",
+                &format!(
+                    "virtio-net-pci,netdev=net{},mac={},id=ent{}",
+                    n.slot, n.mac, n.slot
+                ),
+            ]);
+        }
         push(&["-run-with", &format!("user={}", self.run_as)]);
         push(&["-sandbox", SANDBOX]);
         // Always start stopped: ivm resumes the guest once QMP is attached, so no event is lost.
@@ -352,6 +376,11 @@ mod tests {
                 boot: true,
             }],
             optical: vec![],
+            nics: vec![LaunchNic {
+                slot: 3,
+                fd: 12,
+                mac: "02:ab:12:cd:34:03".into(),
+            }],
             aio: "io_uring",
         }
     }
@@ -420,6 +449,10 @@ mod tests {
             "{a}"
         );
         assert!(!a.contains("bootindex"), "the kernel boots first: {a}");
+        assert!(
+            a.contains("-netdev tap,id=net3,fd=12 -device virtio-net-pci,netdev=net3,mac=02:ab:12:cd:34:03,id=ent3"),
+            "{a}"
+        );
         assert!(
             a.ends_with("-S -pidfile /d/lpars/2/qemu.pid -daemonize"),
             "{a}"

@@ -8,7 +8,7 @@ pub mod process;
 pub mod qmp;
 pub mod vm;
 
-pub use launch::{DiskPlacement, LaunchDisk, LaunchOptical, LaunchSpec, Paths};
+pub use launch::{DiskPlacement, LaunchDisk, LaunchNic, LaunchOptical, LaunchSpec, Paths};
 pub use qmp::{Event, Qmp, QmpError};
 
 /// The QEMU system emulator ivm runs.

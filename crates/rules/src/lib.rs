@@ -9,6 +9,7 @@ mod capacity;
 mod dlpar;
 mod entitlement;
 mod error;
+mod eth;
 mod live;
 mod management;
 mod media;
@@ -28,6 +29,10 @@ pub use entitlement::{
     CpuLimits, CFS_PERIOD_US,
 };
 pub use error::RuleError;
+pub use eth::{
+    check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth, FIRST_ETH_SLOT,
+    PVIDS,
+};
 pub use live::{check_live_change, check_settled, launch_limits};
 pub use management::default_management_partition;
 pub use media::{

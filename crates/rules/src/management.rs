@@ -48,6 +48,15 @@ pub fn default_management_partition(sys: &ManagedSystem) -> Partition {
             max_mem: configurable,
         },
         boot: ivm_model::BootConfig::default(),
+        // Its virtual Ethernet is the host's side of the bridges; no adapters of its own yet.
+        eth: ivm_model::EthConfig {
+            virtual_eth_adapters: Vec::new(),
+            virtual_eth_mac_base_value: crate::eth::generate_mac_base(
+                &sys.serial_num,
+                MGMT_PARTITION_ID,
+                &[],
+            ),
+        },
         run: None,
     }
 }

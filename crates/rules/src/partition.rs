@@ -69,6 +69,14 @@ pub fn new_partition(
         },
     )?;
     let max_virtual_slots = check_slots(spec.max_virtual_slots.unwrap_or(DEFAULT_VIRTUAL_SLOTS))?;
+    let eth = crate::eth::new_eth(
+        sys,
+        existing,
+        lpar_id,
+        max_virtual_slots,
+        spec.virtual_eth_adapters.as_deref(),
+        spec.virtual_eth_mac_base_value.as_deref(),
+    )?;
     let p = Partition {
         lpar_id,
         name: spec.name.clone(),
@@ -88,6 +96,7 @@ pub fn new_partition(
             spec.boot_initrd.as_deref(),
             spec.boot_args.as_deref(),
         )?,
+        eth,
         run: None,
     };
     check_fits(sys, existing, None, &p)?;
@@ -190,8 +199,44 @@ pub fn apply_change(
         change.boot_initrd.as_deref(),
         change.boot_args.as_deref(),
     )?;
+    if running
+        && (change.virtual_eth_adapters.is_some() || change.virtual_eth_mac_base_value.is_some())
+    {
+        return Err(RuleError::NotWhileRunning(
+            "virtual_eth_adapters and virtual_eth_mac_base_value (add or remove adapters of a running partition with chhwres -r virtualio)",
+        ));
+    }
+    if change.virtual_eth_adapters.is_some() || change.virtual_eth_mac_base_value.is_some() {
+        if current.is_management() {
+            return Err(RuleError::ManagementPartition(
+                "given virtual Ethernet adapters this way",
+            ));
+        }
+        let slots = change
+            .max_virtual_slots
+            .unwrap_or(current.max_virtual_slots);
+        next.eth = crate::eth::new_eth(
+            sys,
+            existing,
+            current.lpar_id,
+            slots,
+            Some(
+                change
+                    .virtual_eth_adapters
+                    .as_deref()
+                    .unwrap_or(&current.eth.virtual_eth_adapters),
+            ),
+            Some(
+                change
+                    .virtual_eth_mac_base_value
+                    .as_deref()
+                    .unwrap_or(&current.eth.virtual_eth_mac_base_value),
+            ),
+        )?;
+    }
     if let Some(slots) = change.max_virtual_slots {
         next.max_virtual_slots = check_slots(slots)?;
+        crate::eth::check_adapters(&next.eth.virtual_eth_adapters, next.max_virtual_slots)?;
     }
     check_fits(sys, existing, Some(current.lpar_id), &next)?;
     Ok(next)

@@ -150,6 +150,7 @@ fn build_runtime(
         tracing::warn!(error = %e, "partitions cannot be activated");
     }
     let parent = cgroup_parent(data_dir);
+    let net_parent = parent.clone();
     let _ = fs::write(data_dir.join("cgroup.name"), format!("{parent}\n"));
     let env = HostEnv {
         program,
@@ -165,6 +166,9 @@ fn build_runtime(
         } else {
             "native"
         },
+        // Four hex digits of the same digest as the cgroup: `ivm1a2b` + `v<ID>` or
+        // `t<lpar>s<slot>` stays within the 15 bytes of an interface name.
+        net_prefix: format!("ivm{}", &net_parent[4..8]),
     };
     Runtime::new(env, events)
 }

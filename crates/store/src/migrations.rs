@@ -138,6 +138,20 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE tasks ADD COLUMN progress INTEGER;
     "#,
+    // 6: virtual Ethernet adapters and each partition's MAC base.
+    r#"
+    ALTER TABLE partitions ADD COLUMN mac_base TEXT NOT NULL DEFAULT '';
+    CREATE TABLE eth_adapters (
+        lpar_id       INTEGER NOT NULL REFERENCES partitions(lpar_id) ON DELETE CASCADE,
+        slot_num      INTEGER NOT NULL,
+        ieee          INTEGER NOT NULL,
+        pvid          INTEGER NOT NULL,
+        addl_vlan_ids TEXT NOT NULL,
+        trunk         INTEGER NOT NULL,
+        required      INTEGER NOT NULL,
+        PRIMARY KEY (lpar_id, slot_num)
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -9,7 +9,7 @@ use crate::StoreError;
 const COLUMNS: &str = "lpar_id, name, lpar_env, state, ref_code, auto_start, boot_mode, os_version, \
     max_virtual_slots, proc_mode, min_procs, desired_procs, max_procs, min_proc_units, \
     desired_proc_units, max_proc_units, sharing_mode, uncap_weight, mem_mode, min_mem, desired_mem, max_mem, \
-    boot_kernel, boot_initrd, boot_args, ref_time_ms";
+    boot_kernel, boot_initrd, boot_args, ref_time_ms, mac_base";
 
 /// Every column but the key, set from the proposed row: an upsert keyed on the ID only, so a
 /// clash on the unique name is an error rather than a silent replacement.
@@ -22,7 +22,7 @@ const UPDATES: &str = "name = excluded.name, lpar_env = excluded.lpar_env, state
     sharing_mode = excluded.sharing_mode, uncap_weight = excluded.uncap_weight, mem_mode = excluded.mem_mode, \
     min_mem = excluded.min_mem, desired_mem = excluded.desired_mem, max_mem = excluded.max_mem, \
     boot_kernel = excluded.boot_kernel, boot_initrd = excluded.boot_initrd, boot_args = excluded.boot_args, \
-    ref_time_ms = excluded.ref_time_ms";
+    ref_time_ms = excluded.ref_time_ms, mac_base = excluded.mac_base";
 
 fn parse<T: std::str::FromStr>(row: &Row, idx: usize) -> rusqlite::Result<T>
 where
@@ -73,6 +73,10 @@ fn from_row(row: &Row) -> rusqlite::Result<Partition> {
             boot_args: row.get(24)?,
         },
         ref_time_ms: row.get(25)?,
+        eth: ivm_model::EthConfig {
+            virtual_eth_adapters: Vec::new(),
+            virtual_eth_mac_base_value: row.get(26)?,
+        },
         run: None,
     })
 }
@@ -91,7 +95,8 @@ impl Tx<'_> {
             "SELECT {COLUMNS} FROM partitions ORDER BY lpar_id"
         ))?;
         let rows = stmt.query_map([], from_row)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        let parts = rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?;
+        self.with_adapters(parts)
     }
 
     /// One partition by ID.
@@ -99,7 +104,10 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM partitions WHERE lpar_id = ?1"
         ))?;
-        stmt.query_row([id], from_row).optional().map_err(map_err)
+        match stmt.query_row([id], from_row).optional().map_err(map_err)? {
+            None => Ok(None),
+            Some(p) => Ok(self.with_adapters(vec![p])?.pop()),
+        }
     }
 
     /// Inserts a new partition or updates the one with the same ID.
@@ -107,7 +115,7 @@ impl Tx<'_> {
         let units = |u: Option<ProcUnits>| u.map(|u| u.0);
         let mut stmt = self.tx.prepare_cached(&format!(
             "INSERT INTO partitions ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) \
              ON CONFLICT(lpar_id) DO UPDATE SET {UPDATES}"
         ))?;
         stmt.execute(params![
@@ -137,8 +145,69 @@ impl Tx<'_> {
             p.boot.boot_initrd,
             p.boot.boot_args,
             p.ref_time_ms,
+            p.eth.virtual_eth_mac_base_value,
         ])?;
+        self.put_eth_adapters(p.lpar_id, &p.eth.virtual_eth_adapters)
+    }
+
+    /// Replaces a partition's virtual Ethernet adapters.
+    fn put_eth_adapters(
+        &self,
+        id: u32,
+        adapters: &[ivm_model::VirtualEthAdapter],
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM eth_adapters WHERE lpar_id = ?1", [id])?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO eth_adapters (lpar_id, slot_num, ieee, pvid, addl_vlan_ids, trunk, required) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for a in adapters {
+            let addl: Vec<String> = a.addl_vlan_ids.iter().map(u16::to_string).collect();
+            stmt.execute(params![
+                id,
+                a.slot_num,
+                a.ieee_virtual_eth,
+                a.port_vlan_id,
+                addl.join(","),
+                a.is_trunk,
+                a.is_required
+            ])?;
+        }
         Ok(())
+    }
+
+    /// Fills in the virtual Ethernet adapters of partitions read from their rows.
+    fn with_adapters(&self, mut parts: Vec<Partition>) -> Result<Vec<Partition>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT lpar_id, slot_num, ieee, pvid, addl_vlan_ids, trunk, required FROM eth_adapters \
+             ORDER BY lpar_id, slot_num",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let addl: String = r.get(4)?;
+            Ok((
+                r.get::<_, u32>(0)?,
+                ivm_model::VirtualEthAdapter {
+                    slot_num: r.get(1)?,
+                    ieee_virtual_eth: r.get(2)?,
+                    port_vlan_id: r.get(3)?,
+                    addl_vlan_ids: addl
+                        .split(',')
+                        .filter(|v| !v.is_empty())
+                        .filter_map(|v| v.parse().ok())
+                        .collect(),
+                    is_trunk: r.get(5)?,
+                    is_required: r.get(6)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, a) = row?;
+            if let Some(p) = parts.iter_mut().find(|p| p.lpar_id == id) {
+                p.eth.virtual_eth_adapters.push(a);
+            }
+        }
+        Ok(parts)
     }
 
     /// Sets a partition's state and reference code, stamped with `now_ms`.

@@ -40,6 +40,17 @@ fn partition(id: u32, name: &str) -> Partition {
             boot_initrd: String::new(),
             boot_args: "console=ttyS0".into(),
         },
+        eth: ivm_model::EthConfig {
+            virtual_eth_adapters: vec![ivm_model::VirtualEthAdapter {
+                slot_num: 3,
+                ieee_virtual_eth: false,
+                port_vlan_id: 1,
+                addl_vlan_ids: vec![],
+                is_trunk: false,
+                is_required: false,
+            }],
+            virtual_eth_mac_base_value: format!("02000000{id:02X}"),
+        },
         run: None,
     }
 }
@@ -195,7 +206,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 5
+            known: 6
         })
     ));
 }

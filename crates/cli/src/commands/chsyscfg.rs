@@ -19,7 +19,12 @@ pub struct Args {
     input: String,
 }
 
-const LPAR_CHANGES: &[&str] = &["new_name", "auto_start", "boot_mode"];
+const LPAR_CHANGES: &[&str] = &[
+    "new_name",
+    "auto_start",
+    "boot_mode",
+    "virtual_eth_mac_base_value",
+];
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["lpar", "prof"])?;

@@ -20,7 +20,13 @@ pub struct Args {
 }
 
 /// Identity attributes; the rest are the profile's.
-const IDENTITY: &[&str] = &["name", "lpar_id", "lpar_env", "profile_name"];
+const IDENTITY: &[&str] = &[
+    "name",
+    "lpar_id",
+    "lpar_env",
+    "profile_name",
+    "virtual_eth_mac_base_value",
+];
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["lpar"])?;

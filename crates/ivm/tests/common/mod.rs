@@ -30,15 +30,63 @@ fn spawn_daemon(dir: &Path) -> (Child, String, String) {
 
 /// As [`spawn_daemon`], on a given address and with extra environment (failure points).
 fn spawn_daemon_with(dir: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String, String) {
-    let mut child = Command::new(ivm_bin())
-        .args(["serve", "--listen", listen, "--data-dir"])
+    spawn_daemon_in(dir, listen, env, false)
+}
+
+/// Brings up the loopback interface of the calling process's network namespace.
+fn loopback_up() -> std::io::Result<()> {
+    // SAFETY: a plain socket and the SIOCGIFFLAGS/SIOCSIFFLAGS ioctls on a struct ifreq
+    // (name, then flags) that outlives the calls.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        if s < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut req = [0u8; 40];
+        req[..2].copy_from_slice(b"lo");
+        let ok = libc::ioctl(s, libc::SIOCGIFFLAGS, req.as_mut_ptr()) == 0 && {
+            let flags = i16::from_ne_bytes([req[16], req[17]]) | libc::IFF_UP as i16;
+            req[16..18].copy_from_slice(&flags.to_ne_bytes());
+            libc::ioctl(s, libc::SIOCSIFFLAGS, req.as_mut_ptr()) == 0
+        };
+        let err = std::io::Error::last_os_error();
+        libc::close(s);
+        if ok {
+            Ok(())
+        } else {
+            Err(err)
+        }
+    }
+}
+
+/// As [`spawn_daemon_with`]; with `netns` the daemon (and so its QEMUs, bridges and taps)
+/// runs in a network namespace of its own, which the kernel removes with its last process.
+fn spawn_daemon_in(
+    dir: &Path,
+    listen: &str,
+    env: &[(&str, &str)],
+    netns: bool,
+) -> (Child, String, String) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(ivm_bin());
+    cmd.args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start ivm serve");
+        .stderr(Stdio::inherit());
+    if netns {
+        // SAFETY: between fork and exec only unshare and the loopback ioctls run.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::unshare(libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                loopback_up()
+            });
+        }
+    }
+    let mut child = cmd.spawn().expect("start ivm serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut password = String::new();
     let mut addr = String::new();
@@ -76,6 +124,23 @@ impl Daemon {
             std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
         }
         let (child, addr, password) = spawn_daemon(dir.path());
+        Daemon {
+            dir,
+            child,
+            addr,
+            password,
+        }
+    }
+
+    /// Starts a daemon in a network namespace of its own (reach it through its Unix socket:
+    /// the commands; its HTTPS address is inside the namespace).
+    pub fn start_in_netns(config: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        if !config.is_empty() {
+            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
+        }
+        let (child, addr, password) = spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], true);
         Daemon {
             dir,
             child,
@@ -289,6 +354,16 @@ pub fn cleanup_host(data_dir: &Path) {
         return;
     };
     let name = name.trim();
+    // This instance's bridges (named from the same digest as its cgroup) in the host's
+    // network namespace; its taps went with the QEMUs.
+    if let Some(digest) = name.get(4..8) {
+        let prefix = format!("ivm{digest}v");
+        if let Ok(links) = ivm_net::links::list() {
+            for l in links.iter().filter(|l| l.name.starts_with(&prefix)) {
+                let _ = ivm_net::links::delete(&l.name);
+            }
+        }
+    }
     for mount in cgroup_mounts() {
         let parent = mount.join(name);
         if let Ok(children) = std::fs::read_dir(&parent) {

@@ -83,6 +83,9 @@ pub struct HostEnv {
     pub qemu_user: Result<String, String>,
     /// QEMU's asynchronous I/O engine for disks: `io_uring` where the kernel allows it.
     pub aio: &'static str,
+    /// What this instance's bridges and taps are named with (from its data directory, so
+    /// two instances on one host never share one).
+    pub net_prefix: String,
 }
 
 /// A running partition's live handles.

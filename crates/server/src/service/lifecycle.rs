@@ -121,7 +121,17 @@ impl Service {
         mode: BootMode,
     ) -> Result<PartitionState, ServiceError> {
         let run_as = rt.qemu_user()?.to_string();
-        let storage = self.storage_for_launch(p.lpar_id)?;
+        let mut storage = self.storage_for_launch(p.lpar_id)?;
+        let first_nic_fd = storage
+            .files
+            .iter()
+            .map(|(_, fd)| *fd + 1)
+            .max()
+            .unwrap_or(10);
+        let (nics, taps) = self
+            .nics_for_launch(rt, p, first_nic_fd)
+            .inspect_err(|_| self.sweep_bridges())?;
+        storage.files.extend(taps);
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
         let cpus = self.cpus.join(
             rt,
@@ -157,6 +167,7 @@ impl Service {
                 vhost: storage.vhost,
                 disks: storage.disks,
                 optical: storage.optical,
+                nics,
                 aio: rt.env.aio,
             },
             cpus,
@@ -167,6 +178,7 @@ impl Service {
         };
         if let Err(e) = rt.start(plan) {
             self.cpus.leave(rt, p.lpar_id);
+            self.sweep_bridges();
             return Err(e.into());
         }
         Ok(if resume {
@@ -412,6 +424,8 @@ impl Service {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         self.cpus.leave(&**rt, id);
+        // Its taps went with QEMU; bridges nobody uses now go too.
+        self.sweep_bridges();
         let (state, code) = if clean {
             (PartitionState::NotActivated, "")
         } else {
@@ -445,6 +459,8 @@ impl Service {
     /// boot activates the partitions marked auto_start.
     pub fn resume_runtime(&self, host_booted: bool) -> Result<(), ServiceError> {
         let rt = self.runtime()?;
+        // Bridges a daemon that died left without taps (QEMUs still running keep theirs).
+        self.sweep_bridges();
         for p in self.partitions()? {
             if p.is_management() {
                 continue;

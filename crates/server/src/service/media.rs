@@ -14,12 +14,9 @@ use ivm_store::DiskState;
 
 use super::pooldriver::PoolDriver;
 use super::storage::host;
-use super::{Actor, Service, ServiceError};
+use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::HostError;
-
-/// An open file QEMU inherits, with its descriptor number there.
-type InheritedFile = (std::fs::File, i32);
 
 /// Where a volume group pool's repository is mounted, in the data directory.
 const REPOSITORY_MOUNT: &str = "VMLibrary";

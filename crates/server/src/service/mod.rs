@@ -7,6 +7,7 @@ mod error;
 mod files;
 mod lifecycle;
 mod media;
+mod network;
 mod partitions;
 mod pooldriver;
 mod storage;
@@ -78,6 +79,9 @@ pub struct Service {
     /// `ivm.toml` names (`pool_dirs`).
     pool_roots: Vec<std::path::PathBuf>,
 }
+
+/// An open file QEMU inherits, with its descriptor number there.
+type InheritedFile = (std::fs::File, i32);
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
