@@ -273,3 +273,26 @@ pub fn mem_sys(s: &ResourceSummary) -> Record {
         ("mem_region_size", s.mem_region_size.to_string()),
     ]
 }
+
+/// `lshwres -r virtualio --rsubtype eth --level lpar`: one record per adapter.
+pub fn eth_adapters(p: &Partition) -> Vec<Record> {
+    p.eth
+        .virtual_eth_adapters
+        .iter()
+        .map(|a| {
+            let addl: Vec<String> = a.addl_vlan_ids.iter().map(u16::to_string).collect();
+            vec![
+                ("lpar_name", p.name.clone()),
+                ("lpar_id", p.lpar_id.to_string()),
+                ("slot_num", a.slot_num.to_string()),
+                ("state", "1".into()),
+                ("is_required", flag(a.is_required)),
+                ("is_trunk", flag(a.is_trunk)),
+                ("ieee_virtual_eth", flag(a.ieee_virtual_eth)),
+                ("port_vlan_id", a.port_vlan_id.to_string()),
+                ("addl_vlan_ids", addl.join(",")),
+                ("mac_addr", p.eth.mac(a.slot_num)),
+            ]
+        })
+        .collect()
+}

@@ -74,6 +74,25 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
     let base = base.trim().to_ascii_lowercase();
     assert_eq!(base.len(), 10, "{base}");
 
+    let listed = d.ok(&[
+        "lshwres",
+        "-r",
+        "virtualio",
+        "--rsubtype",
+        "eth",
+        "--level",
+        "lpar",
+        "-F",
+        "lpar_name,slot_num,port_vlan_id,is_trunk,mac_addr",
+    ]);
+    assert!(
+        listed.starts_with(&format!("a,3,1,0,{}03\n", base.to_ascii_uppercase())),
+        "{listed}"
+    );
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    let e = d.fails(&["lshwres", "-r", "virtualio", "--level", "lpar"]);
+    assert!(e.contains("--rsubtype eth"), "{e}");
+
     let mut a = boot(&d, "a", 2);
     let _b = boot(&d, "b", 3);
     let _c = boot(&d, "c", 4);

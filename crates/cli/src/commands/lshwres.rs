@@ -1,4 +1,5 @@
-//! `lshwres -r proc|mem --level sys|lpar [-m SYS] [-F attrs] [--filter ...] [--header]`
+//! `lshwres -r proc|mem --level sys|lpar [-m SYS] [-F attrs] [--filter ...] [--header]`,
+//! `lshwres -r virtualio --rsubtype eth --level lpar [...]`.
 
 use super::{check_resource, Ctx};
 use crate::output::{render, Record};
@@ -13,13 +14,31 @@ pub struct Args {
     /// Level: sys or lpar.
     #[arg(long)]
     level: String,
+    /// Virtual I/O subtype: eth.
+    #[arg(long)]
+    rsubtype: Option<String>,
     #[command(flatten)]
     list: super::ListOptions,
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    check_resource(&a.resource, &["proc", "mem"])?;
+    check_resource(&a.resource, &["proc", "mem", "virtualio"])?;
     let fields = a.list.check(ctx)?;
+    if a.resource == "virtualio" {
+        if a.rsubtype.as_deref() != Some("eth") || a.level != "lpar" {
+            return Err(CliError::Usage(
+                "Use lshwres -r virtualio --rsubtype eth --level lpar.".into(),
+            ));
+        }
+        let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
+        let records: Vec<Record> = ctx
+            .partitions()?
+            .iter()
+            .filter(|p| filter.keeps(p))
+            .flat_map(records::eth_adapters)
+            .collect();
+        return render(&records, fields.as_ref(), a.list.header);
+    }
     let records: Vec<Record> = match a.level.as_str() {
         "sys" => {
             if a.list.filter.is_some() {
