@@ -127,7 +127,81 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
     );
     let l = links(&d);
     assert_eq!(l.matches("master").count(), 3, "three taps on bridges: {l}");
-    drop((a, _b, _c));
+
+    // DLPAR: c's adapter leaves virtual Ethernet 2 and comes back on 1, while c runs.
+    let mut c = _c;
+    let nics = |con: &mut Console| {
+        con.send("guest-status");
+        let line = con.wait_for("nics=", Duration::from_secs(30));
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix("nics="))
+            .unwrap_or("")
+            .to_string()
+    };
+    let chhwres = |args: &[&str]| {
+        let mut v = vec!["chhwres", "-r", "virtualio", "--rsubtype", "eth", "-p", "c"];
+        v.extend_from_slice(args);
+        v.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| d.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let fail = |args: Vec<String>| d.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let e = fail(chhwres(&["-o", "a", "-s", "3"]));
+    assert!(e.contains("has an adapter in slot 3"), "{e}");
+    let e = fail(chhwres(&["-o", "r", "-s", "7"]));
+    assert!(e.contains("a slot with a virtual Ethernet adapter"), "{e}");
+    let e = fail(chhwres(&["-o", "a", "-s", "5", "-a", "port_vlan_id=5000"]));
+    assert!(e.contains("port VLAN IDs 1 to 4094"), "{e}");
+    assert_eq!(run(chhwres(&["-o", "r", "-s", "3"])), "");
+    common::eventually("c to lose its adapter", Duration::from_secs(30), || {
+        nics(&mut c).is_empty()
+    });
+    assert_eq!(
+        run(chhwres(&["-o", "a", "-s", "3", "-a", "port_vlan_id=1"])),
+        ""
+    );
+    let base_c = d.ok(&[
+        "lssyscfg",
+        "-r",
+        "lpar",
+        "--filter",
+        "lpar_names=c",
+        "-F",
+        "virtual_eth_mac_base_value",
+    ]);
+    let mac_c: String = base_c
+        .trim()
+        .to_ascii_lowercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .chain(["03".to_string()])
+        .collect::<Vec<_>>()
+        .join(":");
+    common::eventually("c to see its new adapter", Duration::from_secs(30), || {
+        nics(&mut c).contains(&mac_c)
+    });
+    c.send("ip link set eth0 up; ip addr add 10.9.0.4/24 dev eth0");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !ping(&mut a, "10.9.0.4") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a never reached c once c moved to virtual Ethernet 1"
+        );
+    }
+    assert!(d
+        .ok(&[
+            "lshwres",
+            "-r",
+            "virtualio",
+            "--rsubtype",
+            "eth",
+            "--level",
+            "lpar",
+            "-F",
+            "lpar_name,slot_num,port_vlan_id"
+        ])
+        .contains("c,3,1\n"));
+    drop((a, _b, c));
     for name in ["a", "b", "c"] {
         stop_now(&d, name);
     }

@@ -21,7 +21,8 @@ pub use partition::{
     BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,
 };
 pub use request::{
-    ActivateRequest, DlparRequest, MoveRequest, PartitionChange, PartitionSpec, ShutdownRequest,
+    ActivateRequest, DlparRequest, EthDlparRequest, MoveRequest, PartitionChange, PartitionSpec,
+    ShutdownRequest,
 };
 pub use storage::{
     BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, LoadRequest, MapRequest, Mapping,

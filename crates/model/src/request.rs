@@ -166,3 +166,20 @@ pub struct MoveRequest {
     /// Memory to move, MB.
     pub mem: Option<u64>,
 }
+
+/// `chhwres -r virtualio --rsubtype eth -o a|r -s SLOT [-a port_vlan_id=N,ieee_virtual_eth=0]`:
+/// adds or removes a virtual Ethernet adapter (hot-plugged when the partition runs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EthDlparRequest {
+    /// `a` (add) or `r` (remove).
+    pub op: DlparOp,
+    /// The adapter's virtual slot.
+    pub slot_num: u32,
+    /// Its virtual Ethernet ID when added (default 1).
+    #[serde(default)]
+    pub port_vlan_id: Option<u16>,
+    /// IEEE 802.1Q compatible (refused by this version when true).
+    #[serde(default)]
+    pub ieee_virtual_eth: Option<bool>,
+}

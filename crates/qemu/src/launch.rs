@@ -71,6 +71,8 @@ pub struct LaunchSpec {
     pub optical: Vec<LaunchOptical>,
     /// Virtual Ethernet adapters.
     pub nics: Vec<LaunchNic>,
+    /// Virtual slots that get a PCIe root port, so an adapter can be plugged there later.
+    pub nic_slots: Vec<u32>,
     /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
     pub aio: &'static str,
 }
@@ -159,6 +161,14 @@ pub fn disk_nodes(
             controller_id(vhost)
         ),
     )
+}
+
+/// Most adapter slots that get a root port (a PCI Express port each).
+pub const MAX_NIC_SLOTS: usize = 8;
+
+/// The root port of adapter slot `slot`.
+pub fn nic_port(slot: u32) -> String {
+    format!("rp{slot}")
 }
 
 /// The `-device` property list of an (empty) virtual optical device.
@@ -326,14 +336,24 @@ impl LaunchSpec {
                 push(&["-device", &dev]);
             }
         }
+        // q35 plugs PCI Express devices only into root ports: one per adapter slot.
+        for slot in &self.nic_slots {
+            push(&[
+                "-device",
+                &format!("pcie-root-port,id={},chassis={slot}", nic_port(*slot)),
+            ]);
+        }
         for n in &self.nics {
             push(&[
                 "-netdev",
                 &format!("tap,id=net{},fd={}", n.slot, n.fd),
                 "-device",
                 &format!(
-                    "virtio-net-pci,netdev=net{},mac={},id=ent{}",
-                    n.slot, n.mac, n.slot
+                    "virtio-net-pci,netdev=net{},mac={},id=ent{},bus={}",
+                    n.slot,
+                    n.mac,
+                    n.slot,
+                    nic_port(n.slot)
                 ),
             ]);
         }
@@ -381,6 +401,7 @@ mod tests {
                 fd: 12,
                 mac: "02:ab:12:cd:34:03".into(),
             }],
+            nic_slots: vec![3, 4],
             aio: "io_uring",
         }
     }
@@ -450,7 +471,7 @@ mod tests {
         );
         assert!(!a.contains("bootindex"), "the kernel boots first: {a}");
         assert!(
-            a.contains("-netdev tap,id=net3,fd=12 -device virtio-net-pci,netdev=net3,mac=02:ab:12:cd:34:03,id=ent3"),
+            a.contains("-device pcie-root-port,id=rp3,chassis=3 -device pcie-root-port,id=rp4,chassis=4 -netdev tap,id=net3,fd=12 -device virtio-net-pci,netdev=net3,mac=02:ab:12:cd:34:03,id=ent3,bus=rp3"),
             "{a}"
         );
         assert!(

@@ -306,3 +306,40 @@ pub fn unload_media(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
     }
     remove_fdset(q, lun)
 }
+
+/// Hot-plugs a virtual Ethernet adapter into its slot's root port: the tap's descriptor goes
+/// over the socket, then the network backend and the virtio-net device. A failed step takes
+/// back the ones before it.
+pub fn attach_nic(q: &Qmp, slot: u32, tap: &std::fs::File, mac: &str) -> Result<(), QmpError> {
+    use std::os::unix::io::AsRawFd;
+    let fdname = format!("tap{slot}");
+    q.execute_with_fd("getfd", json!({ "fdname": fdname }), tap.as_raw_fd())?;
+    let net = format!("net{slot}");
+    if let Err(e) = q.execute(
+        "netdev_add",
+        json!({"type": "tap", "id": net, "fd": fdname}),
+    ) {
+        let _ = q.execute("closefd", json!({ "fdname": fdname }));
+        return Err(e);
+    }
+    let dev = json!({"driver": "virtio-net-pci", "netdev": net, "mac": mac,
+        "id": format!("ent{slot}"), "bus": crate::launch::nic_port(slot)});
+    if let Err(e) = q.execute("device_add", dev) {
+        let _ = q.execute("netdev_del", json!({ "id": net }));
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Unplugs a virtual Ethernet adapter (waiting until the guest let it go) and its backend.
+pub fn detach_nic(q: &Qmp, slot: u32) -> Result<(), QmpError> {
+    let id = format!("ent{slot}");
+    if has_device(q, &id)? {
+        q.execute("device_del", json!({ "id": id }))?;
+        wait_until(|| Ok(!has_device(q, &id)?), "adapter unplug")?;
+    }
+    match q.execute("netdev_del", json!({ "id": format!("net{slot}") })) {
+        Ok(_) | Err(QmpError::Command { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -145,6 +145,79 @@ pub fn new_eth(
     })
 }
 
+/// Most adapter slots a running partition has ports for (each a PCI Express root port).
+pub const MAX_PORTED_SLOTS: usize = 8;
+
+/// The slots a starting partition gets ports for: every adapter's, then free slots from the
+/// lowest, up to [`MAX_PORTED_SLOTS`] in all (adapters can be hot-plugged only there).
+pub fn ported_slots(p: &Partition) -> Vec<u32> {
+    let mut slots: Vec<u32> = p
+        .eth
+        .virtual_eth_adapters
+        .iter()
+        .map(|a| a.slot_num)
+        .collect();
+    for s in FIRST_ETH_SLOT..p.max_virtual_slots {
+        if slots.len() >= MAX_PORTED_SLOTS.max(p.eth.virtual_eth_adapters.len()) {
+            break;
+        }
+        if !slots.contains(&s) {
+            slots.push(s);
+        }
+    }
+    slots.sort_unstable();
+    slots
+}
+
+/// The adapters after `chhwres -r virtualio --rsubtype eth -o a|r`.
+pub fn change_adapters(
+    p: &Partition,
+    req: &ivm_model::EthDlparRequest,
+) -> Result<Vec<VirtualEthAdapter>, RuleError> {
+    let mut list = p.eth.virtual_eth_adapters.clone();
+    let slot = req.slot_num;
+    match req.op {
+        ivm_model::DlparOp::Add => {
+            if list.iter().any(|a| a.slot_num == slot) {
+                return Err(RuleError::OutOfRange {
+                    attr: "slot",
+                    value: slot.to_string(),
+                    allowed: format!("a free slot: {} has an adapter in slot {slot}", p.name),
+                });
+            }
+            list.push(VirtualEthAdapter {
+                slot_num: slot,
+                ieee_virtual_eth: req.ieee_virtual_eth.unwrap_or(false),
+                port_vlan_id: req.port_vlan_id.unwrap_or(1),
+                addl_vlan_ids: Vec::new(),
+                is_trunk: false,
+                is_required: false,
+            });
+            check_adapters(&list, p.max_virtual_slots)?;
+            list.sort_by_key(|a| a.slot_num);
+        }
+        ivm_model::DlparOp::Remove => {
+            let before = list.len();
+            list.retain(|a| a.slot_num != slot);
+            if list.len() == before {
+                return Err(RuleError::OutOfRange {
+                    attr: "slot",
+                    value: slot.to_string(),
+                    allowed: format!("a slot with a virtual Ethernet adapter of {}", p.name),
+                });
+            }
+        }
+        ivm_model::DlparOp::Set => {
+            return Err(RuleError::Unsupported {
+                attr: "-o",
+                value: "s".into(),
+                reason: "virtual Ethernet adapters are added (-o a) or removed (-o r)",
+            })
+        }
+    }
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

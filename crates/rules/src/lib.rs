@@ -30,8 +30,8 @@ pub use entitlement::{
 };
 pub use error::RuleError;
 pub use eth::{
-    check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth, FIRST_ETH_SLOT,
-    PVIDS,
+    change_adapters, check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth,
+    ported_slots, FIRST_ETH_SLOT, MAX_PORTED_SLOTS, PVIDS,
 };
 pub use live::{check_live_change, check_settled, launch_limits};
 pub use management::default_management_partition;

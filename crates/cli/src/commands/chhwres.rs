@@ -1,4 +1,5 @@
-//! `chhwres -r proc|mem -o a|r|s|m --id N|-p NAME [--procs K] [--procunits X] [-q MB] [--tid N|-t NAME]`
+//! `chhwres -r proc|mem -o a|r|s|m --id N|-p NAME [--procs K] [--procunits X] [-q MB] [--tid N|-t NAME]`,
+//! `chhwres -r virtualio --rsubtype eth -o a|r --id N|-p NAME -s SLOT [-a "port_vlan_id=N,ieee_virtual_eth=0"]`.
 
 use ivm_model::ProcUnits;
 use serde_json::json;
@@ -39,6 +40,15 @@ pub struct Args {
     /// Memory in MB.
     #[arg(short = 'q')]
     quantity: Option<u64>,
+    /// Virtual I/O subtype (`eth`) with `-r virtualio`.
+    #[arg(long)]
+    rsubtype: Option<String>,
+    /// Virtual slot of the adapter (`-r virtualio`).
+    #[arg(short = 's')]
+    slot: Option<u32>,
+    /// Adapter attributes (`-r virtualio`): `port_vlan_id=N,ieee_virtual_eth=0`.
+    #[arg(short = 'a')]
+    attrs: Option<String>,
     /// Accepted for compatibility: ivm waits as long as the change takes.
     #[arg(short = 'w')]
     wait: Option<u32>,
@@ -48,7 +58,10 @@ pub struct Args {
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    check_resource(&a.resource, &["proc", "mem"])?;
+    check_resource(&a.resource, &["proc", "mem", "virtualio"])?;
+    if a.resource == "virtualio" {
+        return virtualio(ctx, a);
+    }
     let units = a
         .procunits
         .as_deref()
@@ -117,5 +130,59 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             )))
         }
     }
+    Ok(String::new())
+}
+
+/// `-r virtualio --rsubtype eth -o a|r -s SLOT [-a ...]`: an adapter added or removed.
+fn virtualio(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    if a.rsubtype.as_deref() != Some("eth") {
+        return Err(CliError::Usage(
+            "-r virtualio needs --rsubtype eth (virtual Ethernet adapters).".into(),
+        ));
+    }
+    if !matches!(a.op.as_str(), "a" | "r") {
+        return Err(CliError::Usage(format!(
+            "The operation {} is not valid for virtual Ethernet adapters. Valid operations are: a, r",
+            a.op
+        )));
+    }
+    let slot = a
+        .slot
+        .ok_or_else(|| CliError::Usage("-r virtualio needs -s SLOT.".into()))?;
+    let mut body = json!({"op": a.op, "slot_num": slot});
+    if let Some(text) = &a.attrs {
+        for (k, v) in crate::configdata::parse(text)? {
+            match k.as_str() {
+                "port_vlan_id" => {
+                    body["port_vlan_id"] = json!(v.parse::<u16>().map_err(|_| CliError::Usage(
+                        format!("The value '{v}' of attribute port_vlan_id is not valid: a number from 1 to 4094 is required.")
+                    ))?)
+                }
+                "ieee_virtual_eth" => {
+                    body["ieee_virtual_eth"] = json!(match v.as_str() {
+                        "0" => false,
+                        "1" => true,
+                        _ => {
+                            return Err(CliError::Usage(format!(
+                                "The value '{v}' of attribute ieee_virtual_eth is not valid: use 0 or 1."
+                            )))
+                        }
+                    })
+                }
+                other => {
+                    return Err(CliError::Usage(format!(
+                        "An invalid attribute was entered: {other}"
+                    )))
+                }
+            }
+        }
+    }
+    ctx.check_system(a.system.as_deref())?;
+    let p = ctx.partition(a.name.as_deref(), a.id)?;
+    ctx.client.send(
+        "POST",
+        &format!("/partitions/{}/ethernet", p.lpar_id),
+        Some(&body),
+    )?;
     Ok(String::new())
 }

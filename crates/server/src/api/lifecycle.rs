@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ivm_model::{ActivateRequest, DlparRequest, MoveRequest, Partition, ShutdownRequest};
+use ivm_model::{
+    ActivateRequest, DlparRequest, EthDlparRequest, MoveRequest, Partition, ShutdownRequest,
+};
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath};
@@ -67,4 +69,20 @@ pub async fn move_resources(
     blocking(&state, move |svc| svc.move_resources(&actor, &req))
         .await
         .map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Adds or removes a virtual Ethernet adapter (hot-plugged on a running partition).
+#[utoipa::path(post, path = "/api/v1/partitions/{id}/ethernet", tag = "partitions", request_body = EthDlparRequest,
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 200, body = Partition), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn ethernet(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<u32>,
+    ApiJson(req): ApiJson<ivm_model::EthDlparRequest>,
+) -> Result<Json<Partition>, ApiError> {
+    blocking(&state, move |svc| svc.change_eth(&actor, id, &req))
+        .await
+        .map(Json)
 }

@@ -70,6 +70,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/partitions/{id}/activate", post(lifecycle::activate))
         .route("/partitions/{id}/shutdown", post(lifecycle::shutdown))
         .route("/partitions/{id}/dlpar", post(lifecycle::dlpar))
+        .route("/partitions/{id}/ethernet", post(lifecycle::ethernet))
         .route("/partitions/{id}/terminal", get(console::terminal))
         .route(
             "/partitions/{id}/console",

@@ -17,7 +17,7 @@ use super::{
         session::login, session::logout, session::whoami, session::create_token,
         users::list, users::create, users::change_role, users::delete, users::set_password,
         tasks::list,
-        lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::move_resources,
+        lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::ethernet, lifecycle::move_resources,
         console::terminal, console::websocket, console::close, events::events,
         storage::get_all, storage::create_pool, storage::remove_pool, storage::set_default_pool,
         storage::create_disk, storage::change_disk, storage::remove_disk, storage::map, storage::unmap, storage::cfgdev, storage::create_vg_pool, storage::add_pvs,

@@ -168,6 +168,7 @@ impl Service {
                 disks: storage.disks,
                 optical: storage.optical,
                 nics,
+                nic_slots: ivm_rules::ported_slots(p),
                 aio: rt.env.aio,
             },
             cpus,

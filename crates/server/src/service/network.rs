@@ -3,11 +3,11 @@
 //! Taps vanish with QEMU; bridges no adapter uses are removed when a partition stops and at
 //! start, so nothing is left behind.
 
-use ivm_model::Partition;
+use ivm_model::{EthDlparRequest, Partition};
 use ivm_qemu::LaunchNic;
 
 use super::storage::host;
-use super::{InheritedFile, Service, ServiceError};
+use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::runtime::Runtime;
 
 /// The bridge of virtual Ethernet ID `pvid`.
@@ -55,6 +55,95 @@ impl Service {
             files.push((f, fd));
         }
         Ok((nics, files))
+    }
+
+    /// `chhwres -r virtualio --rsubtype eth -o a|r`: adds or removes an adapter; on a running
+    /// partition it is hot-plugged (tap on its ID's bridge, then the virtio-net device) or
+    /// unplugged, and the profile changes only if the host change worked.
+    pub fn change_eth(
+        &self,
+        actor: &Actor,
+        id: u32,
+        req: &EthDlparRequest,
+    ) -> Result<Partition, ServiceError> {
+        let op = format!("change virtual Ethernet ({} slot {})", req.op, req.slot_num);
+        self.logged(actor, &op, &format!("lpar {id}"), || {
+            actor.require_modify()?;
+            let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(id));
+            let _held = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+            let (old, next) = self.store.write(|tx| {
+                let p = tx
+                    .partition(id)?
+                    .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
+                if p.is_management() {
+                    return Err(ServiceError::from(
+                        ivm_rules::RuleError::ManagementPartition(
+                            "given virtual Ethernet adapters this way",
+                        ),
+                    ));
+                }
+                self.check_partition_settled(tx, id)?;
+                let mut next = p.clone();
+                next.eth.virtual_eth_adapters = ivm_rules::change_adapters(&p, req)?;
+                // Reserved: the slot is taken (or freed) for every other request from now on.
+                tx.put_partition(&next)?;
+                Ok::<_, ServiceError>((p, next))
+            })?;
+            let live = self
+                .runtime
+                .as_ref()
+                .and_then(|rt| rt.get(id).map(|l| (rt, l)));
+            if let Some((rt, live)) = live {
+                let applied = self.plug_adapter(rt, &live.qmp, &next, req);
+                if let Err(e) = applied {
+                    self.store.write(|tx| tx.put_partition(&old))?;
+                    self.sweep_bridges();
+                    return Err(e);
+                }
+                self.sweep_bridges();
+            }
+            let t = format!("lpar {} ({})", next.lpar_id, next.name);
+            Ok((next, t))
+        })
+    }
+
+    fn plug_adapter(
+        &self,
+        rt: &Runtime,
+        q: &ivm_qemu::Qmp,
+        p: &Partition,
+        req: &EthDlparRequest,
+    ) -> Result<(), ServiceError> {
+        let slot = req.slot_num;
+        let qmp = |e: ivm_qemu::QmpError| ServiceError::from(crate::runtime::HostError::from(e));
+        match req.op {
+            ivm_model::DlparOp::Remove => ivm_qemu::vm::detach_nic(q, slot).map_err(qmp),
+            _ => {
+                let port = ivm_qemu::launch::nic_port(slot);
+                if !ivm_qemu::vm::has_device(q, &port).map_err(qmp)? {
+                    return Err(ServiceError::Conflict(format!(
+                        "slot {slot} has no PCI Express port in the running partition (a partition gets ports for its first {} adapter slots at activation); use one of those, or add the adapter while it is not running",
+                        ivm_rules::MAX_PORTED_SLOTS
+                    )));
+                }
+                let a = p
+                    .eth
+                    .virtual_eth_adapters
+                    .iter()
+                    .find(|a| a.slot_num == slot)
+                    .ok_or_else(|| ServiceError::Invalid(format!("no adapter in slot {slot}")))?;
+                let prefix = &rt.env.net_prefix;
+                let bridge = bridge_name(prefix, a.port_vlan_id);
+                let tap = tap_name(prefix, p.lpar_id, slot);
+                ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
+                let f = ivm_net::tap::open(&tap, true).map_err(host)?;
+                ivm_net::links::attach(&tap, &bridge).map_err(host)?;
+                // QEMU keeps its own copy; ivm's goes when `f` drops.
+                ivm_qemu::vm::attach_nic(q, slot, &f, &colon_mac(&p.eth.mac(slot))).map_err(qmp)
+            }
+        }
     }
 
     /// Removes this instance's bridges that no tap uses any more.
