@@ -20,6 +20,16 @@ fn links(d: &Daemon) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The MAC of `slot` from a MAC base, as the guest shows it (`aa:bb:...`).
+fn slot_mac(base: &str, slot: u8) -> String {
+    let hex = format!("{}{slot:02x}", base.trim().to_ascii_lowercase());
+    hex.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// Whether one ping from the guest gets an answer. (The quotes keep the marker out of the
 /// echoed command line, so only the answer matches it.)
 fn ping(con: &mut Console, ip: &str) -> bool {
@@ -98,13 +108,7 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
     let _c = boot(&d, "c", 4);
     a.send("guest-status");
     let status = a.wait_for("nics=", Duration::from_secs(30));
-    let mac: String = base
-        .as_bytes()
-        .chunks(2)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .chain(["03".to_string()])
-        .collect::<Vec<_>>()
-        .join(":");
+    let mac = slot_mac(&base, 3);
     assert!(
         status.contains(&format!("nics=eth0:{mac}")),
         "{status} {mac}"
@@ -168,15 +172,7 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
         "-F",
         "virtual_eth_mac_base_value",
     ]);
-    let mac_c: String = base_c
-        .trim()
-        .to_ascii_lowercase()
-        .as_bytes()
-        .chunks(2)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .chain(["03".to_string()])
-        .collect::<Vec<_>>()
-        .join(":");
+    let mac_c = slot_mac(&base_c, 3);
     common::eventually("c to see its new adapter", Duration::from_secs(30), || {
         nics(&mut c).contains(&mac_c)
     });

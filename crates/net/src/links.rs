@@ -145,11 +145,14 @@ pub fn ensure_bridge(name: &str) -> Result<u32, NetError> {
     }
     with_handle(async |h| {
         if !all(&h).await?.iter().any(|l| l.name == name) {
-            h.link()
-                .add(LinkBridge::new(name).build())
-                .execute()
-                .await
-                .map_err(nl("create bridge", name))?;
+            // Another process may have made it meanwhile: that is the bridge wanted.
+            let made = h.link().add(LinkBridge::new(name).build()).execute().await;
+            if let Err(e) = made {
+                if !matches!(&e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EEXIST)
+                {
+                    return Err(nl("create bridge", name)(e));
+                }
+            }
         }
         let l = all(&h)
             .await?

@@ -135,6 +135,18 @@ fn wait_until(
     }
 }
 
+/// Puts `file` into the descriptor set of `lun` (sent over the QMP socket); returns the set.
+fn add_fd(q: &Qmp, lun: u32, vtd: &str, file: &std::fs::File) -> Result<u32, QmpError> {
+    use std::os::unix::io::AsRawFd;
+    let set = crate::launch::fdset_for(lun);
+    q.execute_with_fd(
+        "add-fd",
+        json!({"fdset-id": set, "opaque": vtd}),
+        file.as_raw_fd(),
+    )?;
+    Ok(set)
+}
+
 /// Hot-plugs a disk onto the partition's virtual SCSI controller `vhostN`: the descriptor goes
 /// into a descriptor set, then the block nodes and the SCSI disk are added. A failed step
 /// takes back the ones before it.
@@ -145,13 +157,7 @@ pub fn attach_disk(
     aio: &str,
 ) -> Result<(), QmpError> {
     let (vhost, vtd, lun) = (at.vhost, at.vtd, at.lun);
-    use std::os::unix::io::AsRawFd;
-    let set = crate::launch::fdset_for(lun);
-    q.execute_with_fd(
-        "add-fd",
-        json!({"fdset-id": set, "opaque": vtd}),
-        file.as_raw_fd(),
-    )?;
+    let set = add_fd(q, lun, vtd, file)?;
     let (file_node, raw_node, dev) =
         crate::launch::disk_nodes(vhost, vtd, lun, set, at.direct, at.block, aio);
     let undo_fd = || {
@@ -201,6 +207,15 @@ pub fn attach_disk(
     Ok(())
 }
 
+/// Unplugs device `id` if it is there and waits until the guest let it go.
+fn unplug(q: &Qmp, id: &str, what: &str) -> Result<(), QmpError> {
+    if has_device(q, id)? {
+        q.execute("device_del", json!({ "id": id }))?;
+        wait_until(|| Ok(!has_device(q, id)?), what)?;
+    }
+    Ok(())
+}
+
 /// Whether a device with this id is plugged.
 pub fn has_device(q: &Qmp, id: &str) -> Result<bool, QmpError> {
     let v = q.execute("qom-list", json!({"path": "/machine/peripheral"}))?;
@@ -211,10 +226,7 @@ pub fn has_device(q: &Qmp, id: &str) -> Result<bool, QmpError> {
 /// Unplugs a disk: the SCSI device (waiting until the guest let it go), its block nodes and its
 /// descriptor set.
 pub fn detach_disk(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
-    if has_device(q, vtd)? {
-        q.execute("device_del", json!({ "id": vtd }))?;
-        wait_until(|| Ok(!has_device(q, vtd)?), "disk unplug")?;
-    }
+    unplug(q, vtd, "disk unplug")?;
     for node in [vtd.to_string(), format!("f-{vtd}")] {
         match q.execute("blockdev-del", json!({ "node-name": node })) {
             Ok(_) | Err(QmpError::Command { .. }) => {}
@@ -249,10 +261,7 @@ pub fn attach_optical(q: &Qmp, vhost: u32, vtd: &str, lun: u32) -> Result<(), Qm
 /// Unplugs a virtual optical device (waiting until the guest let it go) and its media's
 /// descriptor set.
 pub fn detach_optical(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
-    if has_device(q, vtd)? {
-        q.execute("device_del", json!({ "id": vtd }))?;
-        wait_until(|| Ok(!has_device(q, vtd)?), "optical device unplug")?;
-    }
+    unplug(q, vtd, "optical device unplug")?;
     remove_fdset(q, lun)
 }
 
@@ -275,14 +284,8 @@ pub fn load_media(
     file: &std::fs::File,
     writable: bool,
 ) -> Result<(), QmpError> {
-    use std::os::unix::io::AsRawFd;
     unload_media(q, vtd, lun)?;
-    let set = crate::launch::fdset_for(lun);
-    q.execute_with_fd(
-        "add-fd",
-        json!({"fdset-id": set, "opaque": vtd}),
-        file.as_raw_fd(),
-    )?;
+    let set = add_fd(q, lun, vtd, file)?;
     let changed = q.execute(
         "blockdev-change-medium",
         json!({"id": vtd, "filename": format!("/dev/fdset/{set}"), "format": "raw",
@@ -333,11 +336,7 @@ pub fn attach_nic(q: &Qmp, slot: u32, tap: &std::fs::File, mac: &str) -> Result<
 
 /// Unplugs a virtual Ethernet adapter (waiting until the guest let it go) and its backend.
 pub fn detach_nic(q: &Qmp, slot: u32) -> Result<(), QmpError> {
-    let id = format!("ent{slot}");
-    if has_device(q, &id)? {
-        q.execute("device_del", json!({ "id": id }))?;
-        wait_until(|| Ok(!has_device(q, &id)?), "adapter unplug")?;
-    }
+    unplug(q, &format!("ent{slot}"), "adapter unplug")?;
     match q.execute("netdev_del", json!({ "id": format!("net{slot}") })) {
         Ok(_) | Err(QmpError::Command { .. }) => Ok(()),
         Err(e) => Err(e),

@@ -56,25 +56,13 @@ pub fn media_used(media: &[OpticalMedia]) -> u64 {
 
 /// Checks a media name: 1 to 37 letters, digits, `_`, `.`, `-`, not starting with `.` or `-`.
 pub fn validate_media_name(name: &str) -> Result<(), RuleError> {
-    let reason = if name.is_empty() || name.len() > MAX_MEDIA_NAME {
-        Some("media names are 1 to 37 characters")
-    } else if name.starts_with(['.', '-']) {
-        Some("it must not start with '.' or '-'")
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
-        Some("use only letters, digits, '_', '.' and '-'")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(RuleError::InvalidName {
-            name: name.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    crate::storage::check_name(
+        name,
+        MAX_MEDIA_NAME,
+        "media names are 1 to 37 characters",
+        |c| c != '.' && c != '-',
+        "it must not start with '.' or '-'",
+    )
 }
 
 /// New media (`mkvopt`): a free name, and room in the repository for `size_mb`.

@@ -54,10 +54,28 @@ pub fn parse_size(text: &str) -> Result<u64, RuleError> {
 /// Checks a pool, disk or target device name: 1 to 15 letters, digits, `_`, `.`, `-`,
 /// starting with a letter.
 pub fn validate_storage_name(name: &str) -> Result<(), RuleError> {
-    let reason = if name.is_empty() || name.len() > MAX_STORAGE_NAME {
-        Some("storage names are 1 to 15 characters")
-    } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        Some("it must start with a letter")
+    check_name(
+        name,
+        MAX_STORAGE_NAME,
+        "storage names are 1 to 15 characters",
+        |c| c.is_ascii_alphabetic(),
+        "it must start with a letter",
+    )
+}
+
+/// A name of at most `max` letters, digits, `_`, `.`, `-` whose first character passes
+/// `first_ok`; the reasons name what is wrong.
+pub(crate) fn check_name(
+    name: &str,
+    max: usize,
+    length_reason: &'static str,
+    first_ok: fn(char) -> bool,
+    first_reason: &'static str,
+) -> Result<(), RuleError> {
+    let reason = if name.is_empty() || name.len() > max {
+        Some(length_reason)
+    } else if !name.starts_with(first_ok) {
+        Some(first_reason)
     } else if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))

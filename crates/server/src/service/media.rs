@@ -395,11 +395,7 @@ impl Service {
     /// Removes a virtual optical device (`rmvdev -vtd vtoptN`), unplugging it from a running
     /// partition.
     pub(super) fn remove_optical(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
-        let o = self.store.read(|tx| {
-            let o = ivm_rules::find_optical(&tx.optical_devices()?, vtd)?.clone();
-            self.check_partition_settled(tx, o.lpar_id)?;
-            Ok::<_, ServiceError>(o)
-        })?;
+        let o = self.settled_optical(vtd)?;
         let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
         let _held = lock
             .as_ref()
@@ -480,11 +476,7 @@ impl Service {
     }
 
     fn unload_inner(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
-        let o = self.store.read(|tx| {
-            let o = ivm_rules::find_optical(&tx.optical_devices()?, vtd)?.clone();
-            self.check_partition_settled(tx, o.lpar_id)?;
-            Ok::<_, ServiceError>(o)
-        })?;
+        let o = self.settled_optical(vtd)?;
         let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
         let _held = lock
             .as_ref()
@@ -577,6 +569,15 @@ impl Service {
             }
         }
         Ok(())
+    }
+
+    /// Optical device `vtd`, if its partition is not between states.
+    fn settled_optical(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
+        self.store.read(|tx| {
+            let o = ivm_rules::find_optical(&tx.optical_devices()?, vtd)?.clone();
+            self.check_partition_settled(tx, o.lpar_id)?;
+            Ok::<_, ServiceError>(o)
+        })
     }
 
     /// Refuses storage changes on a partition that is between states.

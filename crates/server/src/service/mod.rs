@@ -78,6 +78,9 @@ pub struct Service {
     /// Directories file pools may be made in: the data directory's `pools/` and those
     /// `ivm.toml` names (`pool_dirs`).
     pool_roots: Vec<std::path::PathBuf>,
+    /// Held while bridges are made and ports attached, and while idle bridges are removed:
+    /// a bridge made for one activation is never swept before its tap joins it.
+    net_lock: Mutex<()>,
 }
 
 /// An open file QEMU inherits, with its descriptor number there.
@@ -113,6 +116,7 @@ impl Service {
             restarts: Mutex::default(),
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
+            net_lock: Mutex::default(),
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };

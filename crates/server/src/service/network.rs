@@ -39,6 +39,7 @@ impl Service {
         first_fd: i32,
     ) -> Result<(Vec<LaunchNic>, Vec<InheritedFile>), ServiceError> {
         let prefix = &rt.env.net_prefix;
+        let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
         let (mut nics, mut files) = (Vec::new(), Vec::new());
         for a in &p.eth.virtual_eth_adapters {
             let bridge = bridge_name(prefix, a.port_vlan_id);
@@ -137,9 +138,13 @@ impl Service {
                 let prefix = &rt.env.net_prefix;
                 let bridge = bridge_name(prefix, a.port_vlan_id);
                 let tap = tap_name(prefix, p.lpar_id, slot);
-                ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
-                let f = ivm_net::tap::open(&tap, true).map_err(host)?;
-                ivm_net::links::attach(&tap, &bridge).map_err(host)?;
+                let f = {
+                    let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
+                    let f = ivm_net::tap::open(&tap, true).map_err(host)?;
+                    ivm_net::links::attach(&tap, &bridge).map_err(host)?;
+                    f
+                };
                 // QEMU keeps its own copy; ivm's goes when `f` drops.
                 ivm_qemu::vm::attach_nic(q, slot, &f, &colon_mac(&p.eth.mac(slot))).map_err(qmp)
             }
@@ -151,6 +156,7 @@ impl Service {
         let Some(rt) = self.runtime.as_ref() else {
             return;
         };
+        let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
         match ivm_net::links::remove_idle_bridges(&format!("{}v", rt.env.net_prefix)) {
             Ok(gone) if !gone.is_empty() => tracing::info!(?gone, "removed idle bridges"),
             Ok(_) => {}
