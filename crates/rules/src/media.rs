@@ -6,7 +6,7 @@ use ivm_model::{
     StoragePool, VirtualScsiAdapter,
 };
 
-use crate::storage::{carve, next_lun, parse_vhost, pick_pool, validate_storage_name};
+use crate::storage::{carve, find_adapter, find_named, next_lun, pick_pool, pick_vtd};
 use crate::RuleError;
 
 /// The backing device that holds the repository, named as IVM names it (`lssp -bd` lists it).
@@ -108,13 +108,7 @@ pub fn find_media<'a>(
     media: &'a [OpticalMedia],
     name: &str,
 ) -> Result<&'a OpticalMedia, RuleError> {
-    media
-        .iter()
-        .find(|m| m.name == name)
-        .ok_or(RuleError::NoSuch {
-            what: "optical media",
-            name: name.to_string(),
-        })
+    find_named(media, name, |m| &m.name, "optical media")
 }
 
 /// The devices `name` is loaded in.
@@ -259,36 +253,13 @@ pub fn new_optical(
     optical: &[OpticalDevice],
     req: &OpticalRequest,
 ) -> Result<OpticalDevice, RuleError> {
-    let vhost = parse_vhost(&req.vadapter)?;
-    let adapter = adapters
-        .iter()
-        .find(|a| a.vhost == vhost)
-        .ok_or(RuleError::NoSuch {
-            what: "virtual SCSI server adapter",
-            name: req.vadapter.clone(),
-        })?;
-    let taken = |n: &str| mappings.iter().any(|m| m.vtd == n) || optical.iter().any(|o| o.vtd == n);
-    let vtd = match &req.vtd {
-        Some(v) => {
-            validate_storage_name(v)?;
-            if taken(v) {
-                return Err(RuleError::StorageNameInUse {
-                    what: "virtual target device",
-                    name: v.clone(),
-                });
-            }
-            v.clone()
-        }
-        None => (0..)
-            .map(|n| format!("vtopt{n}"))
-            .find(|n| !taken(n))
-            .unwrap_or_default(),
-    };
+    let adapter = find_adapter(adapters, &req.vadapter)?;
+    let vtd = pick_vtd(req.vtd.as_deref(), "vtopt", mappings, optical)?;
     Ok(OpticalDevice {
         vtd,
         lpar_id: adapter.lpar_id,
-        vhost,
-        lun: next_lun(vhost, mappings, optical),
+        vhost: adapter.vhost,
+        lun: next_lun(adapter.vhost, mappings, optical),
         media: None,
     })
 }
@@ -339,13 +310,7 @@ pub fn find_optical<'a>(
     optical: &'a [OpticalDevice],
     vtd: &str,
 ) -> Result<&'a OpticalDevice, RuleError> {
-    optical
-        .iter()
-        .find(|o| o.vtd == vtd)
-        .ok_or(RuleError::NoSuch {
-            what: "virtual optical device",
-            name: vtd.to_string(),
-        })
+    find_named(optical, vtd, |o| &o.vtd, "virtual optical device")
 }
 
 #[cfg(test)]
@@ -488,6 +453,30 @@ mod tests {
             vtd: Some("vtscsi0".into()),
         };
         assert!(new_optical(&adapters, &maps, &[], &named).is_err());
+        // Disks and optical devices share the names: a disk's mapping never takes the name an
+        // optical device was given.
+        let named_like_a_disk = OpticalDevice {
+            vtd: "vtscsi0".into(),
+            ..new_optical(&adapters, &[], &[], &req).unwrap()
+        };
+        let m = crate::new_mapping(
+            &adapters,
+            &[ivm_model::BackingDevice {
+                name: "d".into(),
+                pool: "rootvg".into(),
+                size_mb: 1,
+            }],
+            &[],
+            &[],
+            &[named_like_a_disk],
+            &ivm_model::MapRequest {
+                backing: "d".into(),
+                vadapter: "vhost0".into(),
+                vtd: None,
+            },
+        )
+        .unwrap();
+        assert_eq!((m.vtd.as_str(), m.lun), ("vtscsi1", 1));
         let missing = OpticalRequest {
             vadapter: "vhost7".into(),
             vtd: None,

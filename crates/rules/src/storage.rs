@@ -308,13 +308,65 @@ pub fn find_disk<'a>(
     disks: &'a [BackingDevice],
     name: &str,
 ) -> Result<&'a BackingDevice, RuleError> {
-    disks
+    find_named(disks, name, |d| &d.name, "virtual disk")
+}
+
+/// The item whose `key` is `name`, or a NoSuch error naming `what`.
+pub(crate) fn find_named<'a, T>(
+    items: &'a [T],
+    name: &str,
+    key: impl Fn(&T) -> &str,
+    what: &'static str,
+) -> Result<&'a T, RuleError> {
+    items
         .iter()
-        .find(|d| d.name == name)
+        .find(|i| key(i) == name)
         .ok_or(RuleError::NoSuch {
-            what: "virtual disk",
+            what,
             name: name.to_string(),
         })
+}
+
+/// The adapter a request names (`vhostN`).
+pub(crate) fn find_adapter<'a>(
+    adapters: &'a [VirtualScsiAdapter],
+    vadapter: &str,
+) -> Result<&'a VirtualScsiAdapter, RuleError> {
+    let vhost = parse_vhost(vadapter)?;
+    adapters
+        .iter()
+        .find(|a| a.vhost == vhost)
+        .ok_or(RuleError::NoSuch {
+            what: "virtual SCSI server adapter",
+            name: vadapter.to_string(),
+        })
+}
+
+/// A virtual target device name: the one asked for, if valid and free, else the lowest free
+/// `<prefix>N`. Disks and optical devices share one namespace.
+pub(crate) fn pick_vtd(
+    asked: Option<&str>,
+    prefix: &str,
+    mappings: &[Mapping],
+    optical: &[OpticalDevice],
+) -> Result<String, RuleError> {
+    let taken = |n: &str| mappings.iter().any(|m| m.vtd == n) || optical.iter().any(|o| o.vtd == n);
+    match asked {
+        Some(v) => {
+            validate_storage_name(v)?;
+            if taken(v) {
+                return Err(RuleError::StorageNameInUse {
+                    what: "virtual target device",
+                    name: v.to_string(),
+                });
+            }
+            Ok(v.to_string())
+        }
+        None => Ok((0..)
+            .map(|n| format!("{prefix}{n}"))
+            .find(|n| !taken(n))
+            .unwrap_or_default()),
+    }
 }
 
 /// A virtual disk may be removed only when nothing maps it.
@@ -391,14 +443,8 @@ pub fn new_mapping(
             by: "it holds the virtual media library; map media with mkvdev -fbo and loadopt".into(),
         });
     }
-    let vhost = parse_vhost(&req.vadapter)?;
-    let adapter = adapters
-        .iter()
-        .find(|a| a.vhost == vhost)
-        .ok_or(RuleError::NoSuch {
-            what: "virtual SCSI server adapter",
-            name: req.vadapter.clone(),
-        })?;
+    let adapter = find_adapter(adapters, &req.vadapter)?;
+    let vhost = adapter.vhost;
     if let Some(m) = mappings.iter().find(|m| m.backing == req.backing) {
         return Err(RuleError::InUse {
             what: "backing device",
@@ -416,22 +462,7 @@ pub fn new_mapping(
             name: req.backing.clone(),
         });
     };
-    let vtd = match &req.vtd {
-        Some(v) => {
-            validate_storage_name(v)?;
-            if mappings.iter().any(|m| m.vtd == *v) || optical.iter().any(|o| o.vtd == *v) {
-                return Err(RuleError::StorageNameInUse {
-                    what: "virtual target device",
-                    name: v.clone(),
-                });
-            }
-            v.clone()
-        }
-        None => (0..)
-            .map(|n| format!("vtscsi{n}"))
-            .find(|n| !mappings.iter().any(|m| m.vtd == *n))
-            .unwrap_or_default(),
-    };
+    let vtd = pick_vtd(req.vtd.as_deref(), "vtscsi", mappings, optical)?;
     Ok(Mapping {
         vtd,
         lpar_id: adapter.lpar_id,
@@ -694,48 +725,20 @@ mod tests {
             (m1.vtd.as_str(), m1.lun, m1.kind),
             ("vtscsi1", 1, BackingKind::Disk)
         );
+        let again = |r: MapRequest| new_mapping(&adapters, &disks, &pvs, &maps, &[], &r);
         assert!(matches!(
-            new_mapping(
-                &adapters,
-                &disks,
-                &pvs,
-                &maps,
-                &[],
-                &req("d1", "vhost0", None)
-            ),
+            again(req("d1", "vhost0", None)),
             Err(RuleError::InUse { .. })
         ));
         assert!(matches!(
-            new_mapping(
-                &adapters,
-                &disks,
-                &pvs,
-                &maps,
-                &[],
-                &req("d2", "vhost7", None)
-            ),
+            again(req("d2", "vhost7", None)),
             Err(RuleError::NoSuch { .. })
         ));
         assert!(matches!(
-            new_mapping(
-                &adapters,
-                &disks,
-                &pvs,
-                &maps,
-                &[],
-                &req("d2", "vhost0", Some("vtscsi0"))
-            ),
+            again(req("d2", "vhost0", Some("vtscsi0"))),
             Err(RuleError::StorageNameInUse { .. })
         ));
-        assert!(new_mapping(
-            &adapters,
-            &disks,
-            &pvs,
-            &maps,
-            &[],
-            &req("hdisk9", "vhost0", None)
-        )
-        .is_err());
+        assert!(again(req("hdisk9", "vhost0", None)).is_err());
         let e = check_disk_removal("d1", &maps).unwrap_err().to_string();
         assert!(e.contains("rmvdev -vtd vtscsi0"), "{e}");
         assert!(check_disk_removal("d2", &maps).is_ok());
