@@ -371,21 +371,14 @@ impl Service {
                     tx.put_optical(&o)?;
                     Ok::<_, ServiceError>(o)
                 })?;
-                let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
-                let _held = lock
-                    .as_ref()
-                    .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-                if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(o.lpar_id)) {
-                    let plugged = failpoint::hit("media.attach")
-                        .map_err(HostError::from)
-                        .and_then(|()| {
-                            ivm_qemu::vm::attach_optical(&live.qmp, o.vhost, &o.vtd, o.lun)
-                                .map_err(HostError::from)
-                        });
-                    if let Err(e) = plugged {
-                        self.store.write(|tx| tx.delete_optical(&o.vtd))?;
-                        return Err(e.into());
-                    }
+                let plugged = self.on_running(o.lpar_id, |q| {
+                    failpoint::hit("media.attach").map_err(HostError::from)?;
+                    ivm_qemu::vm::attach_optical(q, o.vhost, &o.vtd, o.lun)
+                        .map_err(|e| HostError::from(e).into())
+                });
+                if let Err(e) = plugged {
+                    self.store.write(|tx| tx.delete_optical(&o.vtd))?;
+                    return Err(e);
                 }
                 Ok((o.clone(), format!("{} on {}", o.vtd, req.vadapter)))
             },
@@ -396,13 +389,9 @@ impl Service {
     /// partition.
     pub(super) fn remove_optical(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
         let o = self.settled_optical(vtd)?;
-        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
-        let _held = lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(o.lpar_id)) {
-            ivm_qemu::vm::detach_optical(&live.qmp, &o.vtd, o.lun).map_err(HostError::from)?;
-        }
+        self.on_running(o.lpar_id, |q| {
+            ivm_qemu::vm::detach_optical(q, &o.vtd, o.lun).map_err(|e| HostError::from(e).into())
+        })?;
         self.store.write(|tx| tx.delete_optical(vtd))?;
         Ok(o)
     }
@@ -438,29 +427,19 @@ impl Service {
                 tx.put_optical(&new)?;
                 Ok::<_, ServiceError>((old, new, file, writable))
             })?;
-            let lock = self
-                .runtime
-                .as_ref()
-                .map(|rt| rt.partition_lock(new.lpar_id));
-            let _held = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-            if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(new.lpar_id)) {
-                let loaded = failpoint::hit("media.load")
-                    .map_err(HostError::from)
-                    .and_then(|()| {
-                        ivm_qemu::vm::load_media(&live.qmp, vtd, new.lun, &file, writable)
-                            .map_err(HostError::from)
-                    });
-                if let Err(e) = loaded {
-                    // QEMU's device may now be empty: say so rather than claim the old media.
-                    let now = OpticalDevice {
-                        media: None,
-                        ..old.clone()
-                    };
-                    self.store.write(|tx| tx.put_optical(&now))?;
-                    return Err(e.into());
-                }
+            let loaded = self.on_running(new.lpar_id, |q| {
+                failpoint::hit("media.load").map_err(HostError::from)?;
+                ivm_qemu::vm::load_media(q, vtd, new.lun, &file, writable)
+                    .map_err(|e| HostError::from(e).into())
+            });
+            if let Err(e) = loaded {
+                // QEMU's device may now be empty: say so rather than claim the old media.
+                let now = OpticalDevice {
+                    media: None,
+                    ..old.clone()
+                };
+                self.store.write(|tx| tx.put_optical(&now))?;
+                return Err(e);
             }
             Ok((new.clone(), format!("{} into {vtd}", req.media)))
         })
@@ -477,13 +456,9 @@ impl Service {
 
     fn unload_inner(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
         let o = self.settled_optical(vtd)?;
-        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(o.lpar_id));
-        let _held = lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(o.lpar_id)) {
-            ivm_qemu::vm::unload_media(&live.qmp, vtd, o.lun).map_err(HostError::from)?;
-        }
+        self.on_running(o.lpar_id, |q| {
+            ivm_qemu::vm::unload_media(q, vtd, o.lun).map_err(|e| HostError::from(e).into())
+        })?;
         let empty = OpticalDevice { media: None, ..o };
         self.store.write(|tx| tx.put_optical(&empty))?;
         Ok(empty)

@@ -148,6 +148,25 @@ impl Service {
             .ok_or_else(|| ServiceError::Host("partitions cannot run without the daemon".into()))
     }
 
+    /// Runs `f` on a running partition's QMP with the partition's lock held, so no other change
+    /// to its devices interleaves; a partition that does not run has nothing to change on the
+    /// host (its devices follow the store at the next activation).
+    fn on_running(
+        &self,
+        id: u32,
+        f: impl FnOnce(&ivm_qemu::Qmp) -> Result<(), ServiceError>,
+    ) -> Result<(), ServiceError> {
+        let Some(rt) = self.runtime.as_ref() else {
+            return Ok(());
+        };
+        let lock = rt.partition_lock(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        match rt.get(id) {
+            Some(live) => f(&live.qmp),
+            None => Ok(()),
+        }
+    }
+
     /// Adds directories file pools may be made in (from `ivm.toml`).
     pub fn with_pool_dirs(mut self, dirs: &[String]) -> Service {
         self.pool_roots

@@ -717,36 +717,25 @@ impl Service {
                 req,
             )?;
             let source = self.backing_source(tx, &m)?;
-            if let Some(p) = tx.partition(m.lpar_id)? {
-                if p.state.is_active() {
-                    ivm_rules::check_settled(&p)?;
-                }
-            }
+            self.check_partition_settled(tx, m.lpar_id)?;
             // Reserved: no other request can map this disk or take this LUN now.
             tx.put_mapping(&m)?;
             Ok::<_, ServiceError>((m, source))
         })?;
-        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(m.lpar_id));
-        let _held = lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-        let plugged = match self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
-            None => Ok(()),
-            Some(live) => (|| {
-                failpoint::hit("storage.attach").map_err(HostError::from)?;
-                let (file, direct) = source.open()?;
-                let aio = self.runtime()?.env.aio;
-                let at = ivm_qemu::DiskPlacement {
-                    vhost: m.vhost,
-                    vtd: &m.vtd,
-                    lun: m.lun,
-                    direct,
-                    block: source.is_block(),
-                };
-                ivm_qemu::vm::attach_disk(&live.qmp, &at, &file, aio)
-                    .map_err(|e| ServiceError::from(HostError::from(e)))
-            })(),
-        };
+        let plugged = self.on_running(m.lpar_id, |q| {
+            failpoint::hit("storage.attach").map_err(HostError::from)?;
+            let (file, direct) = source.open()?;
+            let aio = self.runtime()?.env.aio;
+            let at = ivm_qemu::DiskPlacement {
+                vhost: m.vhost,
+                vtd: &m.vtd,
+                lun: m.lun,
+                direct,
+                block: source.is_block(),
+            };
+            ivm_qemu::vm::attach_disk(q, &at, &file, aio)
+                .map_err(|e| ServiceError::from(HostError::from(e)))
+        });
         if let Err(e) = plugged {
             self.store.write(|tx| tx.delete_mapping(&m.vtd))?;
             return Err(e);
@@ -845,20 +834,12 @@ impl Service {
                         name: vtd.to_string(),
                     })
                 })?;
-            if let Some(p) = tx.partition(m.lpar_id)? {
-                if p.state.is_active() {
-                    ivm_rules::check_settled(&p)?;
-                }
-            }
+            self.check_partition_settled(tx, m.lpar_id)?;
             Ok::<_, ServiceError>(m)
         })?;
-        let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(m.lpar_id));
-        let _held = lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
-            ivm_qemu::vm::detach_disk(&live.qmp, &m.vtd, m.lun).map_err(HostError::from)?;
-        }
+        self.on_running(m.lpar_id, |q| {
+            ivm_qemu::vm::detach_disk(q, &m.vtd, m.lun).map_err(|e| HostError::from(e).into())
+        })?;
         self.store.write(|tx| tx.delete_mapping(vtd))?;
         Ok(m)
     }
