@@ -20,6 +20,21 @@ fn links(d: &Daemon) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `lshwres -r virtualio --rsubtype eth --level lpar -F FIELDS`.
+fn adapters(d: &Daemon, fields: &str) -> String {
+    d.ok(&[
+        "lshwres",
+        "-r",
+        "virtualio",
+        "--rsubtype",
+        "eth",
+        "--level",
+        "lpar",
+        "-F",
+        fields,
+    ])
+}
+
 /// The MAC of `slot` from a MAC base, as the guest shows it (`aa:bb:...`).
 fn slot_mac(base: &str, slot: u8) -> String {
     let hex = format!("{}{slot:02x}", base.trim().to_ascii_lowercase());
@@ -84,17 +99,7 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
     let base = base.trim().to_ascii_lowercase();
     assert_eq!(base.len(), 10, "{base}");
 
-    let listed = d.ok(&[
-        "lshwres",
-        "-r",
-        "virtualio",
-        "--rsubtype",
-        "eth",
-        "--level",
-        "lpar",
-        "-F",
-        "lpar_name,slot_num,port_vlan_id,is_trunk,mac_addr",
-    ]);
+    let listed = adapters(&d, "lpar_name,slot_num,port_vlan_id,is_trunk,mac_addr");
     assert!(
         listed.starts_with(&format!("a,3,1,0,{}03\n", base.to_ascii_uppercase())),
         "{listed}"
@@ -184,19 +189,7 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
             "a never reached c once c moved to virtual Ethernet 1"
         );
     }
-    assert!(d
-        .ok(&[
-            "lshwres",
-            "-r",
-            "virtualio",
-            "--rsubtype",
-            "eth",
-            "--level",
-            "lpar",
-            "-F",
-            "lpar_name,slot_num,port_vlan_id"
-        ])
-        .contains("c,3,1\n"));
+    assert!(adapters(&d, "lpar_name,slot_num,port_vlan_id").contains("c,3,1\n"));
     drop((a, _b, c));
     for name in ["a", "b", "c"] {
         stop_now(&d, name);

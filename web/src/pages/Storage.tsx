@@ -129,7 +129,7 @@ function Optical({ view, canModify, act, adapterLabel, reload, setError }: {
   const upload = () => {
     if (!file) return;
     setProgress(0);
-    uploadMedia(name || file.name, file, readOnly, (f) => setProgress(Math.round(f * 100)))
+    uploadMedia(name, file, readOnly, (f) => setProgress(Math.round(f * 100)))
       .then(() => { setError(null); setFile(null); setName(''); }, (e) => setError(e.message))
       .finally(() => { setProgress(null); reload(); });
   };
@@ -154,10 +154,10 @@ function Optical({ view, canModify, act, adapterLabel, reload, setError }: {
           {canModify && (
             <Toolbar><ToolbarContent>
               <ToolbarItem><FileUpload id="m-file" filename={file?.name ?? ''} browseButtonText="Choose ISO" hideDefaultPreview
-                onFileInputChange={(_e, f) => setFile(f)} onClearClick={() => setFile(null)} /></ToolbarItem>
-              <ToolbarItem><FormGroup label="Media name" fieldId="m-name"><TextInput id="m-name" value={name} placeholder={file?.name ?? ''} onChange={(_e, v) => setName(v)} /></FormGroup></ToolbarItem>
+                onFileInputChange={(_e, f) => { setFile(f); setName(f.name); }} onClearClick={() => { setFile(null); setName(''); }} /></ToolbarItem>
+              <ToolbarItem><FormGroup label="Media name" fieldId="m-name"><TextInput id="m-name" value={name} onChange={(_e, v) => setName(v)} /></FormGroup></ToolbarItem>
               <ToolbarItem><Checkbox id="m-ro" label="Read-only" isChecked={readOnly} onChange={(_e, v) => setReadOnly(v)} /></ToolbarItem>
-              <ToolbarItem><Button isDisabled={!file || progress !== null} onClick={upload}>Upload</Button></ToolbarItem>
+              <ToolbarItem><Button isDisabled={!file || !name || progress !== null} onClick={upload}>Upload</Button></ToolbarItem>
               {progress !== null && <ToolbarItem style={{ minWidth: '15rem' }}><Progress value={progress} title="Uploading" data-testid="upload-progress" /></ToolbarItem>}
             </ToolbarContent></Toolbar>
           )}
