@@ -7,7 +7,8 @@
 #   IVM-TEST-GUEST READY cpus=N mem_kb=M
 # on the serial console and runs a shell there. `guest-status` prints
 # `cpus=N mem_kb=M disks=sda:SECTORS,... cdroms=sr0:SECTORS,... boot=kernel|disk|cd nics=eth0:MAC,...`
-# again. `ivm.ip=eth0:10.0.0.2/24` on the kernel command line sets an adapter's address.
+# again. `ivm.ip=eth0:10.0.0.2/24` on the kernel command line sets an adapter's address, and a
+# guest with an address runs a TCP echo responder on port 7 (busybox nc).
 #
 # Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX); guest.iso: the same
 # guest on a bootable ISO (ISOLINUX, El Torito); tools.iso: Debian's fio with the libraries it
@@ -124,9 +125,12 @@ for arg in $(cat /proc/cmdline); do
             v=${arg#ivm.ip=}; dev=${v%%:*}; addr=${v#*:}
             n=0; while [ ! -e "/sys/class/net/$dev" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
             ip link set "$dev" up && ip addr add "$addr" dev "$dev" || echo "IVM-TEST-GUEST cannot set $addr on $dev"
+            echo=1
             ;;
     esac
 done
+# A guest with an address answers on TCP port 7 (echo), so tests reach a service in it.
+[ -n "${echo:-}" ] && nc -ll -p 7 -e /bin/cat >/dev/null 2>&1 &
 hostname ivm-guest
 echo "IVM-TEST-GUEST READY $(guest-status)"
 while :; do

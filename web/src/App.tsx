@@ -11,6 +11,7 @@ import { Login } from './pages/Login';
 import { Partitions } from './pages/Partitions';
 import { SystemPage } from './pages/SystemPage';
 import { Storage } from './pages/Storage';
+import { Ethernet } from './pages/Ethernet';
 import { Tasks } from './pages/Tasks';
 import { Users } from './pages/Users';
 import { Terminal } from './pages/Terminal';
@@ -20,6 +21,7 @@ const PAGES = [
   { path: 'partitions', title: 'View/Modify Partitions' },
   { path: 'system', title: 'View/Modify System Properties' },
   { path: 'storage', title: 'View/Modify Virtual Storage' },
+  { path: 'ethernet', title: 'View/Modify Virtual Ethernet' },
   { path: 'tasks', title: 'Task Monitor' },
   { path: 'users', title: 'User Accounts' },
 ];
@@ -88,6 +90,7 @@ function Console({ user, onLogout, onExpired }: { user: User; onLogout: () => vo
   if (page === 'terminal') body = <Terminal id={Number(route.split('/')[1])} canModify={user.role !== 'View Only'} />;
   else if (page === 'system') body = <SystemPage live={live} canModify={canModify} />;
   else if (page === 'storage') body = <Storage live={live} canModify={canModify} />;
+  else if (page === 'ethernet') body = <Ethernet live={live} canModify={canModify} />;
   else if (page === 'tasks') body = <Tasks live={live} />;
   else if (page === 'users' && canModify) body = <Users self={user.name} />;
   else body = <Partitions live={live} canModify={canModify} canConsole={user.role !== 'View Only'} />;

@@ -16,8 +16,22 @@ export interface Partition {
   sharing_mode: string; uncap_weight: number;
   mem_mode: string; min_mem: number; desired_mem: number; max_mem: number;
   boot_kernel: string; boot_initrd: string; boot_args: string;
+  virtual_eth_adapters: VirtualEthAdapter[]; virtual_eth_mac_base_value: string;
   run?: RunInfo;
 }
+
+export interface VirtualEthAdapter {
+  slot_num: number; ieee_virtual_eth: boolean; port_vlan_id: number; addl_vlan_ids: number[];
+  is_trunk: boolean; is_required: boolean;
+}
+export interface EthDevice {
+  name: string; kind: 'physical' | 'virtual' | 'sea'; ifname: string; slot: number | null; pvid: number | null;
+  phys: string | null; vadapter: string | null; available: boolean; mac: string;
+}
+export interface VirtualEthernet {
+  pvid: number; bridge: string; active: boolean; adapters: [number, number][]; sea: string | null; sea_phys: string | null;
+}
+export interface NetworkView { devices: EthDevice[]; ids: VirtualEthernet[] }
 
 export interface Summary {
   installed_procs: number; configurable_proc_units: number; committed_proc_units: number;
@@ -105,6 +119,11 @@ export const api = {
   removeMedia: (name: string) => call<void>('DELETE', `/storage/media/${encodeURIComponent(name)}?force=true`),
   createOptical: (vadapter: string) => call<OpticalDevice>('POST', '/storage/optical', { vadapter }),
   load: (vtd: string, media: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/load`, { media, force: true }),
+  network: () => call<NetworkView>('GET', '/network'),
+  ethernet: (id: number, op: 'a' | 'r', slot_num: number, port_vlan_id?: number) =>
+    call<Partition>('POST', `/partitions/${id}/ethernet`, { op, slot_num, port_vlan_id }),
+  createSea: (phys: string, vadapter: string) => call<EthDevice>('POST', '/network/sea', { phys, vadapter }),
+  removeDevice: (name: string) => call<EthDevice>('DELETE', `/network/devices/${encodeURIComponent(name)}`),
   unload: (vtd: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/unload`),
 };
 

@@ -74,7 +74,7 @@ export async function startDaemon(settings = '') {
     rmSync(dataDir, { recursive: true, force: true });
     for (const ns of [netns, browserNetns]) { try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* gone */ } }
   };
-  return { url, dataDir, stop, ivm, browserNetns };
+  return { url, dataDir, stop, ivm, netns, browserNetns };
 }
 
 // The kernel reports a cgroup busy for a moment after its last process exits.

@@ -1,6 +1,6 @@
 //! Partitions and the managed system as IVM output records, attributes in IVM's order.
 
-use ivm_model::{Partition, ProcMode, ProcUnits, ResourceSummary, SystemView};
+use ivm_model::{Partition, ProcMode, ProcUnits, ResourceSummary, StorageView, SystemView};
 
 use crate::output::Record;
 
@@ -295,4 +295,53 @@ pub fn eth_adapters(p: &Partition) -> Vec<Record> {
             ]
         })
         .collect()
+}
+
+/// Every virtual slot of a partition that holds an adapter, as `lshwres -r virtualio
+/// --rsubtype slot --level slot` prints it (`drc_name` last): serial 0 and 1, the client
+/// virtual SCSI adapter (2) or the management partition's server adapters, Ethernet adapters.
+pub fn virtual_slots(p: &Partition, sys: &SystemView, st: &StorageView) -> Vec<Record> {
+    let mut slots: Vec<(u32, &str)> = vec![(0, "serial"), (1, "serial")];
+    if p.is_management() {
+        slots.extend(st.adapters.iter().map(|a| (a.server_slot, "scsi")));
+    } else if st.adapters.iter().any(|a| a.lpar_id == p.lpar_id) {
+        slots.push((2, "scsi"));
+    }
+    slots.extend(
+        p.eth
+            .virtual_eth_adapters
+            .iter()
+            .map(|a| (a.slot_num, "eth")),
+    );
+    slots.sort_by_key(|s| s.0);
+    slots
+        .into_iter()
+        .map(|(slot, config)| {
+            vec![
+                ("lpar_name", p.name.clone()),
+                ("lpar_id", p.lpar_id.to_string()),
+                ("slot_num", slot.to_string()),
+                ("config", config.to_string()),
+                ("state", "1".into()),
+                (
+                    "drc_name",
+                    format!(
+                        "U{}.{}-V{}-C{slot}",
+                        sys.system.type_model, sys.system.serial_num, p.lpar_id
+                    ),
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// A partition's virtual slot limits, as `lshwres -r virtualio --rsubtype slot --level lpar`
+/// prints them.
+pub fn virtual_slot_limits(p: &Partition) -> Record {
+    vec![
+        ("lpar_name", p.name.clone()),
+        ("lpar_id", p.lpar_id.to_string()),
+        ("curr_max_virtual_slots", p.max_virtual_slots.to_string()),
+        ("pend_max_virtual_slots", p.max_virtual_slots.to_string()),
+    ]
 }

@@ -101,10 +101,11 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
 
     let listed = adapters(&d, "lpar_name,slot_num,port_vlan_id,is_trunk,mac_addr");
     assert!(
-        listed.starts_with(&format!("a,3,1,0,{}03\n", base.to_ascii_uppercase())),
+        listed.contains(&format!("\na,3,1,0,{}03\n", base.to_ascii_uppercase())),
         "{listed}"
     );
-    assert_eq!(listed.lines().count(), 3, "{listed}");
+    // The management partition's four, then one each.
+    assert_eq!(listed.lines().count(), 7, "{listed}");
     let e = d.fails(&["lshwres", "-r", "virtualio", "--level", "lpar"]);
     assert!(e.contains("--rsubtype eth"), "{e}");
 
@@ -197,4 +198,291 @@ fn partitions_on_one_virtual_ethernet_reach_each_other_and_no_other() {
     // Taps went with QEMU, bridges with their last tap.
     let l = links(&d);
     assert_eq!(l.lines().count(), 1, "only the loopback stays: {l}");
+}
+
+/// A TCP responder in `ns` on `addr`: each connection's first line comes back as `LAN:<line>`;
+/// a line `QUIT` ends it.
+fn responder(ns: &common::Netns, addr: &'static str) -> std::thread::JoinHandle<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = ns.spawn(move || {
+        let l = std::net::TcpListener::bind(addr).expect("bind the LAN responder");
+        tx.send(()).unwrap();
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut line = String::new();
+            let _ = BufReader::new(&s).read_line(&mut line);
+            if line.trim() == "QUIT" {
+                break;
+            }
+            let _ = s.write_all(format!("LAN:{line}").as_bytes());
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the responder listens");
+    h
+}
+
+/// One line through TCP from inside `ns` to `addr`: what comes back (empty when nothing does).
+fn exchange(ns: &common::Netns, addr: &'static str, line: &'static str) -> String {
+    ns.run(move || {
+        use std::io::{Read, Write};
+        let Ok(mut s) =
+            std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(3))
+        else {
+            return String::new();
+        };
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(format!("{line}\n").as_bytes());
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    })
+}
+
+#[test]
+fn a_virtual_ethernet_bridge_joins_the_lan_and_gives_the_host_its_network_back() {
+    let _l = lock();
+    // The "host" namespace the daemon runs in, and the "LAN" joined to it by a veth pair whose
+    // host end (lan0) plays the physical NIC and carries the host's address and default route.
+    let host = common::Netns::new("h");
+    let lan = common::Netns::new("l");
+    host.ip_in(&[
+        "link", "add", "lan0", "type", "veth", "peer", "name", "lan1", "netns", &lan.name,
+    ]);
+    host.ip_in(&["addr", "add", "10.77.0.1/24", "dev", "lan0"]);
+    host.ip_in(&["link", "set", "lan0", "up"]);
+    host.ip_in(&["route", "add", "default", "via", "10.77.0.254"]);
+    lan.ip_in(&["addr", "add", "10.77.0.254/24", "dev", "lan1"]);
+    lan.ip_in(&["link", "set", "lan1", "up"]);
+    let resp = responder(&lan, "10.77.0.254:7007");
+    common::eventually("the host to reach the LAN", Duration::from_secs(20), || {
+        exchange(&host, "10.77.0.254:7007", "host") == "LAN:host\n"
+    });
+
+    let mut d = Daemon::start_in(SETTINGS, &host);
+    install_guest(&d);
+    let adapters_listed = d.ok(&["lsdev", "-type", "adapter"]);
+    assert!(
+        adapters_listed.starts_with("name             status      description\n"),
+        "{adapters_listed}"
+    );
+    assert!(
+        adapters_listed.contains("ent0             Available   Physical Ethernet Adapter (lan0)\n"),
+        "{adapters_listed}"
+    );
+    assert!(
+        adapters_listed
+            .contains("ent1             Defined     Virtual I/O Ethernet Adapter (l-lan)"),
+        "{adapters_listed}"
+    );
+    let virt = d.ok(&["lsdev", "-virtual", "-field", "name", "-fmt", ":"]);
+    assert_eq!(virt, "ent1\nent2\nent3\nent4\n", "{virt}");
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-net", "-field", "svea", "sea", "-fmt", ":"]),
+        "ent1\nent2\nent3\nent4\n"
+    );
+    let mgmt_adapters = adapters(&d, "lpar_id,slot_num,port_vlan_id,is_trunk");
+    assert!(
+        mgmt_adapters.starts_with("1,3,1,1\n1,4,2,1\n1,5,3,1\n1,6,4,1\n"),
+        "{mgmt_adapters}"
+    );
+
+    // Refusals change nothing.
+    for (args, why) in [
+        (
+            vec!["-sea", "ent9", "-vadapter", "ent1"],
+            "ent9 does not exist",
+        ),
+        (
+            vec!["-sea", "ent1", "-vadapter", "ent2"],
+            "a physical Ethernet adapter",
+        ),
+        (
+            vec!["-sea", "ent0", "-vadapter", "ent0"],
+            "a virtual Ethernet adapter",
+        ),
+        (
+            vec![
+                "-sea",
+                "ent0",
+                "-vadapter",
+                "ent1",
+                "-default",
+                "ent1",
+                "-defaultid",
+                "2",
+            ],
+            "port VLAN ID of ent1 (1)",
+        ),
+        (
+            vec!["-sea", "ent0", "-vadapter", "ent1", "-default", "ent2"],
+            "the adapter given with -vadapter",
+        ),
+    ] {
+        let mut v = vec!["mkvdev"];
+        v.extend(args);
+        let e = d.fails(&v);
+        assert!(e.contains(why), "{v:?}: {e}");
+    }
+    let e = d.fails(&["rmdev", "-dev", "ent0"]);
+    assert!(e.contains("physical adapter"), "{e}");
+    let e = d.fails(&["lsdev", "-dev", "ent0", "-attr", "pvid"]);
+    assert!(e.contains("no attribute pvid"), "{e}");
+    let o = d.ivm(&["lsmap", "-vadapter", "ent0", "-net"]);
+    assert_eq!(o.code, 16, "{o:?}");
+    assert!(host
+        .ip_in(&["-o", "addr", "show", "dev", "lan0"])
+        .contains("10.77.0.1/24"));
+
+    // The bridge: the host's address and route move to it, and the host still reaches the LAN.
+    assert_eq!(
+        d.ok(&[
+            "mkvdev",
+            "-sea",
+            "ent0",
+            "-vadapter",
+            "ent1",
+            "-default",
+            "ent1",
+            "-defaultid",
+            "1"
+        ]),
+        "ent5 Available\n"
+    );
+    let bridge = d.ok(&["lsdev", "-dev", "ent5", "-attr", "ifname"]);
+    let bridge = bridge.lines().nth(2).unwrap().to_string();
+    assert!(
+        bridge.starts_with("ivm") && bridge.ends_with("v1"),
+        "{bridge}"
+    );
+    assert!(host
+        .ip_in(&["-o", "addr", "show", "dev", &bridge])
+        .contains("10.77.0.1/24"));
+    assert!(!host
+        .ip_in(&["-o", "addr", "show", "dev", "lan0"])
+        .contains("10.77.0.1"));
+    let routes = host.ip_in(&["route", "show", "default"]);
+    assert!(
+        routes.contains(&format!("via 10.77.0.254 dev {bridge}")),
+        "{routes}"
+    );
+    common::eventually(
+        "the host to reach the LAN through the bridge",
+        Duration::from_secs(30),
+        || exchange(&host, "10.77.0.254:7007", "bridged") == "LAN:bridged\n",
+    );
+    assert_eq!(
+        d.ok(&["lsdev", "-dev", "ent5", "-attr", "pvid"]),
+        "value\n\n1\n"
+    );
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-net", "-field", "sea", "-fmt", ":"]),
+        "ent5\n"
+    );
+    let csv = d.ok(&["lsmap", "-vadapter", "ent1", "-net", "-fmt", ","]);
+    let f: Vec<&str> = csv.trim().split(',').collect();
+    assert_eq!(
+        (f[0], f[2], f[3], f[4]),
+        ("ent1", "ent5", "ent0", "Available"),
+        "{csv}"
+    );
+    assert!(
+        f[1].ends_with("-V1-C3-T1") && f[5].ends_with("-P1-lan0"),
+        "{csv}"
+    );
+    let text = d.ok(&["lsmap", "-all", "-net"]);
+    assert!(text.contains("SEA                   ent5\nBacking device        ent0\nStatus                Available\n"), "{text}");
+    assert!(
+        text.contains("SEA                   NO SHARED ETHERNET ADAPTER FOUND"),
+        "{text}"
+    );
+    assert!(d.ok(&["lsdev", "-type", "adapter"]).contains(&format!(
+        "ent5             Available   Shared Ethernet Adapter ({bridge})"
+    )));
+    let e = d.fails(&["mkvdev", "-sea", "ent0", "-vadapter", "ent2"]);
+    assert!(e.contains("ent5 bridges it"), "{e}");
+
+    // A partition on virtual Ethernet 1 reaches the LAN, and the LAN reaches its responder.
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=p,desired_procs=1,desired_mem=256,boot_kernel=vmlinuz,boot_initrd=initramfs,\
+         \"boot_args=console=ttyS0 quiet ivm.ip=eth0:10.77.0.5/24\",\"virtual_eth_adapters=3/0/1//0/0\"",
+    ]);
+    let mut p = boot(&d, "p", 2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !ping(&mut p, "10.77.0.254") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "p never reached the LAN"
+        );
+    }
+    p.send("echo \"TCP-\"\"OUT:$(echo guest | nc 10.77.0.254 7007)\"");
+    let got = p.wait_for("TCP-OUT:", Duration::from_secs(30));
+    assert!(got.contains("TCP-OUT:LAN:guest"), "{got}");
+    common::eventually(
+        "the LAN to reach p's responder",
+        Duration::from_secs(30),
+        || exchange(&lan, "10.77.0.5:7", "from-lan") == "from-lan\n",
+    );
+
+    // kill -9 of the daemon: the partition keeps its network, the bridge stays as it was.
+    let before = host.ip_in(&["-o", "link"]);
+    drop(p);
+    d.restart_after_kill();
+    assert_eq!(common::state(&d, "p"), "Running");
+    // The console went with the daemon; a new one is opened.
+    let mut p = common::Console::open(&d, 2);
+    assert!(
+        ping(&mut p, "10.77.0.254"),
+        "p keeps the LAN after the daemon's restart"
+    );
+    let after = host.ip_in(&["-o", "link"]);
+    let names = |s: &str| {
+        let mut v: Vec<String> = s
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&before),
+        names(&after),
+        "no link made or lost by the restart"
+    );
+    assert!(d
+        .ok(&["lsmap", "-all", "-net", "-field", "sea", "status", "-fmt", ":"])
+        .contains("ent5:Available"));
+
+    // Removing the bridge gives the host its address and route back on lan0.
+    assert_eq!(d.ok(&["rmdev", "-dev", "ent5"]), "ent5 deleted\n");
+    assert!(host
+        .ip_in(&["-o", "addr", "show", "dev", "lan0"])
+        .contains("10.77.0.1/24"));
+    let routes = host.ip_in(&["route", "show", "default"]);
+    assert!(routes.contains("via 10.77.0.254 dev lan0"), "{routes}");
+    common::eventually(
+        "the host to reach the LAN on lan0 again",
+        Duration::from_secs(30),
+        || exchange(&host, "10.77.0.254:7007", "back") == "LAN:back\n",
+    );
+    assert!(
+        !ping(&mut p, "10.77.0.254"),
+        "without the bridge p no longer reaches the LAN"
+    );
+    let e = d.fails(&["rmdev", "-dev", "ent5"]);
+    assert!(e.contains("ent5 does not exist"), "{e}");
+
+    // After the partition stops no tap or ivm bridge is left.
+    drop(p);
+    stop_now(&d, "p");
+    let left = names(&host.ip_in(&["-o", "link"]));
+    assert_eq!(left, ["lan0", "lo"], "{left:?}");
+    exchange(&lan, "10.77.0.254:7007", "QUIT");
+    resp.join().unwrap();
 }

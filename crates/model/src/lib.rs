@@ -4,6 +4,7 @@
 
 mod enums;
 mod eth;
+mod netdev;
 mod partition;
 mod request;
 mod storage;
@@ -17,6 +18,7 @@ pub use enums::{
     ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};
+pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{
     BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,
 };

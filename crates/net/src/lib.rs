@@ -2,9 +2,13 @@
 //! running `ip`): `links` makes and removes bridges (one per virtual Ethernet ID where the kernel
 //! has no bridge VLAN filtering), attaches ports and lists what exists; `tap` opens a partition
 //! adapter's tap, whose descriptor QEMU inherits, so the tap disappears with the last holder.
+//! `addrs` reads a link's addresses and routes and puts them on another link (the host's own
+//! network moving onto the bridge of a virtual Ethernet bridge, and back).
 //! The drivers carry out; the rules and the service decide.
 
+pub mod addrs;
 pub mod links;
 pub mod tap;
 
+pub use addrs::IpConfig;
 pub use links::{Link, NetError};

@@ -45,9 +45,16 @@ pub struct Link {
     pub bridge: bool,
     /// Whether it is up.
     pub up: bool,
+    /// Whether it is a loopback interface.
+    pub loopback: bool,
+    /// Its hardware address (empty when it has none).
+    pub mac: Vec<u8>,
 }
 
-fn nl<'a>(action: &'static str, name: &'a str) -> impl FnOnce(rtnetlink::Error) -> NetError + 'a {
+pub(crate) fn nl<'a>(
+    action: &'static str,
+    name: &'a str,
+) -> impl FnOnce(rtnetlink::Error) -> NetError + 'a {
     move |e| NetError::Netlink {
         action,
         name: name.to_string(),
@@ -58,7 +65,7 @@ fn nl<'a>(action: &'static str, name: &'a str) -> impl FnOnce(rtnetlink::Error) 
 /// Runs `f` with a netlink handle on a private single-thread runtime in a thread of its own,
 /// so callers stay blocking (inside an async runtime too) and the socket opens in the calling
 /// thread's network namespace (a new thread starts in its creator's).
-fn with_handle<T: Send>(
+pub(crate) fn with_handle<T: Send>(
     f: impl AsyncFnOnce(Handle) -> Result<T, NetError> + Send,
 ) -> Result<T, NetError> {
     std::thread::scope(|s| {
@@ -108,11 +115,17 @@ fn to_link(m: &LinkMessage) -> Link {
             .header
             .flags
             .contains(rtnetlink::packet_route::link::LinkFlags::Up),
+        loopback: m
+            .header
+            .flags
+            .contains(rtnetlink::packet_route::link::LinkFlags::Loopback),
+        mac: Vec::new(),
     };
     for a in &m.attributes {
         match a {
             LinkAttribute::IfName(n) => l.name = n.clone(),
             LinkAttribute::Controller(i) => l.master = Some(*i),
+            LinkAttribute::Address(a) => l.mac = a.clone(),
             LinkAttribute::LinkInfo(infos) => {
                 l.bridge = infos
                     .iter()
@@ -124,7 +137,7 @@ fn to_link(m: &LinkMessage) -> Link {
     l
 }
 
-async fn all(handle: &Handle) -> Result<Vec<Link>, NetError> {
+pub(crate) async fn all(handle: &Handle) -> Result<Vec<Link>, NetError> {
     let mut s = handle.link().get().execute();
     let mut out = Vec::new();
     while let Some(m) = s.try_next().await.map_err(nl("list", "links"))? {
@@ -176,23 +189,61 @@ pub fn ensure_bridge(name: &str) -> Result<u32, NetError> {
 pub fn attach(port: &str, bridge: &str) -> Result<(), NetError> {
     with_handle(async |h| {
         let links = all(&h).await?;
-        let find = |n: &str| {
-            links
-                .iter()
-                .find(|l| l.name == n)
-                .map(|l| l.index)
-                .ok_or_else(|| NetError::Netlink {
-                    action: "find",
-                    name: n.to_string(),
-                    message: "no such interface".into(),
-                })
-        };
-        let (p, b) = (find(port)?, find(bridge)?);
+        let (p, b) = (index_of(&links, port)?, index_of(&links, bridge)?);
         h.link()
             .set(LinkUnspec::new_with_index(p).controller(b).up().build())
             .execute()
             .await
             .map_err(nl("attach", port))
+    })
+}
+
+/// The index of link `name` among `links`.
+pub(crate) fn index_of(links: &[Link], name: &str) -> Result<u32, NetError> {
+    links
+        .iter()
+        .find(|l| l.name == name)
+        .map(|l| l.index)
+        .ok_or_else(|| NetError::Netlink {
+            action: "find",
+            name: name.to_string(),
+            message: "no such interface".into(),
+        })
+}
+
+/// Takes link `port` out of whatever bridge it is in (it stays up).
+pub fn detach(port: &str) -> Result<(), NetError> {
+    with_handle(async |h| {
+        let p = index_of(&all(&h).await?, port)?;
+        h.link()
+            .set(LinkUnspec::new_with_index(p).nocontroller().build())
+            .execute()
+            .await
+            .map_err(nl("detach", port))
+    })
+}
+
+/// Brings link `name` up.
+pub fn set_up(name: &str) -> Result<(), NetError> {
+    with_handle(async |h| {
+        let i = index_of(&all(&h).await?, name)?;
+        h.link()
+            .set(LinkUnspec::new_with_index(i).up().build())
+            .execute()
+            .await
+            .map_err(nl("bring up", name))
+    })
+}
+
+/// Gives link `name` the hardware address `mac` (a bridge then keeps it whatever its ports).
+pub fn set_mac(name: &str, mac: &[u8]) -> Result<(), NetError> {
+    with_handle(async |h| {
+        let i = index_of(&all(&h).await?, name)?;
+        h.link()
+            .set(LinkUnspec::new_with_index(i).address(mac.to_vec()).build())
+            .execute()
+            .await
+            .map_err(nl("set the address of", name))
     })
 }
 
@@ -207,6 +258,26 @@ pub fn delete(name: &str) -> Result<(), NetError> {
                 .map_err(nl("remove", name))?;
         }
         Ok(())
+    })
+}
+
+/// Removes bridge `name` if it has no port left (or is gone already); returns whether it is
+/// gone.
+pub fn delete_bridge_if_idle(name: &str) -> Result<bool, NetError> {
+    with_handle(async |h| {
+        let links = all(&h).await?;
+        let Some(b) = links.iter().find(|l| l.name == name && l.bridge) else {
+            return Ok(true);
+        };
+        if links.iter().any(|l| l.master == Some(b.index)) {
+            return Ok(false);
+        }
+        h.link()
+            .del(b.index)
+            .execute()
+            .await
+            .map_err(nl("remove", name))?;
+        Ok(true)
     })
 }
 

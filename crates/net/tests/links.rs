@@ -108,3 +108,83 @@ fn taps_on_one_bridge_talk_and_taps_on_another_do_not() {
         assert!(tap::open("this-name-is-too-long", false).is_err());
     });
 }
+
+/// Adds `default via gw` through link `name` (what a host's network configuration does).
+fn add_default_route(name: &str, gw: std::net::Ipv4Addr) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use futures_util::TryStreamExt;
+        let (conn, h, _) = rtnetlink::new_connection().unwrap();
+        tokio::spawn(conn);
+        let mut links = h.link().get().match_name(name.to_string()).execute();
+        let index = links.try_next().await.unwrap().unwrap().header.index;
+        let r = rtnetlink::RouteMessageBuilder::<std::net::Ipv4Addr>::new()
+            .output_interface(index)
+            .gateway(gw)
+            .build();
+        h.route().add(r).execute().await.unwrap();
+    });
+}
+
+#[test]
+fn a_links_addresses_and_routes_move_to_a_bridge_and_back() {
+    in_new_netns(|| {
+        use ivm_net::addrs;
+        let _nic = tap::open("ph0", false).unwrap();
+        links::set_up("ph0").unwrap();
+        let cfg = addrs::IpConfig {
+            addresses: vec![("10.9.0.1".parse().unwrap(), 24)],
+            routes: vec![],
+        };
+        addrs::add_addresses("ph0", &cfg).unwrap();
+        add_default_route("ph0", "10.9.0.254".parse().unwrap());
+        let on_nic = addrs::read("ph0").unwrap();
+        assert_eq!(on_nic.addresses, cfg.addresses);
+        assert_eq!(on_nic.route_texts(), ["default via 10.9.0.254"]);
+
+        // The virtual Ethernet bridge's order: the bridge takes the NIC's MAC and addresses,
+        // the NIC joins it, leaves its addresses, and the routes follow.
+        links::ensure_bridge("ivmsea").unwrap();
+        let mac = links::list()
+            .unwrap()
+            .into_iter()
+            .find(|l| l.name == "ph0")
+            .unwrap()
+            .mac;
+        links::set_mac("ivmsea", &mac).unwrap();
+        addrs::add_addresses("ivmsea", &on_nic).unwrap();
+        links::attach("ph0", "ivmsea").unwrap();
+        addrs::remove_addresses("ph0", &on_nic).unwrap();
+        addrs::add_routes("ivmsea", &on_nic).unwrap();
+        let (b, n) = (addrs::read("ivmsea").unwrap(), addrs::read("ph0").unwrap());
+        assert_eq!(b.addresses, cfg.addresses);
+        assert_eq!(b.route_texts(), ["default via 10.9.0.254"]);
+        assert!(n.is_empty(), "{n:?}");
+        let all = links::list().unwrap();
+        let get = |n: &str| all.iter().find(|l| l.name == n).unwrap().clone();
+        assert_eq!(get("ivmsea").mac, mac);
+        assert_eq!(get("ph0").master, Some(get("ivmsea").index));
+
+        // And back.
+        addrs::add_addresses("ph0", &b).unwrap();
+        links::detach("ph0").unwrap();
+        addrs::remove_addresses("ivmsea", &b).unwrap();
+        addrs::add_routes("ph0", &b).unwrap();
+        let back = addrs::read("ph0").unwrap();
+        assert_eq!(back.addresses, cfg.addresses);
+        assert_eq!(back.route_texts(), ["default via 10.9.0.254"]);
+        assert!(addrs::read("ivmsea").unwrap().is_empty());
+        assert_eq!(
+            links::list()
+                .unwrap()
+                .iter()
+                .find(|l| l.name == "ph0")
+                .unwrap()
+                .master,
+            None
+        );
+    });
+}

@@ -29,10 +29,13 @@ pub fn default_adapters(max_virtual_slots: u32) -> Vec<VirtualEthAdapter> {
         .collect()
 }
 
-/// Checks an adapter list against the partition's slots and this version's limits.
+/// Checks an adapter list against the partition's slots and this version's limits. Trunk
+/// adapters are the management partition's alone (`trunk_ok`): on a bridge of its own per ID a
+/// trunk adapter carries nothing tagged, it is the ID's way out.
 pub fn check_adapters(
     adapters: &[VirtualEthAdapter],
     max_virtual_slots: u32,
+    trunk_ok: bool,
 ) -> Result<(), RuleError> {
     let mut seen = Vec::new();
     for a in adapters {
@@ -62,7 +65,7 @@ pub fn check_adapters(
                 allowed: "port VLAN IDs 1 to 4094".into(),
             });
         }
-        if !a.addl_vlan_ids.is_empty() || a.is_trunk || a.ieee_virtual_eth {
+        if !a.addl_vlan_ids.is_empty() || (a.is_trunk && !trunk_ok) || a.ieee_virtual_eth {
             // Tagged VLANs on a shared bridge need bridge VLAN filtering and 802.1Q, which
             // this version does not use: each virtual Ethernet ID is a bridge of its own.
             return Err(RuleError::Unsupported {
@@ -131,7 +134,7 @@ pub fn new_eth(
         Some(a) => a.to_vec(),
         None => default_adapters(max_virtual_slots),
     };
-    check_adapters(&adapters, max_virtual_slots)?;
+    check_adapters(&adapters, max_virtual_slots, false)?;
     let others: Vec<&Partition> = existing.iter().filter(|p| p.lpar_id != lpar_id).collect();
     let base = match mac_base.filter(|b| !b.is_empty()) {
         Some(b) => check_mac_base(b, &others)?,
@@ -193,7 +196,7 @@ pub fn change_adapters(
                 is_trunk: false,
                 is_required: false,
             });
-            check_adapters(&list, p.max_virtual_slots)?;
+            check_adapters(&list, p.max_virtual_slots, false)?;
             list.sort_by_key(|a| a.slot_num);
         }
         ivm_model::DlparOp::Remove => {
@@ -235,7 +238,7 @@ mod tests {
 
     #[test]
     fn adapters_keep_to_their_slots_and_ids() {
-        assert!(check_adapters(&[adapter(3, 1), adapter(9, 4094)], 10).is_ok());
+        assert!(check_adapters(&[adapter(3, 1), adapter(9, 4094)], 10, false).is_ok());
         for (list, why) in [
             (vec![adapter(2, 1)], "slots 3 to 9"),
             (vec![adapter(10, 1)], "slots 3 to 9"),
@@ -243,12 +246,13 @@ mod tests {
             (vec![adapter(3, 0)], "1 to 4094"),
             (vec![adapter(3, 4095)], "1 to 4094"),
         ] {
-            let e = check_adapters(&list, 10).unwrap_err().to_string();
+            let e = check_adapters(&list, 10, false).unwrap_err().to_string();
             assert!(e.contains(why), "{e}");
         }
         let mut trunk = adapter(3, 1);
         trunk.is_trunk = true;
-        assert!(check_adapters(&[trunk], 10)
+        assert!(check_adapters(&[trunk.clone()], 10, true).is_ok());
+        assert!(check_adapters(&[trunk], 10, false)
             .unwrap_err()
             .to_string()
             .contains("VLAN filtering"));

@@ -15,6 +15,7 @@ mod management;
 mod media;
 mod memory;
 mod names;
+mod netdev;
 mod partition;
 mod procs;
 mod storage;
@@ -42,6 +43,9 @@ pub use media::{
 };
 pub use memory::{resolve_memory, MemRequest};
 pub use names::{lowest_free_id, validate_partition_name};
+pub use netdev::{
+    check_rmdev, is_nic_candidate, management_adapters, new_sea, scan_eth_devices, IVM_LINK_PREFIX,
+};
 pub use partition::{apply_change, check_delete, new_partition};
 pub use procs::{committed_units, resolve_procs, sharing_fits, ProcRequest};
 pub use storage::{

@@ -48,9 +48,9 @@ pub fn default_management_partition(sys: &ManagedSystem) -> Partition {
             max_mem: configurable,
         },
         boot: ivm_model::BootConfig::default(),
-        // Its virtual Ethernet is the host's side of the bridges; no adapters of its own yet.
+        // Its adapters are the host's side of the virtual Ethernet IDs' bridges.
         eth: ivm_model::EthConfig {
-            virtual_eth_adapters: Vec::new(),
+            virtual_eth_adapters: crate::netdev::management_adapters(),
             virtual_eth_mac_base_value: crate::eth::generate_mac_base(
                 &sys.serial_num,
                 MGMT_PARTITION_ID,

@@ -236,7 +236,11 @@ pub fn apply_change(
     }
     if let Some(slots) = change.max_virtual_slots {
         next.max_virtual_slots = check_slots(slots)?;
-        crate::eth::check_adapters(&next.eth.virtual_eth_adapters, next.max_virtual_slots)?;
+        crate::eth::check_adapters(
+            &next.eth.virtual_eth_adapters,
+            next.max_virtual_slots,
+            current.is_management(),
+        )?;
     }
     check_fits(sys, existing, Some(current.lpar_id), &next)?;
     Ok(next)

@@ -7,6 +7,7 @@
 mod error;
 mod media;
 mod migrations;
+mod netdev;
 mod partitions;
 mod runs;
 mod sessions;

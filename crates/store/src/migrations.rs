@@ -152,6 +152,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (lpar_id, slot_num)
     );
     "#,
+    // 7: Ethernet devices (entN) and the management partition's four virtual Ethernet
+    // adapters (slots 3 to 6 on IDs 1 to 4, trunk), which earlier versions did not give it.
+    r#"
+    CREATE TABLE eth_devices (
+        name     TEXT PRIMARY KEY,
+        kind     TEXT NOT NULL,
+        ifname   TEXT NOT NULL DEFAULT '',
+        slot     INTEGER,
+        pvid     INTEGER,
+        phys     TEXT,
+        vadapter TEXT
+    );
+    WITH s(n) AS (VALUES (3), (4), (5), (6))
+    INSERT OR IGNORE INTO eth_adapters (lpar_id, slot_num, ieee, pvid, addl_vlan_ids, trunk, required)
+        SELECT 1, n, 0, n - 2, '', 1, 1 FROM s WHERE EXISTS (SELECT 1 FROM partitions WHERE lpar_id = 1);
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -206,7 +206,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 6
+            known: 7
         })
     ));
 }

@@ -1,5 +1,5 @@
 // Create Partition: name, memory, processors (units computed from virtual processors as IVM
-// does), boot, storage (a disk to assign or create, media to load), summary. The server decides; its error is shown as it says it.
+// does), boot, storage (a disk to assign or create, media to load), Ethernet, summary. The server decides; its error is shown as it says it.
 import { useEffect, useState } from 'react';
 import {
   Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Form, FormGroup,
@@ -27,6 +27,8 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   const [disk, setDisk] = useState<{ kind: 'none' | 'existing' | 'new'; existing: string; name: string; size: string }>(
     { kind: 'none', existing: '', name: '', size: '' });
   const [media, setMedia] = useState('');
+  // The virtual Ethernet IDs of the adapters in slots 3 and 4 (empty: no adapter there).
+  const [eth, setEth] = useState({ a: '1', b: '2' });
   useEffect(() => { api.storage().then(setStorage, () => setStorage(null)); }, []);
   const freeDisks = (storage?.disks ?? []).filter((d) => d.name !== 'VMLibrary_LV'
     && !storage?.mappings.some((m) => m.kind === 'lv' && m.backing === d.name));
@@ -57,6 +59,12 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
     });
   }
   if (boot.kernel) Object.assign(spec, { boot_kernel: boot.kernel, boot_initrd: boot.initrd, boot_args: boot.args });
+  // ivm's default adapters (slot 3 on ID 1, slot 4 on ID 2) unless the step changed them.
+  if (eth.a !== '1' || eth.b !== '2') {
+    spec.virtual_eth_adapters = ([[3, eth.a], [4, eth.b]] as const)
+      .filter(([, id]) => id.trim() !== '')
+      .map(([slot, id]) => ({ slot_num: slot, port_vlan_id: Number(id) }));
+  }
   Object.keys(spec).forEach((k) => spec[k] === undefined && delete spec[k]);
 
   // The partition first; then its storage on the adapter the server gave it. A storage step
@@ -159,13 +167,20 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
               </FormSelect></FormGroup>
           </Form>
         </WizardStep>
+        <WizardStep name="Ethernet" id="step-ethernet">
+          <Form>
+            {field('Adapter in slot 3: virtual Ethernet ID', eth.a, (v) => setEth({ ...eth, a: v }), 'c-eth-a', 'Empty: no adapter in this slot')}
+            {field('Adapter in slot 4: virtual Ethernet ID', eth.b, (v) => setEth({ ...eth, b: v }), 'c-eth-b',
+              'Adapters on one ID reach each other; a virtual Ethernet bridge joins an ID to a physical network')}
+          </Form>
+        </WizardStep>
         <WizardStep name="Summary" id="step-summary" footer={{ nextButtonText: 'Create' }}>
           {error && <Alert variant="danger" isInline title="The partition was not created" data-testid="create-error">{error}</Alert>}
           {available}
           <DescriptionList isHorizontal>
             {Object.entries(spec).map(([k, v]) => (
               <DescriptionListGroup key={k}><DescriptionListTerm>{k}</DescriptionListTerm>
-                <DescriptionListDescription>{String(v)}</DescriptionListDescription></DescriptionListGroup>
+                <DescriptionListDescription>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</DescriptionListDescription></DescriptionListGroup>
             ))}
           </DescriptionList>
         </WizardStep>

@@ -1,5 +1,6 @@
 //! `lshwres -r proc|mem --level sys|lpar [-m SYS] [-F attrs] [--filter ...] [--header]`,
-//! `lshwres -r virtualio --rsubtype eth --level lpar [...]`.
+//! `lshwres -r virtualio --rsubtype eth --level lpar [...]`,
+//! `lshwres -r virtualio --rsubtype slot --level slot|lpar [...]`.
 
 use super::{check_resource, Ctx};
 use crate::output::{render, Record};
@@ -14,7 +15,7 @@ pub struct Args {
     /// Level: sys or lpar.
     #[arg(long)]
     level: String,
-    /// Virtual I/O subtype: eth.
+    /// Virtual I/O subtype: eth or slot.
     #[arg(long)]
     rsubtype: Option<String>,
     #[command(flatten)]
@@ -24,10 +25,35 @@ pub struct Args {
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["proc", "mem", "virtualio"])?;
     let fields = a.list.check(ctx)?;
+    if a.resource == "virtualio" && a.rsubtype.as_deref() == Some("slot") {
+        let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
+        let parts: Vec<_> = ctx
+            .partitions()?
+            .into_iter()
+            .filter(|p| filter.keeps(p))
+            .collect();
+        let records: Vec<Record> = match a.level.as_str() {
+            "slot" => {
+                let sys: ivm_model::SystemView = ctx.client.get("/system")?;
+                let st: ivm_model::StorageView = ctx.client.get("/storage")?;
+                parts
+                    .iter()
+                    .flat_map(|p| records::virtual_slots(p, &sys, &st))
+                    .collect()
+            }
+            "lpar" => parts.iter().map(records::virtual_slot_limits).collect(),
+            other => {
+                return Err(CliError::Usage(format!(
+                    "The level {other} is not valid here. Valid levels are: slot, lpar"
+                )))
+            }
+        };
+        return render(&records, fields.as_ref(), a.list.header);
+    }
     if a.resource == "virtualio" {
         if a.rsubtype.as_deref() != Some("eth") || a.level != "lpar" {
             return Err(CliError::Usage(
-                "Use lshwres -r virtualio --rsubtype eth --level lpar.".into(),
+                "Use lshwres -r virtualio --rsubtype eth --level lpar, or --rsubtype slot --level slot|lpar.".into(),
             ));
         }
         let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;

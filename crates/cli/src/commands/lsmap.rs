@@ -1,4 +1,5 @@
-//! `lsmap -all | -vadapter vhostN [-type disk|lv|file|optical] [-field ... -fmt D]`.
+//! `lsmap -all | -vadapter vhostN [-type disk|lv|file|optical] [-field ... -fmt D]`; with
+//! `-net`, the virtual Ethernet adapters and their bridges (in `netdev`).
 
 use ivm_model::{BackingKind, Mapping, StorageView, SystemView};
 
@@ -28,9 +29,7 @@ const FIELDS: &[&str] = &[
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["vadapter", "type", "fmt"], &["all", "net"])?;
     if a.flag("net") {
-        return Err(CliError::Usage(
-            "Virtual Ethernet is not part of this version: lsmap -net has nothing to list".into(),
-        ));
+        return super::netdev::lsmap_net(ctx, &a);
     }
     for f in &a.fields {
         if !FIELDS.contains(&f.as_str()) {

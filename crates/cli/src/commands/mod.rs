@@ -13,6 +13,7 @@ mod lssyscfg;
 mod lv;
 mod media;
 mod mksyscfg;
+mod netdev;
 mod pv;
 mod rmsyscfg;
 mod sp;
@@ -101,6 +102,10 @@ pub enum IvmCommand {
     Loadopt(media::Args),
     /// Unload a virtual optical device.
     Unloadopt(media::Args),
+    /// List devices: Ethernet adapters, disks, virtual adapters and target devices.
+    Lsdev(netdev::Args),
+    /// Remove a device: a virtual Ethernet bridge or a virtual target device.
+    Rmdev(netdev::Args),
 }
 
 impl IvmCommand {
@@ -155,6 +160,8 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Rmvopt(a) => media::rmvopt(&ctx, a),
         IvmCommand::Loadopt(a) => media::loadopt(&ctx, a),
         IvmCommand::Unloadopt(a) => media::unloadopt(&ctx, a),
+        IvmCommand::Lsdev(a) => netdev::lsdev(&ctx, a),
+        IvmCommand::Rmdev(a) => netdev::rmdev(&ctx, a),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`, `mkvdev -fbo -vadapter vhostN`, `rmvdev -vtd VTD | -vdev BACKING`.
+//! `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`, `mkvdev -fbo -vadapter vhostN`,
+//! `mkvdev -sea PHYS -vadapter VEA -default VEA -defaultid PVID`, `rmvdev -vtd VTD | -vdev BACKING`.
 
 use ivm_model::{Mapping, OpticalDevice};
 use serde_json::json;
@@ -15,7 +16,14 @@ pub struct Args {
 }
 
 pub(super) fn mkvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    let a = ViosArgs::parse(&a.args, &["vdev", "vadapter", "dev"], &["f", "fbo"])?;
+    let a = ViosArgs::parse(
+        &a.args,
+        &["vdev", "vadapter", "dev", "sea", "default", "defaultid"],
+        &["f", "fbo"],
+    )?;
+    if a.value("sea").is_some() {
+        return super::netdev::mkvdev_sea(ctx, &a);
+    }
     if a.flag("fbo") {
         // A file-backed (virtual) optical device.
         if a.value("vdev").is_some() {

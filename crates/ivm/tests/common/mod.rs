@@ -30,7 +30,18 @@ fn spawn_daemon(dir: &Path) -> (Child, String, String) {
 
 /// As [`spawn_daemon`], on a given address and with extra environment (failure points).
 fn spawn_daemon_with(dir: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String, String) {
-    spawn_daemon_in(dir, listen, env, false)
+    spawn_daemon_in(dir, listen, env, Ns::Host)
+}
+
+/// Which network namespace a daemon runs in.
+#[derive(Clone, Copy)]
+enum Ns<'a> {
+    /// The test's own.
+    Host,
+    /// A new one of its own, gone with its last process.
+    New,
+    /// A named one the test made (`/run/netns/NAME`), kept across restarts.
+    Join(&'a Path),
 }
 
 /// Brings up the loopback interface of the calling process's network namespace.
@@ -65,7 +76,7 @@ fn spawn_daemon_in(
     dir: &Path,
     listen: &str,
     env: &[(&str, &str)],
-    netns: bool,
+    ns: Ns,
 ) -> (Child, String, String) {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(ivm_bin());
@@ -75,15 +86,29 @@ fn spawn_daemon_in(
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if netns {
+    match ns {
+        Ns::Host => {}
         // SAFETY: between fork and exec only unshare and the loopback ioctls run.
-        unsafe {
+        Ns::New => unsafe {
             cmd.pre_exec(|| {
                 if libc::unshare(libc::CLONE_NEWNET) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 loopback_up()
             });
+        },
+        Ns::Join(path) => {
+            let f = std::fs::File::open(path).expect("open the test's network namespace");
+            // SAFETY: between fork and exec only setns on a descriptor opened before the fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    use std::os::unix::io::AsRawFd;
+                    if libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
     }
     let mut child = cmd.spawn().expect("start ivm serve");
@@ -112,6 +137,8 @@ pub struct Daemon {
     pub child: Child,
     pub addr: String,
     pub password: String,
+    /// The named network namespace it runs in (kept across restarts), if any.
+    pub netns: Option<PathBuf>,
 }
 
 impl Daemon {
@@ -129,6 +156,7 @@ impl Daemon {
             child,
             addr,
             password,
+            netns: None,
         }
     }
 
@@ -140,12 +168,32 @@ impl Daemon {
         if !config.is_empty() {
             std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
         }
-        let (child, addr, password) = spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], true);
+        let (child, addr, password) = spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], Ns::New);
         Daemon {
             dir,
             child,
             addr,
             password,
+            netns: None,
+        }
+    }
+
+    /// Starts a daemon in the test's named network namespace `ns` (restarts stay there).
+    pub fn start_in(config: &str, ns: &Netns) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        if !config.is_empty() {
+            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
+        }
+        let path = ns.path();
+        let (child, addr, password) =
+            spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], Ns::Join(&path));
+        Daemon {
+            dir,
+            child,
+            addr,
+            password,
+            netns: Some(path),
         }
     }
 
@@ -162,6 +210,7 @@ impl Daemon {
             child,
             addr,
             password,
+            netns: None,
         }
     }
 
@@ -267,7 +316,11 @@ impl Daemon {
     pub fn restart_after_kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, addr, _) = spawn_daemon(self.dir.path());
+        let ns = match &self.netns {
+            Some(p) => Ns::Join(p),
+            None => Ns::Host,
+        };
+        let (child, addr, _) = spawn_daemon_in(self.dir.path(), "127.0.0.1:0", &[], ns);
         self.child = child;
         self.addr = addr;
     }
@@ -311,6 +364,74 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
         cleanup_host(self.dir.path());
+    }
+}
+
+/// A named network namespace of the test's own (`ivmt<pid><tag>`), removed when dropped
+/// (the kernel frees it, its links with it, once no process is left in it).
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// Makes it, with its loopback up.
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("ivmt{}{tag}", std::process::id());
+        let n = Netns { name };
+        let _ = Command::new("ip").args(["netns", "del", &n.name]).output();
+        n.ip(&["netns", "add", &n.name]);
+        n.ip(&["-n", &n.name, "link", "set", "lo", "up"]);
+        n
+    }
+
+    /// Its path under /run/netns.
+    pub fn path(&self) -> PathBuf {
+        Path::new("/run/netns").join(&self.name)
+    }
+
+    /// Runs `ip ARGS` (the test's own set-up of its namespaces), asserting success.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").args(args).output().expect("run ip");
+        assert!(out.status.success(), "ip {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `ip ARGS` inside it.
+    pub fn ip_in(&self, args: &[&str]) -> String {
+        let mut v = vec!["-n", self.name.as_str()];
+        v.extend_from_slice(args);
+        self.ip(&v)
+    }
+
+    /// Runs `f` on a thread inside it and returns what `f` returns.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.spawn(f).join().expect("thread in the namespace")
+    }
+
+    /// Starts `f` on a thread inside it.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        use std::os::unix::io::AsRawFd;
+        let file = std::fs::File::open(self.path()).expect("open the namespace");
+        std::thread::spawn(move || {
+            // SAFETY: setns changes only this thread's network namespace.
+            assert_eq!(
+                unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
+                0,
+                "setns"
+            );
+            f()
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 

@@ -6,6 +6,7 @@ mod events;
 mod extract;
 mod lifecycle;
 mod media;
+mod network;
 mod openapi;
 mod partitions;
 mod session;
@@ -127,6 +128,12 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/storage/optical", post(media::create_optical))
         .route("/storage/optical/{vtd}/load", post(media::load))
         .route("/storage/optical/{vtd}/unload", post(media::unload))
+        .route("/network", get(network::get_all))
+        .route("/network/sea", post(network::create_sea))
+        .route(
+            "/network/devices/{name}",
+            axum::routing::delete(network::remove_device),
+        )
         .route("/events", get(events::events))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })

@@ -10,28 +10,10 @@ use ivm_qemu::vm;
 use ivm_store::RunRecord;
 
 use super::lifecycle::cpu_control;
+use super::steps::{step, Step};
 use super::{Actor, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::{HostError, Live};
-
-/// One host step of a live change, and how to take it back.
-struct Step<'a> {
-    name: &'static str,
-    apply: Box<dyn Fn() -> Result<(), ServiceError> + 'a>,
-    undo: Box<dyn Fn() -> Result<(), ServiceError> + 'a>,
-}
-
-fn step<'a>(
-    name: &'static str,
-    apply: impl Fn() -> Result<(), ServiceError> + 'a,
-    undo: impl Fn() -> Result<(), ServiceError> + 'a,
-) -> Step<'a> {
-    Step {
-        name,
-        apply: Box::new(apply),
-        undo: Box::new(undo),
-    }
-}
 
 fn find(all: &[Partition], id: u32) -> Result<&Partition, ServiceError> {
     all.iter()
@@ -289,23 +271,7 @@ impl Service {
             steps.push(step("cpu_control", || control(new), || control(old)));
         }
 
-        for (i, s) in steps.iter().enumerate() {
-            let result = failpoint::hit(&format!("dlpar.{}", s.name))
-                .map_err(|e| ServiceError::from(HostError::from(e)))
-                .and_then(|()| (s.apply)());
-            if let Err(e) = result {
-                tracing::warn!(lpar = id, step = s.name, error = %e, "live change failed; undoing");
-                // The failed step itself may have gone half way (a vCPU plugged of two): undo it
-                // too, then the ones before it.
-                for s in steps[..=i].iter().rev() {
-                    if let Err(u) = (s.undo)() {
-                        tracing::error!(lpar = id, step = s.name, error = %u, "cannot undo a step");
-                    }
-                }
-                return Err(e);
-            }
-        }
-        Ok(())
+        super::steps::run("dlpar", &format!("lpar {id}"), &steps)
     }
 }
 

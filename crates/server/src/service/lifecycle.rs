@@ -462,6 +462,8 @@ impl Service {
         let rt = self.runtime()?;
         // Bridges a daemon that died left without taps (QEMUs still running keep theirs).
         self.sweep_bridges();
+        // Virtual Ethernet bridges the store has, back on the host if it lost them.
+        self.restore_seas();
         for p in self.partitions()? {
             if p.is_management() {
                 continue;

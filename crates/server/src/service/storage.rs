@@ -93,7 +93,8 @@ impl Service {
         })
     }
 
-    /// `cfgdev`: looks for physical volumes again; new ones get the next `hdiskN`.
+    /// `cfgdev`: looks for physical volumes and Ethernet adapters again; new ones get the next
+    /// `hdiskN` or `entN`.
     pub fn cfgdev(&self, actor: &Actor) -> Result<Vec<Hdisk>, ServiceError> {
         self.task(actor, "scan for devices", "physical volumes", |tx| {
             actor.require_modify()?;
@@ -101,6 +102,10 @@ impl Service {
             let hdisks = ivm_rules::scan_hdisks(&tx.hdisks()?, &found);
             tx.put_hdisks(&hdisks)?;
             Ok((hdisks, "physical volumes".into()))
+        })
+        .and_then(|h| {
+            self.scan_eth()?;
+            Ok(h)
         })
     }
 
