@@ -18,6 +18,8 @@ use crate::NetError;
 pub struct IpConfig {
     /// Addresses with their prefix lengths (IPv6 link-local ones stay: the kernel makes them).
     pub addresses: Vec<(IpAddr, u8)>,
+    /// The IPv4 broadcast address each of `addresses` has, if any (put back as it was).
+    pub broadcasts: Vec<(IpAddr, Ipv4Addr)>,
     /// Routes of the main table through the link that the kernel does not make itself from
     /// an address (gateways, static routes), kept whole so they go back as they were.
     pub routes: Vec<RouteMessage>,
@@ -99,6 +101,7 @@ async fn routes_of(h: &Handle, index: u32) -> Result<Vec<RouteMessage>, NetError
 
 async fn read_config(h: &Handle, index: u32) -> Result<IpConfig, NetError> {
     let mut addresses = Vec::new();
+    let mut broadcasts = Vec::new();
     let mut s = h.address().get().set_link_index_filter(index).execute();
     while let Some(m) = s.try_next().await.map_err(nl("list", "addresses"))? {
         if m.header.index != index || m.header.scope == AddressScope::Link {
@@ -120,10 +123,16 @@ async fn read_config(h: &Handle, index: u32) -> Result<IpConfig, NetError> {
             });
         if let Some(ip) = ip {
             addresses.push((ip, m.header.prefix_len));
+            for a in &m.attributes {
+                if let AddressAttribute::Broadcast(b) = a {
+                    broadcasts.push((ip, *b));
+                }
+            }
         }
     }
     Ok(IpConfig {
         addresses,
+        broadcasts,
         routes: routes_of(h, index).await?,
     })
 }
@@ -150,7 +159,14 @@ pub fn add_addresses(name: &str, cfg: &IpConfig) -> Result<(), NetError> {
     with_handle(async |h| {
         let i = index_of(&all(&h).await?, name)?;
         for (ip, len) in &cfg.addresses {
-            if let Err(e) = h.address().add(i, *ip, *len).execute().await {
+            let mut req = h.address().add(i, *ip, *len);
+            // The builder gives IPv4 addresses a broadcast address; keep the one it had, or none.
+            let attrs = &mut req.message_mut().attributes;
+            attrs.retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+            if let Some((_, b)) = cfg.broadcasts.iter().find(|(a, _)| a == ip) {
+                attrs.push(AddressAttribute::Broadcast(*b));
+            }
+            if let Err(e) = req.execute().await {
                 if !exists(&e) {
                     return Err(nl("add an address to", name)(e));
                 }

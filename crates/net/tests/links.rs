@@ -137,6 +137,7 @@ fn a_links_addresses_and_routes_move_to_a_bridge_and_back() {
         links::set_up("ph0").unwrap();
         let cfg = addrs::IpConfig {
             addresses: vec![("10.9.0.1".parse().unwrap(), 24)],
+            broadcasts: vec![],
             routes: vec![],
         };
         addrs::add_addresses("ph0", &cfg).unwrap();

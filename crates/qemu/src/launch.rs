@@ -86,6 +86,8 @@ pub struct LaunchNic {
     pub fd: i32,
     /// MAC address, `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
+    /// Descriptor number of its vhost-net device, when the kernel moves its packets.
+    pub vhostfd: Option<i32>,
 }
 
 /// A virtual optical device (`scsi-cd`), empty or with media QEMU inherits as a descriptor.
@@ -346,7 +348,10 @@ impl LaunchSpec {
         for n in &self.nics {
             push(&[
                 "-netdev",
-                &format!("tap,id=net{},fd={}", n.slot, n.fd),
+                &match n.vhostfd {
+                    Some(v) => format!("tap,id=net{},fd={},vhost=on,vhostfd={v}", n.slot, n.fd),
+                    None => format!("tap,id=net{},fd={}", n.slot, n.fd),
+                },
                 "-device",
                 &format!(
                     "virtio-net-pci,netdev=net{},mac={},id=ent{},bus={}",
@@ -396,11 +401,20 @@ mod tests {
                 boot: true,
             }],
             optical: vec![],
-            nics: vec![LaunchNic {
-                slot: 3,
-                fd: 12,
-                mac: "02:ab:12:cd:34:03".into(),
-            }],
+            nics: vec![
+                LaunchNic {
+                    slot: 3,
+                    fd: 12,
+                    mac: "02:ab:12:cd:34:03".into(),
+                    vhostfd: None,
+                },
+                LaunchNic {
+                    slot: 4,
+                    fd: 13,
+                    mac: "02:ab:12:cd:34:04".into(),
+                    vhostfd: Some(14),
+                },
+            ],
             nic_slots: vec![3, 4],
             aio: "io_uring",
         }
@@ -472,6 +486,10 @@ mod tests {
         assert!(!a.contains("bootindex"), "the kernel boots first: {a}");
         assert!(
             a.contains("-device pcie-root-port,id=rp3,chassis=3 -device pcie-root-port,id=rp4,chassis=4 -netdev tap,id=net3,fd=12 -device virtio-net-pci,netdev=net3,mac=02:ab:12:cd:34:03,id=ent3,bus=rp3"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-netdev tap,id=net4,fd=13,vhost=on,vhostfd=14 -device virtio-net-pci,netdev=net4,mac=02:ab:12:cd:34:04,id=ent4,bus=rp4"),
             "{a}"
         );
         assert!(

@@ -313,16 +313,32 @@ pub fn unload_media(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
 /// Hot-plugs a virtual Ethernet adapter into its slot's root port: the tap's descriptor goes
 /// over the socket, then the network backend and the virtio-net device. A failed step takes
 /// back the ones before it.
-pub fn attach_nic(q: &Qmp, slot: u32, tap: &std::fs::File, mac: &str) -> Result<(), QmpError> {
+pub fn attach_nic(
+    q: &Qmp,
+    slot: u32,
+    tap: &std::fs::File,
+    vhost: Option<&std::fs::File>,
+    mac: &str,
+) -> Result<(), QmpError> {
     use std::os::unix::io::AsRawFd;
     let fdname = format!("tap{slot}");
     q.execute_with_fd("getfd", json!({ "fdname": fdname }), tap.as_raw_fd())?;
     let net = format!("net{slot}");
-    if let Err(e) = q.execute(
-        "netdev_add",
-        json!({"type": "tap", "id": net, "fd": fdname}),
-    ) {
+    let mut args = json!({"type": "tap", "id": net, "fd": fdname});
+    let vhostname = format!("vhost{slot}");
+    if let Some(v) = vhost {
+        if let Err(e) = q.execute_with_fd("getfd", json!({ "fdname": vhostname }), v.as_raw_fd()) {
+            let _ = q.execute("closefd", json!({ "fdname": fdname }));
+            return Err(e);
+        }
+        args["vhost"] = json!(true);
+        args["vhostfd"] = json!(vhostname);
+    }
+    if let Err(e) = q.execute("netdev_add", args) {
         let _ = q.execute("closefd", json!({ "fdname": fdname }));
+        if vhost.is_some() {
+            let _ = q.execute("closefd", json!({ "fdname": vhostname }));
+        }
         return Err(e);
     }
     let dev = json!({"driver": "virtio-net-pci", "netdev": net, "mac": mac,

@@ -169,7 +169,17 @@ fn build_runtime(
         // Four hex digits of the same digest as the cgroup: `ivm1a2b` + `v<ID>` or
         // `t<lpar>s<slot>` stays within the 15 bytes of an interface name.
         net_prefix: format!("ivm{}", &net_parent[4..8]),
+        vhost_net: ivm_net::tap::vhost_net_available(),
     };
+    tracing::info!(
+        vhost_net = env.vhost_net,
+        "virtual Ethernet adapters' packets move {}",
+        if env.vhost_net {
+            "in the kernel (vhost-net)"
+        } else {
+            "through QEMU (the kernel has no /dev/vhost-net)"
+        }
+    );
     Runtime::new(env, events)
 }
 

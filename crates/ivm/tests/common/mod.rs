@@ -329,7 +329,11 @@ impl Daemon {
     /// points); running partitions are re-adopted.
     pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         self.stop();
-        let (child, addr, _) = spawn_daemon_with(self.dir.path(), "127.0.0.1:0", env);
+        let ns = match &self.netns {
+            Some(p) => Ns::Join(p),
+            None => Ns::Host,
+        };
+        let (child, addr, _) = spawn_daemon_in(self.dir.path(), "127.0.0.1:0", env, ns);
         self.child = child;
         self.addr = addr;
     }

@@ -86,6 +86,8 @@ pub struct HostEnv {
     /// What this instance's bridges and taps are named with (from its data directory, so
     /// two instances on one host never share one).
     pub net_prefix: String,
+    /// Whether adapters' packets move in the kernel (vhost-net), where it has the device.
+    pub vhost_net: bool,
 }
 
 /// A running partition's live handles.

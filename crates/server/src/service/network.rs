@@ -48,12 +48,21 @@ impl Service {
             let f = ivm_net::tap::open(&tap, true).map_err(host)?;
             ivm_net::links::attach(&tap, &bridge).map_err(host)?;
             let fd = first_fd + files.len() as i32;
+            files.push((f, fd));
+            let vhostfd = if rt.env.vhost_net {
+                let v = ivm_net::tap::open_vhost().map_err(host)?;
+                let vfd = first_fd + files.len() as i32;
+                files.push((v, vfd));
+                Some(vfd)
+            } else {
+                None
+            };
             nics.push(LaunchNic {
                 slot: a.slot_num,
                 fd,
                 mac: colon_mac(&p.eth.mac(a.slot_num)),
+                vhostfd,
             });
-            files.push((f, fd));
         }
         Ok((nics, files))
     }
@@ -145,8 +154,14 @@ impl Service {
                     ivm_net::links::attach(&tap, &bridge).map_err(host)?;
                     f
                 };
-                // QEMU keeps its own copy; ivm's goes when `f` drops.
-                ivm_qemu::vm::attach_nic(q, slot, &f, &colon_mac(&p.eth.mac(slot))).map_err(qmp)
+                let vhost = if rt.env.vhost_net {
+                    Some(ivm_net::tap::open_vhost().map_err(host)?)
+                } else {
+                    None
+                };
+                // QEMU keeps its own copies; ivm's go when `f` and `vhost` drop.
+                ivm_qemu::vm::attach_nic(q, slot, &f, vhost.as_ref(), &colon_mac(&p.eth.mac(slot)))
+                    .map_err(qmp)
             }
         }
     }
