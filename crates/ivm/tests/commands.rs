@@ -546,3 +546,155 @@ fn unix_users_act_as_their_ivm_users() {
     );
     assert_eq!(as_nobody(&["rmvt", "-id", "1"]).code, 30);
 }
+
+#[test]
+fn network_listings_answer_as_clients_parse_them() {
+    let d = Daemon::start_in_netns(SYSTEM);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=n1,desired_procs=1,desired_mem=512",
+    ]);
+    // Virtual slots: serial 0 and 1, the client SCSI adapter 2, Ethernet 3 and 4; drc_name last.
+    let slots = d.ok(&[
+        "lshwres",
+        "-r",
+        "virtualio",
+        "--rsubtype",
+        "slot",
+        "--level",
+        "slot",
+        "--filter",
+        "lpar_names=n1",
+    ]);
+    let lines: Vec<&str> = slots.lines().collect();
+    assert_eq!(lines.len(), 5, "{slots}");
+    assert!(
+        lines[0].starts_with("lpar_name=n1,lpar_id=2,slot_num=0,config=serial,state=1,drc_name=U"),
+        "{slots}"
+    );
+    assert!(lines[2].contains("slot_num=2,config=scsi"), "{slots}");
+    assert!(
+        lines[4].contains("slot_num=4,config=eth") && lines[4].ends_with("-V2-C4"),
+        "{slots}"
+    );
+    let mgmt = d.ok(&[
+        "lshwres",
+        "-r",
+        "virtualio",
+        "--rsubtype",
+        "slot",
+        "--level",
+        "slot",
+        "--filter",
+        "lpar_ids=1",
+        "-F",
+        "slot_num,config",
+    ]);
+    assert_eq!(
+        mgmt,
+        "0,serial\n1,serial\n3,eth\n4,eth\n5,eth\n6,eth\n11,scsi\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "virtualio",
+            "--rsubtype",
+            "slot",
+            "--level",
+            "lpar",
+            "--filter",
+            "lpar_names=n1",
+            "-F",
+            "curr_max_virtual_slots"
+        ]),
+        "10\n"
+    );
+    let e = d.fails(&[
+        "lshwres",
+        "-r",
+        "virtualio",
+        "--rsubtype",
+        "slot",
+        "--level",
+        "sys",
+    ]);
+    assert!(e.contains("Valid levels are: slot, lpar"), "{e}");
+    // Devices: the daemon's namespace has only its loopback, so no physical adapter; the
+    // management partition's four virtual ones, the client's vhost.
+    assert_eq!(
+        d.ok(&["lsdev", "-virtual", "-field", "name", "status", "-fmt", ":"]),
+        "ent0:Defined\nent1:Defined\nent2:Defined\nent3:Defined\nvhost0:Available\n"
+    );
+    assert_eq!(
+        d.ok(&["lsdev", "-dev", "ent2", "-attr", "pvid"]),
+        "value\n\n3\n"
+    );
+    let full = d.ok(&["lsdev", "-dev", "ent0", "-attr"]);
+    assert!(full.starts_with("attribute     value"), "{full}");
+    assert!(full.contains("\npvid          1 "), "{full}");
+    for (args, why) in [
+        (
+            vec!["lsdev", "-type", "printer"],
+            "Valid types are: adapter, disk, sea",
+        ),
+        (vec!["lsdev", "-dev", "ent42"], "\"ent42\" is not found"),
+        (
+            vec!["lsdev", "-dev", "ent0", "-attr", "speed"],
+            "no attribute speed",
+        ),
+        (
+            vec!["lsdev", "-dev", "vhost0", "-attr"],
+            "attributes of Ethernet devices",
+        ),
+        (
+            vec!["rmdev", "-dev", "hdisk0"],
+            "cannot be removed with rmdev",
+        ),
+        (
+            vec!["rmdev", "-dev", "ent1"],
+            "virtual adapter of the management partition",
+        ),
+        (vec!["rmdev"], "Usage: rmdev -dev NAME"),
+        (
+            vec![
+                "mkvdev",
+                "-sea",
+                "ent0",
+                "-vadapter",
+                "ent1",
+                "-defaultid",
+                "x",
+            ],
+            "not a virtual Ethernet ID",
+        ),
+        (
+            vec!["mkvdev", "-sea", "ent0", "-vadapter", "ent1"],
+            "a physical Ethernet adapter",
+        ),
+        (vec!["mkvdev", "-sea", "ent0"], "-vadapter is required"),
+        (vec!["lsmap", "-net"], "Usage: lsmap -all -net"),
+        (
+            vec!["lsmap", "-all", "-net", "-field", "lun"],
+            "Valid fields are: svea",
+        ),
+    ] {
+        let e = d.fails(&args);
+        assert!(e.contains(why), "{args:?}: {e}");
+    }
+    assert_eq!(
+        d.ok(&["lsmap", "-all", "-net", "-fmt", ","])
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .count(),
+        2,
+        "an adapter without a bridge prints its own two fields"
+    );
+    let o = d.ivm(&["lsmap", "-vadapter", "vhost0", "-net"]);
+    assert_eq!(o.code, 16, "{o:?}");
+}

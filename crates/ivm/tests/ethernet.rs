@@ -559,8 +559,7 @@ fn adapters_use_vhost_net_where_the_kernel_has_it() {
     }
     let mut a = boot(&d, "v1", 2);
     let _b = boot(&d, "v2", 3);
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", common::run_pid(&d, 2))).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let cmdline = common::qemu_cmdline(&d, 2);
     assert!(cmdline.contains("vhost=on,vhostfd="), "{cmdline}");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !ping(&mut a, "10.9.1.3") {

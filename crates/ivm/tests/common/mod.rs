@@ -726,6 +726,14 @@ pub fn partition_json(d: &Daemon, id: u32) -> serde_json::Value {
 }
 
 /// The PID of a running partition's QEMU (0 when not running).
+/// The command line of a running partition's QEMU, arguments joined by spaces (found by its
+/// pidfile, so it works for a daemon in a network namespace too).
+pub fn qemu_cmdline(d: &Daemon, id: u32) -> String {
+    let pid = std::fs::read_to_string(d.data_dir().join(format!("lpars/{id}/qemu.pid"))).unwrap();
+    let raw = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
 pub fn run_pid(d: &Daemon, id: u32) -> u32 {
     partition_json(d, id)["run"]["pid"].as_u64().unwrap_or(0) as u32
 }
