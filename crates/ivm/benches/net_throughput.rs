@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::{boot, stop_now, Daemon, Netns};
 
-const ROUNDS: usize = 3;
-const MB: u32 = 64;
+const ROUNDS: usize = 5;
+const MB: u32 = 128;
 
 /// The baseline's server, stopped however the benchmark ends.
 struct Server(std::process::Child);
@@ -103,14 +103,15 @@ fn main() {
         .unwrap_or_default();
     let d = Daemon::start_in_netns(&format!("shutdown_delay_secs = 3\n{accel_line}"));
     common::install_guest(&d);
-    for (name, ip) in [("srv", "10.9.2.2"), ("cli", "10.9.2.3")] {
+    // The server holds the file in its RAM-backed root file system.
+    for (name, ip, mem) in [("srv", "10.9.2.2", 768), ("cli", "10.9.2.3", 256)] {
         d.ok(&[
             "mksyscfg",
             "-r",
             "lpar",
             "-i",
             &format!(
-                "name={name},desired_procs=1,desired_mem=512,boot_kernel=vmlinuz,boot_initrd=initramfs,\
+                "name={name},desired_procs=1,desired_mem={mem},boot_kernel=vmlinuz,boot_initrd=initramfs,\
                  \"boot_args=console=ttyS0 quiet ivm.ip=eth0:{ip}/24\",\"virtual_eth_adapters=3/0/1//0/0\""
             ),
         ]);
