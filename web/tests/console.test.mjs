@@ -37,6 +37,10 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await page.getByLabel('Kernel command line').fill('console=ttyS0 quiet');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Next' }).click();
+  // Ethernet: one adapter, on virtual Ethernet ID 7, instead of ivm's two defaults.
+  await page.getByLabel('Adapter in slot 3: virtual Ethernet ID').fill('7');
+  await page.getByLabel('Adapter in slot 4: virtual Ethernet ID').fill('');
+  await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Create' }).click();
   const refusal = await page.getByTestId('create-error').textContent();
   assert.match(refusal, /desired_mem=999999 is (not valid|out of range)/);
@@ -48,6 +52,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
 
   // It appears without a reload, then runs after Activate.
   await state(page, 'web1').filter({ hasText: 'Not Activated' }).waitFor();
+  assert.equal(daemon.ivm(['lssyscfg', '-r', 'prof', '--filter', 'lpar_names=web1', '-F', 'virtual_eth_adapters']), '3/0/7//0/0\n');
   await row(page, 'web1').getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Activate' }).click();
   await state(page, 'web1').filter({ hasText: 'Running' }).waitFor({ timeout: 60_000 });

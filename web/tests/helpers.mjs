@@ -15,7 +15,8 @@ export const SHOTS = join(ROOT, 'artifacts/screenshots');
 export async function startDaemon(settings = '') {
   if (!existsSync(IVM)) throw new Error(`${IVM} is missing: build ivm first (cargo build)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'ivm-web-'));
-  if (settings) writeFileSync(join(dataDir, 'ivm.toml'), settings);
+  // Test daemons keep no Unix login accounts (each would make a host-wide padmin).
+  writeFileSync(join(dataDir, 'ivm.toml'), `${settings}${settings.includes('unix_accounts') ? '' : 'unix_accounts = false\n'}`);
   // ivm loads boot files only from its boot directory.
   mkdirSync(join(dataDir, 'boot'), { recursive: true });
   for (const f of ['vmlinuz', 'initramfs']) {

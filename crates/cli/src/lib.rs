@@ -73,3 +73,19 @@ pub fn run(cmd: IvmCommand, data_dir: &Path) -> i32 {
         }
     }
 }
+
+/// IVM's `passwd [NAME]` in the restricted shell (apart from the subcommands: `ivm passwd` is
+/// the host's own way to set a password).
+pub fn run_passwd(args: &[String], data_dir: &Path) -> i32 {
+    let client = Client::new(data_dir);
+    match commands::passwd(&client, args) {
+        Ok(out) => {
+            print!("{out}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}

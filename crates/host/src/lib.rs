@@ -1,5 +1,6 @@
 //! Host drivers. This crate reads and changes the host; it never decides policy.
 
+pub mod accounts;
 pub mod cgroup;
 pub mod cpulist;
 pub mod discovery;

@@ -6,6 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod filters;
+mod rksh;
+
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ivm_cli::IvmCommand;
@@ -78,7 +81,46 @@ fn ivm_args() -> Vec<std::ffi::OsString> {
         .collect()
 }
 
+/// `oem_setup_env`: padmin's root shell, as on IVM (through a sudo rule ivm writes).
+fn oem_setup_env() -> i32 {
+    use std::os::unix::process::CommandExt;
+    let user = std::env::var("USER").unwrap_or_default();
+    if user != ivm_model::PRIME_ADMIN {
+        eprintln!("oem_setup_env: only padmin may use oem_setup_env");
+        return 1;
+    }
+    let bash = if Path::new("/usr/bin/bash").exists() {
+        "/usr/bin/bash"
+    } else {
+        "/bin/bash"
+    };
+    // The shell's PATH holds only its own commands.
+    let e = std::process::Command::new("/usr/bin/sudo")
+        .args(["-n", bash, "-l"])
+        .exec();
+    eprintln!("oem_setup_env: cannot run sudo: {e} (oem_setup_env needs sudo, and oem_setup_env = true in ivm.toml)");
+    1
+}
+
 fn main() {
+    // The restricted shell and its filters are this binary under other names.
+    let args: Vec<String> = std::env::args().collect();
+    let name = args
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+        .unwrap_or_default();
+    if name.starts_with('-') || name == ivm_server::shell::LOGIN_SHELL {
+        std::process::exit(rksh::run(&args[1..]));
+    }
+    if ivm_server::shell::FILTERS.contains(&name.as_str()) {
+        std::process::exit(filters::run(&name, &args[1..]));
+    }
+    if name == "passwd" {
+        std::process::exit(ivm_cli::run_passwd(&args[1..], &data_dir_from_env()));
+    }
+    if name == ivm_server::shell::OEM_SETUP_ENV {
+        std::process::exit(oem_setup_env());
+    }
     let code = match Applet::parse_from(ivm_args()) {
         Applet::Command(cmd) | Applet::Ioscli { cmd } => ivm_cli::run(cmd, &data_dir_from_env()),
         Applet::Ivm(IvmArgs {
@@ -114,6 +156,7 @@ fn admin(data_dir: PathBuf, cmd: Top) -> anyhow::Result<()> {
                 listen,
                 cert,
                 key,
+                commands: IvmCommand::names(),
             }))
         }
         Top::Passwd { user } => passwd(&data_dir, &user),
@@ -134,7 +177,7 @@ fn passwd(data_dir: &Path, user: &str) -> anyhow::Result<()> {
         .read_line(&mut line)
         .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']);
-    let (svc, _, _) = ivm_server::daemon::open_service(data_dir)?;
+    let (svc, _, _) = ivm_server::daemon::open_service(data_dir, &IvmCommand::names())?;
     svc.set_password_local(user, password)?;
     Ok(())
 }

@@ -56,3 +56,45 @@ mod tests {
         assert!(validate_password("with\nnewline").is_err());
     }
 }
+
+/// Checks one SSH public key line for `authorized_keys`: a key type, base64 data, and an
+/// optional comment, on one line.
+pub fn validate_ssh_key(key: &str) -> Result<(), RuleError> {
+    let f: Vec<&str> = key.split_whitespace().collect();
+    let typed = f
+        .first()
+        .is_some_and(|t| t.starts_with("ssh-") || t.starts_with("ecdsa-") || t.starts_with("sk-"));
+    let data = f.get(1).is_some_and(|d| {
+        d.len() > 16
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+    });
+    if typed && data && !key.contains(['\n', '\r']) {
+        Ok(())
+    } else {
+        Err(RuleError::OutOfRange {
+            attr: "key",
+            value: key.chars().take(40).collect(),
+            allowed: "one public key line: its type, the key, an optional comment (e.g. ssh-ed25519 AAAAC3Nza... user@host)".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::validate_ssh_key;
+
+    #[test]
+    fn ssh_keys_are_one_line_of_type_and_data() {
+        assert!(validate_ssh_key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE u@h").is_ok());
+        for bad in [
+            "",
+            "ssh-ed25519",
+            "rm -rf / AAAAAAAAAAAAAAAAAAAA",
+            "ssh-rsa AAAA\nssh-rsa BBBB",
+            "ssh-rsa short",
+        ] {
+            assert!(validate_ssh_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -16,6 +16,14 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// The password as a crypt(3) SHA-512 string (`$6$...`, what `/etc/shadow` holds), so the
+/// user's SSH login takes the same password as the browser and the API.
+pub fn unix_password_hash(password: &str) -> String {
+    let params = sha_crypt::Sha512Params::new(sha_crypt::ROUNDS_DEFAULT)
+        .expect("the default number of rounds is valid");
+    sha_crypt::sha512_simple(password, &params).expect("SHA-512 crypt takes any password")
+}
+
 /// Checks a password against a PHC string; a malformed hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {

@@ -28,6 +28,8 @@ pub struct DaemonConfig {
     pub cert: Option<PathBuf>,
     /// PEM private key; generated in the data directory when unset.
     pub key: Option<PathBuf>,
+    /// The IVM commands the restricted shell offers (the binary's subcommands).
+    pub commands: Vec<String>,
 }
 
 /// Settings from `ivm.toml` in the data directory: overrides for discovered figures (so the
@@ -66,6 +68,11 @@ pub struct Settings {
     /// may make file pools.
     #[serde(default)]
     pub pool_dirs: Vec<String>,
+    /// Whether each ivm user has a Unix login account with ivm's restricted shell (the door
+    /// for SSH clients; default true).
+    pub unix_accounts: Option<bool>,
+    /// Whether `oem_setup_env` gives padmin a root shell, as on IVM (default true).
+    pub oem_setup_env: Option<bool>,
 }
 
 /// The account QEMU runs as when `ivm.toml` does not name one.

@@ -102,7 +102,10 @@ pub fn secure_data_dir(dir: &Path) {
 }
 
 /// Opens the data directory and the service (creating padmin on first start).
-pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>, Settings)> {
+pub fn open_service(
+    data_dir: &Path,
+    commands: &[String],
+) -> anyhow::Result<(Service, Option<String>, Settings)> {
     // Everything ivm and its QEMUs create is private unless made otherwise.
     // SAFETY: umask only changes this process's file creation mask.
     unsafe { libc::umask(0o077) };
@@ -114,7 +117,19 @@ pub fn open_service(data_dir: &Path) -> anyhow::Result<(Service, Option<String>,
     let facts = ivm_host::discover(Path::new("/")).context("cannot discover the managed system")?;
     let system = settings.apply(facts)?;
     let (svc, password) = Service::open(data_dir, system)?;
-    let svc = svc.with_pool_dirs(&settings.pool_dirs);
+    let mut svc = svc.with_pool_dirs(&settings.pool_dirs);
+    if settings.unix_accounts != Some(false) {
+        let exe = std::env::current_exe().context("cannot find the ivm binary")?;
+        let shell = crate::shell::prepare(
+            data_dir,
+            &exe,
+            commands,
+            settings.oem_setup_env != Some(false),
+        )
+        .context("cannot lay out the restricted shell")?;
+        svc = svc.with_login_shell(shell);
+        svc.ensure_login_accounts();
+    }
     Ok((svc, password, settings))
 }
 
@@ -200,8 +215,9 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     secure_data_dir(&cfg.data_dir);
     raise_open_files_limit();
     let data_dir = cfg.data_dir.clone();
+    let commands = cfg.commands.clone();
     let (svc, password, settings) = tokio::task::spawn_blocking(move || {
-        let (svc, password, settings) = open_service(&data_dir)?;
+        let (svc, password, settings) = open_service(&data_dir, &commands)?;
         // Storage is the daemon's to set up (not `ivm passwd`'s, which opens the store too).
         svc.prepare_storage(&data_dir, settings.rootvg_size_mb)?;
         Ok::<_, anyhow::Error>((svc, password, settings))

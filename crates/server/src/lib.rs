@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod failpoint;
 pub mod runtime;
 pub mod service;
+pub mod shell;
 mod tls;
 mod unix;
 

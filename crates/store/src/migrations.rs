@@ -168,6 +168,10 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO eth_adapters (lpar_id, slot_num, ieee, pvid, addl_vlan_ids, trunk, required)
         SELECT 1, n, 0, n - 2, '', 1, 1 FROM s WHERE EXISTS (SELECT 1 FROM partitions WHERE lpar_id = 1);
     "#,
+    // 8: each user's password as a crypt(3) hash for its Unix login account.
+    r#"
+    ALTER TABLE users ADD COLUMN unix_hash TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

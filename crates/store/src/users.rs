@@ -13,15 +13,18 @@ pub struct UserRecord {
     pub user: User,
     /// Argon2 PHC string.
     pub password_hash: String,
+    /// The same password as a crypt(3) SHA-512 string for the user's Unix login account
+    /// (empty until a password is set through ivm).
+    pub unix_hash: String,
 }
 
 impl Tx<'_> {
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT name, role, password_hash FROM users ORDER BY name")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT name, role, password_hash, unix_hash FROM users ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         rows.map(|r| record(r?)).collect()
     }
 
@@ -30,9 +33,9 @@ impl Tx<'_> {
         let row = self
             .tx
             .query_row(
-                "SELECT name, role, password_hash FROM users WHERE name = ?1",
+                "SELECT name, role, password_hash, unix_hash FROM users WHERE name = ?1",
                 [name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
         row.map(record).transpose()
@@ -41,9 +44,10 @@ impl Tx<'_> {
     /// Inserts a user, or replaces its role and hash.
     pub fn put_user(&self, rec: &UserRecord, now_ms: i64) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
-            params![rec.user.name, rec.user.role.as_str(), rec.password_hash, now_ms],
+            "INSERT INTO users (name, role, password_hash, unix_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,
+             unix_hash = excluded.unix_hash",
+            params![rec.user.name, rec.user.role.as_str(), rec.password_hash, rec.unix_hash, now_ms],
         )?;
         Ok(())
     }
@@ -57,11 +61,14 @@ impl Tx<'_> {
     }
 }
 
-fn record((name, role, password_hash): (String, String, String)) -> Result<UserRecord, StoreError> {
+fn record(
+    (name, role, password_hash, unix_hash): (String, String, String, String),
+) -> Result<UserRecord, StoreError> {
     let role = Role::parse(&role)
         .ok_or_else(|| corrupt(format!("user {name} has unknown role {role}")))?;
     Ok(UserRecord {
         user: User { name, role },
         password_hash,
+        unix_hash,
     })
 }

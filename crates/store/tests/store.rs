@@ -127,6 +127,7 @@ fn users_sessions_and_tasks() {
             role: Role::ViewOnly,
         },
         password_hash: "h".into(),
+        unix_hash: "$6$s$h".into(),
     };
     store
         .write::<_, StoreError>(|tx| {
@@ -206,7 +207,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 7
+            known: 8
         })
     ));
 }
@@ -273,6 +274,7 @@ fn run_records_and_pruning() {
                         role: Role::ViewOnly,
                     },
                     password_hash: "x".into(),
+                    unix_hash: String::new(),
                 },
                 0,
             )?;

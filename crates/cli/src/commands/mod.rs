@@ -17,6 +17,7 @@ mod netdev;
 mod pv;
 mod rmsyscfg;
 mod sp;
+mod users;
 mod vdev;
 mod vios;
 mod vt;
@@ -106,6 +107,16 @@ pub enum IvmCommand {
     Lsdev(netdev::Args),
     /// Remove a device: a virtual Ethernet bridge or a virtual target device.
     Rmdev(netdev::Args),
+    /// Create a user (View/Modify; `-attr pgrp=view` View Only; `-sr` Service Representative).
+    Mkuser(users::Args),
+    /// List users.
+    Lsuser(users::Args),
+    /// Change a user's role (`-attr pgrp=staff|view|sr`).
+    Chuser(users::Args),
+    /// Remove a user.
+    Rmuser(users::Args),
+    /// Add or remove one's SSH public keys.
+    Mkauthkeys(users::Args),
 }
 
 impl IvmCommand {
@@ -117,6 +128,11 @@ impl IvmCommand {
             .map(|c| c.get_name().to_string())
             .collect()
     }
+}
+
+/// `passwd [NAME]`: one's own password, or padmin's for anyone.
+pub(crate) fn passwd(client: &Client, args: &[String]) -> Result<String, CliError> {
+    users::passwd(&Ctx { client }, args)
 }
 
 /// Runs a command; returns what it prints on success.
@@ -162,6 +178,11 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Unloadopt(a) => media::unloadopt(&ctx, a),
         IvmCommand::Lsdev(a) => netdev::lsdev(&ctx, a),
         IvmCommand::Rmdev(a) => netdev::rmdev(&ctx, a),
+        IvmCommand::Mkuser(a) => users::mkuser(&ctx, a),
+        IvmCommand::Lsuser(a) => users::lsuser(&ctx, a),
+        IvmCommand::Chuser(a) => users::chuser(&ctx, a),
+        IvmCommand::Rmuser(a) => users::rmuser(&ctx, a),
+        IvmCommand::Mkauthkeys(a) => users::mkauthkeys(&ctx, a),
     }
 }
 

@@ -131,6 +131,16 @@ fn spawn_daemon_in(
     (child, addr, password)
 }
 
+/// Writes `ivm.toml`. Test daemons keep no Unix login accounts (every daemon would make a
+/// host-wide `padmin`) unless the test asks for them.
+fn write_config(dir: &Path, config: &str) {
+    let mut text = config.to_string();
+    if !text.contains("unix_accounts") {
+        text.push_str("unix_accounts = false\n");
+    }
+    std::fs::write(dir.join("ivm.toml"), text).unwrap();
+}
+
 /// A running daemon.
 pub struct Daemon {
     pub dir: tempfile::TempDir,
@@ -147,9 +157,7 @@ impl Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         // Traversable, so tests can run commands as other Unix users.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        if !config.is_empty() {
-            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
-        }
+        write_config(dir.path(), config);
         let (child, addr, password) = spawn_daemon(dir.path());
         Daemon {
             dir,
@@ -165,9 +173,7 @@ impl Daemon {
     pub fn start_in_netns(config: &str) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        if !config.is_empty() {
-            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
-        }
+        write_config(dir.path(), config);
         let (child, addr, password) = spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], Ns::New);
         Daemon {
             dir,
@@ -182,9 +188,7 @@ impl Daemon {
     pub fn start_in(config: &str, ns: &Netns) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        if !config.is_empty() {
-            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
-        }
+        write_config(dir.path(), config);
         let path = ns.path();
         let (child, addr, password) =
             spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], Ns::Join(&path));
@@ -201,9 +205,7 @@ impl Daemon {
     pub fn start_at(config: &str, listen: &str) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        if !config.is_empty() {
-            std::fs::write(dir.path().join("ivm.toml"), config).unwrap();
-        }
+        write_config(dir.path(), config);
         let (child, addr, password) = spawn_daemon_with(dir.path(), listen, &[]);
         Daemon {
             dir,

@@ -128,6 +128,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/storage/optical", post(media::create_optical))
         .route("/storage/optical/{vtd}/load", post(media::load))
         .route("/storage/optical/{vtd}/unload", post(media::unload))
+        .route("/users/{name}/keys", get(users::keys).put(users::set_keys))
         .route("/network", get(network::get_all))
         .route("/network/sea", post(network::create_sea))
         .route(

@@ -16,7 +16,7 @@ use super::{
         system::get_system, system::resources,
         partitions::list, partitions::get_one, partitions::create, partitions::change, partitions::delete,
         session::login, session::logout, session::whoami, session::create_token,
-        users::list, users::create, users::change_role, users::delete, users::set_password,
+        users::list, users::create, users::change_role, users::delete, users::set_password, users::keys, users::set_keys,
         tasks::list,
         lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::ethernet, lifecycle::move_resources,
         console::terminal, console::websocket, console::close, events::events,

@@ -113,3 +113,36 @@ pub async fn set_password(
     .await
     .map(|()| StatusCode::NO_CONTENT)
 }
+
+/// A user's SSH public keys (one's own; anyone's for View/Modify users).
+#[utoipa::path(get, path = "/api/v1/users/{name}/keys", tag = "users",
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 200, body = [String]), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn keys(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    blocking(&state, move |svc| svc.authorized_keys(&actor, &name))
+        .await
+        .map(Json)
+}
+
+/// Replaces a user's SSH public keys (`mkauthkeys`): the SSH login takes them at once.
+#[utoipa::path(put, path = "/api/v1/users/{name}/keys", tag = "users", request_body = [String],
+    params(("name" = String, Path, description = "User name")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn set_keys(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(keys): ApiJson<Vec<String>>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| {
+        svc.set_authorized_keys(&actor, &name, &keys)
+    })
+    .await
+    .map(|()| StatusCode::NO_CONTENT)
+}

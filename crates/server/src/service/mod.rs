@@ -1,5 +1,6 @@
 //! The service layer: authority, rules, one store transaction, and the task log.
 
+mod accounts;
 mod console;
 mod cpus;
 mod dlpar;
@@ -83,6 +84,8 @@ pub struct Service {
     /// Held while bridges are made and ports attached, and while idle bridges are removed:
     /// a bridge made for one activation is never swept before its tap joins it.
     net_lock: Mutex<()>,
+    /// The login shell of ivm users' Unix accounts, when ivm keeps such accounts.
+    login_shell: Option<std::path::PathBuf>,
 }
 
 /// An open file QEMU inherits, with its descriptor number there.
@@ -119,6 +122,7 @@ impl Service {
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
             net_lock: Mutex::default(),
+            login_shell: None,
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };
@@ -135,6 +139,12 @@ impl Service {
             Ok::<_, StoreError>(())
         })?;
         self.ensure_padmin()
+    }
+
+    /// Keeps a Unix login account (with `shell`) for each ivm user, in step with its password.
+    pub fn with_login_shell(mut self, shell: std::path::PathBuf) -> Service {
+        self.login_shell = Some(shell);
+        self
     }
 
     /// Gives the service the host runtime, so partitions can run.

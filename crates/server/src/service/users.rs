@@ -4,7 +4,9 @@ use ivm_model::{Role, User, PRIME_ADMIN};
 use ivm_store::{SessionRecord, StoreError, UserRecord};
 
 use super::{now_ms, Actor, Service, ServiceError};
-use crate::auth::{hash_password, new_password, new_token, token_hash, verify_password};
+use crate::auth::{
+    hash_password, new_password, new_token, token_hash, unix_password_hash, verify_password,
+};
 
 /// A browser session ends after this long without a request.
 pub const SESSION_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
@@ -30,6 +32,7 @@ impl Service {
                         role: Role::ViewModify,
                     },
                     password_hash: hash_password(&password),
+                    unix_hash: unix_password_hash(&password),
                 };
                 tx.put_user(&rec, now_ms())?;
                 Ok::<_, StoreError>(Some(password))
@@ -173,25 +176,31 @@ impl Service {
         role: Role,
         password: &str,
     ) -> Result<User, ServiceError> {
-        self.task(actor, "create user", name, |tx| {
-            actor.require_modify()?;
-            ivm_rules::validate_user_name(name)?;
-            ivm_rules::validate_password(password)?;
-            if tx.user(name)?.is_some() {
-                return Err(ServiceError::UserExists(name.into()));
-            }
-            let user = User {
-                name: name.into(),
-                role,
-            };
-            tx.put_user(
-                &UserRecord {
-                    user: user.clone(),
+        self.logged(actor, "create user", name, || {
+            let rec = self.store.write(|tx| {
+                actor.require_modify()?;
+                ivm_rules::validate_user_name(name)?;
+                ivm_rules::validate_password(password)?;
+                if tx.user(name)?.is_some() {
+                    return Err(ServiceError::UserExists(name.into()));
+                }
+                let rec = UserRecord {
+                    user: User {
+                        name: name.into(),
+                        role,
+                    },
                     password_hash: hash_password(password),
-                },
-                now_ms(),
-            )?;
-            Ok((user, name.to_string()))
+                    unix_hash: unix_password_hash(password),
+                };
+                tx.put_user(&rec, now_ms())?;
+                Ok(rec)
+            })?;
+            // The login account, or no user at all.
+            if let Err(e) = self.sync_login(&rec) {
+                self.store.write(|tx| tx.delete_user(name))?;
+                return Err(e);
+            }
+            Ok((rec.user, name.to_string()))
         })
     }
 
@@ -226,7 +235,9 @@ impl Service {
                 return Err(ServiceError::NoSuchUser(name.into()));
             }
             Ok(((), name.to_string()))
-        })
+        })?;
+        self.remove_login(name);
+        Ok(())
     }
 
     /// Sets a password: one's own, or anyone's for View/Modify users. Other sessions of that
@@ -237,22 +248,33 @@ impl Service {
         name: &str,
         password: &str,
     ) -> Result<(), ServiceError> {
-        self.task(actor, "change password", name, |tx| {
-            if name != actor.user {
-                actor.require_modify()?;
+        self.logged(actor, "change password", name, || {
+            let (old, rec) = self.store.write(|tx| {
+                if name != actor.user {
+                    actor.require_modify()?;
+                }
+                ivm_rules::validate_password(password)?;
+                let old = tx
+                    .user(name)?
+                    .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;
+                let mut rec = old.clone();
+                rec.password_hash = hash_password(password);
+                rec.unix_hash = unix_password_hash(password);
+                tx.put_user(&rec, now_ms())?;
+                let keep = if name == actor.user {
+                    actor.session.as_deref()
+                } else {
+                    None
+                };
+                tx.delete_sessions_of(name, keep)?;
+                Ok::<_, ServiceError>((old, rec))
+            })?;
+            // The SSH login follows in the same step, or the old password stays everywhere.
+            if let Err(e) = self.sync_login(&rec) {
+                self.store.write(|tx| tx.put_user(&old, now_ms()))?;
+                let _ = self.sync_login(&old);
+                return Err(e);
             }
-            ivm_rules::validate_password(password)?;
-            let mut rec = tx
-                .user(name)?
-                .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;
-            rec.password_hash = hash_password(password);
-            tx.put_user(&rec, now_ms())?;
-            let keep = if name == actor.user {
-                actor.session.as_deref()
-            } else {
-                None
-            };
-            tx.delete_sessions_of(name, keep)?;
             Ok(((), name.to_string()))
         })
     }

@@ -1,0 +1,450 @@
+//! The padmin door: ivm users are Unix login accounts whose shell is ivm's restricted shell,
+//! reached through OpenSSH's sshd as IVM clients reach IVM. Each test runs its own sshd on a
+//! random 127.0.0.1 port with its own host key and configuration (the system's sshd is never
+//! touched), pointed at its own daemon through `SetEnv IVM_DATA_DIR`. The login accounts the
+//! daemon makes are removed afterwards, pass or fail.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{lock, Daemon};
+
+const CONFIG: &str = "unix_accounts = true\nshutdown_delay_secs = 3\n";
+const PASSWORD: &str = "padmin-pass-1";
+
+/// The test's own sshd.
+struct Sshd {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Sshd {
+    fn start(data_dir: &Path, users: &[&str]) -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("host_key");
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .output()
+            .expect("ssh-keygen (apt install openssh-client)");
+        assert!(out.status.success(), "{out:?}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cfg = dir.path().join("sshd_config");
+        std::fs::write(
+            &cfg,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}/sshd.pid\n\
+                 PasswordAuthentication yes\nKbdInteractiveAuthentication no\nUsePAM no\n\
+                 PermitRootLogin no\nAllowUsers {}\nSetEnv IVM_DATA_DIR={}\nX11Forwarding no\n\
+                 AllowTcpForwarding no\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n",
+                key.display(),
+                dir.path().display(),
+                users.join(" "),
+                data_dir.display()
+            ),
+        )
+        .unwrap();
+        // Privilege separation needs its empty directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&cfg)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd (apt install openssh-server)");
+        let s = Sshd {
+            child,
+            port,
+            _dir: dir,
+        };
+        common::eventually("sshd to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        s
+    }
+
+    fn base(&self, user: &str) -> Vec<String> {
+        [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-p",
+            &self.port.to_string(),
+            "-l",
+            user,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// `ssh user@127.0.0.1 COMMAND` with a password (through sshpass).
+    fn run(&self, user: &str, password: &str, command: &str) -> common::Output {
+        self.run_with_input(user, password, command, "")
+    }
+
+    fn run_with_input(
+        &self,
+        user: &str,
+        password: &str,
+        command: &str,
+        input: &str,
+    ) -> common::Output {
+        let mut args = vec!["-e".to_string(), "ssh".into()];
+        args.extend(self.base(user));
+        args.extend(["-o".into(), "PubkeyAuthentication=no".into()]);
+        args.extend(["127.0.0.1".into(), command.into()]);
+        output(
+            Command::new("sshpass")
+                .args(&args)
+                .env("SSHPASS", password)
+                .stdin(Stdio::piped()),
+            input,
+        )
+    }
+
+    /// `ssh` with a key only.
+    fn run_with_key(&self, user: &str, key: &Path, command: &str) -> common::Output {
+        let mut args = self.base(user);
+        args.extend([
+            "-o".into(),
+            "PasswordAuthentication=no".into(),
+            "-o".into(),
+            "BatchMode=yes".into(),
+            "-i".into(),
+            key.display().to_string(),
+            "127.0.0.1".into(),
+            command.into(),
+        ]);
+        output(Command::new("ssh").args(&args).stdin(Stdio::piped()), "")
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn output(cmd: &mut Command, input: &str) -> common::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ssh");
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    common::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Removes the login accounts (ivm's only) and the sudo rule the daemon made, pass or fail.
+struct Accounts(Vec<&'static str>);
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let made_by_ivm = std::fs::read_to_string("/etc/passwd")
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.starts_with(&format!("{name}:")) && l.contains(":ivm user:"));
+            if made_by_ivm {
+                let _ = Command::new("pkill").args(["-KILL", "-u", name]).output();
+                let _ = Command::new("userdel").args(["--remove", name]).output();
+            }
+        }
+        let _ = std::fs::remove_file("/etc/sudoers.d/ivm-oem-setup-env");
+    }
+}
+
+fn unix_account(name: &str) -> Option<String> {
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}:")))
+        .map(str::to_string)
+}
+
+fn start() -> (Accounts, Daemon, Sshd) {
+    let accounts = Accounts(vec!["padmin", "ivmview"]);
+    assert!(
+        unix_account("padmin").is_none_or(|l| l.contains(":ivm user:")),
+        "this host has a padmin account ivm did not make"
+    );
+    let d = Daemon::start(CONFIG);
+    d.set_password("padmin", PASSWORD);
+    let sshd = Sshd::start(d.data_dir(), &["padmin", "ivmview"]);
+    (accounts, d, sshd)
+}
+
+#[test]
+fn padmin_runs_ivm_commands_over_ssh_as_clients_send_them() {
+    let _l = lock();
+    let (_accounts, d, sshd) = start();
+    let line = unix_account("padmin").expect("the daemon made padmin's login account");
+    assert!(
+        line.contains(":ivm user:") && line.ends_with("/shell/ivm-rksh"),
+        "{line}"
+    );
+
+    // One exec per command, as the old OpenStack IVM driver and libvirt's phyp driver did.
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=lp1,desired_procs=1,desired_mem=512",
+    ]);
+    let o = sshd.run(
+        "padmin",
+        PASSWORD,
+        "lssyscfg -r lpar -F name,lpar_id,state | sed -e 's/,/ /g' | grep lp1 2>&1; echo Rc=$?",
+    );
+    assert_eq!(
+        (o.stdout.as_str(), o.code),
+        ("lp1 2 Not Activated\nRc=0\n", 0),
+        "{o:?}"
+    );
+    let o = sshd.run(
+        "padmin",
+        PASSWORD,
+        "ioscli lsivm; /usr/ios/cli/ioscli lsivm",
+    );
+    assert_eq!(o.stdout.lines().count(), 2, "{o:?}");
+    assert!(o.stdout.lines().all(|l| l.ends_with(",1")), "{o:?}");
+    let o = sshd.run(
+        "padmin",
+        PASSWORD,
+        "echo $(lssyscfg -r lpar -F name | sort | head -n 1) `hostname` | wc -w",
+    );
+    assert_eq!(o.stdout.trim(), "2", "{o:?}");
+    let o = sshd.run("padmin", PASSWORD, "lssyscfg -r lpar -F name | awk -F, '{print toupper($1)}' | tr A-Z a-z | uniq | cut -c1-3 | tail -n 1");
+    assert_eq!(o.stdout, "lp1\n", "{o:?}");
+    // What IVM's shell does not have is not found; nothing else runs.
+    let o = sshd.run("padmin", PASSWORD, "lshmc -V");
+    assert_eq!(o.code, 127, "{o:?}");
+    assert!(o.stderr.contains("rksh: lshmc: not found"), "{o:?}");
+    for (cmd, why) in [
+        ("/bin/bash -c id", "restricted"),
+        ("python3 -c 'print(1)'", "rksh: python3: not found"),
+        ("cd /; ls > x", "restricted"),
+        ("PATH=/bin:/usr/bin; id", "readonly"),
+        (
+            "echo x | sed -n 'e id'",
+            "e/r/w commands disabled in sandbox mode",
+        ),
+        ("echo | awk '{system(\"id\")}'", "sandbox"),
+        (
+            "echo x | tee /tmp/ivm-escape",
+            "only in your home directory",
+        ),
+    ] {
+        let o = sshd.run("padmin", PASSWORD, cmd);
+        assert_ne!(o.code, 0, "{cmd}: {o:?}");
+        assert!(o.stderr.contains(why), "{cmd}: {o:?}");
+        assert!(!o.stdout.contains("uid="), "{cmd} ran something: {o:?}");
+    }
+    assert!(!Path::new("/tmp/ivm-escape").exists());
+    let o = sshd.run("padmin", PASSWORD, "cat /etc/shadow");
+    assert_ne!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.is_empty() && o.stderr.contains("Permission denied"),
+        "{o:?}"
+    );
+
+    // A wrong password gets nothing but the SSH refusal.
+    let o = sshd.run("padmin", "wrong-password", "lsivm");
+    assert_ne!(o.code, 0, "{o:?}");
+    assert!(o.stdout.is_empty(), "{o:?}");
+}
+
+#[test]
+fn an_interactive_session_has_ivms_prompt() {
+    let _l = lock();
+    let (_accounts, _d, sshd) = start();
+    let mut args = vec!["-e".to_string(), "ssh".into(), "-tt".into()];
+    args.extend(sshd.base("padmin"));
+    args.extend([
+        "-o".into(),
+        "PubkeyAuthentication=no".into(),
+        "127.0.0.1".into(),
+    ]);
+    let mut child = Command::new("sshpass")
+        .args(&args)
+        .env("SSHPASS", PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<u8>();
+    std::thread::spawn(move || {
+        for b in std::io::BufReader::new(stdout).bytes() {
+            let Ok(b) = b else { break };
+            if tx.send(b).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !seen.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(b) => seen.push(b as char),
+                Err(_) => panic!("no {needle:?} in {seen:?}"),
+            }
+        }
+        let at = seen.find(needle).unwrap() + needle.len();
+        let before = seen[..at].to_string();
+        seen = seen[at..].to_string();
+        before
+    };
+    wait_for("$ ");
+    stdin.write_all(b"lsivm\n").unwrap();
+    stdin.write_all(b"echo Rc=$?\n").unwrap();
+    let out = wait_for("Rc=0");
+    assert!(out.contains(",1"), "{out}");
+    stdin.write_all(b"quit\n").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn passwords_keys_and_roles_follow_ivm_users() {
+    let _l = lock();
+    let (_accounts, d, sshd) = start();
+    // SSH keys: mkauthkeys adds one, the login takes it; -r takes it away.
+    let keydir = tempfile::tempdir().unwrap();
+    let key = keydir.path().join("id");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test@ivm", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let public = public.trim();
+    let o = sshd.run(
+        "padmin",
+        PASSWORD,
+        &format!("mkauthkeys -a '{public}'; echo Rc=$?"),
+    );
+    assert_eq!(o.stdout, "Rc=0\n", "{o:?}");
+    let o = sshd.run_with_key("padmin", &key, "lsivm");
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = sshd.run("padmin", PASSWORD, "mkauthkeys -a 'not a key'");
+    assert!(o.stderr.contains("one public key line"), "{o:?}");
+    let o = sshd.run("padmin", PASSWORD, &format!("mkauthkeys -r '{public}'"));
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_ne!(sshd.run_with_key("padmin", &key, "lsivm").code, 0);
+
+    // A password changed through the API is the next SSH login's password.
+    d.set_password("padmin", "another-pass-2");
+    assert_ne!(sshd.run("padmin", PASSWORD, "lsivm").code, 0);
+    assert_eq!(sshd.run("padmin", "another-pass-2", "lsivm").code, 0);
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
+    assert!(
+        shadow.lines().any(|l| l.starts_with("padmin:$6$")),
+        "a SHA-512 crypt hash, never the password"
+    );
+    assert!(!shadow.contains("another-pass-2"));
+
+    // Users made on the command line are login accounts with their role.
+    let o = sshd.run_with_input(
+        "padmin",
+        "another-pass-2",
+        "mkuser -attr pgrp=view ivmview; lsuser ivmview",
+        "view-pass-1\nview-pass-1\n",
+    );
+    assert!(o.stdout.contains("ivmview roles=ViewOnly"), "{o:?}");
+    assert!(unix_account("ivmview").is_some_and(|l| l.contains(":ivm user:")));
+    let o = sshd.run("ivmview", "view-pass-1", "lssyscfg -r sys -F state");
+    assert_eq!(o.stdout, "Operating\n", "{o:?}");
+    let o = sshd.run(
+        "ivmview",
+        "view-pass-1",
+        "mksyscfg -r lpar -i name=nope,desired_procs=1,desired_mem=512",
+    );
+    assert!(o.stderr.contains("HSCL350B"), "{o:?}");
+    assert!(!d
+        .ok(&["lssyscfg", "-r", "lpar", "-F", "name"])
+        .contains("nope"));
+    let o = sshd.run("ivmview", "view-pass-1", "oem_setup_env");
+    assert!(o.stderr.contains("only padmin"), "{o:?}");
+    // padmin's root shell, as on IVM.
+    let o = sshd.run_with_input("padmin", "another-pass-2", "oem_setup_env", "id -u\nexit\n");
+    assert!(o.stdout.lines().any(|l| l.trim() == "0"), "{o:?}");
+    // A user removed is a login account removed.
+    let o = sshd.run("padmin", "another-pass-2", "rmuser ivmview; echo Rc=$?");
+    assert_eq!(o.stdout, "Rc=0\n", "{o:?}");
+    assert!(unix_account("ivmview").is_none());
+}
+
+/// fence_lpar, unchanged from Debian, against a real partition through the door.
+#[test]
+fn fence_lpar_lists_starts_and_stops_partitions() {
+    let _l = lock();
+    let (_accounts, d, sshd) = start();
+    common::install_guest(&d);
+    common::define_guest(&d, "fenced", "desired_procs=1,desired_mem=256");
+    let system = d.ok(&["lssyscfg", "-r", "sys", "-F", "name"]);
+    let system = system.trim();
+    let fence = |version: &str, action: &str| {
+        let o = output(
+            Command::new("fence_lpar")
+                .args([
+                    "--ip=127.0.0.1",
+                    &format!("--ipport={}", sshd.port),
+                    "--username=padmin",
+                    &format!("--password={PASSWORD}"),
+                    "--ssh",
+                    "--ssh-options=-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                    &format!("--managed={system}"),
+                    "--plug=fenced",
+                    &format!("--hmc-version={version}"),
+                    &format!("--action={action}"),
+                ])
+                .stdin(Stdio::piped()),
+            "",
+        );
+        o
+    };
+    for version in ["4", "ivm"] {
+        let o = fence(version, "list");
+        assert_eq!(o.code, 0, "{version} list: {o:?}");
+        assert!(o.stdout.contains("fenced"), "{version}: {o:?}");
+        let o = fence(version, "on");
+        assert_eq!(o.code, 0, "{version} on: {o:?}");
+        assert_eq!(common::state(&d, "fenced"), "Running");
+        let o = fence(version, "status");
+        assert!(o.stdout.contains("Status: ON"), "{version} status: {o:?}");
+        let o = fence(version, "reboot");
+        assert_eq!(o.code, 0, "{version} reboot: {o:?}");
+        let o = fence(version, "off");
+        assert_eq!(o.code, 0, "{version} off: {o:?}");
+        assert_eq!(common::state(&d, "fenced"), "Not Activated");
+    }
+}
