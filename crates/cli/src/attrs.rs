@@ -39,6 +39,27 @@ const NOT_YET: &[&str] = &[
     "primary_paging_vios_id",
 ];
 
+/// Attributes `lssyscfg -r prof` prints with the only values ivm has for them: a profile line
+/// a client printed, edited and passes back to `mksyscfg` or `chsyscfg` may carry them with
+/// those values (or empty), and they change nothing.
+const AS_PRINTED: &[(&str, &[&str])] = &[
+    ("all_resources", &["0"]),
+    ("io_slots", &["none"]),
+    ("lpar_io_pool_ids", &["none"]),
+    (
+        "virtual_serial_adapters",
+        &[crate::records::SERIAL_ADAPTERS, "none"],
+    ),
+    ("virtual_scsi_adapters", &["none"]),
+    ("virtual_fc_adapters", &["none"]),
+    ("conn_monitoring", &["0"]),
+    ("power_ctrl_lpar_ids", &["none"]),
+    ("lhea_logical_ports", &["none"]),
+    ("lhea_capabilities", &["none"]),
+    ("lpar_proc_compat_mode", &["default"]),
+    ("work_group_id", &["none"]),
+];
+
 fn invalid(attr: &str, value: &str, need: &str) -> CliError {
     CliError::Usage(format!(
         "The value '{value}' of attribute {attr} is not valid: {need}."
@@ -140,6 +161,24 @@ pub fn to_json(
 ) -> Result<Map<String, Value>, CliError> {
     let mut out = Map::new();
     for (attr, value) in pairs {
+        // `lssyscfg -r prof` calls the environment os_type, as IVM does.
+        let attr = if attr == "os_type" {
+            &"lpar_env".to_string()
+        } else {
+            attr
+        };
+        if let Some((_, values)) = AS_PRINTED.iter().find(|(a, _)| a == attr) {
+            if value.is_empty() || values.contains(&value.as_str()) {
+                continue;
+            }
+        }
+        // The profile's partition named again (a printed line carries it): it must match.
+        if attr == "lpar_name" && !allowed.contains(&"lpar_name") {
+            let name = pairs.iter().find(|(a, _)| a == "name").map(|(_, v)| v);
+            if name == Some(value) {
+                continue;
+            }
+        }
         if NOT_YET.contains(&attr.as_str()) {
             return Err(CliError::Usage(format!(
                 "The attribute {attr} is not supported by this version of ivm."

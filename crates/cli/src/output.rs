@@ -5,9 +5,18 @@ use crate::CliError;
 /// One output record: attributes in IVM's order.
 pub type Record = Vec<(&'static str, String)>;
 
-/// ivm's extensions to IVM's records: default output leaves them out while they are empty, so
-/// existing parsers see IVM's records unchanged; `-F` can always ask for them.
+/// ivm's extensions to IVM's records: default output leaves them out, so existing parsers see
+/// IVM's records unchanged; `-F` can always ask for them.
 const EXTENSIONS: &[&str] = &["boot_kernel", "boot_initrd", "boot_args"];
+
+/// Attributes IVM prints only where they apply (processing units and the uncapped weight of
+/// shared processors): left out of the default output when empty.
+const WHERE_THEY_APPLY: &[&str] = &[
+    "min_proc_units",
+    "desired_proc_units",
+    "max_proc_units",
+    "uncap_weight",
+];
 
 /// What `-F` asked for: attribute names and the delimiter between them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,14 +47,27 @@ impl Fields {
     }
 }
 
-/// Prints records per IVM's rules; an empty listing prints `No results were found.`.
+/// Prints records per IVM's rules; an empty listing prints nothing, and `No results were
+/// found.` on standard error (the exit status stays 0, as on IVM).
 pub fn render(
     records: &[Record],
     fields: Option<&Fields>,
     header: bool,
 ) -> Result<String, CliError> {
+    render_with(records, fields, header, &[])
+}
+
+/// As [`render`]; the attributes in `extras` (besides ivm's extensions) are printed only when
+/// `-F` names them.
+pub fn render_with(
+    records: &[Record],
+    fields: Option<&Fields>,
+    header: bool,
+    extras: &[&str],
+) -> Result<String, CliError> {
     if records.is_empty() {
-        return Ok("No results were found.\n".into());
+        eprintln!("No results were found.");
+        return Ok(String::new());
     }
     let mut out = String::new();
     match fields {
@@ -53,7 +75,11 @@ pub fn render(
             for r in records {
                 let line: Vec<String> = r
                     .iter()
-                    .filter(|(a, v)| !(v.is_empty() && EXTENSIONS.contains(a)))
+                    .filter(|(a, v)| {
+                        let hidden = EXTENSIONS.contains(a) || extras.contains(a);
+                        let not_applying = v.is_empty() && WHERE_THEY_APPLY.contains(a);
+                        !hidden && !not_applying
+                    })
                     .map(|(a, v)| {
                         if v.contains(',') {
                             format!("\"{a}={v}\"")
@@ -153,9 +179,6 @@ mod tests {
 
     #[test]
     fn nothing_found() {
-        assert_eq!(
-            render(&[], None, false).unwrap(),
-            "No results were found.\n"
-        );
+        assert_eq!(render(&[], None, false).unwrap(), "");
     }
 }

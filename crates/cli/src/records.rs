@@ -5,7 +5,7 @@ use ivm_model::{Partition, ProcMode, ProcUnits, ResourceSummary, StorageView, Sy
 use crate::output::Record;
 
 /// Each client has the two virtual serial server adapters IVM creates (slot 0 is the console).
-const SERIAL_ADAPTERS: &str = "0/server/1/any//any/1,1/server/1/any//any/1";
+pub(crate) const SERIAL_ADAPTERS: &str = "0/server/1/any//any/1,1/server/1/any//any/1";
 
 fn units(u: Option<ProcUnits>) -> String {
     u.map(|u| u.to_string()).unwrap_or_default()
@@ -22,18 +22,49 @@ pub fn system(v: &SystemView) -> Record {
         ("name", s.name.clone()),
         ("type_model", s.type_model.clone()),
         ("serial_num", s.serial_num.clone()),
+        ("ipaddr", v.ipaddr.clone()),
         ("state", v.state.clone()),
+        ("sys_time", crate::time::now_text()),
+        ("power_off_policy", "1".into()),
+        ("active_lpar_mobility_capable", "0".into()),
+        ("inactive_lpar_mobility_capable", "0".into()),
+        ("cod_mem_capable", "0".into()),
+        ("cod_proc_capable", "0".into()),
+        ("vet_activation_capable", "0".into()),
+        ("os400_capable", "0".into()),
+        ("active_lpar_share_idle_procs_capable", "1".into()),
+        ("micro_lpar_capable", "1".into()),
+        ("dlpar_mem_capable", "1".into()),
+        ("assign_5250_cpw_percent", "0".into()),
         ("max_lpars", s.max_lpars.to_string()),
+        ("max_power_ctrl_lpars", "1".into()),
         ("service_lpar_id", v.mgmt_lpar_id.to_string()),
         ("service_lpar_name", v.mgmt_lpar_name.clone()),
+        ("mfg_default_config", "0".into()),
+        ("curr_configured_max_lpars", s.max_lpars.to_string()),
+        ("pend_configured_max_lpars", s.max_lpars.to_string()),
+        ("config_version", "0100030000000000".into()),
+        ("pend_lpar_config_state", "enabled".into()),
+        ("lpar_avail_priority_capable", "0".into()),
+        ("lpar_proc_compat_mode_capable", "0".into()),
+        ("max_vios_lpar_id", v.mgmt_lpar_id.to_string()),
+        ("virtual_io_server_capable", "0".into()),
         ("mem_region_size", s.mem_region_size.to_string()),
         ("accel", v.accel.to_string()),
         ("accel_reason", v.accel_reason.clone()),
     ]
 }
 
+/// `lssyscfg -r sys` attributes printed only when `-F` names them (ivm's own).
+pub const SYSTEM_EXTRAS: &[&str] = &["mem_region_size", "accel", "accel_reason"];
+
 /// `lssyscfg -r lpar`.
-pub fn lpar(p: &Partition, serial: &str) -> Record {
+pub fn lpar(p: &Partition, serial: &str, now_ms: i64) -> Record {
+    let uptime = p
+        .run
+        .as_ref()
+        .map(|r| ((now_ms - r.started_ms) / 1000).max(0))
+        .unwrap_or(0);
     vec![
         ("name", p.name.clone()),
         ("lpar_id", p.lpar_id.to_string()),
@@ -45,21 +76,35 @@ pub fn lpar(p: &Partition, serial: &str) -> Record {
         ("default_profile", p.name.clone()),
         ("curr_profile", p.name.clone()),
         ("work_group_id", "none".into()),
-        ("shared_proc_pool_util_auth", "0".into()),
+        ("allow_perf_collection", "0".into()),
         ("power_ctrl_lpar_ids", "none".into()),
         ("boot_mode", p.boot_mode.to_string()),
         ("lpar_keylock", "norm".into()),
         ("auto_start", flag(p.auto_start)),
-        ("redundant_err_path_reporting", "0".into()),
-        ("ref_code", p.ref_code.clone()),
+        ("uptime", uptime.to_string()),
+        ("lpar_avail_priority", "127".into()),
+        ("desired_lpar_proc_compat_mode", "default".into()),
+        ("curr_lpar_proc_compat_mode", "default".into()),
         (
             "virtual_eth_mac_base_value",
             p.eth.virtual_eth_mac_base_value.clone(),
         ),
+        ("rmc_ipaddr", String::new()),
+        ("shared_proc_pool_util_auth", "0".into()),
+        ("redundant_err_path_reporting", "0".into()),
+        ("ref_code", p.ref_code.clone()),
     ]
 }
 
-/// `lssyscfg -r prof`: the partition's one profile, named like the partition.
+/// `lssyscfg -r lpar` attributes printed only when `-F` names them.
+pub const LPAR_EXTRAS: &[&str] = &[
+    "shared_proc_pool_util_auth",
+    "redundant_err_path_reporting",
+    "ref_code",
+];
+
+/// `lssyscfg -r prof`: the partition's one profile, named like the partition, with IVM's
+/// attributes in IVM's order (the processing-unit keys only for shared processors).
 pub fn profile(p: &Partition) -> Record {
     let c = &p.procs;
     let shared = c.proc_mode == ProcMode::Shared;
@@ -67,28 +112,31 @@ pub fn profile(p: &Partition) -> Record {
         ("name", p.name.clone()),
         ("lpar_name", p.name.clone()),
         ("lpar_id", p.lpar_id.to_string()),
-        ("lpar_env", p.lpar_env.to_string()),
+        ("os_type", p.lpar_env.to_string()),
         ("all_resources", "0".into()),
+        ("mem_mode", p.mem.mem_mode.to_string()),
         ("min_mem", p.mem.min_mem.to_string()),
         ("desired_mem", p.mem.desired_mem.to_string()),
         ("max_mem", p.mem.max_mem.to_string()),
-        ("mem_mode", p.mem.mem_mode.to_string()),
         ("proc_mode", c.proc_mode.to_string()),
-        ("min_proc_units", units(c.min_proc_units)),
-        ("desired_proc_units", units(c.desired_proc_units)),
-        ("max_proc_units", units(c.max_proc_units)),
+    ];
+    if shared {
+        r.extend([
+            ("min_proc_units", units(c.min_proc_units)),
+            ("desired_proc_units", units(c.desired_proc_units)),
+            ("max_proc_units", units(c.max_proc_units)),
+        ]);
+    }
+    r.extend([
         ("min_procs", c.min_procs.to_string()),
         ("desired_procs", c.desired_procs.to_string()),
         ("max_procs", c.max_procs.to_string()),
         ("sharing_mode", c.sharing_mode.to_string()),
-        (
-            "uncap_weight",
-            if shared {
-                c.uncap_weight.to_string()
-            } else {
-                String::new()
-            },
-        ),
+    ]);
+    if shared {
+        r.push(("uncap_weight", c.uncap_weight.to_string()));
+    }
+    r.extend([
         ("io_slots", "none".into()),
         ("lpar_io_pool_ids", "none".into()),
         ("max_virtual_slots", p.max_virtual_slots.to_string()),
@@ -99,14 +147,30 @@ pub fn profile(p: &Partition) -> Record {
         ("conn_monitoring", "0".into()),
         ("auto_start", flag(p.auto_start)),
         ("power_ctrl_lpar_ids", "none".into()),
-    ];
-    r.extend([
+        ("lhea_logical_ports", "none".into()),
+        ("lhea_capabilities", "none".into()),
+        ("lpar_proc_compat_mode", "default".into()),
+        ("virtual_fc_adapters", "none".into()),
+        ("lpar_env", p.lpar_env.to_string()),
         ("boot_kernel", p.boot.boot_kernel.clone()),
         ("boot_initrd", p.boot.boot_initrd.clone()),
         ("boot_args", p.boot.boot_args.clone()),
     ]);
+    if !shared {
+        // Asked for with -F, a dedicated partition's units and weight are empty (and left out
+        // of the default output, as IVM leaves them out).
+        r.extend([
+            ("min_proc_units", String::new()),
+            ("desired_proc_units", String::new()),
+            ("max_proc_units", String::new()),
+            ("uncap_weight", String::new()),
+        ]);
+    }
     r
 }
+
+/// `lssyscfg -r prof` attributes printed only when `-F` names them.
+pub const PROFILE_EXTRAS: &[&str] = &["lpar_env"];
 
 /// `lsrefcode -r lpar`.
 pub fn refcode(p: &Partition) -> Record {

@@ -22,6 +22,19 @@ pub fn format_utc(ms: i64) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The time now, in IVM's form.
+pub fn now_text() -> String {
+    format_utc(now_ms())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,8 +26,7 @@ fn in_home(file: &str) -> bool {
     // The file may not exist yet: its directory must be in the home (and it must name a
     // file: a path ending in ".." has no file name).
     let dir = path.parent().unwrap_or(Path::new("/"));
-    dir.canonicalize().is_ok_and(|d| d.starts_with(&home))
-        && path.file_name().is_some()
+    dir.canonicalize().is_ok_and(|d| d.starts_with(&home)) && path.file_name().is_some()
 }
 
 fn refuse(name: &str, why: &str) -> i32 {

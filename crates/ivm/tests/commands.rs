@@ -30,11 +30,19 @@ fn system_listings_and_identity() {
     let d = Daemon::start(SYSTEM);
     let sys = d.ok(&["lssyscfg", "-r", "sys"]);
     assert!(
-        sys.starts_with(
-            "name=ivmtest,type_model=8286-42A,serial_num=21A5E7V,state=Operating,max_lpars=20,\
-             service_lpar_id=1,service_lpar_name=ivmtest,mem_region_size=64,accel="
-        ),
+        sys.starts_with("name=ivmtest,type_model=8286-42A,serial_num=21A5E7V,ipaddr="),
         "{sys}"
+    );
+    for part in [
+        ",state=Operating,",
+        ",max_lpars=20,",
+        ",service_lpar_id=1,service_lpar_name=ivmtest,",
+    ] {
+        assert!(sys.contains(part), "{part}: {sys}");
+    }
+    assert_eq!(
+        d.ok(&["lssyscfg", "-r", "sys", "-F", "mem_region_size"]),
+        "64\n"
     );
     let accel = d.ok(&["lssyscfg", "-r", "sys", "-F", "accel"]);
     assert!(accel == "kvm\n" || accel == "tcg\n", "{accel}");
@@ -177,9 +185,11 @@ fn create_list_change_and_remove() {
         ]),
         "db01,256,2048\n"
     );
+    // Nothing matched: nothing on stdout, IVM's words on stderr, exit 0.
+    let o = d.ivm(&["lssyscfg", "-r", "lpar", "--filter", "lpar_names=nosuch"]);
     assert_eq!(
-        d.ok(&["lssyscfg", "-r", "lpar", "--filter", "lpar_names=nosuch"]),
-        "No results were found.\n"
+        (o.code, o.stdout.as_str(), o.stderr.as_str()),
+        (0, "", "No results were found.\n")
     );
     assert_eq!(
         d.ok(&[
@@ -702,4 +712,175 @@ fn network_listings_answer_as_clients_parse_them() {
     );
     let o = d.ivm(&["lsmap", "-vadapter", "vhost0", "-net"]);
     assert_eq!(o.code, 16, "{o:?}");
+}
+
+/// The keys of a default output line, in order (values may hold commas inside quotes).
+fn keys(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cur, mut quoted) = (String::new(), false);
+    for c in line.trim_end().chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|kv| kv.split('=').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn profiles_print_as_ivm_and_come_back_through_mksyscfg() {
+    let d = Daemon::start(SYSTEM);
+    d.ok(&[
+        "mksyscfg", "-r", "lpar", "-i",
+        "name=lp1,desired_procs=2,max_procs=8,desired_mem=512,max_mem=1024,\"virtual_eth_adapters=3/0/1//0/0,5/0/9//0/0\"",
+    ]);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=ded1,proc_mode=ded,desired_procs=1,desired_mem=256",
+    ]);
+    let prof = d.ok(&["lssyscfg", "-r", "prof", "--filter", "lpar_names=lp1"]);
+    assert_eq!(
+        keys(&prof).join(" "),
+        "name lpar_name lpar_id os_type all_resources mem_mode min_mem desired_mem max_mem proc_mode \
+         min_proc_units desired_proc_units max_proc_units min_procs desired_procs max_procs sharing_mode \
+         uncap_weight io_slots lpar_io_pool_ids max_virtual_slots virtual_serial_adapters \
+         virtual_scsi_adapters virtual_eth_adapters boot_mode conn_monitoring auto_start \
+         power_ctrl_lpar_ids lhea_logical_ports lhea_capabilities lpar_proc_compat_mode virtual_fc_adapters"
+    );
+    let ded = d.ok(&["lssyscfg", "-r", "prof", "--filter", "lpar_names=ded1"]);
+    let ded_keys = keys(&ded);
+    assert!(
+        !ded_keys
+            .iter()
+            .any(|k| k.contains("proc_units") || k == "uncap_weight"),
+        "{ded}"
+    );
+    // ivm's own attributes only with -F.
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "prof",
+            "--filter",
+            "lpar_names=lp1",
+            "-F",
+            "lpar_env,boot_kernel,max_procs"
+        ]),
+        "aixlinux,,8\n"
+    );
+    let lpar = d.ok(&["lssyscfg", "-r", "lpar", "--filter", "lpar_names=lp1"]);
+    assert_eq!(
+        keys(&lpar).join(" "),
+        "name lpar_id lpar_env state resource_config os_version logical_serial_num default_profile \
+         curr_profile work_group_id allow_perf_collection power_ctrl_lpar_ids boot_mode lpar_keylock \
+         auto_start uptime lpar_avail_priority desired_lpar_proc_compat_mode curr_lpar_proc_compat_mode \
+         virtual_eth_mac_base_value rmc_ipaddr"
+    );
+    let sys = d.ok(&["lssyscfg", "-r", "sys"]);
+    let sys_keys = keys(&sys);
+    for k in [
+        "name",
+        "type_model",
+        "serial_num",
+        "ipaddr",
+        "state",
+        "sys_time",
+        "max_lpars",
+        "service_lpar_id",
+    ] {
+        assert!(sys_keys.iter().any(|x| x == k), "{k}: {sys}");
+    }
+    assert!(!sys_keys.iter().any(|x| x == "accel"), "{sys}");
+
+    // The edits IVM clients make to a printed profile before mksyscfg.
+    let line = prof.trim_end();
+    let mut fields = Vec::new();
+    let (mut cur, mut quoted) = (String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    let edited: Vec<String> = fields
+        .into_iter()
+        .filter(|f| {
+            let k = f.trim_start_matches('"').split('=').next().unwrap();
+            ![
+                "lpar_name",
+                "all_resources",
+                "virtual_serial_adapters",
+                "lpar_io_pool_ids",
+                "conn_monitoring",
+                "power_ctrl_lpar_ids",
+            ]
+            .contains(&k)
+        })
+        .map(|f| {
+            if f.starts_with("name=") {
+                "name=lp2".to_string()
+            } else if f.starts_with("lpar_id=") {
+                "lpar_id=7".to_string()
+            } else {
+                f.replace("os_type=", "lpar_env=")
+            }
+        })
+        .collect();
+    let input = edited.join(",");
+    d.ok(&["mksyscfg", "-r", "lpar", "-i", &input]);
+    let copy = d.ok(&["lssyscfg", "-r", "prof", "--filter", "lpar_names=lp2"]);
+    assert_eq!(
+        copy,
+        prof.replace(
+            "name=lp1,lpar_name=lp1,lpar_id=2,",
+            "name=lp2,lpar_name=lp2,lpar_id=7,"
+        ),
+        "{input}"
+    );
+    // The ID is taken now; a value ivm does not have is refused with its name.
+    let e = d.fails(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        &input.replace("name=lp2", "name=lp3"),
+    ]);
+    assert!(e.contains("lpar_id 7 is already in use"), "{e}");
+    let e = d.fails(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=lp4,desired_procs=1,desired_mem=256,io_slots=21010002/none/0",
+    ]);
+    assert!(e.contains("io_slots"), "{e}");
+    // max_procs beyond the host's 4 processors (up to 64), desired within them.
+    let e = d.fails(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=lp5,desired_procs=5,desired_mem=256",
+    ]);
+    assert!(e.contains("=5 is out of range: allowed 1 to 4"), "{e}");
+    let e = d.fails(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=lp5,desired_procs=1,max_procs=65,desired_mem=256",
+    ]);
+    assert!(e.contains("max_procs=65"), "{e}");
 }

@@ -103,4 +103,7 @@ pub struct SystemView {
     pub accel: Accel,
     /// Why that accelerator was chosen.
     pub accel_reason: String,
+    /// The host's primary IPv4 address (empty when it has none).
+    #[serde(default)]
+    pub ipaddr: String,
 }

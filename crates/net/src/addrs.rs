@@ -243,3 +243,41 @@ pub fn remove_routes(name: &str, cfg: &IpConfig) -> Result<(), NetError> {
         Ok(())
     })
 }
+
+/// The host's primary IPv4 address: the first address of the link the default route leaves
+/// through, or else the first global IPv4 address of any link.
+pub fn primary_ipv4() -> Result<Option<Ipv4Addr>, NetError> {
+    with_handle(async |h| {
+        let mut v4 = Vec::new();
+        let mut s = h.address().get().execute();
+        while let Some(m) = s.try_next().await.map_err(nl("list", "addresses"))? {
+            if m.header.scope != AddressScope::Universe {
+                continue;
+            }
+            for a in &m.attributes {
+                if let AddressAttribute::Local(IpAddr::V4(ip)) = a {
+                    v4.push((m.header.index, *ip));
+                }
+            }
+        }
+        let mut default_oif = None;
+        let mut r = h
+            .route()
+            .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+            .execute();
+        while let Some(m) = r.try_next().await.map_err(nl("list", "routes"))? {
+            let is_default = m.header.destination_prefix_length == 0
+                && m.header.table == RouteHeader::RT_TABLE_MAIN;
+            if is_default && default_oif.is_none() {
+                default_oif = m.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Oif(i) => Some(*i),
+                    _ => None,
+                });
+            }
+        }
+        Ok(default_oif
+            .and_then(|oif| v4.iter().find(|(i, _)| *i == oif))
+            .or(v4.first())
+            .map(|(_, ip)| *ip))
+    })
+}

@@ -62,11 +62,13 @@ pub fn resolve_procs(
         .max_procs
         .or(base.map(|b| b.max_procs))
         .unwrap_or(desired);
+    // The maximum may exceed this host's processors (a profile from a larger machine, room for
+    // DLPAR), up to 64; the minimum and the desired value must fit the host.
     let limit = sys.installed_procs.min(MAX_VIRTUAL_PROCS);
-    for (attr, v) in [
-        ("min_procs", min),
-        ("desired_procs", desired),
-        ("max_procs", max),
+    for (attr, v, limit) in [
+        ("min_procs", min, limit),
+        ("desired_procs", desired, limit),
+        ("max_procs", max, MAX_VIRTUAL_PROCS),
     ] {
         if v == 0 || v > limit {
             return Err(RuleError::OutOfRange {
@@ -127,15 +129,16 @@ pub fn resolve_procs(
                 } else {
                     ProcUnits(10 * min)
                 });
+            let top = ProcUnits::from_procs(sys.installed_procs);
+            // IVM's 1.00 per virtual processor, as far as the host's processors go.
             let max_units = req
                 .max_units
                 .or(base.and_then(|b| b.max_proc_units))
                 .unwrap_or(if req.desired_units.is_some() {
                     desired_units
                 } else {
-                    ProcUnits::from_procs(max)
+                    ProcUnits::from_procs(max).min(top)
                 });
-            let top = ProcUnits::from_procs(sys.installed_procs);
             for (attr, u) in [
                 ("min_proc_units", min_units),
                 ("desired_proc_units", desired_units),

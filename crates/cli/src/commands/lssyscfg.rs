@@ -1,7 +1,7 @@
 //! `lssyscfg -r sys|lpar|prof [-m SYS] [-F attrs] [--filter ...] [--header]`
 
 use super::{check_resource, Ctx};
-use crate::output::{render, Record};
+use crate::output::{render_with, Record};
 use crate::{records, CliError};
 
 /// Options of `lssyscfg`.
@@ -17,32 +17,42 @@ pub struct Args {
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["sys", "lpar", "prof"])?;
     let fields = a.list.check(ctx)?;
-    let records: Vec<Record> = match a.resource.as_str() {
+    let (records, extras): (Vec<Record>, &[&str]) = match a.resource.as_str() {
         "sys" => {
             if a.list.filter.is_some() {
                 return Err(CliError::Usage("Filters are not valid with -r sys.".into()));
             }
-            vec![records::system(&ctx.system()?)]
+            (
+                vec![records::system(&ctx.system()?)],
+                records::SYSTEM_EXTRAS,
+            )
         }
         "lpar" => {
             let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
             let serial = ctx.system()?.system.serial_num;
-            ctx.partitions()?
-                .iter()
-                .filter(|p| filter.keeps(p))
-                .map(|p| records::lpar(p, &serial))
-                .collect()
+            let now = crate::time::now_ms();
+            (
+                ctx.partitions()?
+                    .iter()
+                    .filter(|p| filter.keeps(p))
+                    .map(|p| records::lpar(p, &serial, now))
+                    .collect(),
+                records::LPAR_EXTRAS,
+            )
         }
         _ => {
             let filter = a
                 .list
                 .filter(&["lpar_names", "lpar_ids", "profile_names"])?;
-            ctx.partitions()?
-                .iter()
-                .filter(|p| filter.keeps(p))
-                .map(records::profile)
-                .collect()
+            (
+                ctx.partitions()?
+                    .iter()
+                    .filter(|p| filter.keeps(p))
+                    .map(records::profile)
+                    .collect(),
+                records::PROFILE_EXTRAS,
+            )
         }
     };
-    render(&records, fields.as_ref(), a.list.header)
+    render_with(&records, fields.as_ref(), a.list.header, extras)
 }

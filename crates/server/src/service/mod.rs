@@ -210,6 +210,11 @@ impl Service {
             mgmt_lpar_name: mgmt.name,
             accel: rt.env.accel,
             accel_reason: rt.env.accel_reason.clone(),
+            ipaddr: ivm_net::addrs::primary_ipv4()
+                .ok()
+                .flatten()
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
         })
     }
 
