@@ -448,6 +448,7 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
     assert_eq!(
         installed,
         [
+            "bkprofdata",
             "cfgdev",
             "chbdsp",
             "chhwres",
@@ -459,6 +460,7 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
             "chvopt",
             "ioscli",
             "loadopt",
+            "lpcfgop",
             "lsdev",
             "lshwres",
             "lsivm",
@@ -492,6 +494,7 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
             "rmvdev",
             "rmvopt",
             "rmvt",
+            "rstprofdata",
             "unloadopt"
         ]
     );

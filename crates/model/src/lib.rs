@@ -2,6 +2,7 @@
 //!
 //! Nothing here does I/O or decides policy; the rules crate owns the policy.
 
+mod backup;
 mod enums;
 mod eth;
 mod netdev;
@@ -13,6 +14,7 @@ mod task;
 mod units;
 mod user;
 
+pub use backup::{BackupFile, ProfileBackup, RestoreRequest};
 pub use enums::{
     Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, SharingMode,
     ShutdownKind, UnknownValue,

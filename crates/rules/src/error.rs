@@ -198,4 +198,7 @@ pub enum RuleError {
     /// Nothing to change.
     #[error("the change names no attribute to change")]
     EmptyChange,
+    /// A backup that cannot be restored here.
+    #[error("the backup {0}; nothing was changed")]
+    Backup(String),
 }

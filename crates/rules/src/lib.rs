@@ -4,6 +4,7 @@
 //! processing units, memory and its region size, the management partition's share, and the
 //! no-overcommit check. Nothing here does I/O, so every rule is tested exhaustively.
 
+mod backup;
 mod boot;
 mod capacity;
 mod dlpar;
@@ -22,6 +23,7 @@ mod storage;
 mod system;
 mod users;
 
+pub use backup::check_restore;
 pub use boot::resolve_boot;
 pub use capacity::{check_fits, summary, Totals};
 pub use dlpar::{dlpar_change, move_changes};

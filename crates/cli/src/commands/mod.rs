@@ -1,5 +1,6 @@
 //! The commands and what they share: the managed-system check and partition lookup.
 
+mod backup;
 mod bdsp;
 mod chhwres;
 mod chsyscfg;
@@ -117,6 +118,12 @@ pub enum IvmCommand {
     Rmuser(users::Args),
     /// Add or remove one's SSH public keys.
     Mkauthkeys(users::Args),
+    /// Back up the partition configuration to a file.
+    Bkprofdata(backup::BkArgs),
+    /// Restore the partition configuration from a backup file.
+    Rstprofdata(backup::RstArgs),
+    /// Clear (or dump) the partition configuration.
+    Lpcfgop(backup::CfgArgs),
 }
 
 impl IvmCommand {
@@ -183,6 +190,9 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Chuser(a) => users::chuser(&ctx, a),
         IvmCommand::Rmuser(a) => users::rmuser(&ctx, a),
         IvmCommand::Mkauthkeys(a) => users::mkauthkeys(&ctx, a),
+        IvmCommand::Bkprofdata(a) => backup::bkprofdata(&ctx, a),
+        IvmCommand::Rstprofdata(a) => backup::rstprofdata(&ctx, a),
+        IvmCommand::Lpcfgop(a) => backup::lpcfgop(&ctx, a),
     }
 }
 

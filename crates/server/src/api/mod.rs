@@ -1,5 +1,6 @@
 //! The REST API (`/api/v1`): thin handlers that translate HTTP to service calls.
 
+mod backup;
 mod console;
 mod error;
 mod events;
@@ -129,6 +130,9 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/storage/optical/{vtd}/load", post(media::load))
         .route("/storage/optical/{vtd}/unload", post(media::unload))
         .route("/users/{name}/keys", get(users::keys).put(users::set_keys))
+        .route("/backup", get(backup::get_backup))
+        .route("/backup/restore", post(backup::restore))
+        .route("/backup/clear", post(backup::clear))
         .route("/network", get(network::get_all))
         .route("/network/sea", post(network::create_sea))
         .route(

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    console, error, events, lifecycle, media, network, partitions, session, storage, system, tasks,
-    users,
+    backup, console, error, events, lifecycle, media, network, partitions, session, storage,
+    system, tasks, users,
 };
 
 /// ivm's REST API.
@@ -27,6 +27,7 @@ use super::{
         media::create_media, media::upload_media, media::change_media, media::remove_media,
         media::create_optical, media::load, media::unload,
         network::get_all, network::create_sea, network::remove_device,
+        backup::get_backup, backup::restore, backup::clear,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

@@ -1,6 +1,7 @@
 //! The service layer: authority, rules, one store transaction, and the task log.
 
 mod accounts;
+mod backup;
 mod console;
 mod cpus;
 mod dlpar;
