@@ -119,6 +119,8 @@ export const api = {
   removeMedia: (name: string) => call<void>('DELETE', `/storage/media/${encodeURIComponent(name)}?force=true`),
   createOptical: (vadapter: string) => call<OpticalDevice>('POST', '/storage/optical', { vadapter }),
   load: (vtd: string, media: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/load`, { media, force: true }),
+  restore: (data: string, ignore_mtms: boolean) => call<number[]>('POST', '/backup/restore', { data, ignore_mtms }),
+  clear: () => call<void>('POST', '/backup/clear'),
   network: () => call<NetworkView>('GET', '/network'),
   ethernet: (id: number, op: 'a' | 'r', slot_num: number, port_vlan_id?: number) =>
     call<Partition>('POST', `/partitions/${id}/ethernet`, { op, slot_num, port_vlan_id }),

@@ -22,6 +22,29 @@ pub async fn get_backup(
         .map(|data| Json(BackupFile { data }))
 }
 
+/// The same backup as a file to save (`profile.bak`), for the browser's download link.
+#[utoipa::path(get, path = "/api/v1/backup/file", tag = "backup",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody)))]
+pub async fn get_backup_file(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let data = blocking(&state, move |svc| svc.backup(&actor)).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"profile.bak\"",
+            ),
+        ],
+        data,
+    ))
+}
+
 /// Restores a backup (`rstprofdata`) onto a system without client partitions, in one step;
 /// returns the restored partitions' IDs.
 #[utoipa::path(post, path = "/api/v1/backup/restore", tag = "backup", request_body = RestoreRequest,

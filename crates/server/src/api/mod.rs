@@ -131,6 +131,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/storage/optical/{vtd}/unload", post(media::unload))
         .route("/users/{name}/keys", get(users::keys).put(users::set_keys))
         .route("/backup", get(backup::get_backup))
+        .route("/backup/file", get(backup::get_backup_file))
         .route("/backup/restore", post(backup::restore))
         .route("/backup/clear", post(backup::clear))
         .route("/network", get(network::get_all))

@@ -27,7 +27,7 @@ use super::{
         media::create_media, media::upload_media, media::change_media, media::remove_media,
         media::create_optical, media::load, media::unload,
         network::get_all, network::create_sea, network::remove_device,
-        backup::get_backup, backup::restore, backup::clear,
+        backup::get_backup, backup::get_backup_file, backup::restore, backup::clear,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),
