@@ -361,8 +361,19 @@ fn passwords_keys_and_roles_follow_ivm_users() {
     assert_eq!(o.code, 0, "{o:?}");
     assert_ne!(sshd.run_with_key("padmin", &key, "lsivm").code, 0);
 
-    // A password changed through the API is the next SSH login's password.
-    d.set_password("padmin", "another-pass-2");
+    // A password changed through the API (as the browser changes it) is the next SSH login's.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let token = d.token("padmin", PASSWORD).await;
+        let r = d
+            .https()
+            .put(d.url("/users/padmin/password"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"password": "another-pass-2"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    });
     assert_ne!(sshd.run("padmin", PASSWORD, "lsivm").code, 0);
     assert_eq!(sshd.run("padmin", "another-pass-2", "lsivm").code, 0);
     let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
@@ -397,6 +408,11 @@ fn passwords_keys_and_roles_follow_ivm_users() {
     // padmin's root shell, as on IVM.
     let o = sshd.run_with_input("padmin", "another-pass-2", "oem_setup_env", "id -u\nexit\n");
     assert!(o.stdout.lines().any(|l| l.trim() == "0"), "{o:?}");
+    // passwd in the shell, for oneself; the next login takes the new password.
+    let o = sshd.run_with_input("ivmview", "view-pass-1", "passwd", "view-pass-2\nview-pass-2\n");
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_ne!(sshd.run("ivmview", "view-pass-1", "lsivm").code, 0);
+    assert_eq!(sshd.run("ivmview", "view-pass-2", "lsivm").code, 0);
     // A user removed is a login account removed.
     let o = sshd.run("padmin", "another-pass-2", "rmuser ivmview; echo Rc=$?");
     assert_eq!(o.stdout, "Rc=0\n", "{o:?}");
