@@ -409,7 +409,12 @@ fn passwords_keys_and_roles_follow_ivm_users() {
     let o = sshd.run_with_input("padmin", "another-pass-2", "oem_setup_env", "id -u\nexit\n");
     assert!(o.stdout.lines().any(|l| l.trim() == "0"), "{o:?}");
     // passwd in the shell, for oneself; the next login takes the new password.
-    let o = sshd.run_with_input("ivmview", "view-pass-1", "passwd", "view-pass-2\nview-pass-2\n");
+    let o = sshd.run_with_input(
+        "ivmview",
+        "view-pass-1",
+        "passwd",
+        "view-pass-2\nview-pass-2\n",
+    );
     assert_eq!(o.code, 0, "{o:?}");
     assert_ne!(sshd.run("ivmview", "view-pass-1", "lsivm").code, 0);
     assert_eq!(sshd.run("ivmview", "view-pass-2", "lsivm").code, 0);
