@@ -22,6 +22,34 @@ pub fn format_utc(ms: i64) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch of a UTC date and time, or none for an impossible one.
+pub fn utc_ms(year: i64, month: u32, day: u32, hour: u32, minute: u32) -> Option<i64> {
+    let days_in = |y: i64, m: u32| match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    };
+    if !(1970..=9999).contains(&year)
+        || day == 0
+        || day > days_in(year, month)
+        || hour > 23
+        || minute > 59
+    {
+        return None;
+    }
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(month) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + i64::from(hour)) * 60 + i64::from(minute)) * 60_000)
+}
+
 /// Milliseconds since the Unix epoch now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -38,6 +66,19 @@ pub fn now_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_become_instants_and_back() {
+        let ms = utc_ms(2026, 11, 25, 23, 5).unwrap();
+        assert_eq!(format_utc(ms), "11/25/2026 23:05:00");
+        assert_eq!(
+            utc_ms(2024, 2, 29, 0, 0).map(format_utc).as_deref(),
+            Some("02/29/2024 00:00:00")
+        );
+        assert_eq!(utc_ms(2026, 2, 29, 0, 0), None);
+        assert_eq!(utc_ms(2026, 13, 1, 0, 0), None);
+        assert_eq!(utc_ms(2026, 1, 1, 24, 0), None);
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -13,6 +13,7 @@ mod system;
 mod task;
 mod units;
 mod user;
+mod util;
 
 pub use backup::{BackupFile, ProfileBackup, RestoreRequest};
 pub use enums::{
@@ -38,3 +39,4 @@ pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, Sy
 pub use task::{Task, TaskResult};
 pub use units::{ProcUnits, UnitsParseError};
 pub use user::{Role, User, PRIME_ADMIN};
+pub use util::{UtilConfig, UtilSample};

@@ -22,6 +22,7 @@ mod procs;
 mod storage;
 mod system;
 mod users;
+mod util;
 
 pub use backup::check_restore;
 pub use boot::resolve_boot;
@@ -58,3 +59,7 @@ pub use storage::{
 };
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
 pub use users::{validate_password, validate_ssh_key, validate_user_name};
+pub use util::{
+    check_sample_rate, next_cycles, utilization, Cycles, DEFAULT_MAX_AGE_SECS, DEFAULT_SAMPLE_RATE,
+    SAMPLE_RATES,
+};

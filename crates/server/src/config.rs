@@ -73,6 +73,9 @@ pub struct Settings {
     pub unix_accounts: Option<bool>,
     /// Whether `oem_setup_env` gives padmin a root shell, as on IVM (default true).
     pub oem_setup_env: Option<bool>,
+    /// Seconds between utilization samples, set at start (any number; `chlparutil` takes
+    /// IVM's fixed rates).
+    pub util_sample_secs: Option<u32>,
 }
 
 /// The account QEMU runs as when `ivm.toml` does not name one.

@@ -226,6 +226,7 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     if let Some(pw) = password {
         println!("ivm: created user padmin with password {pw} (change it with 'ivm passwd')");
     }
+    let util_secs = settings.util_sample_secs;
     let keep_days = settings
         .task_retention_days
         .unwrap_or(DEFAULT_TASK_RETENTION_DAYS);
@@ -259,6 +260,26 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
                 Err(e) => tracing::warn!(error = %e, "cannot prune tasks and sessions"),
             }
             std::thread::sleep(PRUNE_INTERVAL);
+        })?;
+    if let Some(secs) = util_secs {
+        svc.set_configured_sample_rate(secs)?;
+    }
+    let util_svc = svc.clone();
+    std::thread::Builder::new()
+        .name("utilization".into())
+        .spawn(move || loop {
+            let rate = util_svc
+                .util_config()
+                .map(|c| c.sample_rate)
+                .unwrap_or(ivm_rules::DEFAULT_SAMPLE_RATE);
+            // Sampling stopped (rate 0): look again for a new rate every few seconds.
+            let wait = if rate == 0 { 5 } else { u64::from(rate) };
+            std::thread::sleep(Duration::from_secs(wait));
+            if rate > 0 {
+                if let Err(e) = util_svc.sample_utilization() {
+                    tracing::warn!(error = %e, "cannot take utilization samples");
+                }
+            }
         })?;
     let booted = first_start_since_boot(&cfg.data_dir);
     let resume_svc = svc.clone();

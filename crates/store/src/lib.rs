@@ -15,6 +15,7 @@ mod storage;
 mod tasks;
 mod tx;
 mod users;
+mod util;
 
 pub use error::StoreError;
 pub use runs::RunRecord;

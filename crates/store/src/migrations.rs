@@ -172,6 +172,34 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN unix_hash TEXT NOT NULL DEFAULT '';
     "#,
+    // 9: utilization samples (lslparutil) and how often they are taken (chlparutil).
+    r#"
+    CREATE TABLE util_config (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        sample_rate  INTEGER NOT NULL,
+        max_age_secs INTEGER NOT NULL
+    );
+    CREATE TABLE util_samples (
+        time_ms      INTEGER NOT NULL,
+        lpar_id      INTEGER NOT NULL,
+        lpar_name    TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        proc_mode    TEXT NOT NULL,
+        units        INTEGER NOT NULL,
+        procs        INTEGER NOT NULL,
+        sharing_mode TEXT NOT NULL,
+        uncap_weight INTEGER NOT NULL,
+        mem          INTEGER NOT NULL,
+        mem_resident INTEGER NOT NULL,
+        entitled     INTEGER NOT NULL,
+        capped       INTEGER NOT NULL,
+        uncapped     INTEGER NOT NULL,
+        idle         INTEGER NOT NULL,
+        counter_ns   INTEGER NOT NULL,
+        PRIMARY KEY (lpar_id, time_ms)
+    );
+    CREATE INDEX util_samples_time ON util_samples (time_ms);
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -5,6 +5,7 @@ mod bdsp;
 mod chhwres;
 mod chsyscfg;
 mod chsysstate;
+mod lparutil;
 mod lshwres;
 mod lsivm;
 mod lsmap;
@@ -124,6 +125,10 @@ pub enum IvmCommand {
     Rstprofdata(backup::RstArgs),
     /// Clear (or dump) the partition configuration.
     Lpcfgop(backup::CfgArgs),
+    /// List utilization samples (and their configuration).
+    Lslparutil(lparutil::LsArgs),
+    /// Change how often utilization is sampled.
+    Chlparutil(lparutil::ChArgs),
 }
 
 impl IvmCommand {
@@ -193,6 +198,8 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Bkprofdata(a) => backup::bkprofdata(&ctx, a),
         IvmCommand::Rstprofdata(a) => backup::rstprofdata(&ctx, a),
         IvmCommand::Lpcfgop(a) => backup::lpcfgop(&ctx, a),
+        IvmCommand::Lslparutil(a) => lparutil::lslparutil(&ctx, a),
+        IvmCommand::Chlparutil(a) => lparutil::chlparutil(&ctx, a),
     }
 }
 

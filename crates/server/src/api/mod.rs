@@ -15,6 +15,7 @@ mod storage;
 mod system;
 mod tasks;
 mod users;
+mod utilization;
 
 use std::sync::Arc;
 
@@ -134,6 +135,11 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/backup/file", get(backup::get_backup_file))
         .route("/backup/restore", post(backup::restore))
         .route("/backup/clear", post(backup::clear))
+        .route("/utilization", get(utilization::samples))
+        .route(
+            "/utilization/config",
+            get(utilization::config).put(utilization::set_config),
+        )
         .route("/network", get(network::get_all))
         .route("/network/sea", post(network::create_sea))
         .route(
@@ -151,6 +157,8 @@ pub fn router(svc: Arc<Service>) -> Router {
         });
     Router::new()
         .nest("/api/v1", api)
+        // Where Prometheus looks; a session or token is required as for the API.
+        .route("/metrics", get(utilization::metrics))
         .merge(
             SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
         )

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     backup, console, error, events, lifecycle, media, network, partitions, session, storage,
-    system, tasks, users,
+    system, tasks, users, utilization,
 };
 
 /// ivm's REST API.
@@ -28,6 +28,7 @@ use super::{
         media::create_optical, media::load, media::unload,
         network::get_all, network::create_sea, network::remove_device,
         backup::get_backup, backup::get_backup_file, backup::restore, backup::clear,
+        utilization::samples, utilization::config, utilization::set_config, utilization::metrics,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security),

@@ -17,6 +17,7 @@ mod steps;
 mod storage;
 mod tasks;
 mod users;
+mod utilization;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -87,6 +88,8 @@ pub struct Service {
     net_lock: Mutex<()>,
     /// The login shell of ivm users' Unix accounts, when ivm keeps such accounts.
     login_shell: Option<std::path::PathBuf>,
+    /// Each running partition's last utilization sample: when, and its cycle counters.
+    util_prev: Mutex<std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>>,
 }
 
 /// An open file QEMU inherits, with its descriptor number there.
@@ -124,6 +127,7 @@ impl Service {
             pool_roots: vec![data_dir.join("pools")],
             net_lock: Mutex::default(),
             login_shell: None,
+            util_prev: Mutex::default(),
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };

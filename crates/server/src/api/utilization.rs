@@ -1,0 +1,90 @@
+//! Utilization data and metrics.
+
+use axum::extract::State;
+use axum::Json;
+use ivm_model::{UtilConfig, UtilSample};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ErrorBody;
+use super::extract::{ApiJson, ApiQuery};
+use super::{blocking, ApiError, AppState};
+use crate::service::Actor;
+
+/// Which samples.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UtilQuery {
+    /// From (ms since the Unix epoch; default: the beginning).
+    from_ms: Option<i64>,
+    /// To (default: now).
+    to_ms: Option<i64>,
+    /// At most this many samples per partition, newest first.
+    n: Option<u32>,
+}
+
+/// A new sample rate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateChange {
+    /// Seconds between samples: 0, 30, 60, 300, 1800, 3600, 7200 or 14400.
+    pub sample_rate: u32,
+}
+
+/// Utilization samples of running partitions (`lslparutil`), newest first.
+#[utoipa::path(get, path = "/api/v1/utilization", tag = "utilization", params(UtilQuery),
+    responses((status = 200, body = [UtilSample]), (status = 400, body = ErrorBody)))]
+pub async fn samples(
+    State(state): State<AppState>,
+    _actor: Actor,
+    ApiQuery(q): ApiQuery<UtilQuery>,
+) -> Result<Json<Vec<UtilSample>>, ApiError> {
+    let to = q.to_ms.unwrap_or(i64::MAX);
+    blocking(&state, move |svc| {
+        svc.utilization(q.from_ms.unwrap_or(0), to, q.n)
+    })
+    .await
+    .map(Json)
+}
+
+/// How often samples are taken and how long they are kept (`lslparutil -r config`).
+#[utoipa::path(get, path = "/api/v1/utilization/config", tag = "utilization",
+    responses((status = 200, body = UtilConfig)))]
+pub async fn config(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> Result<Json<UtilConfig>, ApiError> {
+    blocking(&state, |svc| svc.util_config()).await.map(Json)
+}
+
+/// Sets the sample rate (`chlparutil -r config -s RATE`).
+#[utoipa::path(put, path = "/api/v1/utilization/config", tag = "utilization", request_body = RateChange,
+    responses((status = 200, body = UtilConfig), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_config(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<RateChange>,
+) -> Result<Json<UtilConfig>, ApiError> {
+    blocking(&state, move |svc| {
+        svc.set_sample_rate(&actor, req.sample_rate)
+    })
+    .await
+    .map(Json)
+}
+
+/// Prometheus metrics (a session or token is required).
+#[utoipa::path(get, path = "/metrics", tag = "utilization",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let text = blocking(&state, |svc| svc.metrics()).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
+}

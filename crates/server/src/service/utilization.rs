@@ -1,0 +1,242 @@
+//! Utilization sampling (`lslparutil`): every sample period each running partition's cgroup CPU
+//! time, entitlement and memory become a sample with cumulative cycle counters (the rules say
+//! how); samples older than the maximum age go. Also the Prometheus metrics.
+
+use ivm_model::{ProcMode, UtilConfig, UtilSample};
+
+use super::{now_ms, Actor, Service, ServiceError};
+
+impl Service {
+    /// How often samples are taken and how long they are kept.
+    pub fn util_config(&self) -> Result<UtilConfig, ServiceError> {
+        Ok(self
+            .store
+            .read(|tx| tx.util_config())?
+            .unwrap_or(UtilConfig {
+                sample_rate: ivm_rules::DEFAULT_SAMPLE_RATE,
+                max_age_secs: ivm_rules::DEFAULT_MAX_AGE_SECS,
+            }))
+    }
+
+    /// `chlparutil -r config -s RATE`.
+    pub fn set_sample_rate(&self, actor: &Actor, rate: u32) -> Result<UtilConfig, ServiceError> {
+        let mut c = self.util_config()?;
+        self.task(actor, "change utilization sampling", "config", |tx| {
+            actor.require_modify()?;
+            c.sample_rate = ivm_rules::check_sample_rate(rate)?;
+            tx.put_util_config(&c)?;
+            Ok((c, format!("every {rate} s")))
+        })
+    }
+
+    /// The sample period `ivm.toml` sets (`util_sample_secs`, any number of seconds: for tests
+    /// and tuning beyond IVM's fixed rates).
+    pub fn set_configured_sample_rate(&self, secs: u32) -> Result<(), ServiceError> {
+        let mut c = self.util_config()?;
+        c.sample_rate = secs;
+        self.store.write(|tx| tx.put_util_config(&c))?;
+        Ok(())
+    }
+
+    /// Samples between two times (ms), newest first, at most `n` per partition.
+    pub fn utilization(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        n: Option<u32>,
+    ) -> Result<Vec<UtilSample>, ServiceError> {
+        if from_ms > to_ms {
+            return Err(ServiceError::Invalid(
+                "the start of the time range is after its end".into(),
+            ));
+        }
+        Ok(self.store.read(|tx| tx.util_samples(from_ms, to_ms, n))?)
+    }
+
+    /// Takes one sample of every running partition and removes samples past the maximum age;
+    /// returns how many were taken.
+    pub fn sample_utilization(&self) -> Result<usize, ServiceError> {
+        let rt = self.runtime()?;
+        let now = now_ms();
+        let config = self.util_config()?;
+        let parts = self.store.read(|tx| tx.partitions())?;
+        let mut prev = self.util_prev.lock().unwrap_or_else(|e| e.into_inner());
+        let mut samples = Vec::new();
+        for p in parts.iter().filter(|p| !p.is_management()) {
+            let Some(live) = rt.get(p.lpar_id) else {
+                prev.remove(&p.lpar_id);
+                continue;
+            };
+            let counter = live
+                .group
+                .cpu_usage()
+                .or_else(|| ivm_qemu::process::cpu_time(live.pid))
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            let units = match p.procs.proc_mode {
+                ProcMode::Shared => p.procs.desired_proc_units.map_or(0, |u| u.0),
+                ProcMode::Dedicated => p.procs.desired_procs * 100,
+            };
+            let before = prev.get(&p.lpar_id).copied();
+            let elapsed = before.map_or(0, |(t, _)| ((now - t).max(0) as u64) * 1_000_000);
+            let c = ivm_rules::next_cycles(before.map(|(_, c)| c), elapsed, counter, units);
+            prev.insert(p.lpar_id, (now, c));
+            let resident = live
+                .group
+                .read("memory.usage_in_bytes")
+                .or_else(|| live.group.read("memory.current"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                >> 20;
+            samples.push(UtilSample {
+                time_ms: now,
+                lpar_id: p.lpar_id,
+                lpar_name: p.name.clone(),
+                state: p.state.to_string(),
+                curr_proc_mode: p.procs.proc_mode.to_string(),
+                curr_proc_units: ivm_model::ProcUnits(units),
+                curr_procs: p.procs.desired_procs,
+                curr_sharing_mode: p.procs.sharing_mode.to_string(),
+                curr_uncap_weight: u32::from(p.procs.uncap_weight),
+                curr_mem: p.mem.desired_mem,
+                mem_resident: resident,
+                entitled_cycles: c.entitled,
+                capped_cycles: c.capped,
+                uncapped_cycles: c.uncapped,
+                idle_cycles: c.idle,
+                counter_ns: c.counter_ns,
+            });
+        }
+        drop(prev);
+        let cutoff = now - (config.max_age_secs as i64).saturating_mul(1000);
+        self.store.write(|tx| {
+            tx.put_util_samples(&samples)?;
+            tx.prune_util_samples(cutoff)
+        })?;
+        Ok(samples.len())
+    }
+
+    /// `GET /metrics`: Prometheus text: each partition's state, entitlement, CPU time, memory;
+    /// the system's totals.
+    pub fn metrics(&self) -> Result<String, ServiceError> {
+        use std::fmt::Write;
+        let parts = self.store.read(|tx| tx.partitions())?;
+        let summary = self.summary()?;
+        let rt = self.runtime.as_ref();
+        let mut out = String::new();
+        let mut metric = |name: &str, help: &str, kind: &str, rows: Vec<(String, String)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, v) in rows {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        let label = |p: &ivm_model::Partition| {
+            format!(
+                "{{lpar_id=\"{}\",lpar_name=\"{}\"}}",
+                p.lpar_id,
+                p.name.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        };
+        let clients: Vec<&ivm_model::Partition> =
+            parts.iter().filter(|p| !p.is_management()).collect();
+        metric(
+            "ivm_partition_running",
+            "1 while the partition runs.",
+            "gauge",
+            clients
+                .iter()
+                .map(|p| (label(p), u8::from(p.state.is_active()).to_string()))
+                .collect(),
+        );
+        metric(
+            "ivm_partition_entitled_units",
+            "Processing units committed (dedicated processors count whole).",
+            "gauge",
+            clients
+                .iter()
+                .map(|p| {
+                    let u = match p.procs.proc_mode {
+                        ProcMode::Shared => p.procs.desired_proc_units.map_or(0, |u| u.0),
+                        ProcMode::Dedicated => p.procs.desired_procs * 100,
+                    };
+                    (label(p), format!("{:.2}", f64::from(u) / 100.0))
+                })
+                .collect(),
+        );
+        metric(
+            "ivm_partition_memory_assigned_bytes",
+            "Memory committed to the partition.",
+            "gauge",
+            clients
+                .iter()
+                .map(|p| (label(p), (p.mem.desired_mem << 20).to_string()))
+                .collect(),
+        );
+        let live: Vec<(String, u64, u64)> = clients
+            .iter()
+            .filter_map(|p| {
+                let l = rt?.get(p.lpar_id)?;
+                let cpu = l
+                    .group
+                    .cpu_usage()
+                    .or_else(|| ivm_qemu::process::cpu_time(l.pid))
+                    .map_or(0, |d| d.as_nanos() as u64);
+                let mem = l
+                    .group
+                    .read("memory.usage_in_bytes")
+                    .or_else(|| l.group.read("memory.current"))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+                Some((label(p), cpu, mem))
+            })
+            .collect();
+        metric(
+            "ivm_partition_cpu_seconds_total",
+            "CPU time the running partition used (its cgroup's counter).",
+            "counter",
+            live.iter()
+                .map(|(l, cpu, _)| (l.clone(), format!("{:.3}", *cpu as f64 / 1e9)))
+                .collect(),
+        );
+        metric(
+            "ivm_partition_memory_resident_bytes",
+            "Memory the running partition holds on the host (its cgroup's usage).",
+            "gauge",
+            live.iter()
+                .map(|(l, _, m)| (l.clone(), m.to_string()))
+                .collect(),
+        );
+        let sys = |v: String| vec![(String::new(), v)];
+        metric(
+            "ivm_system_configurable_proc_units",
+            "Processing units the system has for partitions.",
+            "gauge",
+            sys(format!("{:.2}", summary.configurable_proc_units.as_f64())),
+        );
+        metric(
+            "ivm_system_available_proc_units",
+            "Processing units not committed.",
+            "gauge",
+            sys(format!("{:.2}", summary.available_proc_units.as_f64())),
+        );
+        metric(
+            "ivm_system_configurable_memory_bytes",
+            "Memory the system has for partitions.",
+            "gauge",
+            sys((summary.configurable_mem << 20).to_string()),
+        );
+        metric(
+            "ivm_system_available_memory_bytes",
+            "Memory not committed.",
+            "gauge",
+            sys((summary.available_mem << 20).to_string()),
+        );
+        metric(
+            "ivm_partitions",
+            "Client partitions defined.",
+            "gauge",
+            sys(clients.len().to_string()),
+        );
+        Ok(out)
+    }
+}
