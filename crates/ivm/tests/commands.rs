@@ -719,20 +719,36 @@ fn network_listings_answer_as_clients_parse_them() {
     assert_eq!(o.code, 16, "{o:?}");
 }
 
-/// The keys of a default output line, in order (values may hold commas inside quotes).
-fn keys(line: &str) -> Vec<String> {
+/// The `attr=value` pairs of a default output line, as printed (a pair with commas in its
+/// value stays quoted).
+fn pairs(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let (mut cur, mut quoted) = (String::new(), false);
     for c in line.trim_end().chars() {
         match c {
-            '"' => quoted = !quoted,
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
             ',' if !quoted => out.push(std::mem::take(&mut cur)),
             _ => cur.push(c),
         }
     }
     out.push(cur);
-    out.into_iter()
-        .map(|kv| kv.split('=').next().unwrap().to_string())
+    out
+}
+
+/// The keys of a default output line, in order.
+fn keys(line: &str) -> Vec<String> {
+    pairs(line)
+        .into_iter()
+        .map(|kv| {
+            kv.trim_start_matches('"')
+                .split('=')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -805,20 +821,7 @@ fn profiles_print_as_ivm_and_come_back_through_mksyscfg() {
     assert!(!sys_keys.iter().any(|x| x == "accel"), "{sys}");
 
     // The edits IVM clients make to a printed profile before mksyscfg.
-    let line = prof.trim_end();
-    let mut fields = Vec::new();
-    let (mut cur, mut quoted) = (String::new(), false);
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    fields.push(cur);
+    let fields = pairs(&prof);
     let edited: Vec<String> = fields
         .into_iter()
         .filter(|f| {

@@ -152,68 +152,44 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts a daemon; `config` is written to `ivm.toml` first (empty for the host's figures).
-    pub fn start(config: &str) -> Daemon {
+    /// Starts a daemon on `listen` in namespace `ns`, with `config` in `ivm.toml`.
+    fn start_with(config: &str, listen: &str, ns: Ns) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         // Traversable, so tests can run commands as other Unix users.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         write_config(dir.path(), config);
-        let (child, addr, password) = spawn_daemon(dir.path());
+        let (child, addr, password) = spawn_daemon_in(dir.path(), listen, &[], ns);
         Daemon {
             dir,
             child,
             addr,
             password,
-            netns: None,
+            netns: match ns {
+                Ns::Join(p) => Some(p.to_path_buf()),
+                _ => None,
+            },
         }
+    }
+
+    /// Starts a daemon; `config` is written to `ivm.toml` first (empty for the host's figures).
+    pub fn start(config: &str) -> Daemon {
+        Daemon::start_with(config, "127.0.0.1:0", Ns::Host)
     }
 
     /// Starts a daemon in a network namespace of its own (reach it through its Unix socket:
     /// the commands; its HTTPS address is inside the namespace).
     pub fn start_in_netns(config: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        write_config(dir.path(), config);
-        let (child, addr, password) = spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], Ns::New);
-        Daemon {
-            dir,
-            child,
-            addr,
-            password,
-            netns: None,
-        }
+        Daemon::start_with(config, "127.0.0.1:0", Ns::New)
     }
 
     /// Starts a daemon in the test's named network namespace `ns` (restarts stay there).
     pub fn start_in(config: &str, ns: &Netns) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        write_config(dir.path(), config);
-        let path = ns.path();
-        let (child, addr, password) =
-            spawn_daemon_in(dir.path(), "127.0.0.1:0", &[], Ns::Join(&path));
-        Daemon {
-            dir,
-            child,
-            addr,
-            password,
-            netns: Some(path),
-        }
+        Daemon::start_with(config, "127.0.0.1:0", Ns::Join(&ns.path()))
     }
 
     /// Starts a daemon on a fixed address (so clients keep it across restarts).
     pub fn start_at(config: &str, listen: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        write_config(dir.path(), config);
-        let (child, addr, password) = spawn_daemon_with(dir.path(), listen, &[]);
-        Daemon {
-            dir,
-            child,
-            addr,
-            password,
-            netns: None,
-        }
+        Daemon::start_with(config, listen, Ns::Host)
     }
 
     /// Kills the daemon with SIGKILL and starts a new one on the same address and data

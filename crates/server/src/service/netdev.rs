@@ -167,20 +167,12 @@ impl Service {
                 let mut all = devs;
                 all.push(sea.clone());
                 tx.put_eth_devices(&all)?;
-                let nic = all
-                    .iter()
-                    .find(|d| Some(&d.name) == sea.phys.as_ref())
-                    .map(|d| d.ifname.clone())
-                    .unwrap_or_default();
+                let nic = nic_of(&all, &sea);
                 Ok::<_, ServiceError>((sea, nic))
             })?;
             let (mut sea, nic) = sea;
             if let Err(e) = join(&prefix, &sea, &nic) {
-                self.store.write(|tx| {
-                    let mut d = tx.eth_devices()?;
-                    d.retain(|x| x.name != sea.name);
-                    tx.put_eth_devices(&d)
-                })?;
+                self.forget_device(&sea.name)?;
                 return Err(e);
             }
             sea.ifname = bridge_name(&prefix, sea.pvid.unwrap_or(0));
@@ -201,25 +193,16 @@ impl Service {
             let (sea, nic) = self.store.read(|tx| {
                 let devs = tx.eth_devices()?;
                 let sea = ivm_rules::check_rmdev(&devs, name)?.clone();
-                let nic = devs
-                    .iter()
-                    .find(|d| Some(&d.name) == sea.phys.as_ref())
-                    .map(|d| d.ifname.clone())
-                    .unwrap_or_default();
+                let nic = nic_of(&devs, &sea);
                 Ok::<_, ServiceError>((sea, nic))
             })?;
             leave(&prefix, &sea, &nic)?;
-            let removed = self.store.write(|tx| {
-                let mut d = tx.eth_devices()?;
-                d.retain(|x| x.name != sea.name);
-                tx.put_eth_devices(&d)
-            });
-            if let Err(e) = removed {
+            if let Err(e) = self.forget_device(&sea.name) {
                 // The store still has the bridge: the host goes back to it.
                 if let Err(u) = join(&prefix, &sea, &nic) {
                     tracing::error!(sea = sea.name, error = %u, "cannot put a virtual Ethernet bridge back");
                 }
-                return Err(e.into());
+                return Err(e);
             }
             let bridge = bridge_name(&prefix, sea.pvid.unwrap_or(0));
             if let Err(e) = links::delete_bridge_if_idle(&bridge) {
@@ -227,6 +210,16 @@ impl Service {
             }
             Ok((sea, name.to_string()))
         })
+    }
+
+    /// Takes device `name` out of the store.
+    fn forget_device(&self, name: &str) -> Result<(), ServiceError> {
+        self.store.write(|tx| {
+            let mut d = tx.eth_devices()?;
+            d.retain(|x| x.name != name);
+            tx.put_eth_devices(&d)
+        })?;
+        Ok(())
     }
 
     /// At start: names new devices, and makes the host carry every virtual Ethernet bridge the
@@ -242,14 +235,20 @@ impl Service {
         };
         let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
         for sea in devs.iter().filter(|d| d.kind == EthDeviceKind::Sea) {
-            let Some(nic) = devs.iter().find(|d| Some(&d.name) == sea.phys.as_ref()) else {
-                continue;
-            };
-            if let Err(e) = join(&prefix, sea, &nic.ifname) {
-                tracing::warn!(sea = sea.name, nic = nic.ifname, error = %e, "cannot restore a virtual Ethernet bridge");
+            let nic = nic_of(&devs, sea);
+            if let Err(e) = join(&prefix, sea, &nic) {
+                tracing::warn!(sea = sea.name, nic, error = %e, "cannot restore a virtual Ethernet bridge");
             }
         }
     }
+}
+
+/// The Linux interface of a virtual Ethernet bridge's physical adapter.
+fn nic_of(devs: &[EthDevice], sea: &EthDevice) -> String {
+    devs.iter()
+        .find(|d| Some(&d.name) == sea.phys.as_ref())
+        .map(|d| d.ifname.clone())
+        .unwrap_or_default()
 }
 
 /// Joins `nic` to the bridge of the bridge's ID, its addresses and routes moving to the bridge.
