@@ -48,6 +48,11 @@ export async function startDaemon(settings = '') {
   const url = await new Promise((ok, fail) => {
     lines.on('line', (l) => { const m = l.match(/^ivm: serving (https:\/\/[^/]+)\//); if (m) ok(m[1]); });
     child.on('exit', (code) => fail(new Error(`ivm serve exited with ${code}`)));
+  }).catch((e) => {
+    // A daemon that did not start leaves nothing behind either.
+    rmSync(dataDir, { recursive: true, force: true });
+    for (const ns of [netns, browserNetns]) { try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* gone */ } }
+    throw e;
   });
   const ivm = (args, input) => execFileSync(IVM, args, { env: { ...process.env, IVM_DATA_DIR: dataDir }, input, encoding: 'utf8' });
   ivm(['passwd', 'padmin'], 'padmin-pass-1\n');
