@@ -198,6 +198,8 @@ fn sampling_is_configured_and_metrics_need_a_login() {
             "ivm_partition_memory_assigned_bytes{lpar_id=\"2\",lpar_name=\"m1\"} 268435456",
             "# TYPE ivm_partition_cpu_seconds_total counter",
             "ivm_partitions 1",
+            "ivm_http_requests_total{method=\"POST\",route=\"/api/v1/login\",status=\"2xx\"} 1",
+            "# TYPE ivm_http_request_seconds summary",
         ] {
             assert!(text.contains(line), "{line}: {text}");
         }

@@ -10,6 +10,7 @@ mod media;
 mod network;
 mod openapi;
 mod partitions;
+mod requests;
 mod session;
 mod storage;
 mod system;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub svc: Arc<Service>,
     /// The one poller behind every live events stream.
     pub feed: Arc<events::Feed>,
+    /// Counts and latencies of API requests.
+    pub requests: Arc<requests::RequestStats>,
 }
 
 /// Runs a service call on the blocking pool: the store does synchronous disk I/O.
@@ -56,6 +59,11 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// The whole router: the API under `/api/v1`, its OpenAPI document and Swagger UI.
 pub fn router(svc: Arc<Service>) -> Router {
+    let state = AppState {
+        svc,
+        feed: Arc::default(),
+        requests: Arc::default(),
+    };
     let api = Router::new()
         .route("/system", get(system::get_system))
         .route("/system/resources", get(system::resources))
@@ -147,6 +155,11 @@ pub fn router(svc: Arc<Service>) -> Router {
             axum::routing::delete(network::remove_device),
         )
         .route("/events", get(events::events))
+        // After routing, so each request counts under its route's pattern.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            requests::record,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -163,10 +176,7 @@ pub fn router(svc: Arc<Service>) -> Router {
             SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
         )
         .fallback(console_file)
-        .with_state(AppState {
-            svc,
-            feed: Arc::default(),
-        })
+        .with_state(state)
 }
 
 /// The browser console: its files, and `index.html` for every page path.

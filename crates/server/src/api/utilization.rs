@@ -72,14 +72,16 @@ pub async fn set_config(
     .map(Json)
 }
 
-/// Prometheus metrics (a session or token is required).
+/// Prometheus metrics (a session or token is required): partitions, system totals, and the
+/// API's request counts and latencies.
 #[utoipa::path(get, path = "/metrics", tag = "utilization",
     responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody)))]
 pub async fn metrics(
     State(state): State<AppState>,
     _actor: Actor,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
-    let text = blocking(&state, |svc| svc.metrics()).await?;
+    let mut text = blocking(&state, |svc| svc.metrics()).await?;
+    text.push_str(&state.requests.render());
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
