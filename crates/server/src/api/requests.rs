@@ -10,9 +10,12 @@ use axum::response::Response;
 
 use super::AppState;
 
-/// Requests seen: (method, route, status class) -> (count, seconds in all).
+/// Which requests: method, route pattern, status class (`2xx`).
+type Series = (String, String, String);
+
+/// Requests seen: per series, how many and the seconds they took in all.
 #[derive(Default)]
-pub struct RequestStats(Mutex<BTreeMap<(String, String, String), (u64, f64)>>);
+pub struct RequestStats(Mutex<BTreeMap<Series, (u64, f64)>>);
 
 impl RequestStats {
     /// Prometheus text for the requests seen so far.
