@@ -248,6 +248,17 @@ impl Group {
         ns.trim().parse().ok().map(std::time::Duration::from_nanos)
     }
 
+    /// Memory the group's tasks hold, in bytes (v1 `memory.usage_in_bytes`, v2
+    /// `memory.current`).
+    pub fn memory_usage(&self) -> Option<u64> {
+        let file = if self.v2 {
+            "memory.current"
+        } else {
+            "memory.usage_in_bytes"
+        };
+        self.read(file)?.parse().ok()
+    }
+
     /// Creates the group with its CPUs and memory nodes (v1 needs both before tasks join).
     pub fn create(&self, cpus: &str) -> Result<(), CgroupError> {
         for dir in self.dirs() {

@@ -130,6 +130,14 @@ pub struct Usage {
 }
 
 impl Live {
+    /// CPU time the partition has used: its cgroup's counter, or QEMU's own where the cgroup
+    /// has none.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        self.group
+            .cpu_usage()
+            .or_else(|| process::cpu_time(self.pid))
+    }
+
     /// Opens the one virtual terminal session: its number and a receiver that turns true when
     /// the session must end; none while another session is open.
     pub fn claim_console(&self) -> Option<(u64, tokio::sync::watch::Receiver<bool>)> {
@@ -176,7 +184,7 @@ impl Live {
     pub fn utilized(&self) -> u32 {
         let mut u = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let now = std::time::Instant::now();
-        let Some(cpu) = process::cpu_time(self.pid) else {
+        let Some(cpu) = self.cpu_time() else {
             return u.hundredths;
         };
         match u.last {

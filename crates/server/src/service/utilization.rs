@@ -2,7 +2,7 @@
 //! time, entitlement and memory become a sample with cumulative cycle counters (the rules say
 //! how); samples older than the maximum age go. Also the Prometheus metrics.
 
-use ivm_model::{ProcMode, UtilConfig, UtilSample};
+use ivm_model::{UtilConfig, UtilSample};
 
 use super::{now_ms, Actor, Service, ServiceError};
 
@@ -67,27 +67,21 @@ impl Service {
                 prev.remove(&p.lpar_id);
                 continue;
             };
-            let counter = live
-                .group
-                .cpu_usage()
-                .or_else(|| ivm_qemu::process::cpu_time(live.pid))
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
-            let units = match p.procs.proc_mode {
-                ProcMode::Shared => p.procs.desired_proc_units.map_or(0, |u| u.0),
-                ProcMode::Dedicated => p.procs.desired_procs * 100,
+            // No counter, no sample: a zero would read as an idle partition.
+            let Some(cpu) = live.cpu_time() else {
+                tracing::warn!(
+                    lpar = p.lpar_id,
+                    "no CPU time counter; no utilization sample"
+                );
+                continue;
             };
+            let counter = cpu.as_nanos() as u64;
+            let units = ivm_rules::committed_units(&p.procs).0;
             let before = prev.get(&p.lpar_id).copied();
             let elapsed = before.map_or(0, |(t, _)| ((now - t).max(0) as u64) * 1_000_000);
             let c = ivm_rules::next_cycles(before.map(|(_, c)| c), elapsed, counter, units);
             prev.insert(p.lpar_id, (now, c));
-            let resident = live
-                .group
-                .read("memory.usage_in_bytes")
-                .or_else(|| live.group.read("memory.current"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0)
-                >> 20;
+            let resident = live.group.memory_usage().unwrap_or(0) >> 20;
             samples.push(UtilSample {
                 time_ms: now,
                 lpar_id: p.lpar_id,
@@ -155,11 +149,8 @@ impl Service {
             clients
                 .iter()
                 .map(|p| {
-                    let u = match p.procs.proc_mode {
-                        ProcMode::Shared => p.procs.desired_proc_units.map_or(0, |u| u.0),
-                        ProcMode::Dedicated => p.procs.desired_procs * 100,
-                    };
-                    (label(p), format!("{:.2}", f64::from(u) / 100.0))
+                    let u = ivm_rules::committed_units(&p.procs);
+                    (label(p), format!("{:.2}", u.as_f64()))
                 })
                 .collect(),
         );
@@ -176,18 +167,8 @@ impl Service {
             .iter()
             .filter_map(|p| {
                 let l = rt?.get(p.lpar_id)?;
-                let cpu = l
-                    .group
-                    .cpu_usage()
-                    .or_else(|| ivm_qemu::process::cpu_time(l.pid))
-                    .map_or(0, |d| d.as_nanos() as u64);
-                let mem = l
-                    .group
-                    .read("memory.usage_in_bytes")
-                    .or_else(|| l.group.read("memory.current"))
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(0);
-                Some((label(p), cpu, mem))
+                let cpu = l.cpu_time()?.as_nanos() as u64;
+                Some((label(p), cpu, l.group.memory_usage().unwrap_or(0)))
             })
             .collect();
         metric(
