@@ -215,11 +215,13 @@ impl Service {
             mgmt_lpar_name: mgmt.name,
             accel: rt.env.accel,
             accel_reason: rt.env.accel_reason.clone(),
-            ipaddr: ivm_net::addrs::primary_ipv4()
-                .ok()
-                .flatten()
-                .map(|ip| ip.to_string())
-                .unwrap_or_default(),
+            ipaddr: match ivm_net::addrs::primary_ipv4() {
+                Ok(ip) => ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the host's addresses for ipaddr");
+                    String::new()
+                }
+            },
         })
     }
 
