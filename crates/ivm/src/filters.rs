@@ -29,6 +29,18 @@ fn in_home(file: &str) -> bool {
     dir.canonicalize().is_ok_and(|d| d.starts_with(&home)) && path.file_name().is_some()
 }
 
+/// Refuses `file` unless it is inside the home directory.
+fn writable(name: &str, file: &str) -> Result<(), i32> {
+    if in_home(file) {
+        Ok(())
+    } else {
+        Err(refuse(
+            name,
+            &format!("{file}: files are written only in your home directory"),
+        ))
+    }
+}
+
 fn refuse(name: &str, why: &str) -> i32 {
     eprintln!("rksh: {name}: {why}");
     1
@@ -63,11 +75,8 @@ pub fn run(name: &str, args: &[String]) -> i32 {
                         .map(str::to_string)
                 };
                 if let Some(f) = out {
-                    if !in_home(&f) {
-                        return refuse(
-                            name,
-                            &format!("{f}: files are written only in your home directory"),
-                        );
+                    if let Err(code) = writable(name, &f) {
+                        return code;
                     }
                 }
             }
@@ -75,11 +84,8 @@ pub fn run(name: &str, args: &[String]) -> i32 {
         }
         "tee" => {
             for f in args.iter().filter(|a| !a.starts_with('-')) {
-                if !in_home(f) {
-                    return refuse(
-                        name,
-                        &format!("{f}: files are written only in your home directory"),
-                    );
+                if let Err(code) = writable(name, f) {
+                    return code;
                 }
             }
             "tee"
@@ -87,11 +93,8 @@ pub fn run(name: &str, args: &[String]) -> i32 {
         "uniq" => {
             let files: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
             if let Some(out) = files.get(1) {
-                if !in_home(out) {
-                    return refuse(
-                        name,
-                        &format!("{out}: files are written only in your home directory"),
-                    );
+                if let Err(code) = writable(name, out) {
+                    return code;
                 }
             }
             "uniq"
