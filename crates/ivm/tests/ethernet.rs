@@ -240,21 +240,28 @@ fn exchange(ns: &common::Netns, addr: &'static str, line: &'static str) -> Strin
     })
 }
 
+/// A "host" namespace and a "LAN" joined by a veth pair: the host end `lan0` plays the
+/// physical NIC with `NET.1/24` and a default route via `NET.254`; the LAN end is `lan1`.
+fn host_and_lan(h: &str, l: &str, net: &str) -> (common::Netns, common::Netns) {
+    let host = common::Netns::new(h);
+    let lan = common::Netns::new(l);
+    host.ip_in(&[
+        "link", "add", "lan0", "type", "veth", "peer", "name", "lan1", "netns", &lan.name,
+    ]);
+    host.ip_in(&["addr", "add", &format!("{net}.1/24"), "dev", "lan0"]);
+    host.ip_in(&["link", "set", "lan0", "up"]);
+    host.ip_in(&["route", "add", "default", "via", &format!("{net}.254")]);
+    lan.ip_in(&["link", "set", "lan1", "up"]);
+    (host, lan)
+}
+
 #[test]
 fn a_virtual_ethernet_bridge_joins_the_lan_and_gives_the_host_its_network_back() {
     let _l = lock();
     // The "host" namespace the daemon runs in, and the "LAN" joined to it by a veth pair whose
     // host end (lan0) plays the physical NIC and carries the host's address and default route.
-    let host = common::Netns::new("h");
-    let lan = common::Netns::new("l");
-    host.ip_in(&[
-        "link", "add", "lan0", "type", "veth", "peer", "name", "lan1", "netns", &lan.name,
-    ]);
-    host.ip_in(&["addr", "add", "10.77.0.1/24", "dev", "lan0"]);
-    host.ip_in(&["link", "set", "lan0", "up"]);
-    host.ip_in(&["route", "add", "default", "via", "10.77.0.254"]);
+    let (host, lan) = host_and_lan("h", "l", "10.77.0");
     lan.ip_in(&["addr", "add", "10.77.0.254/24", "dev", "lan1"]);
-    lan.ip_in(&["link", "set", "lan1", "up"]);
     let resp = responder(&lan, "10.77.0.254:7007");
     common::eventually("the host to reach the LAN", Duration::from_secs(20), || {
         exchange(&host, "10.77.0.254:7007", "host") == "LAN:host\n"
@@ -490,15 +497,8 @@ fn a_virtual_ethernet_bridge_joins_the_lan_and_gives_the_host_its_network_back()
 #[test]
 fn a_bridge_that_fails_at_any_step_leaves_the_hosts_network_as_it_was() {
     let _l = lock();
-    let host = common::Netns::new("f");
-    let lan = common::Netns::new("g");
-    host.ip_in(&[
-        "link", "add", "lan0", "type", "veth", "peer", "name", "lan1", "netns", &lan.name,
-    ]);
-    host.ip_in(&["addr", "add", "10.78.0.1/24", "dev", "lan0"]);
-    host.ip_in(&["link", "set", "lan0", "up"]);
-    host.ip_in(&["route", "add", "default", "via", "10.78.0.254"]);
-    lan.ip_in(&["link", "set", "lan1", "up"]);
+    // The LAN end stays up (and its namespace alive) for the whole test.
+    let (host, _lan) = host_and_lan("f", "g", "10.78.0");
     let snapshot = || {
         (
             host.ip_in(&["-o", "-4", "addr", "show"]),
