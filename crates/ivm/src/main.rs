@@ -64,6 +64,8 @@ enum Top {
         /// Directory on the PATH of padmin, e.g. /usr/local/bin.
         dir: PathBuf,
     },
+    /// Print the REST API's OpenAPI document (the console's TypeScript types are generated from it).
+    Openapi,
     #[command(flatten)]
     Command(IvmCommand),
 }
@@ -161,6 +163,10 @@ fn admin(data_dir: PathBuf, cmd: Top) -> anyhow::Result<()> {
         }
         Top::Passwd { user } => passwd(&data_dir, &user),
         Top::InstallCommands { dir } => install_commands(&dir),
+        Top::Openapi => {
+            println!("{}", ivm_server::api::openapi_json());
+            Ok(())
+        }
         Top::Command(_) => unreachable!("commands are dispatched in main"),
     }
 }

@@ -30,6 +30,7 @@ use crate::service::{Service, ServiceError};
 pub use console::TERMINAL_PROTOCOL;
 pub use error::ApiError;
 pub use extract::PeerIdentity;
+pub use openapi::openapi_json;
 
 /// The largest request body the API reads (its bodies are small JSON documents).
 const MAX_BODY: usize = 1 << 20;
@@ -144,6 +145,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/backup/restore", post(backup::restore))
         .route("/backup/clear", post(backup::clear))
         .route("/utilization", get(utilization::samples))
+        .route("/utilization/series", get(utilization::series))
         .route(
             "/utilization/config",
             get(utilization::config).put(utilization::set_config),

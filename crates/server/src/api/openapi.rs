@@ -28,10 +28,10 @@ use super::{
         media::create_optical, media::load, media::unload,
         network::get_all, network::create_sea, network::remove_device,
         backup::get_backup, backup::get_backup_file, backup::restore, backup::clear,
-        utilization::samples, utilization::config, utilization::set_config, utilization::metrics,
+        utilization::samples, utilization::series, utilization::config, utilization::set_config, utilization::metrics,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
-    modifiers(&Security),
+    modifiers(&Security, &UniqueOperationIds),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub struct ApiDoc;
@@ -50,6 +50,55 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
                 super::extract::SESSION_COOKIE,
             ))),
+        );
+    }
+}
+
+/// Operation IDs are the handlers' names, which repeat across modules (`storage::get_all`,
+/// `network::get_all`); generated clients need them unique, so each gets its tag in front.
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+                    *id = format!("{tag}_{id}");
+                }
+            }
+        }
+    }
+}
+
+/// The document as pretty JSON: what `/api/v1/openapi.json` serves and `web/openapi.json` holds.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The console's types are generated from `web/openapi.json` at its build; a server whose
+    /// API changed without that file would give the console types that no longer match.
+    #[test]
+    fn committed_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/openapi.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed.trim_end() == super::openapi_json().trim_end(),
+            "web/openapi.json is not the server's OpenAPI document; write it anew with \
+             `cargo run -q -p ivm -- openapi > web/openapi.json` and rebuild the console"
         );
     }
 }
