@@ -616,3 +616,115 @@ async fn concurrent_creates_never_overcommit() {
         .unwrap();
     assert_eq!(logged, 10);
 }
+
+#[tokio::test]
+async fn a_dry_run_answers_like_the_create_and_commits_nothing() {
+    let d = Daemon::start(SYSTEM);
+    d.set_password("padmin", "padmin-pass-1");
+    let c = d.https();
+    let t = d.token("padmin", "padmin-pass-1").await;
+    let get = |path: &'static str| {
+        let (c, t, url) = (c.clone(), t.clone(), d.url(path));
+        async move {
+            let r = c.get(url).bearer_auth(t).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let before = get("/system/resources").await;
+    let tasks_before = get("/tasks").await.as_array().unwrap().len();
+    let spec = json!({"name": "dry", "proc_mode": "shared", "desired_procs": 2, "max_procs": 2, "desired_mem": 1024});
+    let r = c
+        .post(d.url("/partitions?dry_run=true"))
+        .bearer_auth(&t)
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // IVM's units for 2 virtual processors: 0.20 desired and minimum, 2.00 maximum.
+    let p = &v["partition"];
+    assert_eq!(
+        (
+            &p["lpar_id"],
+            &p["min_proc_units"],
+            &p["desired_proc_units"],
+            &p["max_proc_units"],
+            &p["state"]
+        ),
+        (
+            &json!(2),
+            &json!(0.2),
+            &json!(0.2),
+            &json!(2.0),
+            &json!("Not Activated")
+        )
+    );
+    let after = &v["after"];
+    assert_eq!(
+        after["available_mem"].as_u64().unwrap(),
+        before["available_mem"].as_u64().unwrap() - 1024
+    );
+    assert_eq!(
+        after["committed_proc_units"].as_f64().unwrap(),
+        before["committed_proc_units"].as_f64().unwrap() + 0.2
+    );
+    assert_eq!(
+        after["partitions"].as_u64(),
+        before["partitions"].as_u64().map(|n| n + 1)
+    );
+    // Nothing committed, nothing logged.
+    assert_eq!(get("/system/resources").await, before);
+    assert_eq!(partitions(&d, &t).await.len(), 1);
+    assert_eq!(get("/tasks").await.as_array().unwrap().len(), tasks_before);
+
+    // The same refusal as the create, with the same status; a View Only user gets 403.
+    for body in [
+        json!({"name": "dry", "desired_procs": 1, "desired_mem": 999_999}),
+        json!({"name": "dry", "desired_procs": 1, "desired_mem": 512, "desired_proc_units": 0.333}),
+    ] {
+        let mut answers = Vec::new();
+        for path in ["/partitions?dry_run=true", "/partitions"] {
+            let r = c
+                .post(d.url(path))
+                .bearer_auth(&t)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap();
+            answers.push((status, v["message"].clone()));
+        }
+        assert!(answers[0].0.is_client_error(), "{answers:?}");
+        assert_eq!(answers[0], answers[1]);
+    }
+    let r = c
+        .post(d.url("/users"))
+        .bearer_auth(&t)
+        .json(&json!({"name": "viewer", "role": "View Only", "password": "viewer-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let viewer = d.token("viewer", "viewer-pass").await;
+    let r = c
+        .post(d.url("/partitions?dry_run=true"))
+        .bearer_auth(&viewer)
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(d.url("/partitions?dry_run=maybe"))
+        .bearer_auth(&t)
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(partitions(&d, &t).await.len(), 1);
+}

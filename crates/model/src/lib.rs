@@ -35,8 +35,10 @@ pub use storage::{
     PoolSpec, Repository, RepositorySpec, StoragePool, StorageView, VgPoolRequest,
     VirtualScsiAdapter,
 };
-pub use system::{ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView};
+pub use system::{
+    CreatePreview, ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView,
+};
 pub use task::{Task, TaskResult};
 pub use units::{ProcUnits, UnitsParseError};
 pub use user::{Role, User, PRIME_ADMIN};
-pub use util::{UtilConfig, UtilSample};
+pub use util::{UtilConfig, UtilPoint, UtilSample};

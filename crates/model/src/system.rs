@@ -87,6 +87,15 @@ pub struct ResourceSummary {
     pub partitions: u32,
 }
 
+/// What creating a partition would give, without creating it (`POST /partitions?dry_run=true`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatePreview {
+    /// The partition as the rules would make it: ID, computed units, defaults filled in.
+    pub partition: crate::Partition,
+    /// The system's processors and memory once it is committed.
+    pub after: ResourceSummary,
+}
+
 /// The managed system with its state and management partition, as the API returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SystemView {

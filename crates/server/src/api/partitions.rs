@@ -2,8 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ivm_model::{Partition, PartitionChange, PartitionSpec};
+use ivm_model::{CreatePreview, Partition, PartitionChange, PartitionSpec};
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -32,18 +33,35 @@ pub async fn get_one(
     blocking(&state, move |svc| svc.partition(id).map(Json)).await
 }
 
+/// Whether a create request only asks what it would give.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct CreateQuery {
+    /// Run the rules and commit nothing: answer 200 with the partition as it would be made
+    /// and the system's capacity after it, or the same refusal the create would get.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 /// Creates a partition and commits its resources, or refuses with the rule it breaks.
 #[utoipa::path(post, path = "/api/v1/partitions", tag = "partitions", request_body = PartitionSpec,
-    responses((status = 201, body = Partition), (status = 400, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(CreateQuery),
+    responses((status = 201, body = Partition, description = "Created"),
+              (status = 200, body = CreatePreview, description = "dry_run=true: what it would create; nothing committed"),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     actor: Actor,
+    ApiQuery(query): ApiQuery<CreateQuery>,
     ApiJson(spec): ApiJson<PartitionSpec>,
-) -> Result<(StatusCode, Json<Partition>), ApiError> {
+) -> Result<Response, ApiError> {
+    if query.dry_run {
+        return blocking(&state, move |svc| svc.preview_partition(&actor, &spec))
+            .await
+            .map(|p| Json(p).into_response());
+    }
     blocking(&state, move |svc| svc.create_partition(&actor, &spec))
         .await
-        .map(|p| (StatusCode::CREATED, Json(p)))
+        .map(|p| (StatusCode::CREATED, Json(p)).into_response())
 }
 
 /// Changes a partition and its profile; while it runs, only within its min..max.

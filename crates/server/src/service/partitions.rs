@@ -1,6 +1,6 @@
 //! Partition definitions: list, create, change, delete.
 
-use ivm_model::{Partition, PartitionChange, PartitionSpec};
+use ivm_model::{CreatePreview, Partition, PartitionChange, PartitionSpec};
 
 use super::{Actor, Service, ServiceError};
 
@@ -68,6 +68,23 @@ impl Service {
             super::storage::add_adapter(tx, p.lpar_id)?;
             Ok((p.clone(), target(&p)))
         })
+    }
+
+    /// Runs the rules of `create_partition` on the current store and commits nothing: the
+    /// partition that would be made and the system's capacity after it.
+    pub fn preview_partition(
+        &self,
+        actor: &Actor,
+        spec: &PartitionSpec,
+    ) -> Result<CreatePreview, ServiceError> {
+        actor.require_modify()?;
+        let mut spec = spec.clone();
+        self.confine_boot(&mut spec.boot_kernel, &mut spec.boot_initrd)?;
+        let mut all = self.store.read(|tx| tx.partitions())?;
+        let partition = ivm_rules::new_partition(&self.system, &all, &spec)?;
+        all.push(partition.clone());
+        let after = ivm_rules::summary(&self.system, &all);
+        Ok(CreatePreview { partition, after })
     }
 
     /// Changes a partition; on a running partition only what DLPAR allows.
