@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cgroup;
 pub mod cpulist;
 pub mod discovery;
+pub mod usage;
 pub mod users;
 
 pub use discovery::{discover, online_cpus, physical_volumes, HostError, HostFacts};

@@ -97,6 +97,8 @@ fn a_busy_partition_uses_its_entitlement_and_an_idle_one_does_not() {
     ] {
         assert!(last.contains(attr), "{attr}: {last}");
     }
+    // The pool is the shared partitions' sum at one sample time, the management partition
+    // (the host, sampled from /proc/stat less the partitions' counters) included.
     let pool = d.ok(&[
         "lslparutil",
         "-r",
@@ -104,9 +106,60 @@ fn a_busy_partition_uses_its_entitlement_and_an_idle_one_does_not() {
         "-n",
         "1",
         "-F",
-        "resource_type,curr_proc_units",
+        "resource_type,time_bin,curr_proc_units",
     ]);
-    assert_eq!(pool, "pool,1.0\n");
+    let pool: Vec<&str> = pool.trim().split(',').collect();
+    let at = d.ok(&[
+        "lslparutil",
+        "-r",
+        "lpar",
+        "-F",
+        "time_bin,lpar_id,curr_proc_mode,curr_proc_units,capped_cycles",
+    ]);
+    let at: Vec<Vec<&str>> = at
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[0] == pool[1])
+        .collect();
+    assert_eq!(
+        at.iter().map(|f| f[1]).collect::<Vec<_>>(),
+        ["1", "2", "3"],
+        "every partition sampled at {}",
+        pool[1]
+    );
+    let shared: f64 = at
+        .iter()
+        .filter(|f| f[2] == "shared")
+        .map(|f| f[3].parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(pool[0], "pool");
+    assert!(
+        (pool[2].parse::<f64>().unwrap() - shared).abs() < 1e-9,
+        "{pool:?} {at:?}"
+    );
+    assert!(
+        at[0][4].parse::<u64>().unwrap() > 0,
+        "the host used no CPU: {at:?}"
+    );
+
+    // The chart's points come from the server: about 0.50 units used of 0.50 entitled.
+    let points: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        d.set_password("padmin", "padmin-pass-1");
+        let token = d.token("padmin", "padmin-pass-1").await;
+        let url = d.url(&format!("/utilization/series?lpar_id=2&from_ms={start}"));
+        let r = d.https().get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    });
+    let points = points.as_array().unwrap();
+    assert!(points.len() >= 2, "{points:?}");
+    let last = &points[points.len() - 1];
+    assert!(
+        (last["entitled_units"].as_f64().unwrap() - 0.5).abs() < 0.01,
+        "{last}"
+    );
+    assert!(last["used_units"].as_f64().unwrap() > 0.3, "{last}");
+    assert_eq!(last["curr_mem"], 256);
     drop(busy);
     stop_now(&d, "busy");
     stop_now(&d, "idle");

@@ -50,3 +50,19 @@ pub struct UtilConfig {
     /// Samples older than this many seconds are removed.
     pub max_age_secs: u64,
 }
+
+/// One point of a utilization chart: what was entitled and what was used between a sample and
+/// the one before it (a partition's, or the sum over the system's partitions).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UtilPoint {
+    /// The later sample's time, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// Processing units entitled in the interval.
+    pub entitled_units: f64,
+    /// Processing units used on average in the interval (CPU seconds per second).
+    pub used_units: f64,
+    /// Memory assigned, MB.
+    pub curr_mem: u64,
+    /// Memory resident on the host, MB.
+    pub mem_resident: u64,
+}

@@ -60,6 +60,6 @@ pub use storage::{
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
 pub use users::{validate_password, validate_ssh_key, validate_user_name};
 pub use util::{
-    check_sample_rate, next_cycles, utilization, Cycles, DEFAULT_MAX_AGE_SECS, DEFAULT_SAMPLE_RATE,
-    SAMPLE_RATES,
+    check_sample_rate, next_cycles, util_points, utilization, Cycles, DEFAULT_MAX_AGE_SECS,
+    DEFAULT_SAMPLE_RATE, SAMPLE_RATES,
 };

@@ -5,6 +5,10 @@
 //! not used. Utilization between two samples is (capped + uncapped) / entitled of the
 //! differences, as IVM computes it.
 
+use std::collections::BTreeMap;
+
+use ivm_model::{UtilPoint, UtilSample};
+
 use crate::RuleError;
 
 /// Sample rates `chlparutil -r config -s` accepts, in seconds (0 stops sampling).
@@ -86,6 +90,43 @@ pub fn utilization(earlier: &Cycles, later: &Cycles) -> Option<f64> {
     Some(used as f64 / entitled as f64)
 }
 
+/// Chart points from samples, oldest first: each partition's differences between consecutive
+/// samples (none across a restart of the counters, which begin again at zero), for one
+/// partition, or summed at each sample time over every partition (`lpar` none: the system).
+pub fn util_points(samples: &[UtilSample], lpar: Option<u32>) -> Vec<UtilPoint> {
+    let mut by_lpar: BTreeMap<u32, Vec<&UtilSample>> = BTreeMap::new();
+    for s in samples
+        .iter()
+        .filter(|s| lpar.is_none_or(|id| s.lpar_id == id))
+    {
+        by_lpar.entry(s.lpar_id).or_default().push(s);
+    }
+    let mut at: BTreeMap<i64, UtilPoint> = BTreeMap::new();
+    for list in by_lpar.values_mut() {
+        list.sort_by_key(|s| s.time_ms);
+        for w in list.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let used = |s: &UtilSample| s.capped_cycles + s.uncapped_cycles;
+            let dt_ns = (b.time_ms - a.time_ms) as f64 * 1e6;
+            if dt_ns <= 0.0 || b.entitled_cycles < a.entitled_cycles || used(b) < used(a) {
+                continue;
+            }
+            let p = at.entry(b.time_ms).or_insert(UtilPoint {
+                time_ms: b.time_ms,
+                entitled_units: 0.0,
+                used_units: 0.0,
+                curr_mem: 0,
+                mem_resident: 0,
+            });
+            p.entitled_units += (b.entitled_cycles - a.entitled_cycles) as f64 / dt_ns;
+            p.used_units += (used(b) - used(a)) as f64 / dt_ns;
+            p.curr_mem += b.curr_mem;
+            p.mem_resident += b.mem_resident;
+        }
+    }
+    at.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +155,61 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("30, 60"));
+    }
+
+    fn sample(lpar_id: u32, time_ms: i64, c: Cycles, mem: u64) -> UtilSample {
+        UtilSample {
+            time_ms,
+            lpar_id,
+            lpar_name: format!("lp{lpar_id}"),
+            state: "Running".into(),
+            curr_proc_mode: "shared".into(),
+            curr_proc_units: ivm_model::ProcUnits(50),
+            curr_procs: 1,
+            curr_sharing_mode: "cap".into(),
+            curr_uncap_weight: 0,
+            curr_mem: mem,
+            mem_resident: mem / 2,
+            entitled_cycles: c.entitled,
+            capped_cycles: c.capped,
+            uncapped_cycles: c.uncapped,
+            idle_cycles: c.idle,
+            counter_ns: c.counter_ns,
+        }
+    }
+
+    #[test]
+    fn points_per_partition_and_summed_for_the_system() {
+        const S: u64 = 1_000_000_000;
+        // Partition 2: 0.50 units, busy (0.5 s a second); partition 3: 0.50, a tenth used.
+        let a0 = next_cycles(None, 0, 0, 50);
+        let a1 = next_cycles(Some(a0), 10 * S, 5 * S, 50);
+        let a2 = next_cycles(Some(a1), 10 * S, 10 * S, 50);
+        let b0 = next_cycles(None, 0, 0, 50);
+        let b1 = next_cycles(Some(b0), 10 * S, S / 2, 50);
+        let samples = vec![
+            sample(2, 20_000, a2, 512),
+            sample(2, 0, a0, 512),
+            sample(2, 10_000, a1, 512),
+            sample(3, 0, b0, 256),
+            sample(3, 10_000, b1, 256),
+            // A restart of the counters: no point from the pair across it.
+            sample(3, 20_000, next_cycles(None, 0, 0, 50), 256),
+        ];
+        let one = util_points(&samples, Some(2));
+        assert_eq!(
+            one.iter().map(|p| p.time_ms).collect::<Vec<_>>(),
+            [10_000, 20_000]
+        );
+        assert!(
+            (one[0].entitled_units - 0.5).abs() < 1e-9 && (one[0].used_units - 0.5).abs() < 1e-9
+        );
+        let sys = util_points(&samples, None);
+        assert_eq!(sys.len(), 2);
+        assert!((sys[0].entitled_units - 1.0).abs() < 1e-9, "{sys:?}");
+        assert!((sys[0].used_units - 0.55).abs() < 1e-9, "{sys:?}");
+        assert_eq!((sys[0].curr_mem, sys[0].mem_resident), (768, 384));
+        assert_eq!((sys[1].curr_mem, sys[1].entitled_units), (512, 0.5));
+        assert!(util_points(&samples, Some(9)).is_empty());
     }
 }

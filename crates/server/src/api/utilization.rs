@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use ivm_model::{UtilConfig, UtilSample};
+use ivm_model::{UtilConfig, UtilPoint, UtilSample};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -42,6 +42,32 @@ pub async fn samples(
     let to = q.to_ms.unwrap_or(i64::MAX);
     blocking(&state, move |svc| {
         svc.utilization(q.from_ms.unwrap_or(0), to, q.n)
+    })
+    .await
+    .map(Json)
+}
+
+/// Which chart.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesQuery {
+    /// One partition (default: the whole system, every partition summed).
+    lpar_id: Option<u32>,
+    /// From (ms since the Unix epoch; default: the beginning).
+    from_ms: Option<i64>,
+}
+
+/// Entitled and used processing units and memory between consecutive samples, oldest first:
+/// what the console's utilization charts draw.
+#[utoipa::path(get, path = "/api/v1/utilization/series", tag = "utilization", params(SeriesQuery),
+    responses((status = 200, body = [UtilPoint]), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn series(
+    State(state): State<AppState>,
+    _actor: Actor,
+    ApiQuery(q): ApiQuery<SeriesQuery>,
+) -> Result<Json<Vec<UtilPoint>>, ApiError> {
+    blocking(&state, move |svc| {
+        svc.util_series(q.lpar_id, q.from_ms.unwrap_or(0))
     })
     .await
     .map(Json)

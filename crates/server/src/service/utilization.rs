@@ -53,6 +53,21 @@ impl Service {
         Ok(self.store.read(|tx| tx.util_samples(from_ms, to_ms, n))?)
     }
 
+    /// Chart points for one partition or the whole system from `from_ms` on.
+    pub fn util_series(
+        &self,
+        lpar: Option<u32>,
+        from_ms: i64,
+    ) -> Result<Vec<ivm_model::UtilPoint>, ServiceError> {
+        if let Some(id) = lpar {
+            self.partition(id)?;
+        }
+        let samples = self
+            .store
+            .read(|tx| tx.util_samples(from_ms, i64::MAX, None))?;
+        Ok(ivm_rules::util_points(&samples, lpar))
+    }
+
     /// Takes one sample of every running partition and removes samples past the maximum age;
     /// returns how many were taken.
     pub fn sample_utilization(&self) -> Result<usize, ServiceError> {
@@ -62,6 +77,9 @@ impl Service {
         let parts = self.store.read(|tx| tx.partitions())?;
         let mut prev = self.util_prev.lock().unwrap_or_else(|e| e.into_inner());
         let mut samples = Vec::new();
+        // The partitions' CPU time and resident memory, to take from the host's for the
+        // management partition's share.
+        let (mut lpars_ns, mut lpars_resident) = (0u64, 0u64);
         for p in parts.iter().filter(|p| !p.is_management()) {
             let Some(live) = rt.get(p.lpar_id) else {
                 prev.remove(&p.lpar_id);
@@ -76,30 +94,25 @@ impl Service {
                 continue;
             };
             let counter = cpu.as_nanos() as u64;
-            let units = ivm_rules::committed_units(&p.procs).0;
-            let before = prev.get(&p.lpar_id).copied();
-            let elapsed = before.map_or(0, |(t, _)| ((now - t).max(0) as u64) * 1_000_000);
-            let c = ivm_rules::next_cycles(before.map(|(_, c)| c), elapsed, counter, units);
-            prev.insert(p.lpar_id, (now, c));
-            let resident = live.group.memory_usage().unwrap_or(0) >> 20;
-            samples.push(UtilSample {
-                time_ms: now,
-                lpar_id: p.lpar_id,
-                lpar_name: p.name.clone(),
-                state: p.state.to_string(),
-                curr_proc_mode: p.procs.proc_mode.to_string(),
-                curr_proc_units: ivm_model::ProcUnits(units),
-                curr_procs: p.procs.desired_procs,
-                curr_sharing_mode: p.procs.sharing_mode.to_string(),
-                curr_uncap_weight: u32::from(p.procs.uncap_weight),
-                curr_mem: p.mem.desired_mem,
-                mem_resident: resident,
-                entitled_cycles: c.entitled,
-                capped_cycles: c.capped,
-                uncapped_cycles: c.uncapped,
-                idle_cycles: c.idle,
-                counter_ns: c.counter_ns,
-            });
+            let resident = live.group.memory_usage().unwrap_or(0);
+            lpars_ns += counter;
+            lpars_resident += resident;
+            samples.push(sample(&mut prev, p, now, counter, resident >> 20));
+        }
+        // The management partition is the host itself: its busy time and memory in use less
+        // the partitions'. The two readings are not taken at one instant, so the difference
+        // is kept from going backwards (which would read as a restart).
+        let root = std::path::Path::new("/");
+        if let (Some(mgmt), Some(busy)) = (
+            parts.iter().find(|p| p.is_management()),
+            ivm_host::usage::busy_cpu_time(root),
+        ) {
+            let last = prev.get(&mgmt.lpar_id).map_or(0, |(_, c)| c.counter_ns);
+            let counter = (busy.as_nanos() as u64).saturating_sub(lpars_ns).max(last);
+            let resident = ivm_host::usage::memory_in_use(root)
+                .unwrap_or(0)
+                .saturating_sub(lpars_resident);
+            samples.push(sample(&mut prev, mgmt, now, counter, resident >> 20));
         }
         drop(prev);
         let cutoff = now - (config.max_age_secs as i64).saturating_mul(1000);
@@ -219,5 +232,38 @@ impl Service {
             sys(clients.len().to_string()),
         );
         Ok(out)
+    }
+}
+
+/// One partition's sample at `now` from its CPU time counter, advancing its cycle counters.
+fn sample(
+    prev: &mut std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>,
+    p: &ivm_model::Partition,
+    now: i64,
+    counter: u64,
+    resident_mb: u64,
+) -> UtilSample {
+    let units = ivm_rules::committed_units(&p.procs).0;
+    let before = prev.get(&p.lpar_id).copied();
+    let elapsed = before.map_or(0, |(t, _)| ((now - t).max(0) as u64) * 1_000_000);
+    let c = ivm_rules::next_cycles(before.map(|(_, c)| c), elapsed, counter, units);
+    prev.insert(p.lpar_id, (now, c));
+    UtilSample {
+        time_ms: now,
+        lpar_id: p.lpar_id,
+        lpar_name: p.name.clone(),
+        state: p.state.to_string(),
+        curr_proc_mode: p.procs.proc_mode.to_string(),
+        curr_proc_units: ivm_model::ProcUnits(units),
+        curr_procs: p.procs.desired_procs,
+        curr_sharing_mode: p.procs.sharing_mode.to_string(),
+        curr_uncap_weight: u32::from(p.procs.uncap_weight),
+        curr_mem: p.mem.desired_mem,
+        mem_resident: resident_mb,
+        entitled_cycles: c.entitled,
+        capped_cycles: c.capped,
+        uncapped_cycles: c.uncapped,
+        idle_cycles: c.idle,
+        counter_ns: c.counter_ns,
     }
 }
