@@ -13,6 +13,7 @@ import { SystemPage } from './pages/SystemPage';
 import { Storage } from './pages/Storage';
 import { Ethernet } from './pages/Ethernet';
 import { Backup } from './pages/Backup';
+import { Utilization } from './pages/Utilization';
 import { Tasks } from './pages/Tasks';
 import { Users } from './pages/Users';
 import { Terminal } from './pages/Terminal';
@@ -23,6 +24,7 @@ const PAGES = [
   { path: 'system', title: 'View/Modify System Properties' },
   { path: 'storage', title: 'View/Modify Virtual Storage' },
   { path: 'ethernet', title: 'View/Modify Virtual Ethernet' },
+  { path: 'utilization', title: 'Utilization' },
   { path: 'backup', title: 'Backup/Restore' },
   { path: 'tasks', title: 'Task Monitor' },
   { path: 'users', title: 'User Accounts' },
@@ -93,6 +95,7 @@ function Console({ user, onLogout, onExpired }: { user: User; onLogout: () => vo
   else if (page === 'system') body = <SystemPage live={live} canModify={canModify} />;
   else if (page === 'storage') body = <Storage live={live} canModify={canModify} />;
   else if (page === 'ethernet') body = <Ethernet live={live} canModify={canModify} />;
+  else if (page === 'utilization') body = <Utilization live={live} lpar={route.split('/')[1] ? Number(route.split('/')[1]) : null} />;
   else if (page === 'backup') body = <Backup canModify={canModify} />;
   else if (page === 'tasks') body = <Tasks live={live} />;
   else if (page === 'users' && canModify) body = <Users self={user.name} />;

@@ -1,70 +1,33 @@
 // The REST API as the console uses it: the same calls a script makes.
 
-export type Role = 'View/Modify' | 'View Only' | 'Service Representative';
-export interface User { name: string; role: Role }
+import type { components } from './api.gen';
 
-export interface RunInfo {
-  pid: number; accel: string; started_ms: number; procs: number; mem: number; cpus: string;
-  console_attached: boolean; utilized_units: number;
-}
-
-export interface Partition {
-  lpar_id: number; name: string; lpar_env: string; state: string; ref_code: string; ref_time_ms: number;
-  auto_start: boolean; boot_mode: string; os_version: string; max_virtual_slots: number;
-  proc_mode: 'ded' | 'shared'; min_procs: number; desired_procs: number; max_procs: number;
-  min_proc_units: number | null; desired_proc_units: number | null; max_proc_units: number | null;
-  sharing_mode: string; uncap_weight: number;
-  mem_mode: string; min_mem: number; desired_mem: number; max_mem: number;
-  boot_kernel: string; boot_initrd: string; boot_args: string;
-  virtual_eth_adapters: VirtualEthAdapter[]; virtual_eth_mac_base_value: string;
-  run?: RunInfo;
-}
-
-export interface VirtualEthAdapter {
-  slot_num: number; ieee_virtual_eth: boolean; port_vlan_id: number; addl_vlan_ids: number[];
-  is_trunk: boolean; is_required: boolean;
-}
-export interface EthDevice {
-  name: string; kind: 'physical' | 'virtual' | 'sea'; ifname: string; slot: number | null; pvid: number | null;
-  phys: string | null; vadapter: string | null; available: boolean; mac: string;
-}
-export interface VirtualEthernet {
-  pvid: number; bridge: string; active: boolean; adapters: [number, number][]; sea: string | null; sea_phys: string | null;
-}
-export interface NetworkView { devices: EthDevice[]; ids: VirtualEthernet[] }
-
-export interface Summary {
-  installed_procs: number; configurable_proc_units: number; committed_proc_units: number;
-  available_proc_units: number; available_procs: number; installed_mem: number; firmware_mem: number;
-  configurable_mem: number; committed_mem: number; available_mem: number; mem_region_size: number;
-  partitions: number;
-}
-
-export interface SystemView {
-  name: string; type_model: string; serial_num: string; installed_procs: number; installed_mem: number;
-  mem_region_size: number; firmware_mem: number; max_lpars: number; state: string; mgmt_lpar_id: number;
-  mgmt_lpar_name: string; accel: string; accel_reason: string;
-}
-
-export interface Task {
-  id: number; user: string; operation: string; target: string; started_ms: number;
-  finished_ms: number | null; result: 'running' | 'succeeded' | 'failed'; message: string;
-  progress: number | null;
-}
-
-export interface StoragePool { name: string; kind: 'LVPOOL' | 'FBPOOL'; size_mb: number; path: string; thin: boolean; default: boolean }
-export interface BackingDevice { name: string; pool: string; size_mb: number }
-export interface Mapping { vtd: string; lpar_id: number; vhost: number; lun: number; backing: string; kind: 'lv' | 'disk' | 'optical' }
-export interface Adapter { vhost: number; lpar_id: number; client_slot: number; server_slot: number }
-export interface Hdisk { name: string; id: string; device: string; size_mb: number; present: boolean; pvid: string }
-export interface OpticalMedia { name: string; size_mb: number; access: 'ro' | 'rw' }
-export interface OpticalDevice { vtd: string; lpar_id: number; vhost: number; lun: number; media: string | null }
-export interface StorageView {
-  pools: StoragePool[]; disks: BackingDevice[]; adapters: Adapter[]; mappings: Mapping[]; hdisks: Hdisk[];
-  members: [string, string][]; pools_free_mb: [string, number][];
-  repository: { pool: string; size_mb: number; free_mb: number } | null;
-  media: OpticalMedia[]; optical: OpticalDevice[];
-}
+// The API's types, generated at build time from the server's OpenAPI document (web/openapi.json).
+type Schemas = components['schemas'];
+export type Role = Schemas['Role'];
+export type User = Schemas['User'];
+export type RunInfo = Schemas['RunInfo'];
+export type Partition = Schemas['Partition'];
+export type VirtualEthAdapter = Schemas['VirtualEthAdapter'];
+export type EthDevice = Schemas['EthDevice'];
+export type VirtualEthernet = Schemas['VirtualEthernet'];
+export type NetworkView = Schemas['NetworkView'];
+export type Summary = Schemas['ResourceSummary'];
+export type SystemView = Schemas['SystemView'];
+export type Task = Schemas['Task'];
+export type StoragePool = Schemas['StoragePool'];
+export type BackingDevice = Schemas['BackingDevice'];
+export type Mapping = Schemas['Mapping'];
+export type Adapter = Schemas['VirtualScsiAdapter'];
+export type Hdisk = Schemas['Hdisk'];
+export type OpticalMedia = Schemas['OpticalMedia'];
+export type OpticalDevice = Schemas['OpticalDevice'];
+export type StorageView = Schemas['StorageView'];
+export type PartitionSpec = Schemas['PartitionSpec'];
+export type CreatePreview = Schemas['CreatePreview'];
+export type UtilSample = Schemas['UtilSample'];
+export type UtilConfig = Schemas['UtilConfig'];
+export type UtilPoint = Schemas['UtilPoint'];
 
 /** An error the API returned: the server's message, shown verbatim. */
 export class ApiError extends Error {
@@ -98,6 +61,8 @@ export const api = {
   logout: () => call<void>('POST', '/logout'),
   system: () => call<SystemView>('GET', '/system'),
   create: (spec: Record<string, unknown>) => call<Partition>('POST', '/partitions', spec),
+  /** The same create request as a dry run: the rules' answer, nothing committed. */
+  preview: (spec: Record<string, unknown>) => call<CreatePreview>('POST', '/partitions?dry_run=true', spec),
   change: (id: number, change: Record<string, unknown>) => call<Partition>('PATCH', `/partitions/${id}`, change),
   remove: (id: number) => call<void>('DELETE', `/partitions/${id}`),
   activate: (id: number) => call<Partition>('POST', `/partitions/${id}/activate`, {}),
@@ -126,6 +91,9 @@ export const api = {
     call<Partition>('POST', `/partitions/${id}/ethernet`, { op, slot_num, port_vlan_id }),
   createSea: (phys: string, vadapter: string) => call<EthDevice>('POST', '/network/sea', { phys, vadapter }),
   removeDevice: (name: string) => call<EthDevice>('DELETE', `/network/devices/${encodeURIComponent(name)}`),
+  utilSeries: (lpar: number | null, from_ms: number) =>
+    call<UtilPoint[]>('GET', `/utilization/series?from_ms=${from_ms}${lpar === null ? '' : `&lpar_id=${lpar}`}`),
+  utilConfig: () => call<UtilConfig>('GET', '/utilization/config'),
   unload: (vtd: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/unload`),
 };
 

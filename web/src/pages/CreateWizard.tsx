@@ -1,12 +1,14 @@
-// Create Partition: name, memory, processors (units computed from virtual processors as IVM
-// does), boot, storage (a disk to assign or create, media to load), Ethernet, summary. The server decides; its error is shown as it says it.
-import { useEffect, useState } from 'react';
+// Create Partition: name, memory, processors, boot, storage (a disk to assign or create, media
+// to load), Ethernet, summary. The server decides: the units it would compute and the capacity
+// left after the partition come from a dry run of the same request, and its refusal is shown
+// as it says it.
+import { useEffect, useRef, useState } from 'react';
 import {
   Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Form, FormGroup,
   FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, Modal, Radio, Switch, TextInput, Wizard,
   WizardHeader, WizardStep,
 } from '@patternfly/react-core';
-import { api, units, type StorageView, type Summary } from '../api';
+import { api, units, type CreatePreview, type StorageView, type Summary } from '../api';
 
 function num(v: string): number | undefined {
   return v.trim() === '' ? undefined : Number(v);
@@ -33,14 +35,6 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   const freeDisks = (storage?.disks ?? []).filter((d) => d.name !== 'VMLibrary_LV'
     && !storage?.mappings.some((m) => m.kind === 'lv' && m.backing === d.name));
 
-  const vp = { min: num(procs.min) ?? num(procs.desired) ?? 0, desired: num(procs.desired) ?? 0, max: num(procs.max) ?? num(procs.desired) ?? 0 };
-  // IVM's computation when only virtual processors are given: 0.10 each for min and desired,
-  // 1.00 each for max; explicit values win.
-  const computed = {
-    min: num(unitsIn.min) ?? (num(unitsIn.desired) ?? vp.min * 0.1),
-    desired: num(unitsIn.desired) ?? vp.desired * 0.1,
-    max: num(unitsIn.max) ?? (num(unitsIn.desired) ?? vp.max * 1.0),
-  };
   const spec: Record<string, unknown> = {
     name,
     lpar_id: num(id),
@@ -66,6 +60,21 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
       .map(([slot, id]) => ({ slot_num: slot, port_vlan_id: Number(id) }));
   }
   Object.keys(spec).forEach((k) => spec[k] === undefined && delete spec[k]);
+
+  // The dry run follows the form, a quarter second after the last keystroke; an older answer
+  // arriving late never replaces a newer one.
+  const [preview, setPreview] = useState<{ ok: CreatePreview } | { refused: string } | null>(null);
+  const specKey = JSON.stringify(spec);
+  const asked = useRef(0);
+  useEffect(() => {
+    const n = ++asked.current;
+    const t = setTimeout(() => {
+      api.preview(JSON.parse(specKey)).then(
+        (ok) => { if (n === asked.current) setPreview({ ok }); },
+        (e) => { if (n === asked.current) setPreview({ refused: (e as Error).message }); });
+    }, 250);
+    return () => clearTimeout(t);
+  }, [specKey]);
 
   // The partition first; then its storage on the adapter the server gave it. A storage step
   // that fails leaves the partition made and says what did not happen.
@@ -98,6 +107,22 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
       data-testid="available">{units(summary.available_proc_units)} processing units ({summary.available_procs} whole processor{summary.available_procs === 1 ? '' : 's'}), {summary.available_mem} MB of memory (region size {summary.mem_region_size} MB)</Alert>
   );
 
+  const p = preview && 'ok' in preview ? preview.ok.partition : null;
+  const after = preview && 'ok' in preview ? preview.ok.after : null;
+  const refusal = preview && 'refused' in preview && (
+    <Alert variant="warning" isInline title="The server would refuse this" data-testid="preview-error">{preview.refused}</Alert>
+  );
+  const capacityAfter = after && (
+    <Alert variant="success" isInline title="After this partition" data-testid="capacity-after">
+      {units(after.available_proc_units)} processing units ({after.available_procs} whole processor{after.available_procs === 1 ? '' : 's'}) and {after.available_mem} MB of memory left; {units(after.committed_proc_units)} of {units(after.configurable_proc_units)} units and {after.committed_mem} of {after.configurable_mem} MB committed
+    </Alert>
+  );
+  const computedUnits = p && p.proc_mode === 'shared' && (
+    <Alert variant="custom" isInline title="Processing units" data-testid="computed-units">
+      minimum {units(p.min_proc_units)}, desired {units(p.desired_proc_units)}, maximum {units(p.max_proc_units)}
+    </Alert>
+  );
+
   return (
     <Modal isOpen variant="large" onClose={onClose} aria-label="Create Partition">
       <Wizard height={560} header={<WizardHeader title="Create Partition" onClose={onClose} closeButtonAriaLabel="Close" />}
@@ -110,6 +135,8 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
         </WizardStep>
         <WizardStep name="Memory" id="step-memory">
           {available}
+          {refusal}
+          {capacityAfter}
           <Form>
             {field('Desired memory (MB)', mem.desired, (v) => setMem({ ...mem, desired: v }), 'c-mem', 'Committed at creation; a multiple of the region size')}
             {field('Minimum memory (MB)', mem.min, (v) => setMem({ ...mem, min: v }), 'c-mem-min', 'Empty: the desired value')}
@@ -118,6 +145,9 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
         </WizardStep>
         <WizardStep name="Processors" id="step-procs">
           {available}
+          {refusal}
+          {computedUnits}
+          {capacityAfter}
           <Form>
             <FormGroup role="radiogroup" label="Processor mode" fieldId="c-mode">
               <Radio id="c-shared" name="mode" label="Shared (virtual processors from the shared pool)" isChecked={mode === 'shared'} onChange={() => setMode('shared')} />
@@ -127,9 +157,6 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
             {field('Minimum', procs.min, (v) => setProcs({ ...procs, min: v }), 'c-procs-min', 'Empty: the desired value')}
             {field('Maximum', procs.max, (v) => setProcs({ ...procs, max: v }), 'c-procs-max', 'Empty: the desired value')}
             {mode === 'shared' && <>
-              <Alert variant="custom" isInline title="Processing units" data-testid="computed-units">
-                minimum {units(computed.min)}, desired {units(computed.desired)}, maximum {units(computed.max)}
-              </Alert>
               {field('Desired processing units (optional)', unitsIn.desired, (v) => setUnitsIn({ ...unitsIn, desired: v }), 'c-units', 'Empty: 0.10 per virtual processor')}
               {field('Maximum processing units (optional)', unitsIn.max, (v) => setUnitsIn({ ...unitsIn, max: v }), 'c-units-max', 'Empty: 1.00 per virtual processor')}
               <Switch id="c-capped" label="Capped (never more than its units)" isChecked={capped} onChange={(_e, v) => setCapped(v)} />
@@ -176,7 +203,9 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
         </WizardStep>
         <WizardStep name="Summary" id="step-summary" footer={{ nextButtonText: 'Create' }}>
           {error && <Alert variant="danger" isInline title="The partition was not created" data-testid="create-error">{error}</Alert>}
-          {available}
+          {!error && refusal}
+          {computedUnits}
+          {capacityAfter}
           <DescriptionList isHorizontal>
             {Object.entries(spec).map(([k, v]) => (
               <DescriptionListGroup key={k}><DescriptionListTerm>{k}</DescriptionListTerm>

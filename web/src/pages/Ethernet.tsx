@@ -53,7 +53,7 @@ function Matrix({ net, parts, canModify, act }: {
           <Tr key={p.lpar_id} data-testid={`eth-row-${p.name}`}>
             <Td dataLabel="Partition">{`${p.name} (${p.lpar_id})`}</Td>
             {ids.map((id) => {
-              const slots = p.virtual_eth_adapters.filter((a) => a.port_vlan_id === id).map((a) => a.slot_num);
+              const slots = (p.virtual_eth_adapters ?? []).filter((a) => a.port_vlan_id === id).map((a) => a.slot_num);
               return (
                 <Td key={id} dataLabel={`ID ${id}`} data-testid={`eth-${p.name}-${id}`}>
                   {slots.map((s) => (

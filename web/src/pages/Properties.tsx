@@ -101,13 +101,13 @@ export function Properties({ partition: p, canModify, onClose }: { partition: Pa
           <Tab eventKey="ethernet" title="Ethernet">
             <Table aria-label="Partition Ethernet adapters" variant="compact" data-testid="partition-ethernet">
               <Thead><Tr><Th>Slot</Th><Th>Virtual Ethernet ID</Th><Th>Trunk</Th></Tr></Thead>
-              <Tbody>{p.virtual_eth_adapters.map((a) => (
+              <Tbody>{(p.virtual_eth_adapters ?? []).map((a) => (
                 <Tr key={a.slot_num}><Td dataLabel="Slot">{a.slot_num}</Td><Td dataLabel="Virtual Ethernet ID">{a.port_vlan_id}</Td>
                   <Td dataLabel="Trunk">{a.is_trunk ? 'yes' : ''}</Td></Tr>
               ))}</Tbody>
             </Table>
             {`MAC base ${p.virtual_eth_mac_base_value} (each adapter's MAC is the base followed by its slot number)`}
-            {p.virtual_eth_adapters.length === 0 && 'No virtual Ethernet adapters: add them on the View/Modify Virtual Ethernet page.'}
+            {(p.virtual_eth_adapters ?? []).length === 0 && 'No virtual Ethernet adapters: add them on the View/Modify Virtual Ethernet page.'}
           </Tab>
           {p.lpar_id !== 1 && <Tab eventKey="storage" title="Storage">
             <Table aria-label="Partition storage" variant="compact" data-testid="partition-storage">
