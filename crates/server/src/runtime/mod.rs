@@ -17,6 +17,8 @@ use ivm_model::Accel;
 use ivm_qemu::process::{self, ProcessError};
 use ivm_qemu::{vm, Event, LaunchSpec, Paths, Qmp, QmpError};
 
+use crate::timing::Laps;
+
 pub use accel::choose as choose_accel;
 
 /// A host operation that failed.
@@ -351,7 +353,7 @@ impl Runtime {
 
     /// Starts QEMU for a partition inside the cgroup [`Runtime::create_group`] made and attaches
     /// QMP. On failure nothing of it is left on the host, the cgroup included.
-    pub fn start(&self, plan: StartPlan) -> Result<Arc<Live>, HostError> {
+    pub fn start(&self, plan: StartPlan, laps: &mut Laps) -> Result<Arc<Live>, HostError> {
         let paths = plan.spec.paths.clone();
         let group = self.group(plan.id)?;
         let cleanup = |group: &Group| {
@@ -399,6 +401,7 @@ impl Runtime {
             cleanup(&group);
             return Err(e.into());
         }
+        laps.lap("prepare");
         let fds: Vec<(i32, i32)> = plan
             .files
             .iter()
@@ -417,9 +420,12 @@ impl Runtime {
                 return Err(e.into());
             }
         };
+        laps.lap("spawn");
         let attach = self.connect(plan.id, pid, &paths).and_then(|qmp| {
+            laps.lap("qmp");
             if plan.resume {
                 vm::cont(&qmp)?;
+                laps.lap("resume");
             }
             Ok(qmp)
         });

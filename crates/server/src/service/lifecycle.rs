@@ -10,6 +10,7 @@ use ivm_rules::RuleError;
 use super::cpus::GroupSpec;
 use super::{now_ms, Actor, Service, ServiceError};
 use crate::runtime::{HostError, Runtime, RuntimeEvent, StartPlan};
+use crate::timing::Laps;
 use ivm_store::RunRecord;
 
 /// Reference codes ivm reports (`lsrefcode`).
@@ -52,7 +53,9 @@ impl Service {
         boot_mode: Option<BootMode>,
     ) -> Result<Partition, ServiceError> {
         let rt = self.runtime()?.clone();
-        self.logged(actor, "activate partition", &format!("lpar {id}"), || {
+        let mut laps = Laps::default();
+        let out = self.logged(actor, "activate partition", &format!("lpar {id}"), || {
+            laps.lap("task log");
             actor.require_modify()?;
             let p = self.store.write(|tx| {
                 let p = tx
@@ -74,8 +77,9 @@ impl Service {
                 tx.set_partition_state(id, PartitionState::Starting, refcode::STARTING, now_ms())?;
                 Ok(p)
             })?;
+            laps.lap("reserve");
             let mode = boot_mode.unwrap_or(p.boot_mode);
-            match self.start(&rt, &p, mode) {
+            match self.start(&rt, &p, mode, &mut laps) {
                 Ok(state) => {
                     let code = if state == PartitionState::OpenFirmware {
                         refcode::FIRMWARE
@@ -97,6 +101,7 @@ impl Service {
                             _ => Ok(()),
                         }
                     })?;
+                    laps.lap("commit");
                     Ok((self.partition(id)?, target(&p)))
                 }
                 Err(e) => {
@@ -111,7 +116,13 @@ impl Service {
                     Err(e)
                 }
             }
-        })
+        });
+        if out.is_ok() {
+            laps.lap("task log");
+            self.activation_phases.record(&laps);
+            tracing::info!(lpar = id, laps = ?laps.laps(), "activated");
+        }
+        out
     }
 
     fn start(
@@ -119,6 +130,7 @@ impl Service {
         rt: &Runtime,
         p: &Partition,
         mode: BootMode,
+        laps: &mut Laps,
     ) -> Result<PartitionState, ServiceError> {
         let run_as = rt.qemu_user()?.to_string();
         let mut storage = self.storage_for_launch(p.lpar_id)?;
@@ -132,6 +144,7 @@ impl Service {
             .nics_for_launch(rt, p, first_nic_fd)
             .inspect_err(|_| self.sweep_bridges())?;
         storage.files.extend(taps);
+        laps.lap("storage and network");
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
         let cpus = self.cpus.join(
             rt,
@@ -143,6 +156,7 @@ impl Service {
                 mem_limit: ivm_rules::memory_limit_mb(p.mem.desired_mem, rt.env.accel) << 20,
             },
         )?;
+        laps.lap("cgroup");
         let resume = !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
         let kernel = (!p.boot.boot_kernel.is_empty()).then(|| {
             (
@@ -177,7 +191,7 @@ impl Service {
             now_ms: now_ms(),
             files: storage.files,
         };
-        if let Err(e) = rt.start(plan) {
+        if let Err(e) = rt.start(plan, laps) {
             self.cpus.leave(rt, p.lpar_id);
             self.sweep_bridges();
             return Err(e.into());

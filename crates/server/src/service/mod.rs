@@ -90,6 +90,8 @@ pub struct Service {
     login_shell: Option<std::path::PathBuf>,
     /// Each running partition's last utilization sample: when, and its cycle counters.
     util_prev: Mutex<std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>>,
+    /// Time per activation phase since start, for `/metrics`.
+    activation_phases: crate::timing::PhaseStats,
 }
 
 /// An open file QEMU inherits, with its descriptor number there.
@@ -128,6 +130,7 @@ impl Service {
             net_lock: Mutex::default(),
             login_shell: None,
             util_prev: Mutex::default(),
+            activation_phases: Default::default(),
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };

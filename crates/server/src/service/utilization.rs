@@ -231,6 +231,10 @@ impl Service {
             "gauge",
             sys(clients.len().to_string()),
         );
+        out.push_str(&self.activation_phases.render(
+            "ivm_activation_phase_seconds",
+            "Time spent in each phase of activations since the daemon started.",
+        ));
         Ok(out)
     }
 }
