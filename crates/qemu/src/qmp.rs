@@ -46,6 +46,8 @@ pub struct Event {
     pub name: String,
     /// Event data.
     pub data: Value,
+    /// When QEMU emitted it, ms since the Unix epoch (its `timestamp`), if it said.
+    pub time_ms: Option<i64>,
 }
 
 type Pending = Arc<Mutex<HashMap<u64, mpsc::Sender<Result<Value, QmpError>>>>>;
@@ -272,9 +274,14 @@ fn reader_loop(
             continue;
         };
         if let Some(name) = v.get("event").and_then(Value::as_str) {
+            let ts = v.get("timestamp");
+            let part = |k: &str| ts.and_then(|t| t.get(k)).and_then(Value::as_i64);
             on_event(Event {
                 name: name.to_string(),
                 data: v.get("data").cloned().unwrap_or(Value::Null),
+                time_ms: part("seconds")
+                    .zip(part("microseconds"))
+                    .map(|(s, us)| s * 1000 + us / 1000),
             });
             continue;
         }

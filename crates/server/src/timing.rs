@@ -1,7 +1,6 @@
 //! Where an activation's time goes: laps taken phase by phase along the path, and their sums
 //! over every activation since start, served at `/metrics` (`ivm_activation_phase_seconds`).
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,31 +37,43 @@ impl Laps {
 /// Sums and counts per phase, in the order phases were first seen.
 #[derive(Debug, Default)]
 pub struct PhaseStats {
-    inner: Mutex<(Vec<&'static str>, BTreeMap<&'static str, (Duration, u64)>)>,
+    inner: Mutex<Vec<PhaseSum>>,
+}
+
+/// One phase's total time and how many times it ran.
+#[derive(Debug)]
+struct PhaseSum {
+    name: &'static str,
+    sum: Duration,
+    count: u64,
 }
 
 impl PhaseStats {
     /// Adds one operation's laps.
     pub fn record(&self, laps: &Laps) {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (order, sums) = &mut *g;
-        for (name, d) in laps.laps() {
-            let e = sums.entry(name).or_insert_with(|| {
-                order.push(name);
-                (Duration::ZERO, 0)
-            });
-            e.0 += *d;
-            e.1 += 1;
+        let mut sums = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for &(name, d) in laps.laps() {
+            let at = match sums.iter().position(|s| s.name == name) {
+                Some(i) => i,
+                None => {
+                    sums.push(PhaseSum {
+                        name,
+                        sum: Duration::ZERO,
+                        count: 0,
+                    });
+                    sums.len() - 1
+                }
+            };
+            sums[at].sum += d;
+            sums[at].count += 1;
         }
     }
 
     /// Prometheus text: `<metric>_sum{phase=...}` and `<metric>_count{phase=...}`.
     pub fn render(&self, metric: &str, help: &str) -> String {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (order, sums) = &*g;
+        let sums = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = format!("# HELP {metric} {help}\n# TYPE {metric} summary\n");
-        for name in order {
-            let (sum, count) = sums[name];
+        for PhaseSum { name, sum, count } in sums.iter() {
             out.push_str(&format!(
                 "{metric}_sum{{phase=\"{name}\"}} {:.6}\n{metric}_count{{phase=\"{name}\"}} {count}\n",
                 sum.as_secs_f64()

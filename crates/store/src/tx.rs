@@ -14,6 +14,8 @@ use crate::StoreError;
 pub struct Store {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Called after every committed write: watchers learn of a change without polling.
+    on_commit: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// One open transaction: every read and write of the store goes through it.
@@ -38,7 +40,13 @@ impl Store {
         Ok(Store {
             writer: Mutex::new(writer),
             reader: Mutex::new(connect()?),
+            on_commit: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets what runs after each committed write (once; later calls are ignored).
+    pub fn on_commit(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_commit.set(Box::new(f));
     }
 
     /// Runs `f` in a write transaction that holds the database's write lock from its start.
@@ -48,7 +56,11 @@ impl Store {
         &self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        Self::run(&self.writer, TransactionBehavior::Immediate, f)
+        let out = Self::run(&self.writer, TransactionBehavior::Immediate, f)?;
+        if let Some(notify) = self.on_commit.get() {
+            notify();
+        }
+        Ok(out)
     }
 
     /// Runs `f` in a read transaction: a consistent snapshot.

@@ -14,8 +14,10 @@ use tokio::sync::watch;
 use super::{blocking, AppState};
 use crate::service::Actor;
 
-/// How often the state is sampled while anyone watches.
+/// How often the state is sampled while anyone watches and nothing was written (CPU use).
 const TICK: Duration = Duration::from_secs(1);
+/// The least time between two snapshots when changes come in bursts.
+const MIN_GAP: Duration = Duration::from_millis(25);
 
 /// One sample of what the browser shows, as the REST API returns it.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -29,6 +31,9 @@ pub struct Snapshot {
 #[derive(Default)]
 pub struct Feed {
     current: Mutex<Option<watch::Sender<Arc<Snapshot>>>>,
+    /// Woken by every committed store write, so a change reaches the streams at once rather
+    /// than at the next tick (which remains for what changes outside the store: CPU use).
+    pub changed: Arc<tokio::sync::Notify>,
 }
 
 impl Feed {
@@ -41,6 +46,7 @@ impl Feed {
         let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
         *cur = Some(tx.clone());
         let state = state.clone();
+        let changed = self.changed.clone();
         tokio::spawn(async move {
             // Runs until the last stream has gone.
             while tx.receiver_count() > 0 {
@@ -63,7 +69,14 @@ impl Feed {
                         changed
                     });
                 }
-                tokio::time::sleep(TICK).await;
+                let taken = tokio::time::Instant::now();
+                tokio::select! {
+                    _ = changed.notified() => {
+                        // A burst of writes makes one snapshot, not one each.
+                        tokio::time::sleep_until(taken + MIN_GAP).await;
+                    }
+                    _ = tokio::time::sleep(TICK) => {}
+                }
             }
         });
         rx

@@ -60,9 +60,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// The whole router: the API under `/api/v1`, its OpenAPI document and Swagger UI.
 pub fn router(svc: Arc<Service>) -> Router {
+    let feed = Arc::new(events::Feed::default());
+    let changed = feed.changed.clone();
+    svc.on_change(move || changed.notify_one());
     let state = AppState {
         svc,
-        feed: Arc::default(),
+        feed,
         requests: Arc::default(),
     };
     let api = Router::new()

@@ -349,7 +349,10 @@ impl Service {
     /// Records what the runtime reports: state changes, and the end of a partition's QEMU.
     pub fn handle_event(&self, ev: RuntimeEvent) {
         let result = match ev {
-            RuntimeEvent::Qmp { id, event } => self.on_qmp_event(id, &event.name),
+            // The state change is dated when QEMU reported it.
+            RuntimeEvent::Qmp { id, event } => {
+                self.on_qmp_event(id, &event.name, event.time_ms.unwrap_or_else(now_ms))
+            }
             RuntimeEvent::Exited { id, pid } => self.on_exit(id, pid),
             RuntimeEvent::ShutdownDeclined { id } => {
                 // The OS said no: a later poweroff by the guest must not restart it.
@@ -376,7 +379,7 @@ impl Service {
             .map_err(Into::into)
     }
 
-    fn on_qmp_event(&self, id: u32, name: &str) -> Result<(), ServiceError> {
+    fn on_qmp_event(&self, id: u32, name: &str, at_ms: i64) -> Result<(), ServiceError> {
         match name {
             "SHUTDOWN" => {
                 self.clean_exits
@@ -388,7 +391,7 @@ impl Service {
                         id,
                         PartitionState::ShuttingDown,
                         refcode::SHUTTING_DOWN,
-                        now_ms(),
+                        at_ms,
                     ),
                     _ => Ok(()),
                 })?;
@@ -401,7 +404,7 @@ impl Service {
                             PartitionState::Starting | PartitionState::OpenFirmware
                         ) =>
                     {
-                        tx.set_partition_state(id, PartitionState::Running, "", now_ms())
+                        tx.set_partition_state(id, PartitionState::Running, "", at_ms)
                     }
                     _ => Ok(()),
                 })?;

@@ -228,6 +228,11 @@ impl Service {
         })
     }
 
+    /// Sets what runs after every committed change (the events stream's wake-up).
+    pub fn on_change(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.store.on_commit(f);
+    }
+
     /// Installed, committed and available resources.
     pub fn summary(&self) -> Result<ResourceSummary, ServiceError> {
         let parts = self.store.read(|tx| tx.partitions())?;
