@@ -67,6 +67,17 @@ poweroff -f
 SH
 chmod +x "$root/etc/acpi/PWRF/00000080"
 
+# Run by the uevent listener /init starts: a hot-plugged CPU or memory block is onlined as
+# the kernel announces it, so the guest sees a DLPAR change at once.
+cat > "$root/bin/ivm-hotplug" <<'SH'
+#!/bin/sh
+[ "$ACTION" = add ] || exit 0
+f=/sys$DEVPATH/online
+[ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 > "$f"
+exit 0
+SH
+chmod +x "$root/bin/ivm-hotplug"
+
 cat > "$root/bin/guest-status" <<'SH'
 #!/bin/sh
 cpus=$(grep -c '^processor' /proc/cpuinfo)
@@ -96,6 +107,7 @@ for m in virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio
 done
 # Hot-added memory comes online movable, so it can be removed again.
 echo online_movable > /sys/devices/system/memory/auto_online_blocks 2>/dev/null
+uevent /bin/ivm-hotplug &
 online_all() {
     for f in /sys/devices/system/cpu/cpu*/online /sys/devices/system/memory/memory*/online; do
         [ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 > "$f" 2>/dev/null
@@ -111,7 +123,8 @@ power_button_ready() {
 n=0
 while ! power_button_ready && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 acpid
-# Hot-plugged CPUs arrive offline: keep onlining them (and acpid running).
+# Hot-plugged CPUs arrive offline: ivm-hotplug onlines them as they come; this loop is the
+# safety net for an event missed (and keeps acpid running).
 ( while :; do
     online_all
     pidof acpid >/dev/null || { power_button_ready && acpid; }
