@@ -29,8 +29,8 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await page.getByLabel('Desired memory (MB)').fill('999999');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByLabel('Maximum', { exact: true }).fill('2');
-  const computed = await page.getByTestId('computed-units').textContent();
-  assert.match(computed, /minimum 0\.1, desired 0\.1, maximum 2\.0/);
+  // The dry run of the same request refuses the memory before anything is created.
+  await page.getByTestId('preview-error').filter({ hasText: /desired_mem=999999 is (not valid|out of range)/ }).waitFor();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByLabel('Kernel (direct kernel boot, optional)').fill('vmlinuz');
   await page.getByLabel('Initial ramdisk').fill('initramfs');
@@ -48,6 +48,15 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await page.getByRole('button', { name: 'Memory' }).click();
   await page.getByLabel('Desired memory (MB)').fill('256');
   await page.getByRole('button', { name: 'Summary' }).click();
+  // Units and the capacity left come from the server's dry run, not from the console.
+  const availMem = () => Number(daemon.ivm(['lshwres', '-r', 'mem', '--level', 'sys', '-F', 'curr_avail_sys_mem']));
+  const lpars = () => daemon.ivm(['lssyscfg', '-r', 'lpar', '-F', 'lpar_id']);
+  const [memBefore, lparsBefore] = [availMem(), lpars()];
+  const computed = await page.getByTestId('computed-units').filter({ hasText: /minimum 0\.1, desired 0\.1, maximum 2\.0/ }).textContent();
+  assert.ok(computed);
+  const left = await page.getByTestId('capacity-after').textContent();
+  assert.ok(left.includes(`${memBefore - 256} MB of memory left`), left);
+  assert.deepEqual([availMem(), lpars()], [memBefore, lparsBefore], 'a dry run commits nothing');
   await page.getByRole('button', { name: 'Create' }).click();
 
   // It appears without a reload, then runs after Activate.
