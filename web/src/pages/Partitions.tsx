@@ -2,13 +2,16 @@
 import { useMemo, useState } from 'react';
 import {
   Alert, Button, Flex, FlexItem, Modal, ModalBody, ModalFooter, ModalHeader, PageSection, Progress, Radio,
-  SearchInput, Checkbox, Title, Toolbar, ToolbarContent, ToolbarItem, Label,
+  SearchInput, Checkbox, Title, Toolbar, ToolbarContent, ToolbarItem, Label, Pagination,
 } from '@patternfly/react-core';
-import { Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
+import { InnerScrollContainer, OuterScrollContainer, Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
 import { api, units, uptime, type Partition, type Summary } from '../api';
 import type { Live } from '../live';
 import { CreateWizard } from './CreateWizard';
 import { Properties } from './Properties';
+
+/** Rows per page once there are more than this many partitions. */
+const PAGE = 100;
 
 const COLUMNS = ['ID', 'Name', 'State', 'Uptime', 'Memory (MB)', 'Processors', 'Entitled units', 'Utilized units', 'Reference code'];
 
@@ -65,6 +68,12 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
     rows.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0) * (sort.dir === 'asc' ? 1 : -1));
     return rows;
   }, [live.partitions, filter, sort]);
+  // Past PAGE partitions the table pages (PatternFly's Pagination), its header sticky.
+  const [pageNo, setPageNo] = useState(1);
+  const [perPage, setPerPage] = useState(PAGE);
+  const paged = parts.length > PAGE;
+  const lastPage = Math.max(1, Math.ceil(parts.length / perPage));
+  const shown = paged ? parts.slice((Math.min(pageNo, lastPage) - 1) * perPage, Math.min(pageNo, lastPage) * perPage) : parts;
   const chosen = (live.partitions ?? []).filter((p) => selected.includes(p.lpar_id));
   const clients = chosen.filter((p) => p.lpar_id !== 1);
   const run = async (what: (p: Partition) => Promise<unknown>, among: Partition[]) => {
@@ -101,9 +110,15 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
           <ToolbarItem><Button variant="secondary" isDisabled={!one} onClick={() => setDialog('properties')}>Properties</Button></ToolbarItem>
           {canConsole && <ToolbarItem><Button variant="secondary" isDisabled={!one || !one.run || one.lpar_id === 1}
             onClick={() => one && window.open(`#/terminal/${one.lpar_id}`, `ivm-terminal-${one.lpar_id}`)}>Open terminal window</Button></ToolbarItem>}
+          {paged && <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
+            <Pagination data-testid="pagination" itemCount={parts.length} perPage={perPage} page={Math.min(pageNo, lastPage)} isCompact
+              perPageOptions={[{ title: '100', value: 100 }, { title: '250', value: 250 }, { title: '500', value: 500 }]}
+              onSetPage={(_e, n) => setPageNo(n)} onPerPageSelect={(_e, n) => { setPerPage(n); setPageNo(1); }} />
+          </ToolbarItem>}
         </ToolbarContent>
       </Toolbar>
-      <Table aria-label="Partitions" variant="compact" data-testid="partitions">
+      <OuterScrollContainer style={{ maxHeight: paged ? '70vh' : undefined }}><InnerScrollContainer>
+      <Table aria-label="Partitions" variant="compact" data-testid="partitions" isStickyHeader>
         <Thead>
           <Tr>
             <Th screenReaderText="Select" />
@@ -111,7 +126,7 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
           </Tr>
         </Thead>
         <Tbody>
-          {parts.map((p, i) => (
+          {shown.map((p, i) => (
             <Tr key={p.lpar_id} data-testid={`lpar-${p.name}`}>
               <Td select={{ rowIndex: i, isSelected: selected.includes(p.lpar_id),
                 onSelect: (_e, on) => setSelected(on ? [...selected, p.lpar_id] : selected.filter((x) => x !== p.lpar_id)) }} />
@@ -128,6 +143,7 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
           ))}
         </Tbody>
       </Table>
+      </InnerScrollContainer></OuterScrollContainer>
       {dialog === 'create' && <CreateWizard summary={live.summary} onClose={() => setDialog(null)} />}
       {dialog === 'shutdown' && <ShutdownDialog parts={clients.filter((p) => p.run)} onClose={() => setDialog(null)}
         onDone={(e) => { setDialog(null); if (e) setError(e); }} />}
