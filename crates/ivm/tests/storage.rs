@@ -272,6 +272,27 @@ fn a_guest_keeps_what_it_wrote_sees_hot_plugged_disks_and_live_growth() {
     assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
     con.send("echo ivm-was-here-42 | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo wrote-it");
     con.wait_for("wrote-it\r", Duration::from_secs(30));
+    // The write and the kernel's reads show in the metrics, per virtual target device; each
+    // adapter's counters too.
+    let m = d.metrics();
+    let disk = |what: &str| {
+        Daemon::metric(
+            &m,
+            &format!("ivm_partition_disk_{what}_bytes_total{{lpar_id=\"2\",lpar_name=\"lp1\",device=\"vtscsi0\"}}"),
+        )
+    };
+    assert!(disk("written").is_some_and(|b| b >= 512.0), "{m}");
+    assert!(disk("read").is_some_and(|b| b > 0.0), "{m}");
+    for slot in [3, 4] {
+        assert!(
+            Daemon::metric(
+                &m,
+                &format!("ivm_partition_network_receive_bytes_total{{lpar_id=\"2\",lpar_name=\"lp1\",slot=\"{slot}\"}}")
+            )
+            .is_some(),
+            "slot {slot}: {m}"
+        );
+    }
 
     // QEMU got the disk as a descriptor: it runs unprivileged and cannot open the file itself.
     let pid: u32 = std::fs::read_to_string(d.data_dir().join("lpars/2/qemu.pid"))

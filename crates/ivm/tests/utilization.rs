@@ -70,6 +70,27 @@ fn a_busy_partition_uses_its_entitlement_and_an_idle_one_does_not() {
     );
     assert!(i < 0.35, "idle partition used {i:.3} of its entitlement");
 
+    // The partition's activation is among the records, as state changes.
+    let events = d.ok(&[
+        "lslparutil",
+        "-r",
+        "lpar",
+        "--filter",
+        "lpar_names=busy",
+        "-F",
+        "event_type,state",
+    ]);
+    let changes: Vec<&str> = events
+        .lines()
+        .filter(|l| l.starts_with("state_change,"))
+        .collect();
+    assert_eq!(
+        changes,
+        ["state_change,Running", "state_change,Starting"],
+        "{events}"
+    );
+    assert!(events.contains("sample,Running\n"), "{events}");
+
     // Every sample has IVM's attributes; -n keeps the newest.
     let last = d.ok(&[
         "lslparutil",

@@ -10,6 +10,10 @@ use crate::ProcUnits;
 pub struct UtilSample {
     /// When, ms since the Unix epoch.
     pub time_ms: i64,
+    /// `sample`, or `state_change` for a change of state (with the counters of the partition's
+    /// last sample before it).
+    #[serde(default = "sample_event")]
+    pub event_type: String,
     /// Partition ID.
     pub lpar_id: u32,
     /// Partition name then.
@@ -40,6 +44,10 @@ pub struct UtilSample {
     pub idle_cycles: u64,
     /// The CPU time counter the cycles were taken from, ns.
     pub counter_ns: u64,
+}
+
+fn sample_event() -> String {
+    "sample".into()
 }
 
 /// How often samples are taken and how long they are kept.

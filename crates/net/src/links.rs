@@ -49,6 +49,10 @@ pub struct Link {
     pub loopback: bool,
     /// Its hardware address (empty when it has none).
     pub mac: Vec<u8>,
+    /// Bytes received and sent since it was made.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
 }
 
 pub(crate) fn nl<'a>(
@@ -120,12 +124,18 @@ fn to_link(m: &LinkMessage) -> Link {
             .flags
             .contains(rtnetlink::packet_route::link::LinkFlags::Loopback),
         mac: Vec::new(),
+        rx_bytes: 0,
+        tx_bytes: 0,
     };
     for a in &m.attributes {
         match a {
             LinkAttribute::IfName(n) => l.name = n.clone(),
             LinkAttribute::Controller(i) => l.master = Some(*i),
             LinkAttribute::Address(a) => l.mac = a.clone(),
+            LinkAttribute::Stats64(s) => {
+                l.rx_bytes = s.rx_bytes;
+                l.tx_bytes = s.tx_bytes;
+            }
             LinkAttribute::LinkInfo(infos) => {
                 l.bridge = infos
                     .iter()

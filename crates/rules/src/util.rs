@@ -160,6 +160,7 @@ mod tests {
     fn sample(lpar_id: u32, time_ms: i64, c: Cycles, mem: u64) -> UtilSample {
         UtilSample {
             time_ms,
+            event_type: "sample".into(),
             lpar_id,
             lpar_name: format!("lp{lpar_id}"),
             state: "Running".into(),

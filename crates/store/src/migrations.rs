@@ -200,6 +200,17 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX util_samples_time ON util_samples (time_ms);
     "#,
+    // 10: partition state changes, kept with the utilization data (lslparutil's state_change
+    // events).
+    r#"
+    CREATE TABLE util_events (
+        time_ms   INTEGER NOT NULL,
+        lpar_id   INTEGER NOT NULL,
+        lpar_name TEXT NOT NULL,
+        state     TEXT NOT NULL
+    );
+    CREATE INDEX util_events_time ON util_events (time_ms);
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

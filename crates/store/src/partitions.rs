@@ -218,6 +218,12 @@ impl Tx<'_> {
         ref_code: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        // A change of state is recorded with the utilization data, in the same transaction.
+        self.tx.execute(
+            "INSERT INTO util_events (time_ms, lpar_id, lpar_name, state) \
+             SELECT ?3, lpar_id, name, ?2 FROM partitions WHERE lpar_id = ?1 AND state <> ?2",
+            params![id, state.as_str(), now_ms],
+        )?;
         self.tx.execute(
             "UPDATE partitions SET state = ?2, ref_code = ?3, ref_time_ms = ?4 WHERE lpar_id = ?1",
             params![id, state.as_str(), ref_code, now_ms],

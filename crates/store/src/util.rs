@@ -66,6 +66,7 @@ impl Tx<'_> {
         let rows = st.query_map(params![from_ms, to_ms], |r| {
             Ok(UtilSample {
                 time_ms: r.get(0)?,
+                event_type: "sample".into(),
                 lpar_id: r.get(1)?,
                 lpar_name: r.get(2)?,
                 state: r.get(3)?,
@@ -95,8 +96,49 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Removes samples older than `cutoff_ms`; returns how many.
+    /// State changes from `from_ms` to `to_ms`, newest first: (time, partition, its name then,
+    /// the state it entered).
+    pub fn util_events(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32, String, String)>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT time_ms, lpar_id, lpar_name, state FROM util_events \
+             WHERE time_ms BETWEEN ?1 AND ?2 ORDER BY time_ms DESC, lpar_id",
+        )?;
+        let rows = st.query_map(params![from_ms, to_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A partition's last sample at or before `time_ms`.
+    pub fn util_sample_before(
+        &self,
+        lpar_id: u32,
+        time_ms: i64,
+    ) -> Result<Option<UtilSample>, StoreError> {
+        let t: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT MAX(time_ms) FROM util_samples WHERE lpar_id = ?1 AND time_ms <= ?2",
+                params![lpar_id, time_ms],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(t) = t else { return Ok(None) };
+        Ok(self
+            .util_samples(t, t, None)?
+            .into_iter()
+            .find(|s| s.lpar_id == lpar_id))
+    }
+
+    /// Removes samples and state changes older than `cutoff_ms`; returns how many samples.
     pub fn prune_util_samples(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+        self.tx
+            .execute("DELETE FROM util_events WHERE time_ms < ?1", [cutoff_ms])?;
         Ok(self
             .tx
             .execute("DELETE FROM util_samples WHERE time_ms < ?1", [cutoff_ms])?)

@@ -207,7 +207,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 9
+            known: 10
         })
     ));
 }

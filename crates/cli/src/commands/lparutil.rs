@@ -93,10 +93,11 @@ fn lpar_record(s: &UtilSample) -> Record {
     vec![
         ("time", time::format_utc(s.time_ms)),
         ("time_bin", s.time_ms.to_string()),
-        ("event_type", "sample".into()),
+        ("event_type", s.event_type.clone()),
         ("resource_type", "lpar".into()),
         ("lpar_id", s.lpar_id.to_string()),
         ("lpar_name", s.lpar_name.clone()),
+        ("state", s.state.clone()),
         ("curr_proc_mode", s.curr_proc_mode.clone()),
         ("curr_proc_units", s.curr_proc_units.to_string()),
         ("curr_procs", s.curr_procs.to_string()),
@@ -196,16 +197,35 @@ pub(super) fn lslparutil(ctx: &Ctx, a: LsArgs) -> Result<String, CliError> {
                 .find(|p| p.lpar_id == s.lpar_id)
                 .is_some_and(|p| filter.keeps(p))
         };
-        let mut seen: std::collections::HashMap<u32, u32> = Default::default();
-        samples
+        let mut events: Vec<UtilSample> = ctx
+            .client
+            .get(&path.replace("/utilization?", "/utilization/events?"))?;
+        events.retain(|e| {
+            parts
+                .iter()
+                .find(|p| p.lpar_id == e.lpar_id)
+                .is_some_and(|p| filter.keeps(p))
+        });
+        // Samples and state changes, newest first; -n counts both, per partition.
+        let mut all: Vec<(i64, Record, u32)> = samples
             .iter()
             .filter(|s| keep(s))
-            .filter(|s| {
-                let c = seen.entry(s.lpar_id).or_default();
+            .map(|s| (s.time_ms, lpar_record(s), s.lpar_id))
+            .chain(
+                events
+                    .iter()
+                    .map(|e| (e.time_ms, lpar_record(e), e.lpar_id)),
+            )
+            .collect();
+        all.sort_by(|x, y| y.0.cmp(&x.0).then(x.2.cmp(&y.2)));
+        let mut seen: std::collections::HashMap<u32, u32> = Default::default();
+        all.into_iter()
+            .filter(|(_, _, id)| {
+                let c = seen.entry(*id).or_default();
                 *c += 1;
                 a.number.is_none_or(|n| *c <= n)
             })
-            .map(lpar_record)
+            .map(|(_, r, _)| r)
             .collect()
     } else {
         if a.list.filter.is_some() {

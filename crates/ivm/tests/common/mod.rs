@@ -289,6 +289,30 @@ impl Daemon {
         v["token"].as_str().unwrap().to_string()
     }
 
+    /// The Prometheus text of `GET /metrics`, fetched as padmin (whose password this sets).
+    pub fn metrics(&self) -> String {
+        self.set_password("padmin", "padmin-pass-1");
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let token = self.token("padmin", "padmin-pass-1").await;
+            let url = self.url("/metrics").replace("/api/v1/metrics", "/metrics");
+            let r = self
+                .https()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        })
+    }
+
+    /// The value of the metric line that starts with `series`, if there is one.
+    pub fn metric(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    }
+
     /// Kills the daemon with SIGKILL (partitions keep running) and starts a new one on the same
     /// data directory.
     pub fn restart_after_kill(&mut self) {

@@ -149,6 +149,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/backup/clear", post(backup::clear))
         .route("/utilization", get(utilization::samples))
         .route("/utilization/series", get(utilization::series))
+        .route("/utilization/events", get(utilization::events))
         .route(
             "/utilization/config",
             get(utilization::config).put(utilization::set_config),

@@ -28,7 +28,7 @@ use super::{
         media::create_optical, media::load, media::unload,
         network::get_all, network::create_sea, network::remove_device,
         backup::get_backup, backup::get_backup_file, backup::restore, backup::clear,
-        utilization::samples, utilization::series, utilization::config, utilization::set_config, utilization::metrics,
+        utilization::samples, utilization::series, utilization::events, utilization::config, utilization::set_config, utilization::metrics,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),
     modifiers(&Security, &UniqueOperationIds),

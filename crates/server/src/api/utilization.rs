@@ -47,6 +47,22 @@ pub async fn samples(
     .map(Json)
 }
 
+/// Partitions' state changes (`lslparutil`'s `state_change` events), newest first.
+#[utoipa::path(get, path = "/api/v1/utilization/events", tag = "utilization", params(UtilQuery),
+    responses((status = 200, body = [UtilSample]), (status = 400, body = ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    _actor: Actor,
+    ApiQuery(q): ApiQuery<UtilQuery>,
+) -> Result<Json<Vec<UtilSample>>, ApiError> {
+    let to = q.to_ms.unwrap_or(i64::MAX);
+    blocking(&state, move |svc| {
+        svc.util_events(q.from_ms.unwrap_or(0), to)
+    })
+    .await
+    .map(Json)
+}
+
 /// Which chart.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -53,6 +53,46 @@ impl Service {
         Ok(self.store.read(|tx| tx.util_samples(from_ms, to_ms, n))?)
     }
 
+    /// Partitions' state changes between two times (ms), newest first, each as a record with
+    /// the counters of the partition's last sample before it (zero before any: a new run's
+    /// counters start at zero) and its configuration then, or now if it has no sample yet.
+    pub fn util_events(&self, from_ms: i64, to_ms: i64) -> Result<Vec<UtilSample>, ServiceError> {
+        if from_ms > to_ms {
+            return Err(ServiceError::Invalid(
+                "the start of the time range is after its end".into(),
+            ));
+        }
+        Ok(self.store.read(|tx| {
+            let mut out = Vec::new();
+            for (time_ms, id, name, state) in tx.util_events(from_ms, to_ms)? {
+                let base = match tx.util_sample_before(id, time_ms)? {
+                    Some(s) => s,
+                    None => match tx.partition(id)? {
+                        Some(p) => UtilSample {
+                            curr_proc_units: ivm_rules::committed_units(&p.procs),
+                            curr_proc_mode: p.procs.proc_mode.to_string(),
+                            curr_procs: p.procs.desired_procs,
+                            curr_sharing_mode: p.procs.sharing_mode.to_string(),
+                            curr_uncap_weight: u32::from(p.procs.uncap_weight),
+                            curr_mem: p.mem.desired_mem,
+                            ..zero_sample()
+                        },
+                        None => zero_sample(),
+                    },
+                };
+                out.push(UtilSample {
+                    time_ms,
+                    event_type: "state_change".into(),
+                    lpar_id: id,
+                    lpar_name: name,
+                    state,
+                    ..base
+                });
+            }
+            Ok::<_, ivm_store::StoreError>(out)
+        })?)
+    }
+
     /// Chart points for one partition or the whole system from `from_ms` on.
     pub fn util_series(
         &self,
@@ -200,6 +240,75 @@ impl Service {
                 .map(|(l, _, m)| (l.clone(), m.to_string()))
                 .collect(),
         );
+        // Disk and network counters of running partitions: QEMU's block statistics per
+        // virtual target device; each adapter's tap, seen from the guest (what the tap sent
+        // is what the partition received).
+        let mut disks: Vec<(String, u64, u64)> = Vec::new();
+        for p in &clients {
+            let Some(l) = rt.and_then(|rt| rt.get(p.lpar_id)) else {
+                continue;
+            };
+            match ivm_qemu::vm::block_stats(&l.qmp) {
+                Ok(stats) => disks.extend(stats.into_iter().map(|b| {
+                    let with = label(p).replace('}', &format!(",device=\"{}\"}}", b.device));
+                    (with, b.rd_bytes, b.wr_bytes)
+                })),
+                Err(e) => tracing::warn!(lpar = p.lpar_id, error = %e, "no block statistics"),
+            }
+        }
+        metric(
+            "ivm_partition_disk_read_bytes_total",
+            "Bytes the partition read from a virtual SCSI device (QEMU's block statistics).",
+            "counter",
+            disks
+                .iter()
+                .map(|(l, r, _)| (l.clone(), r.to_string()))
+                .collect(),
+        );
+        metric(
+            "ivm_partition_disk_written_bytes_total",
+            "Bytes the partition wrote to a virtual SCSI device.",
+            "counter",
+            disks
+                .iter()
+                .map(|(l, _, w)| (l.clone(), w.to_string()))
+                .collect(),
+        );
+        let mut nics: Vec<(String, u64, u64)> = Vec::new();
+        if let Some(rt) = rt {
+            let links = ivm_net::links::list().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "no network statistics");
+                Vec::new()
+            });
+            for p in &clients {
+                if rt.get(p.lpar_id).is_none() {
+                    continue;
+                }
+                for a in p.eth.virtual_eth_adapters.iter() {
+                    let tap = super::network::tap_name(&rt.env.net_prefix, p.lpar_id, a.slot_num);
+                    if let Some(link) = links.iter().find(|l| l.name == tap) {
+                        let with = label(p).replace('}', &format!(",slot=\"{}\"}}", a.slot_num));
+                        nics.push((with, link.tx_bytes, link.rx_bytes));
+                    }
+                }
+            }
+        }
+        metric(
+            "ivm_partition_network_receive_bytes_total",
+            "Bytes a virtual Ethernet adapter of the partition received.",
+            "counter",
+            nics.iter()
+                .map(|(l, r, _)| (l.clone(), r.to_string()))
+                .collect(),
+        );
+        metric(
+            "ivm_partition_network_transmit_bytes_total",
+            "Bytes a virtual Ethernet adapter of the partition sent.",
+            "counter",
+            nics.iter()
+                .map(|(l, _, t)| (l.clone(), t.to_string()))
+                .collect(),
+        );
         let sys = |v: String| vec![(String::new(), v)];
         metric(
             "ivm_system_configurable_proc_units",
@@ -254,6 +363,7 @@ fn sample(
     prev.insert(p.lpar_id, (now, c));
     UtilSample {
         time_ms: now,
+        event_type: "sample".into(),
         lpar_id: p.lpar_id,
         lpar_name: p.name.clone(),
         state: p.state.to_string(),
@@ -269,5 +379,28 @@ fn sample(
         uncapped_cycles: c.uncapped,
         idle_cycles: c.idle,
         counter_ns: c.counter_ns,
+    }
+}
+
+/// A record with nothing counted and nothing known, for a partition without samples.
+fn zero_sample() -> UtilSample {
+    UtilSample {
+        time_ms: 0,
+        event_type: "sample".into(),
+        lpar_id: 0,
+        lpar_name: String::new(),
+        state: String::new(),
+        curr_proc_mode: String::new(),
+        curr_proc_units: ivm_model::ProcUnits(0),
+        curr_procs: 0,
+        curr_sharing_mode: String::new(),
+        curr_uncap_weight: 0,
+        curr_mem: 0,
+        mem_resident: 0,
+        entitled_cycles: 0,
+        capped_cycles: 0,
+        uncapped_cycles: 0,
+        idle_cycles: 0,
+        counter_ns: 0,
     }
 }
