@@ -80,7 +80,7 @@ fn watch(con: &mut Console) {
     con.send(
         "o=; while :; do read c < /sys/devices/system/cpu/online; \
          while read k v u; do [ $k = MemTotal: ] && break; done < /proc/meminfo; \
-         n=$c-$v; [ \"$n\" != \"$o\" ] && echo SEEN-$n; o=$n; sleep 0.01; done &",
+         n=$c-$v; [ \"$n\" != \"$o\" ] && echo SEEN\"\"-$n; o=$n; sleep 0.01; done &",
     );
     con.wait_for("SEEN-", Duration::from_secs(30));
 }

@@ -395,7 +395,7 @@ fn a_declined_os_shutdown_forgets_the_restart() {
     let d = Daemon::start(SETTINGS);
     define(&d, "lp1", "desired_procs=1,desired_mem=256");
     let mut con = boot(&d, "lp1", 2);
-    con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-gone");
+    con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-\"\"gone");
     con.wait_for("handler-gone\r", Duration::from_secs(10));
     d.ok(&[
         "chsysstate",

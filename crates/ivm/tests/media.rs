@@ -371,7 +371,7 @@ fn a_partition_boots_from_virtual_optical_media_and_sees_media_change_live() {
         "mkdir -p /mnt/cd && mount -t iso9660 -o ro /dev/sr1 /mnt/cd && ls /mnt/cd; echo listed",
     );
     con.wait_for("vmlinuz", Duration::from_secs(30));
-    con.send("umount /mnt/cd; echo unmounted");
+    con.send("umount /mnt/cd; echo un\"\"mounted");
     con.wait_for("unmounted\r", Duration::from_secs(30));
     d.ok(&["rmvdev", "-vtd", "vtopt1"]);
     eventually(

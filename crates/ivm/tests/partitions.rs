@@ -300,7 +300,7 @@ fn shutdown_options_restart_and_cleanup() {
     d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "lp1"]);
     let mut con = Console::open(&d, 2);
     con.wait_for("IVM-TEST-GUEST READY", BOOT);
-    con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-gone");
+    con.send("mv /etc/acpi/PWRF/00000080 /tmp/; echo handler-\"\"gone");
     con.wait_for("handler-gone\r", Duration::from_secs(10));
     let asked = std::time::Instant::now();
     d.ok(&["chsysstate", "-r", "lpar", "-o", "shutdown", "-n", "lp1"]);

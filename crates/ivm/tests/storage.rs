@@ -270,7 +270,7 @@ fn a_guest_keeps_what_it_wrote_sees_hot_plugged_disks_and_live_growth() {
     d.ok(&["mkbdsp", "64M", "-bd", "data", "-vadapter", "vhost0"]);
     let mut con = boot(&d, "lp1", 2);
     assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
-    con.send("echo ivm-was-here-42 | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo wrote-it");
+    con.send("echo ivm-was-here-42 | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo wrote-\"\"it");
     con.wait_for("wrote-it\r", Duration::from_secs(30));
     // The write and the kernel's reads show in the metrics, per virtual target device; each
     // adapter's counters too.
@@ -410,7 +410,7 @@ fn a_whole_physical_volume_is_named_mapped_and_written_by_a_guest() {
 
     let mut con = boot(&d, "lp1", 2);
     assert_eq!(disks(&mut con), vec![("sda".to_string(), 64 * 2048)]);
-    con.send("echo written-on-the-pv | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo done-pv");
+    con.send("echo written-on-the-pv | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null; sync; echo done-\"\"pv");
     con.wait_for("done-pv\r", Duration::from_secs(30));
     drop(con);
     stop_now(&d, "lp1");

@@ -625,7 +625,9 @@ impl Console {
                 "console never showed {needle:?}; it showed: {}",
                 &self.output.lock().unwrap()[self.seen..]
             );
-            // Fine enough for the DLPAR latency benchmark to time what the guest prints.
+            // Fine enough for the DLPAR latency benchmark to time what the guest prints. (The
+            // terminal echoes what is typed: a marker to wait for must not be in the command
+            // as typed, hence `echo done-""marker`.)
             std::thread::sleep(Duration::from_millis(5));
         }
     }
