@@ -5,6 +5,7 @@
 mod backup;
 mod enums;
 mod eth;
+mod mempool;
 mod netdev;
 mod partition;
 mod request;
@@ -21,6 +22,7 @@ pub use enums::{
     ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};
+pub use mempool::{MemPool, MemPoolRequest, MemPoolView, PagingDevice, DEFAULT_MEM_WEIGHT};
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{
     BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,

@@ -114,6 +114,13 @@ pub struct MemConfig {
     pub desired_mem: u64,
     /// Most megabytes DLPAR may add up to.
     pub max_mem: u64,
+    /// Shared memory: the partition's claim on pool memory against the others', 0..255.
+    #[serde(default = "default_mem_weight")]
+    pub mem_weight: u8,
+}
+
+fn default_mem_weight() -> u8 {
+    crate::DEFAULT_MEM_WEIGHT
 }
 
 impl Partition {

@@ -43,6 +43,8 @@ pub struct PartitionSpec {
     pub desired_mem: Option<u64>,
     /// Defaults to desired_mem.
     pub max_mem: Option<u64>,
+    /// Shared memory only: 0..255, default 128.
+    pub mem_weight: Option<u8>,
     /// Default false.
     pub auto_start: Option<bool>,
     /// Default `norm`.
@@ -97,6 +99,8 @@ pub struct PartitionChange {
     pub desired_mem: Option<u64>,
     /// New maximum memory (only while not running).
     pub max_mem: Option<u64>,
+    /// New memory weight (shared memory only).
+    pub mem_weight: Option<u8>,
     /// New highest virtual slot number.
     pub max_virtual_slots: Option<u32>,
     /// Kernel for direct kernel boot (absolute host path; empty to unset).

@@ -28,6 +28,9 @@ pub struct ManagedSystem {
     pub physical_volumes: Vec<PhysicalVolume>,
     /// Physical network interfaces.
     pub physical_nics: Vec<PhysicalNic>,
+    /// The shared memory pool, when one exists (kept in the store; the service sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_pool: Option<crate::MemPool>,
 }
 
 /// A whole block device the host does not use.

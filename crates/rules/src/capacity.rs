@@ -1,6 +1,6 @@
 //! The no-overcommit rule: committed resources never exceed what is installed.
 
-use ivm_model::{ManagedSystem, Partition, ProcUnits, ResourceSummary};
+use ivm_model::{ManagedSystem, MemConfig, MemMode, Partition, ProcUnits, ResourceSummary};
 
 use crate::procs::committed_units;
 use crate::RuleError;
@@ -15,16 +15,37 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Sums what every partition commits, whatever its state.
+    /// Sums what every partition commits, whatever its state. A shared-memory partition
+    /// commits no physical memory of its own: its logical memory comes from the pool.
     pub fn of<'a>(parts: impl IntoIterator<Item = &'a Partition>) -> Totals {
         parts.into_iter().fold(Totals::default(), |t, p| Totals {
             units: ProcUnits(t.units.0 + committed_units(&p.procs).0),
-            mem: t.mem + p.mem.desired_mem,
+            mem: t.mem + committed_mem(&p.mem),
         })
+    }
+
+    /// What the partitions and the shared memory pool commit together.
+    pub fn with_pool<'a>(
+        sys: &ManagedSystem,
+        parts: impl IntoIterator<Item = &'a Partition>,
+    ) -> Totals {
+        let t = Totals::of(parts);
+        Totals {
+            mem: t.mem + sys.mem_pool.as_ref().map_or(0, |p| p.pool_mem),
+            ..t
+        }
     }
 }
 
-fn configurable(sys: &ManagedSystem) -> Totals {
+/// Physical memory a partition commits: its desired memory, or none for shared memory.
+pub fn committed_mem(m: &MemConfig) -> u64 {
+    match m.mem_mode {
+        MemMode::Dedicated => m.desired_mem,
+        MemMode::Shared => 0,
+    }
+}
+
+pub(crate) fn configurable(sys: &ManagedSystem) -> Totals {
     Totals {
         units: ProcUnits::from_procs(sys.installed_procs),
         mem: sys.installed_mem.saturating_sub(sys.firmware_mem),
@@ -41,11 +62,11 @@ pub fn check_fits(
     replaced: Option<u32>,
     new: &Partition,
 ) -> Result<(), RuleError> {
-    let before = Totals::of(existing);
-    let rest = Totals::of(existing.iter().filter(|p| Some(p.lpar_id) != replaced));
+    let before = Totals::with_pool(sys, existing);
+    let rest = Totals::with_pool(sys, existing.iter().filter(|p| Some(p.lpar_id) != replaced));
     let after = Totals {
         units: ProcUnits(rest.units.0 + committed_units(&new.procs).0),
-        mem: rest.mem + new.mem.desired_mem,
+        mem: rest.mem + committed_mem(&new.mem),
     };
     let cap = configurable(sys);
     if after.units > cap.units && after.units > before.units {
@@ -62,12 +83,12 @@ pub fn check_fits(
             available: format!("{} MB", cap.mem.saturating_sub(before.mem)),
         });
     }
-    Ok(())
+    crate::mempool::check_logical(sys, existing, replaced, new)
 }
 
 /// Installed, committed and available resources of the managed system.
 pub fn summary(sys: &ManagedSystem, parts: &[Partition]) -> ResourceSummary {
-    let used = Totals::of(parts);
+    let used = Totals::with_pool(sys, parts);
     let cap = configurable(sys);
     let available_units = ProcUnits(cap.units.0.saturating_sub(used.units.0));
     ResourceSummary {
@@ -105,6 +126,7 @@ pub(crate) mod tests {
             max_lpars: 254,
             physical_volumes: vec![],
             physical_nics: vec![],
+            mem_pool: None,
         }
     }
 

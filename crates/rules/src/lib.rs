@@ -15,6 +15,7 @@ mod live;
 mod management;
 mod media;
 mod memory;
+mod mempool;
 mod names;
 mod netdev;
 mod partition;
@@ -26,7 +27,7 @@ mod util;
 
 pub use backup::check_restore;
 pub use boot::resolve_boot;
-pub use capacity::{check_fits, summary, Totals};
+pub use capacity::{check_fits, committed_mem, summary, Totals};
 pub use dlpar::{dlpar_change, move_changes};
 pub use entitlement::{
     choose_accel, cpu_limits, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb, shared_pool,
@@ -45,6 +46,10 @@ pub use media::{
     resize_repository, validate_media_name, MAX_MEDIA_NAME, REPOSITORY_BD,
 };
 pub use memory::{resolve_memory, MemRequest};
+pub use mempool::{
+    check_logical, check_mempool_removal, logical_mem, resolve_pool, shared_partitions,
+    LOGICAL_PER_POOL,
+};
 pub use names::{lowest_free_id, validate_partition_name};
 pub use netdev::{
     check_rmdev, is_nic_candidate, management_adapters, new_sea, scan_eth_devices, IVM_LINK_PREFIX,

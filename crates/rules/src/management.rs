@@ -43,6 +43,7 @@ pub fn default_management_partition(sys: &ManagedSystem) -> Partition {
         },
         mem: MemConfig {
             mem_mode: MemMode::Dedicated,
+            mem_weight: ivm_model::DEFAULT_MEM_WEIGHT,
             min_mem: min,
             desired_mem: desired,
             max_mem: configurable,

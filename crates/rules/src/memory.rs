@@ -16,6 +16,8 @@ pub struct MemRequest {
     pub desired: Option<u64>,
     /// max_mem
     pub max: Option<u64>,
+    /// mem_weight (shared memory only)
+    pub weight: Option<u8>,
 }
 
 /// Resolves and checks a memory assignment against `base` (the current one, if any).
@@ -28,13 +30,20 @@ pub fn resolve_memory(
         .mode
         .or(base.map(|b| b.mem_mode))
         .unwrap_or(MemMode::Dedicated);
-    if mode == MemMode::Shared {
+    if mode == MemMode::Shared && sys.mem_pool.is_none() {
+        return Err(crate::mempool::no_pool());
+    }
+    if mode == MemMode::Dedicated && req.weight.is_some() {
         return Err(RuleError::Unsupported {
-            attr: "mem_mode",
-            value: "shared".into(),
-            reason: "this managed system has no shared memory pool; use mem_mode=ded",
+            attr: "mem_weight",
+            value: req.weight.unwrap_or_default().to_string(),
+            reason: "a memory weight applies to mem_mode=shared only",
         });
     }
+    let weight = req
+        .weight
+        .or(base.filter(|b| b.mem_mode == mode).map(|b| b.mem_weight))
+        .unwrap_or(ivm_model::DEFAULT_MEM_WEIGHT);
     let desired = req
         .desired
         .or(base.map(|b| b.desired_mem))
@@ -65,6 +74,7 @@ pub fn resolve_memory(
         min_mem: min,
         desired_mem: desired,
         max_mem: max,
+        mem_weight: weight,
     })
 }
 

@@ -66,6 +66,7 @@ pub fn new_partition(
             min: spec.min_mem,
             desired: spec.desired_mem,
             max: spec.max_mem,
+            weight: spec.mem_weight,
         },
     )?;
     let max_virtual_slots = check_slots(spec.max_virtual_slots.unwrap_or(DEFAULT_VIRTUAL_SLOTS))?;
@@ -191,6 +192,7 @@ pub fn apply_change(
             min: change.min_mem,
             desired: change.desired_mem,
             max: change.max_mem,
+            weight: change.mem_weight,
         },
     )?;
     next.boot = resolve_boot(

@@ -24,6 +24,7 @@ fn system() -> ManagedSystem {
         max_lpars: 12,
         physical_volumes: vec![],
         physical_nics: vec![],
+        mem_pool: None,
     }
 }
 

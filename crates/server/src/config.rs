@@ -129,6 +129,7 @@ impl Settings {
             max_lpars: self.max_lpars.unwrap_or(DEFAULT_MAX_LPARS),
             physical_volumes: facts.physical_volumes,
             physical_nics: facts.physical_nics,
+            mem_pool: None,
         };
         ivm_rules::validate_system(&sys)
             .context("the managed system's configuration is not valid")?;
@@ -149,6 +150,7 @@ mod tests {
             memory_mb: 24100,
             physical_volumes: vec![],
             physical_nics: vec![],
+            mem_pool: None,
         }
     }
 
