@@ -20,6 +20,7 @@ pub const PROFILE: &[&str] = &[
     "min_mem",
     "desired_mem",
     "max_mem",
+    "mem_weight",
     "auto_start",
     "boot_mode",
     "max_virtual_slots",
@@ -35,7 +36,6 @@ const NOT_YET: &[&str] = &[
     "virtual_serial_adapters",
     "virtual_fc_adapters",
     "io_slots",
-    "mem_weight",
     "primary_paging_vios_id",
 ];
 
@@ -125,7 +125,9 @@ fn convert(attr: &str, value: &str) -> Result<Value, CliError> {
         "min_mem" | "desired_mem" | "max_mem" => {
             number::<u64>(attr, value, "a whole number of megabytes is required")
         }
-        "uncap_weight" => number::<u8>(attr, value, "a whole number from 0 to 255 is required"),
+        "uncap_weight" | "mem_weight" => {
+            number::<u8>(attr, value, "a whole number from 0 to 255 is required")
+        }
         "min_proc_units" | "desired_proc_units" | "max_proc_units" => value
             .parse::<ProcUnits>()
             .map(|u| Value::from(u.as_f64()))

@@ -16,6 +16,7 @@ const WHERE_THEY_APPLY: &[&str] = &[
     "desired_proc_units",
     "max_proc_units",
     "uncap_weight",
+    "mem_weight",
 ];
 
 /// What `-F` asked for: attribute names and the delimiter between them.

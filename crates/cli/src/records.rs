@@ -120,6 +120,10 @@ pub fn profile(p: &Partition) -> Record {
         ("max_mem", p.mem.max_mem.to_string()),
         ("proc_mode", c.proc_mode.to_string()),
     ];
+    if p.mem.mem_mode == ivm_model::MemMode::Shared {
+        // After the memory keys, as HMC prints a shared-memory profile.
+        r.insert(9, ("mem_weight", p.mem.mem_weight.to_string()));
+    }
     if shared {
         r.extend([
             ("min_proc_units", units(c.min_proc_units)),
@@ -165,6 +169,9 @@ pub fn profile(p: &Partition) -> Record {
             ("max_proc_units", String::new()),
             ("uncap_weight", String::new()),
         ]);
+    }
+    if p.mem.mem_mode != ivm_model::MemMode::Shared {
+        r.push(("mem_weight", String::new()));
     }
     r
 }
@@ -407,5 +414,37 @@ pub fn virtual_slot_limits(p: &Partition) -> Record {
         ("lpar_id", p.lpar_id.to_string()),
         ("curr_max_virtual_slots", p.max_virtual_slots.to_string()),
         ("pend_max_virtual_slots", p.max_virtual_slots.to_string()),
+    ]
+}
+
+/// `lshwres -r mempool`: the shared memory pool, with HMC's attribute names.
+pub fn mempool(v: &ivm_model::MemPoolView) -> Record {
+    vec![
+        ("pool_mem", v.pool.pool_mem.to_string()),
+        ("max_pool_mem", v.pool.max_pool_mem.to_string()),
+        ("curr_avail_pool_mem", v.curr_avail_pool_mem.to_string()),
+        ("sys_firmware_pool_mem", v.sys_firmware_pool_mem.to_string()),
+        ("paging_storage_pool", v.pool.paging_storage_pool.clone()),
+        ("curr_logical_mem", v.logical_mem.to_string()),
+        ("max_logical_mem", v.max_logical_mem.to_string()),
+    ]
+}
+
+/// `lshwres -r mempool --rsubtype pgdev`: one paging device.
+pub fn paging_device(d: &ivm_model::PagingDevice, parts: &[Partition]) -> Record {
+    vec![
+        ("device_name", d.name.clone()),
+        ("size", d.size_mb.to_string()),
+        ("type", "logical".into()),
+        ("state", d.state.clone()),
+        ("lpar_id", d.lpar_id.to_string()),
+        (
+            "lpar_name",
+            parts
+                .iter()
+                .find(|p| p.lpar_id == d.lpar_id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+        ),
     ]
 }

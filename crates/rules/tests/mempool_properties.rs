@@ -165,7 +165,6 @@ proptest! {
                     prop_assert!(logical(&parts) <= 4 * pool.pool_mem, "logical memory beyond 4x the pool");
                     for p in parts.iter().filter(|p| p.mem.mem_mode == MemMode::Shared) {
                         prop_assert!(p.mem.min_mem <= pool.pool_mem, "{} needs more than the pool", p.name);
-                        prop_assert!(p.mem.mem_weight <= 255);
                     }
                 }
                 None => prop_assert!(parts.iter().all(|p| p.mem.mem_mode == MemMode::Dedicated)),

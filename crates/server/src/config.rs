@@ -150,7 +150,6 @@ mod tests {
             memory_mb: 24100,
             physical_volumes: vec![],
             physical_nics: vec![],
-            mem_pool: None,
         }
     }
 

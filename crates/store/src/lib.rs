@@ -6,6 +6,7 @@
 
 mod error;
 mod media;
+mod mempool;
 mod migrations;
 mod netdev;
 mod partitions;

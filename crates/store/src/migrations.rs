@@ -211,6 +211,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX util_events_time ON util_events (time_ms);
     "#,
+    // 11: the shared memory pool, each partition's memory weight, and paging devices (backing
+    // devices that page for a shared-memory partition, never mapped as virtual disks).
+    r#"
+    CREATE TABLE mem_pool (
+        id                  INTEGER PRIMARY KEY CHECK (id = 1),
+        pool_mem            INTEGER NOT NULL,
+        max_pool_mem        INTEGER NOT NULL,
+        paging_storage_pool TEXT NOT NULL
+    );
+    ALTER TABLE partitions ADD COLUMN mem_weight INTEGER NOT NULL DEFAULT 128;
+    ALTER TABLE backing_devices ADD COLUMN paging_lpar INTEGER;
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

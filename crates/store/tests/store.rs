@@ -34,6 +34,7 @@ fn partition(id: u32, name: &str) -> Partition {
             min_mem: 256,
             desired_mem: 512,
             max_mem: 1024,
+            mem_weight: 128,
         },
         boot: BootConfig {
             boot_kernel: "/k".into(),
@@ -207,7 +208,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 10
+            known: 11
         })
     ));
 }

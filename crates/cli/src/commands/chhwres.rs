@@ -58,9 +58,12 @@ pub struct Args {
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    check_resource(&a.resource, &["proc", "mem", "virtualio"])?;
+    check_resource(&a.resource, &["proc", "mem", "virtualio", "mempool"])?;
     if a.resource == "virtualio" {
         return virtualio(ctx, a);
+    }
+    if a.resource == "mempool" {
+        return mempool(ctx, a);
     }
     let units = a
         .procunits
@@ -184,5 +187,67 @@ fn virtualio(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         &format!("/partitions/{}/ethernet", p.lpar_id),
         Some(&body),
     )?;
+    Ok(String::new())
+}
+
+/// `chhwres -r mempool -o a|s|r [-a "pool_mem=MB,max_pool_mem=MB,paging_storage_pool=POOL"]`.
+fn mempool(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    ctx.check_system(a.system.as_deref())?;
+    if a.name.is_some() || a.id.is_some() || a.quantity.is_some() || a.procs.is_some() {
+        return Err(CliError::Usage(
+            "-r mempool takes -o and -a \"pool_mem=MB,max_pool_mem=MB,paging_storage_pool=POOL\" only."
+                .into(),
+        ));
+    }
+    let mut body = serde_json::Map::new();
+    if let Some(text) = &a.attrs {
+        for (k, v) in crate::configdata::parse(text)? {
+            let value = match k.as_str() {
+                "pool_mem" | "max_pool_mem" => json!(v.parse::<u64>().map_err(|_| {
+                    CliError::Usage(format!(
+                        "An invalid value was entered for {k}: {v}. A whole number of megabytes is required."
+                    ))
+                })?),
+                "paging_storage_pool" => json!(v),
+                other => {
+                    return Err(CliError::Usage(format!(
+                        "An invalid attribute was entered: {other}. Valid attributes are: pool_mem, max_pool_mem, paging_storage_pool"
+                    )))
+                }
+            };
+            body.insert(k, value);
+        }
+    }
+    let body = serde_json::Value::Object(body);
+    match a.op.as_str() {
+        "a" => {
+            if body.get("pool_mem").is_none() {
+                return Err(CliError::Usage(
+                    "-o a needs -a \"pool_mem=MB[,max_pool_mem=MB][,paging_storage_pool=POOL]\"."
+                        .into(),
+                ));
+            }
+            ctx.client.send("POST", "/system/mempool", Some(&body))?;
+        }
+        "s" => {
+            if body.as_object().is_some_and(|o| o.is_empty()) {
+                return Err(CliError::Usage(
+                    "-o s needs -a with pool_mem, max_pool_mem or paging_storage_pool.".into(),
+                ));
+            }
+            ctx.client.send("PATCH", "/system/mempool", Some(&body))?;
+        }
+        "r" => {
+            if a.attrs.is_some() {
+                return Err(CliError::Usage("-o r takes no -a.".into()));
+            }
+            ctx.client.send("DELETE", "/system/mempool", None)?;
+        }
+        other => {
+            return Err(CliError::Usage(format!(
+                "The operation {other} is not valid with -r mempool. Valid operations are: a, s, r"
+            )))
+        }
+    }
     Ok(String::new())
 }

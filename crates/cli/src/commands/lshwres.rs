@@ -12,9 +12,9 @@ pub struct Args {
     /// Resource type: proc or mem.
     #[arg(short = 'r')]
     resource: String,
-    /// Level: sys or lpar.
+    /// Level: sys or lpar (not with -r mempool).
     #[arg(long)]
-    level: String,
+    level: Option<String>,
     /// Virtual I/O subtype: eth or slot.
     #[arg(long)]
     rsubtype: Option<String>,
@@ -23,8 +23,46 @@ pub struct Args {
 }
 
 pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    check_resource(&a.resource, &["proc", "mem", "virtualio"])?;
+    check_resource(&a.resource, &["proc", "mem", "virtualio", "mempool"])?;
     let fields = a.list.check(ctx)?;
+    if a.resource == "mempool" {
+        if a.level.is_some() {
+            return Err(CliError::Usage("-r mempool takes no --level.".into()));
+        }
+        let pool: ivm_model::MemPoolView = ctx.client.get("/system/mempool")?;
+        let records: Vec<Record> = match a.rsubtype.as_deref() {
+            None => {
+                if a.list.filter.is_some() {
+                    return Err(CliError::Usage(
+                        "Filters are not valid with -r mempool.".into(),
+                    ));
+                }
+                vec![records::mempool(&pool)]
+            }
+            Some("pgdev") => {
+                let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
+                let parts = ctx.partitions()?;
+                pool.paging_devices
+                    .iter()
+                    .filter(|d| {
+                        parts
+                            .iter()
+                            .any(|p| p.lpar_id == d.lpar_id && filter.keeps(p))
+                    })
+                    .map(|d| records::paging_device(d, &parts))
+                    .collect()
+            }
+            Some(other) => {
+                return Err(CliError::Usage(format!(
+                    "The subtype {other} is not valid with -r mempool. Valid subtypes are: pgdev"
+                )))
+            }
+        };
+        return render(&records, fields.as_ref(), a.list.header);
+    }
+    let level = a.level.clone().ok_or_else(|| {
+        CliError::Usage("--level is required: sys or lpar (slot with --rsubtype slot).".into())
+    })?;
     if a.resource == "virtualio" && a.rsubtype.as_deref() == Some("slot") {
         let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
         let parts: Vec<_> = ctx
@@ -32,7 +70,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             .into_iter()
             .filter(|p| filter.keeps(p))
             .collect();
-        let records: Vec<Record> = match a.level.as_str() {
+        let records: Vec<Record> = match level.as_str() {
             "slot" => {
                 let sys: ivm_model::SystemView = ctx.client.get("/system")?;
                 let st: ivm_model::StorageView = ctx.client.get("/storage")?;
@@ -51,7 +89,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         return render(&records, fields.as_ref(), a.list.header);
     }
     if a.resource == "virtualio" {
-        if a.rsubtype.as_deref() != Some("eth") || a.level != "lpar" {
+        if a.rsubtype.as_deref() != Some("eth") || level != "lpar" {
             return Err(CliError::Usage(
                 "Use lshwres -r virtualio --rsubtype eth --level lpar, or --rsubtype slot --level slot|lpar.".into(),
             ));
@@ -65,7 +103,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             .collect();
         return render(&records, fields.as_ref(), a.list.header);
     }
-    let records: Vec<Record> = match a.level.as_str() {
+    let records: Vec<Record> = match level.as_str() {
         "sys" => {
             if a.list.filter.is_some() {
                 return Err(CliError::Usage(

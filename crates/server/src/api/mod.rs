@@ -7,6 +7,7 @@ mod events;
 mod extract;
 mod lifecycle;
 mod media;
+mod mempool;
 mod network;
 mod openapi;
 mod partitions;
@@ -71,6 +72,13 @@ pub fn router(svc: Arc<Service>) -> Router {
     let api = Router::new()
         .route("/system", get(system::get_system))
         .route("/system/resources", get(system::resources))
+        .route(
+            "/system/mempool",
+            get(mempool::get_pool)
+                .post(mempool::create_pool)
+                .patch(mempool::change_pool)
+                .delete(mempool::remove_pool),
+        )
         .route(
             "/partitions",
             get(partitions::list).post(partitions::create),

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    backup, console, error, events, lifecycle, media, network, partitions, session, storage,
-    system, tasks, users, utilization,
+    backup, console, error, events, lifecycle, media, mempool, network, partitions, session,
+    storage, system, tasks, users, utilization,
 };
 
 /// ivm's REST API.
@@ -14,6 +14,7 @@ use super::{
     info(title = "ivm", description = "Integrated Virtualization Manager for Linux/KVM"),
     paths(
         system::get_system, system::resources,
+        mempool::get_pool, mempool::create_pool, mempool::change_pool, mempool::remove_pool,
         partitions::list, partitions::get_one, partitions::create, partitions::change, partitions::delete,
         session::login, session::logout, session::whoami, session::create_token,
         users::list, users::create, users::change_role, users::delete, users::set_password, users::keys, users::set_keys,

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ivm_model::{DlparRequest, MoveRequest, Partition};
+use ivm_model::{DlparRequest, ManagedSystem, MoveRequest, Partition};
 use ivm_qemu::vm;
 use ivm_store::RunRecord;
 
@@ -36,15 +36,10 @@ impl Service {
         let op = format!("change resources ({})", req.op);
         self.logged(actor, &op, &format!("lpar {id}"), || {
             actor.require_modify()?;
-            let next = self.change_live(&[id], |all| {
+            let next = self.change_live(&[id], |sys, all| {
                 let cur = find(all, id)?;
                 let change = ivm_rules::dlpar_change(cur, req)?;
-                Ok(vec![ivm_rules::apply_change(
-                    &self.system,
-                    all,
-                    cur,
-                    &change,
-                )?])
+                Ok(vec![ivm_rules::apply_change(sys, all, cur, &change)?])
             })?;
             let next = next.into_iter().next().expect("one partition changed");
             let t = target(&next);
@@ -57,15 +52,15 @@ impl Service {
         let t = format!("lpar {} to lpar {}", req.source, req.target);
         self.logged(actor, "move resources", &t, || {
             actor.require_modify()?;
-            self.change_live(&[req.source, req.target], |all| {
+            self.change_live(&[req.source, req.target], |sys, all| {
                 let (src, tgt) = (find(all, req.source)?, find(all, req.target)?);
                 let (give, take) = ivm_rules::move_changes(src, tgt, req)?;
-                let src_next = ivm_rules::apply_change(&self.system, all, src, &give)?;
+                let src_next = ivm_rules::apply_change(sys, all, src, &give)?;
                 let mut after: Vec<Partition> = all.to_vec();
                 if let Some(slot) = after.iter_mut().find(|p| p.lpar_id == src.lpar_id) {
                     *slot = src_next.clone();
                 }
-                let tgt_next = ivm_rules::apply_change(&self.system, &after, tgt, &take)?;
+                let tgt_next = ivm_rules::apply_change(sys, &after, tgt, &take)?;
                 // Release first, so the target never holds what the source still has.
                 Ok(vec![src_next, tgt_next])
             })?;
@@ -80,7 +75,7 @@ impl Service {
     pub(super) fn change_live(
         &self,
         ids: &[u32],
-        compute: impl FnOnce(&[Partition]) -> Result<Vec<Partition>, ServiceError>,
+        compute: impl FnOnce(&ManagedSystem, &[Partition]) -> Result<Vec<Partition>, ServiceError>,
     ) -> Result<Vec<Partition>, ServiceError> {
         let locks: Vec<Arc<Mutex<()>>> = match &self.runtime {
             Some(rt) => {
@@ -102,7 +97,7 @@ impl Service {
         //    as pending, so no concurrent request can take what this one is about to use.
         let (nexts, olds, plan) = self.store.write(|tx| {
             let all = tx.partitions()?;
-            let nexts = compute(&all)?;
+            let nexts = compute(&self.system_in(tx)?, &all)?;
             let (mut olds, mut plan) = (Vec::new(), Vec::new());
             for next in &nexts {
                 let cur = find(&all, next.lpar_id)?.clone();

@@ -9,6 +9,7 @@ mod error;
 mod files;
 mod lifecycle;
 mod media;
+mod mempool;
 mod netdev;
 mod network;
 mod partitions;
@@ -235,8 +236,10 @@ impl Service {
 
     /// Installed, committed and available resources.
     pub fn summary(&self) -> Result<ResourceSummary, ServiceError> {
-        let parts = self.store.read(|tx| tx.partitions())?;
-        Ok(ivm_rules::summary(&self.system, &parts))
+        let (sys, parts) = self
+            .store
+            .read(|tx| Ok::<_, ServiceError>((self.system_in(tx)?, tx.partitions()?)))?;
+        Ok(ivm_rules::summary(&sys, &parts))
     }
 
     /// Runs `f` as a logged task in one write transaction, so a refused change leaves

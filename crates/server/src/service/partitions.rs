@@ -58,14 +58,23 @@ impl Service {
         actor: &Actor,
         spec: &PartitionSpec,
     ) -> Result<Partition, ServiceError> {
-        self.task(actor, "create partition", &spec.name, |tx| {
+        self.logged(actor, "create partition", &spec.name, || {
             actor.require_modify()?;
             let mut spec = spec.clone();
             self.confine_boot(&mut spec.boot_kernel, &mut spec.boot_initrd)?;
-            let all = tx.partitions()?;
-            let p = ivm_rules::new_partition(&self.system, &all, &spec)?;
-            tx.put_partition(&p)?;
-            super::storage::add_adapter(tx, p.lpar_id)?;
+            let p = self.store.write(|tx| {
+                let all = tx.partitions()?;
+                let p = ivm_rules::new_partition(&self.system_in(tx)?, &all, &spec)?;
+                tx.put_partition(&p)?;
+                super::storage::add_adapter(tx, p.lpar_id)?;
+                Ok::<_, ServiceError>(p)
+            })?;
+            // A shared-memory partition gets its paging device, or is taken back.
+            if let Err(e) = self.add_paging_device(&p) {
+                // Its virtual SCSI adapter goes with it (a cascading delete).
+                self.store.write(|tx| tx.delete_partition(p.lpar_id))?;
+                return Err(e);
+            }
             Ok((p.clone(), target(&p)))
         })
     }
@@ -80,10 +89,12 @@ impl Service {
         actor.require_modify()?;
         let mut spec = spec.clone();
         self.confine_boot(&mut spec.boot_kernel, &mut spec.boot_initrd)?;
-        let mut all = self.store.read(|tx| tx.partitions())?;
-        let partition = ivm_rules::new_partition(&self.system, &all, &spec)?;
+        let (sys, mut all) = self
+            .store
+            .read(|tx| Ok::<_, ServiceError>((self.system_in(tx)?, tx.partitions()?)))?;
+        let partition = ivm_rules::new_partition(&sys, &all, &spec)?;
         all.push(partition.clone());
-        let after = ivm_rules::summary(&self.system, &all);
+        let after = ivm_rules::summary(&sys, &all);
         Ok(CreatePreview { partition, after })
     }
 
@@ -99,19 +110,15 @@ impl Service {
             let mut change = change.clone();
             self.confine_boot(&mut change.boot_kernel, &mut change.boot_initrd)?;
             let change = &change;
-            let next = self.change_live(&[id], |all| {
+            let next = self.change_live(&[id], |sys, all| {
                 let current = all
                     .iter()
                     .find(|p| p.lpar_id == id)
                     .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
-                Ok(vec![ivm_rules::apply_change(
-                    &self.system,
-                    all,
-                    current,
-                    change,
-                )?])
+                Ok(vec![ivm_rules::apply_change(sys, all, current, change)?])
             })?;
             let next = next.into_iter().next().expect("one partition changed");
+            self.reconcile_paging(&next)?;
             let t = target(&next);
             Ok((next, t))
         })
@@ -154,6 +161,9 @@ impl Service {
             }
             tx.delete_partition(id)?;
             Ok(((), target(&p)))
-        })
+        })?;
+        // Its paging device goes with it (the partition is gone even if this fails: the
+        // device is then an ordinary backing device again, removable with rmbdsp).
+        self.remove_paging_device(id)
     }
 }

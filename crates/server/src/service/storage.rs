@@ -486,6 +486,21 @@ impl Service {
     ) -> Result<BackingDevice, ServiceError> {
         self.logged_with_progress(actor, "create virtual disk", &spec.name, |progress| {
             actor.require_modify()?;
+            let disk = self.make_disk(spec, None, &|p| progress(p))?;
+            Ok((disk.clone(), disk.name.clone()))
+        })
+    }
+
+    /// Makes a backing device: reserved in the store (as the paging device of `paging_for`
+    /// when given, so it is never mapped meanwhile), made on the host, then ready, or taken
+    /// back; mapped at once when the spec names an adapter.
+    pub(super) fn make_disk(
+        &self,
+        spec: &DiskSpec,
+        paging_for: Option<u32>,
+        progress: &dyn Fn(u8),
+    ) -> Result<BackingDevice, ServiceError> {
+        {
             // Reserve: the disk commits its size from here on, so no concurrent request can
             // take the same space.
             let (disk, pool) = self.store.write(|tx| {
@@ -508,6 +523,9 @@ impl Service {
                     )?;
                 }
                 tx.put_disk(&disk, DiskState::Creating)?;
+                if let Some(id) = paging_for {
+                    tx.set_paging(&disk.name, Some(id))?;
+                }
                 Ok::<_, ServiceError>((disk, pool))
             })?;
             let driver = PoolDriver::of(&pool);
@@ -536,8 +554,8 @@ impl Service {
                 // On failure the disk stays (it was made); only the mapping failed.
                 self.map_inner(&req)?;
             }
-            Ok((disk.clone(), disk.name.clone()))
-        })
+            Ok(disk)
+        }
     }
 
     /// `chbdsp -bd NAME -size +N` (grow; live on a running partition) or `-mv NEW`.
@@ -550,6 +568,8 @@ impl Service {
         self.logged(actor, "change virtual disk", name, || {
             actor.require_modify()?;
             not_the_repository(name, "chrep -size")?;
+            self.store
+                .read(|tx| not_paging(tx, name, "changed with chbdsp"))?;
             not_a_pool_volume(&self.store.read(|tx| tx.pools())?, name)?;
             let mut disk = self.store.read(|tx| {
                 ivm_rules::find_disk(&tx.disks()?, name)
@@ -636,10 +656,10 @@ impl Service {
             actor.require_modify()?;
             not_the_repository(name, "rmrep")?;
             not_a_pool_volume(&self.store.read(|tx| tx.pools())?, name)?;
-            let (disk, mapping) = self.store.read(|tx| {
-                let disks = tx.disks()?;
-                let d = ivm_rules::find_disk(&disks, name)?.clone();
-                Ok::<_, ServiceError>((d, tx.mappings()?.into_iter().find(|m| m.backing == name)))
+            let mapping = self.store.read(|tx| {
+                ivm_rules::find_disk(&tx.disks()?, name)?;
+                not_paging(tx, name, "removed")?;
+                Ok::<_, ServiceError>(tx.mappings()?.into_iter().find(|m| m.backing == name))
             })?;
             if let Some(m) = mapping {
                 if !with_vtd {
@@ -647,18 +667,27 @@ impl Service {
                 }
                 self.unmap_inner(&m.vtd)?;
             }
-            let pool = self.store.write(|tx| {
-                let pools = tx.pools()?;
-                let mappings = tx.mappings()?;
-                ivm_rules::check_disk_removal(name, &mappings)?;
-                tx.put_disk(&disk, DiskState::Removing)?;
-                Ok::<_, ServiceError>(ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone())
-            })?;
-            // Once marked, the removal is finished even if the daemon dies here.
-            PoolDriver::of(&pool).remove(name)?;
-            self.store.write(|tx| tx.delete_disk(name))?;
+            self.remove_disk_inner(name)?;
             Ok(((), name.to_string()))
         })
+    }
+
+    /// Marks a backing device as being removed, removes it from the host, then from the store.
+    pub(super) fn remove_disk_inner(&self, name: &str) -> Result<(), ServiceError> {
+        let (disk, pool) = self.store.write(|tx| {
+            let pools = tx.pools()?;
+            let disks = tx.disks()?;
+            let disk = ivm_rules::find_disk(&disks, name)?.clone();
+            ivm_rules::check_disk_removal(name, &tx.mappings()?)?;
+            not_paging(tx, name, "removed")?;
+            tx.put_disk(&disk, DiskState::Removing)?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone();
+            Ok::<_, ServiceError>((disk, pool))
+        })?;
+        // Once marked, the removal is finished even if the daemon dies here.
+        PoolDriver::of(&pool).remove(&disk.name)?;
+        self.store.write(|tx| tx.delete_disk(name))?;
+        Ok(())
     }
 
     /// `rmsyscfg --vioscfg [--vdisk]`: removes a stopped partition's mappings (and the virtual
@@ -709,6 +738,7 @@ impl Service {
     fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
         let (m, source) = self.store.write(|tx| {
             not_a_pool_volume(&tx.pools()?, &req.backing)?;
+            not_paging(tx, &req.backing, "mapped as a virtual disk")?;
             let disks = tx.disks()?;
             let mappings = tx.mappings()?;
             let hdisks = tx.hdisks()?;
@@ -947,4 +977,20 @@ fn open_block(path: &Path, what: &str) -> Result<(std::fs::File, bool), ServiceE
                 path.display()
             ))
         })
+}
+
+/// A paging device is never used as a virtual disk, nor removed or changed as one.
+fn not_paging(tx: &ivm_store::Tx, name: &str, action: &str) -> Result<(), ServiceError> {
+    match tx.paging_devices()?.into_iter().find(|(n, _, _)| n == name) {
+        Some((_, _, lpar)) => Err(ivm_rules::RuleError::InUse {
+            what: "backing device",
+            name: name.to_string(),
+            by: format!(
+                "it is the paging device of partition {lpar} and cannot be {action}; it goes \
+                 with the partition (or with its change to mem_mode=ded)"
+            ),
+        }
+        .into()),
+        None => Ok(()),
+    }
 }

@@ -1,0 +1,349 @@
+//! The shared memory pool and shared-memory partitions through the commands: the pool
+//! committed from the system, logical memory within ivm's limit, paging devices made and
+//! removed with their partitions and never used as virtual disks, and every refusal with its
+//! reason and nothing changed.
+
+mod common;
+
+use common::Daemon;
+
+/// 8 GiB (region 64 MB, firmware 128 MB), management partition 1024 MB: 7040 MB available.
+const SYSTEM: &str = r#"
+name = "amstest"
+installed_procs = 4
+installed_mem = 8192
+max_lpars = 20
+"#;
+
+fn avail_sys_mem(d: &Daemon) -> u64 {
+    d.ok(&[
+        "lshwres",
+        "-r",
+        "mem",
+        "--level",
+        "sys",
+        "-F",
+        "curr_avail_sys_mem",
+    ])
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+/// Everything a refusal must leave as it was.
+fn snapshot(d: &Daemon) -> String {
+    let pool = d.ivm(&["lshwres", "-r", "mempool"]).stdout;
+    format!(
+        "{}|{}|{}|{pool}",
+        d.ok(&["lssyscfg", "-r", "prof"]),
+        d.ok(&["lshwres", "-r", "mem", "--level", "sys"]),
+        d.ok(&["lssp", "-bd", "-sp", "rootvg"]),
+    )
+}
+
+#[test]
+fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
+    let d = Daemon::start(SYSTEM);
+    assert_eq!(avail_sys_mem(&d), 7040);
+    // No pool yet: shared memory is refused, and so is every pool command but -o a.
+    let before = snapshot(&d);
+    for (args, why) in [
+        (
+            vec![
+                "mksyscfg",
+                "-r",
+                "lpar",
+                "-i",
+                "name=s1,desired_procs=1,mem_mode=shared,desired_mem=512",
+            ],
+            "no shared memory pool; create one with chhwres -r mempool -o a",
+        ),
+        (
+            vec!["lshwres", "-r", "mempool"],
+            "shared memory pool 0 does not exist",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "r"],
+            "shared memory pool 0 does not exist",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=1024"],
+            "shared memory pool 0 does not exist",
+        ),
+        (vec!["chhwres", "-r", "mempool", "-o", "a"], "-o a needs -a"),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=1000"],
+            "multiple of 64 MB",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=7104"],
+            "needs 7104 MB more, 7040 MB available",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=8128"],
+            "pool_mem=8128 is out of range",
+        ),
+        (
+            vec![
+                "chhwres",
+                "-r",
+                "mempool",
+                "-o",
+                "a",
+                "-a",
+                "pool_mem=2048,max_pool_mem=1024",
+            ],
+            "up to max_pool_mem=1024",
+        ),
+        (
+            vec![
+                "chhwres",
+                "-r",
+                "mempool",
+                "-o",
+                "a",
+                "-a",
+                "pool_mem=1024,paging_storage_pool=nosuch",
+            ],
+            "storage pool nosuch does not exist",
+        ),
+        (
+            vec![
+                "chhwres",
+                "-r",
+                "mempool",
+                "-o",
+                "a",
+                "-a",
+                "pool_mem=1024,colour=red",
+            ],
+            "invalid attribute was entered: colour",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "x", "-a", "pool_mem=1024"],
+            "Valid operations are: a, s, r",
+        ),
+        (
+            vec!["lshwres", "-r", "mempool", "--level", "sys"],
+            "takes no --level",
+        ),
+    ] {
+        let e = d.fails(&args);
+        assert!(e.contains(why), "{args:?}: {e}");
+    }
+    assert_eq!(snapshot(&d), before);
+
+    // The pool commits its memory from the system, like a dedicated partition.
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "mempool",
+        "-o",
+        "a",
+        "-a",
+        "pool_mem=1024,max_pool_mem=4096",
+    ]);
+    assert_eq!(avail_sys_mem(&d), 6016);
+    assert_eq!(
+        d.ok(&["lshwres", "-r", "mempool"]),
+        "pool_mem=1024,max_pool_mem=4096,curr_avail_pool_mem=1024,sys_firmware_pool_mem=0,\
+         paging_storage_pool=rootvg,curr_logical_mem=0,max_logical_mem=4096\n"
+    );
+    let e = d.fails(&["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=1024"]);
+    assert!(e.contains("exists already"), "{e}");
+
+    // Two shared-memory partitions whose logical memory (3 GB) exceeds the pool (1 GB):
+    // neither commits system memory; each gets a paging device of its max_mem.
+    d.ok(&["mksyscfg", "-r", "lpar", "-i",
+        "name=s1,desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=1024,max_mem=2048,mem_weight=200"]);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=s2,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=2048",
+    ]);
+    assert_eq!(avail_sys_mem(&d), 6016);
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "prof",
+            "-F",
+            "name,mem_mode,min_mem,desired_mem,max_mem,mem_weight"
+        ]),
+        "amstest,ded,512,1024,8064,\ns1,shared,256,1024,2048,200\ns2,shared,512,2048,2048,128\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "--rsubtype",
+            "pgdev",
+            "-F",
+            "device_name,size,state,lpar_id,lpar_name"
+        ]),
+        "amspaging02,2048,Inactive,2,s1\namspaging03,2048,Inactive,3,s2\n"
+    );
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "-F",
+            "curr_logical_mem,max_logical_mem"
+        ]),
+        "3072,4096\n"
+    );
+
+    // Refused, nothing changed: logical memory beyond 4x the pool, a minimum above the pool,
+    // a weight out of range or with dedicated memory, a paging device as a virtual disk (or
+    // removed, or grown by hand), the pool removed in use or shrunk below a minimum.
+    let before = snapshot(&d);
+    for (args, why) in [
+        (
+            vec![
+                "mksyscfg",
+                "-r",
+                "lpar",
+                "-i",
+                "name=s3,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=1536",
+            ],
+            "logical memory in the shared memory pool",
+        ),
+        (
+            vec![
+                "mksyscfg",
+                "-r",
+                "lpar",
+                "-i",
+                "name=s3,desired_procs=1,mem_mode=shared,desired_mem=2048",
+            ],
+            "min_mem=2048 is out of range: allowed up to 1024 MB",
+        ),
+        (
+            vec![
+                "mksyscfg",
+                "-r",
+                "lpar",
+                "-i",
+                "name=s3,desired_procs=1,mem_mode=shared,desired_mem=256,mem_weight=256",
+            ],
+            "mem_weight is not valid: a whole number from 0 to 255",
+        ),
+        (
+            vec![
+                "mksyscfg",
+                "-r",
+                "lpar",
+                "-i",
+                "name=s3,desired_procs=1,desired_mem=256,mem_weight=10",
+            ],
+            "a memory weight applies to mem_mode=shared only",
+        ),
+        (
+            vec!["mkvdev", "-vdev", "amspaging02", "-vadapter", "vhost0"],
+            "paging device of partition 2",
+        ),
+        (
+            vec!["rmbdsp", "-bd", "amspaging02"],
+            "paging device of partition 2",
+        ),
+        (
+            vec!["chbdsp", "-bd", "amspaging03", "-size", "+64M"],
+            "paging device of partition 3",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "r"],
+            "in use: partitions s1, s2",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=448"],
+            "the min_mem of partition s2",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=4160"],
+            "up to max_pool_mem=4096",
+        ),
+        (
+            vec![
+                "chhwres",
+                "-r",
+                "mempool",
+                "-o",
+                "s",
+                "-a",
+                "paging_storage_pool=other",
+            ],
+            "paging storage pool rootvg is in use",
+        ),
+    ] {
+        let e = d.fails(&args);
+        assert!(e.contains(why), "{args:?}: {e}");
+    }
+    assert_eq!(snapshot(&d), before);
+
+    // Growing the pool takes system memory; logical memory may then grow too.
+    d.ok(&["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=2048"]);
+    assert_eq!(avail_sys_mem(&d), 4992);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=s3,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=1536",
+    ]);
+
+    // A partition switched to dedicated memory commits it and loses its paging device; back
+    // to shared, it gets one again; a larger max_mem gets a larger one.
+    d.ok(&["chsyscfg", "-r", "prof", "-i", "name=s1,mem_mode=ded"]);
+    assert_eq!(avail_sys_mem(&d), 3968);
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "--rsubtype",
+            "pgdev",
+            "-F",
+            "device_name"
+        ]),
+        "amspaging03\namspaging04\n"
+    );
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "name=s1,mem_mode=shared,max_mem=3072",
+    ]);
+    assert_eq!(avail_sys_mem(&d), 4992);
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "--rsubtype",
+            "pgdev",
+            "--filter",
+            "lpar_names=s1",
+            "-F",
+            "device_name,size"
+        ]),
+        "amspaging02,3072\n"
+    );
+
+    // Deleting the partitions removes their paging devices; then the pool can go, and its
+    // memory comes back to the system.
+    for name in ["s1", "s2", "s3"] {
+        d.ok(&["rmsyscfg", "-r", "lpar", "-n", name]);
+    }
+    assert_eq!(
+        d.ivm(&["lssp", "-bd", "-sp", "rootvg", "-field", "name", "-fmt", ","])
+            .stdout,
+        ""
+    );
+    d.ok(&["chhwres", "-r", "mempool", "-o", "r"]);
+    assert_eq!(avail_sys_mem(&d), 7040);
+}

@@ -1,0 +1,208 @@
+//! The shared memory pool: created, resized and removed in one store transaction each (the
+//! pool is an amount of committed memory; its host side, a memory cgroup, follows the
+//! running partitions), and the paging devices of its partitions.
+
+use ivm_model::{
+    DiskSpec, ManagedSystem, MemMode, MemPool, MemPoolRequest, MemPoolView, PagingDevice, Partition,
+};
+
+use super::{Actor, Service, ServiceError};
+
+/// Room the host keeps in the pool for its own part of each running partition (page tables,
+/// the balloon's bookkeeping), MB: ivm's choice, shown as `sys_firmware_pool_mem`.
+const POOL_FIRMWARE_PER_LPAR: u64 = 0;
+
+/// The name of partition `id`'s paging device.
+pub(super) fn paging_device_name(id: u32) -> String {
+    format!("amspaging{id:02}")
+}
+
+impl Service {
+    /// The managed system as the rules see it now: with the shared memory pool from the store.
+    pub(super) fn system_in(&self, tx: &ivm_store::Tx) -> Result<ManagedSystem, ServiceError> {
+        let mut sys = self.system.clone();
+        sys.mem_pool = tx.mem_pool()?;
+        Ok(sys)
+    }
+
+    /// The pool with what is available now and its paging devices (`lshwres -r mempool`).
+    pub fn mem_pool_view(&self) -> Result<MemPoolView, ServiceError> {
+        let (pool, parts, devices) = self.store.read(|tx| {
+            Ok::<_, ServiceError>((tx.mem_pool()?, tx.partitions()?, tx.paging_devices()?))
+        })?;
+        let pool = pool.ok_or_else(|| {
+            ServiceError::from(ivm_rules::RuleError::NoSuch {
+                what: "shared memory pool",
+                name: "0".into(),
+            })
+        })?;
+        let rt = self.runtime.as_ref();
+        let running = |id: u32| rt.is_some_and(|rt| rt.get(id).is_some());
+        let held: u64 = ivm_rules::shared_partitions(&parts)
+            .filter_map(|p| rt?.get(p.lpar_id))
+            .map(|l| l.group.memory_usage().unwrap_or(0) >> 20)
+            .sum();
+        let firmware = POOL_FIRMWARE_PER_LPAR
+            * ivm_rules::shared_partitions(&parts)
+                .filter(|p| running(p.lpar_id))
+                .count() as u64;
+        Ok(MemPoolView {
+            curr_avail_pool_mem: pool.pool_mem.saturating_sub(held + firmware),
+            sys_firmware_pool_mem: firmware,
+            logical_mem: ivm_rules::logical_mem(&parts),
+            max_logical_mem: ivm_rules::LOGICAL_PER_POOL * pool.pool_mem,
+            paging_devices: devices
+                .into_iter()
+                .map(|(name, size_mb, lpar_id)| PagingDevice {
+                    name,
+                    size_mb,
+                    lpar_id,
+                    state: if running(lpar_id) {
+                        "Active"
+                    } else {
+                        "Inactive"
+                    }
+                    .into(),
+                })
+                .collect(),
+            pool,
+        })
+    }
+
+    /// Creates the pool (`chhwres -r mempool -o a`).
+    pub fn create_mem_pool(
+        &self,
+        actor: &Actor,
+        req: &MemPoolRequest,
+    ) -> Result<MemPool, ServiceError> {
+        self.task(actor, "create shared memory pool", "mempool", |tx| {
+            actor.require_modify()?;
+            let sys = self.system_in(tx)?;
+            if sys.mem_pool.is_some() {
+                return Err(ServiceError::Conflict(
+                    "a shared memory pool exists already; change it with chhwres -r mempool -o s"
+                        .into(),
+                ));
+            }
+            let pools = tx.pools()?;
+            let default = pools.iter().find(|p| p.default).map(|p| p.name.clone());
+            let pool = ivm_rules::resolve_pool(&sys, &tx.partitions()?, req, default.as_deref())?;
+            ivm_rules::pick_pool(&pools, Some(&pool.paging_storage_pool))?;
+            tx.put_mem_pool(Some(&pool))?;
+            Ok((pool, "mempool".into()))
+        })
+    }
+
+    /// Changes the pool (`chhwres -r mempool -o s`): its size within what is free and above
+    /// what its partitions need and what running partitions hold now.
+    pub fn change_mem_pool(
+        &self,
+        actor: &Actor,
+        req: &MemPoolRequest,
+    ) -> Result<MemPool, ServiceError> {
+        let held = self.pool_memory_held()?;
+        self.task(actor, "change shared memory pool", "mempool", |tx| {
+            actor.require_modify()?;
+            let sys = self.system_in(tx)?;
+            if sys.mem_pool.is_none() {
+                return Err(ivm_rules::RuleError::NoSuch {
+                    what: "shared memory pool",
+                    name: "0".into(),
+                }
+                .into());
+            }
+            let pool = ivm_rules::resolve_pool(&sys, &tx.partitions()?, req, None)?;
+            ivm_rules::pick_pool(&tx.pools()?, Some(&pool.paging_storage_pool))?;
+            if pool.pool_mem < held {
+                return Err(ivm_rules::RuleError::OutOfRange {
+                    attr: "pool_mem",
+                    value: pool.pool_mem.to_string(),
+                    allowed: format!(
+                        "at least {held} MB, what the running shared-memory partitions hold now"
+                    ),
+                }
+                .into());
+            }
+            tx.put_mem_pool(Some(&pool))?;
+            Ok((pool, "mempool".into()))
+        })
+    }
+
+    /// Removes the pool (`chhwres -r mempool -o r`) when no partition uses shared memory.
+    pub fn remove_mem_pool(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.task(actor, "remove shared memory pool", "mempool", |tx| {
+            actor.require_modify()?;
+            let sys = self.system_in(tx)?;
+            ivm_rules::check_mempool_removal(&sys, &tx.partitions()?)?;
+            tx.put_mem_pool(None)?;
+            Ok(((), "mempool".into()))
+        })
+    }
+
+    /// Physical memory the running shared-memory partitions hold now, MB.
+    fn pool_memory_held(&self) -> Result<u64, ServiceError> {
+        let parts = self.store.read(|tx| tx.partitions())?;
+        let Some(rt) = self.runtime.as_ref() else {
+            return Ok(0);
+        };
+        Ok(ivm_rules::shared_partitions(&parts)
+            .filter_map(|p| rt.get(p.lpar_id))
+            .map(|l| l.group.memory_usage().unwrap_or(0) >> 20)
+            .sum())
+    }
+
+    /// Gives a new shared-memory partition its paging device (at least its max_mem, from the
+    /// paging storage pool); a partition that cannot have one is taken back.
+    pub(super) fn add_paging_device(&self, p: &Partition) -> Result<(), ServiceError> {
+        if p.mem.mem_mode != MemMode::Shared {
+            return Ok(());
+        }
+        let pool = self
+            .store
+            .read(|tx| tx.mem_pool())?
+            .ok_or_else(|| ServiceError::Invalid("no shared memory pool".into()))?;
+        let spec = DiskSpec {
+            name: paging_device_name(p.lpar_id),
+            pool: Some(pool.paging_storage_pool),
+            size_mb: p.mem.max_mem,
+            vadapter: None,
+            vtd: None,
+        };
+        self.make_disk(&spec, Some(p.lpar_id), &|_| {}).map(|_| ())
+    }
+
+    /// Gives a partition the paging device its memory mode and max_mem call for: one of at
+    /// least max_mem for shared memory (a smaller one is made anew: a stopped partition's
+    /// paging device holds nothing it needs), none for dedicated memory.
+    pub(super) fn reconcile_paging(&self, p: &Partition) -> Result<(), ServiceError> {
+        let have = self
+            .store
+            .read(|tx| tx.paging_devices())?
+            .into_iter()
+            .find(|(_, _, lpar)| *lpar == p.lpar_id);
+        match (p.mem.mem_mode, have) {
+            (MemMode::Shared, Some((_, size, _))) if size >= p.mem.max_mem => Ok(()),
+            (MemMode::Shared, Some(_)) => {
+                self.remove_paging_device(p.lpar_id)?;
+                self.add_paging_device(p)
+            }
+            (MemMode::Shared, None) => self.add_paging_device(p),
+            (MemMode::Dedicated, Some(_)) => self.remove_paging_device(p.lpar_id),
+            (MemMode::Dedicated, None) => Ok(()),
+        }
+    }
+
+    /// Removes partition `id`'s paging device, if it has one.
+    pub(super) fn remove_paging_device(&self, id: u32) -> Result<(), ServiceError> {
+        let found = self
+            .store
+            .read(|tx| tx.paging_devices())?
+            .into_iter()
+            .find(|(_, _, lpar)| *lpar == id);
+        if let Some((name, _, _)) = found {
+            self.store.write(|tx| tx.set_paging(&name, None))?;
+            self.remove_disk_inner(&name)?;
+        }
+        Ok(())
+    }
+}

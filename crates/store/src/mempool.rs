@@ -1,0 +1,60 @@
+//! The shared memory pool and its paging devices.
+
+use ivm_model::MemPool;
+use rusqlite::{params, OptionalExtension};
+
+use crate::{StoreError, Tx};
+
+impl Tx<'_> {
+    /// The shared memory pool, if one exists.
+    pub fn mem_pool(&self) -> Result<Option<MemPool>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT pool_mem, max_pool_mem, paging_storage_pool FROM mem_pool WHERE id = 1",
+                [],
+                |r| {
+                    Ok(MemPool {
+                        pool_mem: r.get(0)?,
+                        max_pool_mem: r.get(1)?,
+                        paging_storage_pool: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Creates, changes (`Some`) or removes (`None`) the shared memory pool.
+    pub fn put_mem_pool(&self, pool: Option<&MemPool>) -> Result<(), StoreError> {
+        match pool {
+            Some(p) => self.tx.execute(
+                "INSERT INTO mem_pool (id, pool_mem, max_pool_mem, paging_storage_pool) VALUES (1, ?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET pool_mem = excluded.pool_mem,
+                 max_pool_mem = excluded.max_pool_mem, paging_storage_pool = excluded.paging_storage_pool",
+                params![p.pool_mem, p.max_pool_mem, p.paging_storage_pool],
+            )?,
+            None => self.tx.execute("DELETE FROM mem_pool", [])?,
+        };
+        Ok(())
+    }
+
+    /// Paging devices: (backing device, size MB, the partition it pages for), by partition.
+    pub fn paging_devices(&self) -> Result<Vec<(String, u64, u32)>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT name, size_mb, paging_lpar FROM backing_devices \
+             WHERE paging_lpar IS NOT NULL ORDER BY paging_lpar",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Makes a backing device the paging device of partition `lpar` (`Some`), or an ordinary
+    /// backing device again (`None`).
+    pub fn set_paging(&self, device: &str, lpar: Option<u32>) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE backing_devices SET paging_lpar = ?2 WHERE name = ?1",
+            params![device, lpar],
+        )?;
+        Ok(())
+    }
+}
