@@ -287,7 +287,7 @@ pub fn mem_lpar(p: &Partition) -> Record {
     let active = p.run.is_some() || p.is_management();
     let curr = p.run.as_ref().map_or(m.desired_mem, |r| r.mem);
     let run = |v: u64| if active { v.to_string() } else { "0".into() };
-    vec![
+    let mut rec = vec![
         ("lpar_name", p.name.clone()),
         ("lpar_id", p.lpar_id.to_string()),
         ("curr_min_mem", m.min_mem.to_string()),
@@ -299,7 +299,17 @@ pub fn mem_lpar(p: &Partition) -> Record {
         ("run_min_mem", run(m.min_mem)),
         ("run_mem", run(curr)),
         ("mem_mode", m.mem_mode.to_string()),
-    ]
+    ];
+    if m.mem_mode == ivm_model::MemMode::Shared {
+        let r = p.run.as_ref();
+        rec.extend([
+            ("curr_mem_weight", m.mem_weight.to_string()),
+            ("run_mem_weight", run(u64::from(m.mem_weight))),
+            ("phys_run_mem", r.and_then(|r| r.phys_mem).unwrap_or(0).to_string()),
+            ("run_paged_mem", r.and_then(|r| r.paged_mem).unwrap_or(0).to_string()),
+        ]);
+    }
+    rec
 }
 
 /// `lshwres -r proc --level sys`.

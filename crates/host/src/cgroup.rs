@@ -179,6 +179,36 @@ impl Hierarchy {
         self.group_at(&Path::new(parent).join(name))
     }
 
+    /// The shared memory pool's group under `parent`: on v1 a memory group only (the pool
+    /// limits memory and nothing else); on v2 a group its partitions' groups live in.
+    pub fn mem_pool(&self, parent: &str) -> Group {
+        let g = self.group_at(&Path::new(parent).join(MEM_POOL));
+        if g.v2 {
+            g
+        } else {
+            Group {
+                v2: false,
+                cpu: PathBuf::new(),
+                cpuset: PathBuf::new(),
+                memory: g.memory,
+                cpuacct: None,
+            }
+        }
+    }
+
+    /// A shared-memory partition's group (not created yet): its memory under the pool's group,
+    /// its processors where every partition's are (v1); wholly inside the pool's group (v2).
+    pub fn pooled_child(&self, parent: &str, name: &str) -> Group {
+        let pooled = self.group_at(&Path::new(parent).join(MEM_POOL).join(name));
+        if pooled.v2 {
+            return pooled;
+        }
+        Group {
+            memory: pooled.memory,
+            ..self.child(parent, name)
+        }
+    }
+
     fn group_at(&self, rel: &Path) -> Group {
         match self {
             Hierarchy::V1 {
@@ -208,6 +238,9 @@ impl Hierarchy {
     }
 }
 
+/// The name of the shared memory pool's group under an instance's parent group.
+pub const MEM_POOL: &str = "mempool";
+
 /// One group, as directories in each controller's hierarchy (the same one on v2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
@@ -224,9 +257,50 @@ impl Group {
         if self.v2 {
             vec![&self.cpu]
         } else {
-            let mut d = vec![&*self.cpu, &*self.cpuset, &*self.memory];
+            // The pool's v1 group has a memory directory only.
+            let mut d: Vec<&Path> = [&*self.cpu, &*self.cpuset, &*self.memory]
+                .into_iter()
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
             d.extend(self.cpuacct.as_deref());
             d
+        }
+    }
+
+    /// Creates the shared memory pool's group (see [`Hierarchy::mem_pool`]) with its limit;
+    /// an existing one just gets the limit.
+    pub fn create_pool(&self, limit_bytes: u64) -> Result<(), CgroupError> {
+        if !self.memory.is_dir() {
+            mkdir(&self.memory)?;
+            if self.v2 {
+                write(
+                    &self.memory.join("cgroup.subtree_control"),
+                    "+cpu +cpuset +memory",
+                )?;
+            }
+        }
+        self.set_memory_limit(limit_bytes)
+    }
+
+    /// Makes the group's memory directory alone (a shared-memory partition's, in the pool's).
+    pub fn create_memory(&self) -> Result<(), CgroupError> {
+        mkdir(&self.memory)
+    }
+
+    /// Whether the group's memory directory exists (a shared-memory partition's is under the
+    /// pool's).
+    pub fn memory_exists(&self) -> bool {
+        self.memory.is_dir()
+    }
+
+    /// Memory the kernel protects from reclaim while the group uses less (v2 `memory.low`;
+    /// v1 has no such protection under a parent's limit, where ivm lowers the others' limits
+    /// instead, so this does nothing there).
+    pub fn set_memory_low(&self, bytes: u64) -> Result<(), CgroupError> {
+        if self.v2 {
+            write(&self.memory.join("memory.low"), &bytes.to_string())
+        } else {
+            Ok(())
         }
     }
 

@@ -78,6 +78,13 @@ pub struct RunInfo {
     pub console_attached: bool,
     /// Processing units the partition used recently (QEMU's CPU time per wall time).
     pub utilized_units: ProcUnits,
+    /// Shared memory: the guest memory resident in the pool now, MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phys_mem: Option<u64>,
+    /// Shared memory: logical memory in use that is not resident, MB: on the paging device
+    /// (or never touched by the guest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paged_mem: Option<u64>,
 }
 
 /// Processor assignment: min/desired/max processors (virtual ones when shared) and units.

@@ -75,7 +75,14 @@ pub struct LaunchSpec {
     pub nic_slots: Vec<u32>,
     /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
     pub aio: &'static str,
+    /// Shared memory: the paging device that backs the guest's logical memory (all of
+    /// max_mem, mapped shared, so what the pool has no room for is written there), with a
+    /// balloon that sets the logical memory in use and gives back what the guest frees.
+    pub shared_mem: Option<String>,
 }
+
+/// The balloon device of a shared-memory partition.
+pub const BALLOON_ID: &str = "balloon0";
 
 /// A virtual Ethernet adapter (virtio-net) on a tap QEMU inherits as a descriptor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,8 +245,26 @@ impl LaunchSpec {
                 ),
             ]);
         }
-        let extra = self.max_mem_mb - self.base_mem_mb;
-        if extra > 0 {
+        let extra = match &self.shared_mem {
+            Some(_) => 0,
+            None => self.max_mem_mb - self.base_mem_mb,
+        };
+        if let Some(paging) = &self.shared_mem {
+            push(&["-m", &format!("{}M", self.max_mem_mb)]);
+            push(&[
+                "-object",
+                &format!(
+                    "memory-backend-file,id=ram0,size={}M,mem-path={paging},share=on,prealloc=off",
+                    self.max_mem_mb
+                ),
+            ]);
+            push(&[
+                "-device",
+                &format!(
+                    "virtio-balloon-pci,id={BALLOON_ID},free-page-reporting=on,deflate-on-oom=on"
+                ),
+            ]);
+        } else if extra > 0 {
             push(&[
                 "-m",
                 &format!("{}M,maxmem={}M", self.base_mem_mb, self.max_mem_mb),
@@ -247,13 +272,15 @@ impl LaunchSpec {
         } else {
             push(&["-m", &format!("{}M", self.base_mem_mb)]);
         }
-        push(&[
-            "-object",
-            &format!(
-                "memory-backend-ram,id=ram0,size={}M,prealloc=on",
-                self.base_mem_mb
-            ),
-        ]);
+        if self.shared_mem.is_none() {
+            push(&[
+                "-object",
+                &format!(
+                    "memory-backend-ram,id=ram0,size={}M,prealloc=on",
+                    self.base_mem_mb
+                ),
+            ]);
+        }
         if extra > 0 {
             push(&[
                 "-object",
@@ -417,6 +444,7 @@ mod tests {
             ],
             nic_slots: vec![3, 4],
             aio: "io_uring",
+            shared_mem: None,
         }
     }
 
@@ -514,5 +542,22 @@ mod tests {
         assert!(!a.contains("virtio-mem"), "{a}");
         assert!(a.contains("-accel kvm -cpu host,-arch-capabilities"), "{a}");
         assert!(a.contains("host-x86_64-cpu,id=cpu1"), "{a}");
+    }
+
+    #[test]
+    fn shared_memory_is_the_paging_device_mapped_with_a_balloon() {
+        let s = LaunchSpec {
+            base_mem_mb: 256,
+            plugged_mem_mb: 256,
+            max_mem_mb: 1024,
+            shared_mem: Some("/d/pools/rootvg/amspaging02".into()),
+            ..spec()
+        };
+        let a = s.argv().join(" ");
+        assert!(
+            a.contains("-m 1024M -object memory-backend-file,id=ram0,size=1024M,mem-path=/d/pools/rootvg/amspaging02,share=on,prealloc=off -device virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on "),
+            "{a}"
+        );
+        assert!(!a.contains("virtio-mem") && !a.contains("memory-backend-ram"), "{a}");
     }
 }

@@ -144,3 +144,44 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
 }
+
+/// Resident memory of a process's mappings of the file named `name` (any directory), MB: for
+/// a shared-memory partition's QEMU, its guest memory held in the pool (the one mapping of its
+/// paging device).
+pub fn mapping_rss_mb(pid: u32, name: &str) -> Option<u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    Some(parse_mapping_rss_kb(&smaps, name) >> 10)
+}
+
+fn parse_mapping_rss_kb(smaps: &str, name: &str) -> u64 {
+    let mut inside = false;
+    let mut kb = 0;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        // A mapping's header starts with its address range (`7f00-7f10`).
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            inside = line
+                .split_whitespace()
+                .nth(5)
+                .is_some_and(|p| p.rsplit('/').next() == Some(name));
+        } else if inside {
+            if let Some(v) = line.strip_prefix("Rss:") {
+                kb += v.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    kb
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    #[test]
+    fn rss_of_the_named_mapping_only() {
+        let smaps = "7f0000000000-7f0040000000 rw-s 00000000 fd:01 1234 /d/pools/rootvg/amspaging02\n\
+                     Size: 1048576 kB\nRss: 204800 kB\nPss: 204800 kB\n\
+                     7f0050000000-7f0050001000 r-xp 00000000 fd:01 99 /usr/bin/qemu-system-x86_64\n\
+                     Size: 4 kB\nRss: 4 kB\n";
+        assert_eq!(super::parse_mapping_rss_kb(smaps, "amspaging02"), 204800);
+        assert_eq!(super::parse_mapping_rss_kb(smaps, "amspaging03"), 0);
+    }
+}

@@ -359,6 +359,21 @@ pub fn detach_nic(q: &Qmp, slot: u32) -> Result<(), QmpError> {
     }
 }
 
+/// Sets the balloon so the guest has `mb` of its memory (a shared-memory partition's logical
+/// memory in use).
+pub fn set_balloon(q: &Qmp, mb: u64) -> Result<(), QmpError> {
+    q.execute("balloon", json!({ "value": mb << 20 })).map(|_| ())
+}
+
+/// The memory the guest has now, by the balloon, MB.
+pub fn balloon_mb(q: &Qmp) -> Result<u64, QmpError> {
+    let v = q.execute("query-balloon", Value::Null)?;
+    v.get("actual")
+        .and_then(Value::as_u64)
+        .map(|b| b >> 20)
+        .ok_or_else(|| QmpError::Protocol(format!("query-balloon answered {v}")))
+}
+
 /// Bytes read and written through one of a partition's virtual SCSI devices since QEMU started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockStats {

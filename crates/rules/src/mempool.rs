@@ -195,6 +195,49 @@ pub fn check_logical(
     Ok(())
 }
 
+/// Memory limits of the pool and of its running partitions, MB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// The pool's group: the pool plus each running partition's QEMU overhead.
+    pub pool: u64,
+    /// Per running partition: (ID, hard limit, protected share).
+    pub partitions: Vec<(u32, u64, u64)>,
+}
+
+/// How the pool is shared among its running partitions (ID, memory weight, max logical
+/// memory): each partition's share of the pool follows its weight (equal shares when every
+/// weight is 0), plus QEMU's `overhead`. With `lend` (cgroup v2, where the share becomes
+/// `memory.low`), a partition's hard limit is the whole pool (within its max logical memory):
+/// it may use what the others leave idle, and the kernel reclaims from it, to its paging
+/// device, before it touches another's share. Without (cgroup v1, which has no protection
+/// under a parent's limit), the hard limit is the pool less the others' shares: each share is
+/// reserved, and idle shares are not lent.
+pub fn pool_limits(
+    pool_mem: u64,
+    overhead: u64,
+    running: &[(u32, u8, u64)],
+    lend: bool,
+) -> PoolLimits {
+    let n = running.len() as u64;
+    let total: u64 = running.iter().map(|(_, w, _)| u64::from(*w)).sum();
+    let share = |w: u8| match total {
+        0 => pool_mem / n.max(1),
+        t => pool_mem * u64::from(w) / t,
+    };
+    let shares: u64 = running.iter().map(|(_, w, _)| share(*w)).sum();
+    PoolLimits {
+        pool: pool_mem + n * overhead,
+        partitions: running
+            .iter()
+            .map(|&(id, w, max)| {
+                let others = if lend { 0 } else { shares - share(w) };
+                let limit = (pool_mem - others.min(pool_mem)).min(max);
+                (id, limit + overhead, share(w).min(max) + overhead)
+            })
+            .collect(),
+    }
+}
+
 /// The refusal for shared memory without a pool.
 pub(crate) fn no_pool() -> RuleError {
     RuleError::Unsupported {
@@ -202,5 +245,31 @@ pub(crate) fn no_pool() -> RuleError {
         value: "shared".into(),
         reason: "this managed system has no shared memory pool; create one with \
                  chhwres -r mempool -o a, or use mem_mode=ded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_the_weights() {
+        // 1024 MB, weights 192 and 64: shares 768 and 256; each may use the pool less the
+        // other's share, within its own maximum.
+        let l = pool_limits(1024, 256, &[(2, 192, 2048), (3, 64, 512)], false);
+        assert_eq!(l.pool, 1024 + 2 * 256);
+        assert_eq!(l.partitions, vec![(2, 768 + 256, 768 + 256), (3, 256 + 256, 256 + 256)]);
+        // Alone, a partition may use the whole pool (within its max).
+        let l = pool_limits(1024, 0, &[(2, 128, 2048)], false);
+        assert_eq!(l.partitions, vec![(2, 1024, 1024)]);
+        let l = pool_limits(1024, 0, &[(2, 128, 512)], false);
+        assert_eq!(l.partitions, vec![(2, 512, 512)]);
+        // Weights of 0 share equally.
+        let l = pool_limits(1000, 0, &[(2, 0, 2000), (3, 0, 2000)], false);
+        assert_eq!(l.partitions, vec![(2, 500, 500), (3, 500, 500)]);
+        assert_eq!(pool_limits(1000, 5, &[], false).pool, 1000);
+        // Lent (v2): each may use the whole pool; the share is what is protected.
+        let l = pool_limits(1024, 256, &[(2, 192, 2048), (3, 64, 512)], true);
+        assert_eq!(l.partitions, vec![(2, 1024 + 256, 768 + 256), (3, 512 + 256, 256 + 256)]);
     }
 }

@@ -219,6 +219,8 @@ pub struct StartPlan {
     pub now_ms: i64,
     /// Files QEMU inherits, each as the descriptor number beside it (its disks).
     pub files: Vec<(std::fs::File, i32)>,
+    /// Shared memory: the logical memory the balloon leaves the guest, MB.
+    pub balloon_mb: Option<u64>,
 }
 
 /// All running partitions.
@@ -242,6 +244,12 @@ impl Runtime {
         }
     }
 
+    /// Whether the host's cgroups are v2 (a shared-memory partition's share is protected
+    /// there, and idle pool memory lent).
+    pub fn cgroup_v2(&self) -> Result<bool, HostError> {
+        Ok(self.cgroups()?.version() == "v2")
+    }
+
     fn cgroups(&self) -> Result<&Hierarchy, HostError> {
         self.env
             .cgroups
@@ -254,11 +262,61 @@ impl Runtime {
         Paths::new(&self.env.lpar_root.join(id.to_string()))
     }
 
-    /// The cgroup of a partition.
+    /// The cgroup of a partition: under the shared memory pool's when its memory is there.
     pub fn group(&self, id: u32) -> Result<Group, HostError> {
-        Ok(self
+        let cg = self.cgroups()?;
+        let name = format!("lpar{id}");
+        let pooled = cg.pooled_child(&self.env.cgroup_parent, &name);
+        Ok(if pooled.memory_exists() {
+            pooled
+        } else {
+            cg.child(&self.env.cgroup_parent, &name)
+        })
+    }
+
+    /// Creates the shared memory pool's cgroup, or gives it a new limit.
+    pub fn set_mem_pool(&self, limit_bytes: u64) -> Result<(), HostError> {
+        let cg = self.cgroups()?;
+        cg.parent(&self.env.cgroup_parent)?;
+        cg.mem_pool(&self.env.cgroup_parent)
+            .create_pool(limit_bytes)?;
+        Ok(())
+    }
+
+    /// The shared memory pool's cgroup: (limit, usage) in bytes, while it exists.
+    pub fn mem_pool_usage(&self) -> Option<(u64, u64)> {
+        let g = self.cgroups().ok()?.mem_pool(&self.env.cgroup_parent);
+        let limit = g
+            .read("memory.limit_in_bytes")
+            .or_else(|| g.read("memory.max"))?
+            .parse()
+            .ok()?;
+        Some((limit, g.memory_usage()?))
+    }
+
+    /// Removes the shared memory pool's cgroup (it must hold no partition).
+    pub fn remove_mem_pool(&self) -> Result<(), HostError> {
+        let cg = self.cgroups()?;
+        cg.mem_pool(&self.env.cgroup_parent).remove()?;
+        Ok(())
+    }
+
+    /// Puts a partition that is about to start under the pool: its memory group is made in
+    /// the pool's, so [`Runtime::group`] and the group made at activation are the pooled one.
+    pub fn place_in_pool(&self, id: u32) -> Result<(), HostError> {
+        let g = self
             .cgroups()?
-            .child(&self.env.cgroup_parent, &format!("lpar{id}")))
+            .pooled_child(&self.env.cgroup_parent, &format!("lpar{id}"));
+        g.create_memory()?;
+        Ok(())
+    }
+
+    /// A running shared-memory partition's hard limit and protected share.
+    pub fn set_pool_share(&self, id: u32, limit: u64, low: u64) -> Result<(), HostError> {
+        let g = self.group(id)?;
+        g.set_memory_limit(limit)?;
+        g.set_memory_low(low)?;
+        Ok(())
     }
 
     /// A running partition's handles.
@@ -423,6 +481,9 @@ impl Runtime {
         laps.lap("spawn");
         let attach = self.connect(plan.id, pid, &paths).and_then(|qmp| {
             laps.lap("qmp");
+            if let Some(mb) = plan.balloon_mb {
+                vm::set_balloon(&qmp, mb)?;
+            }
             if plan.resume {
                 vm::cont(&qmp)?;
                 laps.lap("resume");

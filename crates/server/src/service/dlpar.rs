@@ -217,10 +217,22 @@ impl Service {
                 .map_err(host)
         };
         let (m0, m1) = (old.mem.desired_mem, new.mem.desired_mem);
-        let mem_steps = [
-            step("mem_limit", || mem_limit(new), || mem_limit(old)),
-            step("plugged_mem", || plugged_mem(new), || plugged_mem(old)),
-        ];
+        let balloon = |p: &Partition| -> Result<(), ServiceError> {
+            vm::set_balloon(&live.qmp, p.mem.desired_mem)
+                .map_err(HostError::from)
+                .map_err(host)
+        };
+        // Shared memory: the logical memory in use is the balloon's; the cgroup limits follow
+        // the pool (its share), not the logical memory.
+        let shared = new.mem.mem_mode == ivm_model::MemMode::Shared;
+        let mem_steps: Vec<Step> = if shared {
+            vec![step("balloon", || balloon(new), || balloon(old))]
+        } else {
+            vec![
+                step("mem_limit", || mem_limit(new), || mem_limit(old)),
+                step("plugged_mem", || plugged_mem(new), || plugged_mem(old)),
+            ]
+        };
         let (p0, p1) = (old.procs.desired_procs, new.procs.desired_procs);
         // CPUs a dedicated partition takes or gives back; filled in by the step that does it.
         let moved: Mutex<Vec<u32>> = Mutex::default();

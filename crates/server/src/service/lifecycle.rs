@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use ivm_host::cgroup::CpuControl;
-use ivm_model::{BootMode, Partition, PartitionState, ProcMode, ShutdownKind, ShutdownRequest};
+use ivm_model::{
+    BootMode, MemMode, Partition, PartitionState, ProcMode, ShutdownKind, ShutdownRequest,
+};
 use ivm_qemu::{vm, LaunchSpec};
 use ivm_rules::RuleError;
 
@@ -146,16 +148,49 @@ impl Service {
         storage.files.extend(taps);
         laps.lap("storage and network");
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
-        let cpus = self.cpus.join(
-            rt,
-            p.lpar_id,
-            &GroupSpec {
-                dedicated,
-                procs: p.procs.desired_procs,
-                cpu: cpu_control(p),
-                mem_limit: ivm_rules::memory_limit_mb(p.mem.desired_mem, rt.env.accel) << 20,
-            },
-        )?;
+        // Shared memory: the partition's memory group goes in the pool's, with its share of
+        // the pool (the others' limits make room); its guest memory is its paging device.
+        let (shared_mem, share) = if p.mem.mem_mode == MemMode::Shared {
+            let path = self.paging_path(p).inspect_err(|_| self.sweep_bridges())?;
+            let share = self
+                .rebalance_pool(rt, Some(p))
+                .and_then(|s| {
+                    rt.place_in_pool(p.lpar_id)?;
+                    Ok(s)
+                })
+                .inspect_err(|_| {
+                    self.sweep_bridges();
+                    let _ = self.rebalance_pool(rt, None);
+                })?;
+            (Some(path), share)
+        } else {
+            (None, None)
+        };
+        let mem_limit = match share {
+            Some((limit, _)) => limit << 20,
+            None => ivm_rules::memory_limit_mb(p.mem.desired_mem, rt.env.accel) << 20,
+        };
+        let cpus = self
+            .cpus
+            .join(
+                rt,
+                p.lpar_id,
+                &GroupSpec {
+                    dedicated,
+                    procs: p.procs.desired_procs,
+                    cpu: cpu_control(p),
+                    mem_limit,
+                },
+            )
+            .inspect_err(|_| {
+                if share.is_some() {
+                    rt.remove_leftovers(p.lpar_id);
+                    let _ = self.rebalance_pool(rt, None);
+                }
+            })?;
+        if let Some((limit, low)) = share {
+            rt.set_pool_share(p.lpar_id, limit << 20, low << 20)?;
+        }
         laps.lap("cgroup");
         let resume = !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
         let kernel = (!p.boot.boot_kernel.is_empty()).then(|| {
@@ -184,16 +219,21 @@ impl Service {
                 nics,
                 nic_slots: ivm_rules::ported_slots(p),
                 aio: rt.env.aio,
+                shared_mem: shared_mem.map(|p| p.display().to_string()),
             },
             cpus,
             dedicated,
             resume,
             now_ms: now_ms(),
             files: storage.files,
+            balloon_mb: share.map(|_| p.mem.desired_mem),
         };
         if let Err(e) = rt.start(plan, laps) {
             self.cpus.leave(rt, p.lpar_id);
             self.sweep_bridges();
+            if share.is_some() {
+                let _ = self.rebalance_pool(rt, None);
+            }
             return Err(e.into());
         }
         Ok(if resume {
@@ -442,8 +482,12 @@ impl Service {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         self.cpus.leave(&**rt, id);
-        // Its taps went with QEMU; bridges nobody uses now go too.
+        // Its taps went with QEMU; bridges nobody uses now go too. Its share of the shared
+        // memory pool goes back to the others.
         self.sweep_bridges();
+        if let Err(e) = self.rebalance_pool(rt, None) {
+            tracing::warn!(error = %e, "cannot share the memory pool anew");
+        }
         let (state, code) = if clean {
             (PartitionState::NotActivated, "")
         } else {
@@ -598,14 +642,20 @@ impl Service {
         // QEMU took (a new requested memory size, a vCPU unplug) may still be under way in the
         // guest, so what it reports now is not where it is going.
         let vcpus_now = vm::vcpus(&live.qmp).map_err(host)?;
-        let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
-        live.group
-            .set_memory_limit(limit(old).max(limit(stored)))
-            .map_err(HostError::from)?;
-        vm::set_plugged_mem(&live.qmp, old.mem.desired_mem - old.mem.min_mem).map_err(host)?;
-        live.group
-            .set_memory_limit(limit(old))
-            .map_err(HostError::from)?;
+        if old.mem.mem_mode == ivm_model::MemMode::Shared {
+            vm::set_balloon(&live.qmp, old.mem.desired_mem).map_err(host)?;
+        } else {
+            let limit =
+                |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
+            live.group
+                .set_memory_limit(limit(old).max(limit(stored)))
+                .map_err(HostError::from)?;
+            vm::set_plugged_mem(&live.qmp, old.mem.desired_mem - old.mem.min_mem)
+                .map_err(host)?;
+            live.group
+                .set_memory_limit(limit(old))
+                .map_err(HostError::from)?;
+        }
         if live.dedicated {
             // Enough CPUs for the larger of the two counts while the vCPUs change, then the
             // committed number.

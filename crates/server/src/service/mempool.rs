@@ -7,10 +7,22 @@ use ivm_model::{
 };
 
 use super::{Actor, Service, ServiceError};
+use crate::runtime::Runtime;
 
 /// Room the host keeps in the pool for its own part of each running partition (page tables,
 /// the balloon's bookkeeping), MB: ivm's choice, shown as `sys_firmware_pool_mem`.
 const POOL_FIRMWARE_PER_LPAR: u64 = 0;
+
+/// A running shared-memory partition's guest memory held in the pool now, MB: the resident
+/// part of its paging device's mapping (QEMU's own memory is not the pool's).
+pub(super) fn guest_resident_mb(l: &crate::runtime::Live) -> u64 {
+    ivm_qemu::process::mapping_rss_mb(l.pid, &paging_device_name(l.id)).unwrap_or(0)
+}
+
+/// Whether any shared-memory partition runs.
+fn running_any(parts: &[Partition], rt: Option<&std::sync::Arc<Runtime>>) -> bool {
+    rt.is_some_and(|rt| ivm_rules::shared_partitions(parts).any(|p| rt.get(p.lpar_id).is_some()))
+}
 
 /// The name of partition `id`'s paging device.
 pub(super) fn paging_device_name(id: u32) -> String {
@@ -40,14 +52,22 @@ impl Service {
         let running = |id: u32| rt.is_some_and(|rt| rt.get(id).is_some());
         let held: u64 = ivm_rules::shared_partitions(&parts)
             .filter_map(|p| rt?.get(p.lpar_id))
-            .map(|l| l.group.memory_usage().unwrap_or(0) >> 20)
+            .map(|l| guest_resident_mb(&l))
             .sum();
         let firmware = POOL_FIRMWARE_PER_LPAR
             * ivm_rules::shared_partitions(&parts)
                 .filter(|p| running(p.lpar_id))
                 .count() as u64;
+        // What the kernel will still give the pool's partitions: its cgroup's limit less its
+        // usage (QEMU's own memory counted in both), at most the pool.
+        let avail = match rt.and_then(|rt| rt.mem_pool_usage()) {
+            Some((limit, usage)) if running_any(&parts, rt) => {
+                (limit.saturating_sub(usage) >> 20).min(pool.pool_mem)
+            }
+            _ => pool.pool_mem.saturating_sub(held + firmware),
+        };
         Ok(MemPoolView {
-            curr_avail_pool_mem: pool.pool_mem.saturating_sub(held + firmware),
+            curr_avail_pool_mem: avail,
             sys_firmware_pool_mem: firmware,
             logical_mem: ivm_rules::logical_mem(&parts),
             max_logical_mem: ivm_rules::LOGICAL_PER_POOL * pool.pool_mem,
@@ -126,6 +146,14 @@ impl Service {
             tx.put_mem_pool(Some(&pool))?;
             Ok((pool, "mempool".into()))
         })
+        .inspect(|_| {
+            // The running partitions' shares follow the pool's new size.
+            if let Some(rt) = self.runtime.as_ref() {
+                if let Err(e) = self.rebalance_pool(rt, None) {
+                    tracing::warn!(error = %e, "cannot share the memory pool anew");
+                }
+            }
+        })
     }
 
     /// Removes the pool (`chhwres -r mempool -o r`) when no partition uses shared memory.
@@ -136,7 +164,13 @@ impl Service {
             ivm_rules::check_mempool_removal(&sys, &tx.partitions()?)?;
             tx.put_mem_pool(None)?;
             Ok(((), "mempool".into()))
-        })
+        })?;
+        if let Some(rt) = self.runtime.as_ref() {
+            if let Err(e) = rt.remove_mem_pool() {
+                tracing::warn!(error = %e, "cannot remove the memory pool's cgroup");
+            }
+        }
+        Ok(())
     }
 
     /// Physical memory the running shared-memory partitions hold now, MB.
@@ -147,7 +181,7 @@ impl Service {
         };
         Ok(ivm_rules::shared_partitions(&parts)
             .filter_map(|p| rt.get(p.lpar_id))
-            .map(|l| l.group.memory_usage().unwrap_or(0) >> 20)
+            .map(|l| guest_resident_mb(&l))
             .sum())
     }
 
@@ -190,6 +224,64 @@ impl Service {
             (MemMode::Dedicated, Some(_)) => self.remove_paging_device(p.lpar_id),
             (MemMode::Dedicated, None) => Ok(()),
         }
+    }
+
+    /// The paging device's path on the host (made now if the partition lacks one).
+    pub(super) fn paging_path(&self, p: &Partition) -> Result<std::path::PathBuf, ServiceError> {
+        self.reconcile_paging(p)?;
+        self.store.read(|tx| {
+            let (name, _, _) = tx
+                .paging_devices()?
+                .into_iter()
+                .find(|(_, _, lpar)| *lpar == p.lpar_id)
+                .ok_or_else(|| {
+                    ServiceError::Host(format!("partition {} has no paging device", p.name))
+                })?;
+            let disks = tx.disks()?;
+            let disk = ivm_rules::find_disk(&disks, &name)?;
+            let pools = tx.pools()?;
+            let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
+            Ok(super::pooldriver::PoolDriver::of(pool).locate(&name).0)
+        })
+    }
+
+    /// Sets the pool's cgroup limit and each running shared-memory partition's share, with
+    /// `starting` counted among them; returns the share (limit, protected) of `starting`, MB.
+    pub(super) fn rebalance_pool(
+        &self,
+        rt: &Runtime,
+        starting: Option<&Partition>,
+    ) -> Result<Option<(u64, u64)>, ServiceError> {
+        let (pool, parts) = self
+            .store
+            .read(|tx| Ok::<_, ServiceError>((tx.mem_pool()?, tx.partitions()?)))?;
+        let Some(pool) = pool else {
+            return Ok(None);
+        };
+        let skip = starting.map(|p| p.lpar_id);
+        let mut running: Vec<(u32, u8, u64)> = ivm_rules::shared_partitions(&parts)
+            .filter(|p| Some(p.lpar_id) != skip && rt.get(p.lpar_id).is_some())
+            .map(|p| (p.lpar_id, p.mem.mem_weight, p.mem.max_mem))
+            .collect();
+        if let Some(p) = starting {
+            running.push((p.lpar_id, p.mem.mem_weight, p.mem.max_mem));
+        }
+        let limits = ivm_rules::pool_limits(
+            pool.pool_mem,
+            ivm_rules::qemu_overhead_mb(rt.env.accel),
+            &running,
+            rt.cgroup_v2()?,
+        );
+        rt.set_mem_pool(limits.pool << 20)?;
+        let mut mine = None;
+        for (id, limit, low) in limits.partitions {
+            if Some(id) == skip {
+                mine = Some((limit, low));
+            } else if let Err(e) = rt.set_pool_share(id, limit << 20, low << 20) {
+                tracing::warn!(lpar = id, error = %e, "cannot set the partition's share of the memory pool");
+            }
+        }
+        Ok(mine)
     }
 
     /// Removes partition `id`'s paging device, if it has one.

@@ -37,18 +37,26 @@ impl Service {
         // QEMU may be on its way out and not answer: then the committed values are the best
         // statement of what the guest has.
         let procs = ivm_qemu::vm::vcpus(&live.qmp).unwrap_or(p.procs.desired_procs);
-        let plugged =
-            ivm_qemu::vm::plugged_mem_mb(&live.qmp).unwrap_or(p.mem.desired_mem - p.mem.min_mem);
+        let shared = p.mem.mem_mode == ivm_model::MemMode::Shared;
+        let mem = if shared {
+            ivm_qemu::vm::balloon_mb(&live.qmp).unwrap_or(p.mem.desired_mem)
+        } else {
+            p.mem.min_mem
+                + ivm_qemu::vm::plugged_mem_mb(&live.qmp)
+                    .unwrap_or(p.mem.desired_mem - p.mem.min_mem)
+        };
         let cpus = live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
         p.run = Some(ivm_model::RunInfo {
             pid: live.pid,
             accel: rt.env.accel,
             started_ms: live.started_ms,
             procs,
-            mem: p.mem.min_mem + plugged,
+            mem,
             cpus: ivm_host::cpulist::format(&cpus),
             console_attached: live.console_attached(),
             utilized_units: ivm_model::ProcUnits(live.utilized()),
+            phys_mem: shared.then(|| super::mempool::guest_resident_mb(&live)),
+            paged_mem: shared.then(|| mem.saturating_sub(super::mempool::guest_resident_mb(&live))),
         });
     }
 
@@ -119,6 +127,12 @@ impl Service {
             })?;
             let next = next.into_iter().next().expect("one partition changed");
             self.reconcile_paging(&next)?;
+            // A running shared-memory partition's new weight moves the shares.
+            if let Some(rt) = self.runtime.as_ref().filter(|rt| rt.get(id).is_some()) {
+                if next.mem.mem_mode == ivm_model::MemMode::Shared {
+                    self.rebalance_pool(rt, None)?;
+                }
+            }
             let t = target(&next);
             Ok((next, t))
         })
