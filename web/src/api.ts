@@ -28,6 +28,8 @@ export type CreatePreview = Schemas['CreatePreview'];
 export type UtilSample = Schemas['UtilSample'];
 export type UtilConfig = Schemas['UtilConfig'];
 export type UtilPoint = Schemas['UtilPoint'];
+export type MemPoolView = Schemas['MemPoolView'];
+export type MemPoolRequest = Schemas['MemPoolRequest'];
 
 /** An error the API returned: the server's message, shown verbatim. */
 export class ApiError extends Error {
@@ -91,6 +93,10 @@ export const api = {
     call<Partition>('POST', `/partitions/${id}/ethernet`, { op, slot_num, port_vlan_id }),
   createSea: (phys: string, vadapter: string) => call<EthDevice>('POST', '/network/sea', { phys, vadapter }),
   removeDevice: (name: string) => call<EthDevice>('DELETE', `/network/devices/${encodeURIComponent(name)}`),
+  memPool: () => call<MemPoolView>('GET', '/system/mempool'),
+  createMemPool: (req: MemPoolRequest) => call<void>('POST', '/system/mempool', req),
+  changeMemPool: (req: MemPoolRequest) => call<void>('PATCH', '/system/mempool', req),
+  removeMemPool: () => call<void>('DELETE', '/system/mempool'),
   utilSeries: (lpar: number | null, from_ms: number) =>
     call<UtilPoint[]>('GET', `/utilization/series?from_ms=${from_ms}${lpar === null ? '' : `&lpar_id=${lpar}`}`),
   utilConfig: () => call<UtilConfig>('GET', '/utilization/config'),

@@ -305,8 +305,14 @@ pub fn mem_lpar(p: &Partition) -> Record {
         rec.extend([
             ("curr_mem_weight", m.mem_weight.to_string()),
             ("run_mem_weight", run(u64::from(m.mem_weight))),
-            ("phys_run_mem", r.and_then(|r| r.phys_mem).unwrap_or(0).to_string()),
-            ("run_paged_mem", r.and_then(|r| r.paged_mem).unwrap_or(0).to_string()),
+            (
+                "phys_run_mem",
+                r.and_then(|r| r.phys_mem).unwrap_or(0).to_string(),
+            ),
+            (
+                "run_paged_mem",
+                r.and_then(|r| r.paged_mem).unwrap_or(0).to_string(),
+            ),
         ]);
     }
     rec

@@ -15,7 +15,15 @@ const PATTERN: &str = "IVM-HOG-PAGE-DATA";
 
 fn mem_field(d: &Daemon, id: u32, field: &str) -> u64 {
     d.ok(&[
-        "lshwres", "-r", "mem", "--level", "lpar", "--filter", &format!("lpar_ids={id}"), "-F", field,
+        "lshwres",
+        "-r",
+        "mem",
+        "--level",
+        "lpar",
+        "--filter",
+        &format!("lpar_ids={id}"),
+        "-F",
+        field,
     ])
     .trim()
     .parse()
@@ -39,7 +47,10 @@ fn pattern_on_disk_mb(path: &std::path::Path) -> u64 {
         ))
         .output()
         .unwrap();
-    let lines: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let lines: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     lines * (PATTERN.len() as u64 + 1) >> 20
 }
 
@@ -48,7 +59,12 @@ fn cgroup_mb(d: &Daemon, id: u32, file: &str) -> u64 {
     let name = std::fs::read_to_string(d.data_dir().join("cgroup.name")).unwrap();
     let v = common::cgroup_mounts()
         .into_iter()
-        .map(|m| m.join(name.trim()).join("mempool").join(format!("lpar{id}")).join(file))
+        .map(|m| {
+            m.join(name.trim())
+                .join("mempool")
+                .join(format!("lpar{id}"))
+                .join(file)
+        })
         .find_map(|p| std::fs::read_to_string(p).ok())
         .unwrap_or_else(|| panic!("no {file} for lpar{id}"));
     v.trim().parse::<u64>().unwrap() >> 20
@@ -74,7 +90,19 @@ fn a_hog_pages_to_its_own_device_and_the_other_keeps_its_share() {
     let mut hog = boot(&d, "hog", 2);
     assert_eq!(
         d.ok(&["lssyscfg", "-r", "lpar", "-F", "name,state"]),
-        format!("{},Running\nhog,Running\ncalm,Running\n", d.ok(&["lssyscfg", "-r", "lpar", "--filter", "lpar_ids=1", "-F", "name"]).trim())
+        format!(
+            "{},Running\nhog,Running\ncalm,Running\n",
+            d.ok(&[
+                "lssyscfg",
+                "-r",
+                "lpar",
+                "--filter",
+                "lpar_ids=1",
+                "-F",
+                "name"
+            ])
+            .trim()
+        )
     );
     // Each partition's hard limit: the pool less the other's share (cgroup v1 reserves
     // shares), plus QEMU's overhead (256 MB under TCG).
@@ -97,7 +125,12 @@ fn a_hog_pages_to_its_own_device_and_the_other_keeps_its_share() {
     // As much as the guest's /tmp took (tmpfs: half its memory).
     hog.send("echo SI\"\"ZE-$(wc -c < /tmp/hog)");
     let size = hog.wait_for("SIZE-", Duration::from_secs(60));
-    let hog_mb: u64 = size.trim_start_matches("SIZE-").trim().parse::<u64>().unwrap() >> 20;
+    let hog_mb: u64 = size
+        .trim_start_matches("SIZE-")
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+        >> 20;
     assert!(hog_mb >= 200, "the hog wrote only {hog_mb} MB");
     let hog_resident = mem_field(&d, 2, "phys_run_mem");
     let calm_after = mem_field(&d, 3, "phys_run_mem");
@@ -110,30 +143,52 @@ fn a_hog_pages_to_its_own_device_and_the_other_keeps_its_share() {
     // The hog never held more than its limit (its share and QEMU's overhead), so its data did
     // not all fit: what did not is on its paging device, read from the disk itself.
     assert!(cgroup_mb(&d, 2, "memory.max_usage_in_bytes") <= hog_limit);
-    assert!(hog_resident < hog_mb, "hog holds {hog_resident} MB of the pool");
+    assert!(
+        hog_resident < hog_mb,
+        "hog holds {hog_resident} MB of the pool"
+    );
     assert!(
         on_disk + hog_resident >= hog_mb,
         "{on_disk} MB of the hog's data on its paging device and {hog_resident} MB resident"
     );
-    assert_eq!(pattern_on_disk_mb(&d.data_dir().join("pools/rootvg/amspaging03")), 0);
+    assert_eq!(
+        pattern_on_disk_mb(&d.data_dir().join("pools/rootvg/amspaging03")),
+        0
+    );
     // The calm partition kept its working set in the pool (its share is 384 MB), and its
     // guest still has all of it.
-    assert!(calm_after + 16 >= calm_before, "calm went from {calm_before} to {calm_after} MB");
+    assert!(
+        calm_after + 16 >= calm_before,
+        "calm went from {calm_before} to {calm_after} MB"
+    );
     calm.send("cmp /tmp/ws /dev/zero 2>&1 | head -c 40; echo CMP-\"\"DONE");
     let cmp = calm.wait_for("CMP-DONE", Duration::from_secs(120));
-    assert!(cmp.contains("EOF on /tmp/ws") || cmp.starts_with("CMP-DONE"), "{cmp}");
+    assert!(
+        cmp.contains("EOF on /tmp/ws") || cmp.starts_with("CMP-DONE"),
+        "{cmp}"
+    );
     // The hog's data reads back (its first megabyte, long since paged out).
-    hog.send(&format!("echo FI\"\"RST-$(head -c 1048576 /tmp/hog | grep -c {PATTERN})"));
+    hog.send(&format!(
+        "echo FI\"\"RST-$(head -c 1048576 /tmp/hog | grep -c {PATTERN})"
+    ));
     let first = hog.wait_for("FIRST-", Duration::from_secs(120));
-    assert_eq!(first.trim(), format!("FIRST-{}", (1 << 20) / (PATTERN.len() + 1)));
+    assert_eq!(
+        first.trim(),
+        format!("FIRST-{}", (1 << 20) / (PATTERN.len() + 1))
+    );
 
     // Memory the hog's guest frees goes back to the pool (free page reporting).
     let (avail_before, hog_before) = (pool_avail(&d), mem_field(&d, 2, "phys_run_mem"));
     hog.send("rm /tmp/hog; echo 3 > /proc/sys/vm/drop_caches; echo FREED-\"\"DONE");
     hog.wait_for("FREED-DONE", Duration::from_secs(60));
-    eventually("the hog's freed memory back in the pool", Duration::from_secs(60), || {
-        pool_avail(&d) >= avail_before + 32 && mem_field(&d, 2, "phys_run_mem") + 32 <= hog_before
-    });
+    eventually(
+        "the hog's freed memory back in the pool",
+        Duration::from_secs(60),
+        || {
+            pool_avail(&d) >= avail_before + 32
+                && mem_field(&d, 2, "phys_run_mem") + 32 <= hog_before
+        },
+    );
     println!(
         "pool available: {avail_before} MB before the hog freed its data, {} MB after; hog resident {hog_before} -> {} MB",
         pool_avail(&d),
@@ -146,10 +201,16 @@ fn a_hog_pages_to_its_own_device_and_the_other_keeps_its_share() {
         mem_field(&d, 3, "curr_mem") <= 256 + 8
     });
     let e = d.fails(&["chhwres", "-r", "mem", "-o", "r", "--id", "3", "-q", "64"]);
-    assert!(e.contains("outside the running partition's range 256 to 768"), "{e}");
+    assert!(
+        e.contains("outside the running partition's range 256 to 768"),
+        "{e}"
+    );
     // Logical memory may reach 4 times the pool (1024 MB) and no more.
     let e = d.fails(&["chhwres", "-r", "mem", "-o", "a", "--id", "3", "-q", "512"]);
-    assert!(e.contains("not enough logical memory in the shared memory pool"), "{e}");
+    assert!(
+        e.contains("not enough logical memory in the shared memory pool"),
+        "{e}"
+    );
     d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "3", "-q", "256"]);
     eventually("calm's balloon at 512 MB", Duration::from_secs(60), || {
         mem_field(&d, 3, "curr_mem") >= 512 - 8

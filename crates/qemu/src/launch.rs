@@ -558,6 +558,9 @@ mod tests {
             a.contains("-m 1024M -object memory-backend-file,id=ram0,size=1024M,mem-path=/d/pools/rootvg/amspaging02,share=on,prealloc=off -device virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on "),
             "{a}"
         );
-        assert!(!a.contains("virtio-mem") && !a.contains("memory-backend-ram"), "{a}");
+        assert!(
+            !a.contains("virtio-mem") && !a.contains("memory-backend-ram"),
+            "{a}"
+        );
     }
 }

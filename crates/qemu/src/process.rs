@@ -166,7 +166,12 @@ fn parse_mapping_rss_kb(smaps: &str, name: &str) -> u64 {
                 .is_some_and(|p| p.rsplit('/').next() == Some(name));
         } else if inside {
             if let Some(v) = line.strip_prefix("Rss:") {
-                kb += v.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap_or(0);
+                kb += v
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap_or(0);
             }
         }
     }
@@ -177,7 +182,8 @@ fn parse_mapping_rss_kb(smaps: &str, name: &str) -> u64 {
 mod mapping_tests {
     #[test]
     fn rss_of_the_named_mapping_only() {
-        let smaps = "7f0000000000-7f0040000000 rw-s 00000000 fd:01 1234 /d/pools/rootvg/amspaging02\n\
+        let smaps =
+            "7f0000000000-7f0040000000 rw-s 00000000 fd:01 1234 /d/pools/rootvg/amspaging02\n\
                      Size: 1048576 kB\nRss: 204800 kB\nPss: 204800 kB\n\
                      7f0050000000-7f0050001000 r-xp 00000000 fd:01 99 /usr/bin/qemu-system-x86_64\n\
                      Size: 4 kB\nRss: 4 kB\n";

@@ -362,7 +362,8 @@ pub fn detach_nic(q: &Qmp, slot: u32) -> Result<(), QmpError> {
 /// Sets the balloon so the guest has `mb` of its memory (a shared-memory partition's logical
 /// memory in use).
 pub fn set_balloon(q: &Qmp, mb: u64) -> Result<(), QmpError> {
-    q.execute("balloon", json!({ "value": mb << 20 })).map(|_| ())
+    q.execute("balloon", json!({ "value": mb << 20 }))
+        .map(|_| ())
 }
 
 /// The memory the guest has now, by the balloon, MB.

@@ -47,8 +47,8 @@ pub use media::{
 };
 pub use memory::{resolve_memory, MemRequest};
 pub use mempool::{
-    check_logical, check_mempool_removal, logical_mem, pool_limits, PoolLimits, resolve_pool, shared_partitions,
-    LOGICAL_PER_POOL,
+    check_logical, check_mempool_removal, logical_mem, pool_limits, resolve_pool,
+    shared_partitions, PoolLimits, LOGICAL_PER_POOL,
 };
 pub use names::{lowest_free_id, validate_partition_name};
 pub use netdev::{

@@ -258,7 +258,10 @@ mod tests {
         // other's share, within its own maximum.
         let l = pool_limits(1024, 256, &[(2, 192, 2048), (3, 64, 512)], false);
         assert_eq!(l.pool, 1024 + 2 * 256);
-        assert_eq!(l.partitions, vec![(2, 768 + 256, 768 + 256), (3, 256 + 256, 256 + 256)]);
+        assert_eq!(
+            l.partitions,
+            vec![(2, 768 + 256, 768 + 256), (3, 256 + 256, 256 + 256)]
+        );
         // Alone, a partition may use the whole pool (within its max).
         let l = pool_limits(1024, 0, &[(2, 128, 2048)], false);
         assert_eq!(l.partitions, vec![(2, 1024, 1024)]);
@@ -270,6 +273,9 @@ mod tests {
         assert_eq!(pool_limits(1000, 5, &[], false).pool, 1000);
         // Lent (v2): each may use the whole pool; the share is what is protected.
         let l = pool_limits(1024, 256, &[(2, 192, 2048), (3, 64, 512)], true);
-        assert_eq!(l.partitions, vec![(2, 1024 + 256, 768 + 256), (3, 512 + 256, 256 + 256)]);
+        assert_eq!(
+            l.partitions,
+            vec![(2, 1024 + 256, 768 + 256), (3, 512 + 256, 256 + 256)]
+        );
     }
 }

@@ -18,6 +18,8 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   const [name, setName] = useState('');
   const [id, setId] = useState('');
   const [mem, setMem] = useState({ min: '', desired: '512', max: '' });
+  const [memMode, setMemMode] = useState<'ded' | 'shared'>('ded');
+  const [memWeight, setMemWeight] = useState('128');
   const [mode, setMode] = useState<'shared' | 'ded'>('shared');
   const [procs, setProcs] = useState({ min: '', desired: '1', max: '' });
   const [unitsIn, setUnitsIn] = useState({ min: '', desired: '', max: '' });
@@ -46,6 +48,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
     desired_mem: num(mem.desired),
     max_mem: num(mem.max),
   };
+  if (memMode === 'shared') Object.assign(spec, { mem_mode: 'shared', mem_weight: num(memWeight) });
   if (mode === 'shared') {
     Object.assign(spec, {
       min_proc_units: num(unitsIn.min), desired_proc_units: num(unitsIn.desired), max_proc_units: num(unitsIn.max),
@@ -138,7 +141,13 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
           {refusal}
           {capacityAfter}
           <Form>
-            {field('Desired memory (MB)', mem.desired, (v) => setMem({ ...mem, desired: v }), 'c-mem', 'Committed at creation; a multiple of the region size')}
+            <FormGroup role="radiogroup" label="Memory mode" fieldId="c-mem-mode">
+              <Radio id="c-mem-ded" name="mem-mode" label="Dedicated (physical memory committed to the partition)" isChecked={memMode === 'ded'} onChange={() => setMemMode('ded')} />
+              <Radio id="c-mem-shared" name="mem-mode" label="Shared (logical memory from the shared memory pool, with a paging device)" isChecked={memMode === 'shared'} onChange={() => setMemMode('shared')} />
+            </FormGroup>
+            {memMode === 'shared' && field('Memory weight (0 to 255)', memWeight, setMemWeight, 'c-mem-weight', 'Its share of the pool against the other shared-memory partitions')}
+            {field(memMode === 'shared' ? 'Desired memory (MB)' : 'Desired memory (MB)', mem.desired, (v) => setMem({ ...mem, desired: v }), 'c-mem',
+              memMode === 'shared' ? 'Logical memory; the pool lends physical memory, the paging device holds the rest' : 'Committed at creation; a multiple of the region size')}
             {field('Minimum memory (MB)', mem.min, (v) => setMem({ ...mem, min: v }), 'c-mem-min', 'Empty: the desired value')}
             {field('Maximum memory (MB)', mem.max, (v) => setMem({ ...mem, max: v }), 'c-mem-max', 'What DLPAR may add up to; empty: the desired value')}
           </Form>

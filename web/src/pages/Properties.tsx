@@ -2,8 +2,7 @@
 // values change live (DLPAR) within min..max, and memory min/max cannot change.
 import { useEffect, useState } from 'react';
 import {
-  Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
-  ModalHeader, Switch, Tab, Tabs, TextInput,
+  Alert, Button, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, Switch, Tab, Tabs, TextInput,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { api, units, type Partition, type StorageView } from '../api';
@@ -16,7 +15,7 @@ export function Properties({ partition: p, canModify, onClose }: { partition: Pa
     min_mem: String(p.min_mem), desired_mem: String(p.desired_mem), max_mem: String(p.max_mem),
     min_procs: String(p.min_procs), desired_procs: String(p.desired_procs), max_procs: String(p.max_procs),
     min_proc_units: units(p.min_proc_units), desired_proc_units: units(p.desired_proc_units), max_proc_units: units(p.max_proc_units),
-    uncap_weight: String(p.uncap_weight), boot_kernel: p.boot_kernel, boot_initrd: p.boot_initrd, boot_args: p.boot_args,
+    uncap_weight: String(p.uncap_weight), mem_weight: String(p.mem_weight ?? 128), boot_kernel: p.boot_kernel, boot_initrd: p.boot_initrd, boot_args: p.boot_args,
   });
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -33,10 +32,10 @@ export function Properties({ partition: p, canModify, onClose }: { partition: Pa
 
   const save = () => {
     const change: Record<string, unknown> = {};
-    const numeric = ['min_mem', 'desired_mem', 'max_mem', 'min_procs', 'desired_procs', 'max_procs', 'uncap_weight',
+    const numeric = ['min_mem', 'desired_mem', 'max_mem', 'min_procs', 'desired_procs', 'max_procs', 'uncap_weight', 'mem_weight',
       'min_proc_units', 'desired_proc_units', 'max_proc_units'] as const;
     for (const k of numeric) {
-      const before = k.endsWith('units') ? units(p[k] as number | null) : String(p[k]);
+      const before = k.endsWith('units') ? units(p[k] as number | null) : String(p[k] ?? (k === 'mem_weight' ? 128 : ''));
       if (form[k] !== before && form[k] !== '') change[k] = Number(form[k]);
     }
     if (form.name !== p.name) change.new_name = form.name;
@@ -76,12 +75,31 @@ export function Properties({ partition: p, canModify, onClose }: { partition: Pa
             </Form>
           </Tab>
           <Tab eventKey="memory" title="Memory">
-            <Form>
+            {p.mem_mode === 'shared' ? <>
+              <DescriptionList isHorizontal isCompact data-testid="shared-memory">
+                <DescriptionListGroup><DescriptionListTerm>Memory mode</DescriptionListTerm>
+                  <DescriptionListDescription>Shared (logical memory from the shared memory pool)</DescriptionListDescription></DescriptionListGroup>
+                {p.run && <>
+                  <DescriptionListGroup><DescriptionListTerm>Logical memory in use</DescriptionListTerm>
+                    <DescriptionListDescription>{p.run.mem} MB</DescriptionListDescription></DescriptionListGroup>
+                  <DescriptionListGroup><DescriptionListTerm>Resident in the pool</DescriptionListTerm>
+                    <DescriptionListDescription>{p.run.phys_mem ?? 0} MB</DescriptionListDescription></DescriptionListGroup>
+                  <DescriptionListGroup><DescriptionListTerm>Not resident (paging device)</DescriptionListTerm>
+                    <DescriptionListDescription>{p.run.paged_mem ?? 0} MB</DescriptionListDescription></DescriptionListGroup>
+                </>}
+              </DescriptionList>
+              <Form>
+                {input('Minimum logical memory (MB)', 'min_mem', running, memReason)}
+                {input('Desired logical memory (MB)', 'desired_mem', false, running ? `Changes live (balloon) within ${p.min_mem} to ${p.max_mem} MB.` : undefined)}
+                {input('Maximum logical memory (MB)', 'max_mem', running, memReason ?? 'Its paging device is at least this large.')}
+                {input('Memory weight (0 to 255)', 'mem_weight', false, 'Its share of the pool against the other shared-memory partitions\' weights.')}
+              </Form>
+            </> : <Form>
               {input('Minimum memory (MB)', 'min_mem', running, memReason)}
               {input('Desired memory (MB)', 'desired_mem', false, running ? `Changes live within ${p.min_mem} to ${p.max_mem} MB.` : undefined,
                 p.run ? `Current: ${p.run.mem} MB` : undefined)}
               {input('Maximum memory (MB)', 'max_mem', running, memReason)}
-            </Form>
+            </Form>}
           </Tab>
           <Tab eventKey="processing" title="Processing">
             <Form>

@@ -645,13 +645,11 @@ impl Service {
         if old.mem.mem_mode == ivm_model::MemMode::Shared {
             vm::set_balloon(&live.qmp, old.mem.desired_mem).map_err(host)?;
         } else {
-            let limit =
-                |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
+            let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
             live.group
                 .set_memory_limit(limit(old).max(limit(stored)))
                 .map_err(HostError::from)?;
-            vm::set_plugged_mem(&live.qmp, old.mem.desired_mem - old.mem.min_mem)
-                .map_err(host)?;
+            vm::set_plugged_mem(&live.qmp, old.mem.desired_mem - old.mem.min_mem).map_err(host)?;
             live.group
                 .set_memory_limit(limit(old))
                 .map_err(HostError::from)?;
