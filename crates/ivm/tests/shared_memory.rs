@@ -51,7 +51,7 @@ fn pattern_on_disk_mb(path: &std::path::Path) -> u64 {
         .trim()
         .parse()
         .unwrap_or(0);
-    lines * (PATTERN.len() as u64 + 1) >> 20
+    (lines * (PATTERN.len() as u64 + 1)) >> 20
 }
 
 /// The bytes of a memory cgroup file of partition `id` (v1 here: the pool's group holds it).

@@ -9,10 +9,6 @@ use ivm_model::{
 use super::{Actor, Service, ServiceError};
 use crate::runtime::Runtime;
 
-/// Room the host keeps in the pool for its own part of each running partition (page tables,
-/// the balloon's bookkeeping), MB: ivm's choice, shown as `sys_firmware_pool_mem`.
-const POOL_FIRMWARE_PER_LPAR: u64 = 0;
-
 /// A running shared-memory partition's guest memory held in the pool now, MB: the resident
 /// part of its paging device's mapping (QEMU's own memory is not the pool's).
 pub(super) fn guest_resident_mb(l: &crate::runtime::Live) -> u64 {
@@ -54,10 +50,9 @@ impl Service {
             .filter_map(|p| rt?.get(p.lpar_id))
             .map(|l| guest_resident_mb(&l))
             .sum();
-        let firmware = POOL_FIRMWARE_PER_LPAR
-            * ivm_rules::shared_partitions(&parts)
-                .filter(|p| running(p.lpar_id))
-                .count() as u64;
+        // QEMU's own memory for the pool's partitions is not taken from the pool: the pool's
+        // cgroup limit is the pool plus that overhead per running partition.
+        let firmware = 0;
         // What the kernel will still give the pool's partitions: its cgroup's limit less its
         // usage (QEMU's own memory counted in both), at most the pool.
         let avail = match rt.and_then(|rt| rt.mem_pool_usage()) {
