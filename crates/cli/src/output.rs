@@ -17,6 +17,10 @@ const WHERE_THEY_APPLY: &[&str] = &[
     "max_proc_units",
     "uncap_weight",
     "mem_weight",
+    "curr_mem_weight",
+    "run_mem_weight",
+    "phys_run_mem",
+    "run_paged_mem",
 ];
 
 /// What `-F` asked for: attribute names and the delimiter between them.

@@ -300,21 +300,22 @@ pub fn mem_lpar(p: &Partition) -> Record {
         ("run_mem", run(curr)),
         ("mem_mode", m.mem_mode.to_string()),
     ];
-    if m.mem_mode == ivm_model::MemMode::Shared {
-        let r = p.run.as_ref();
-        rec.extend([
-            ("curr_mem_weight", m.mem_weight.to_string()),
-            ("run_mem_weight", run(u64::from(m.mem_weight))),
-            (
-                "phys_run_mem",
-                r.and_then(|r| r.phys_mem).unwrap_or(0).to_string(),
-            ),
-            (
-                "run_paged_mem",
-                r.and_then(|r| r.paged_mem).unwrap_or(0).to_string(),
-            ),
-        ]);
-    }
+    // Shared memory's keys: empty for dedicated memory (and then left out by default).
+    let shared = m.mem_mode == ivm_model::MemMode::Shared;
+    let r = p.run.as_ref();
+    let only = |v: String| if shared { v } else { String::new() };
+    rec.extend([
+        ("curr_mem_weight", only(m.mem_weight.to_string())),
+        ("run_mem_weight", only(run(u64::from(m.mem_weight)))),
+        (
+            "phys_run_mem",
+            only(r.and_then(|r| r.phys_mem).unwrap_or(0).to_string()),
+        ),
+        (
+            "run_paged_mem",
+            only(r.and_then(|r| r.paged_mem).unwrap_or(0).to_string()),
+        ),
+    ]);
     rec
 }
 

@@ -350,7 +350,7 @@ fn errors_name_the_problem_and_change_nothing() {
         (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,uncap_weight=300"],
             "The value '300' of attribute uncap_weight is not valid: a whole number from 0 to 255 is required.\n"),
         (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,mem_mode=shared"],
-            "mem_mode=shared is not supported: this managed system has no shared memory pool; use mem_mode=ded\n"),
+            "mem_mode=shared is not supported: this managed system has no shared memory pool; create one with chhwres -r mempool -o a, or use mem_mode=ded\n"),
         (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=2/0/1//0/0"],
             "virtual_eth_adapters=2/0/1//0/0 is out of range: allowed slots 3 to 9 (below max_virtual_slots=10; 0-1 are serial, 2 is virtual SCSI)\n"),
         (&["mksyscfg", "-r", "lpar", "-i", "name=x,desired_procs=1,desired_mem=512,virtual_eth_adapters=3/0/4095//0/0"],

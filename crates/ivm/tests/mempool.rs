@@ -196,6 +196,31 @@ fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
         ]),
         "3072,4096\n"
     );
+    // lshwres -r mem: the weight for shared memory, nothing for dedicated (not running: no
+    // resident or paged memory).
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "lpar",
+            "-F",
+            "lpar_id,mem_mode,curr_mem,curr_mem_weight,phys_run_mem"
+        ]),
+        "1,ded,1024,,\n2,shared,1024,200,0\n3,shared,2048,128,0\n"
+    );
+    assert!(!d
+        .ok(&[
+            "lshwres",
+            "-r",
+            "mem",
+            "--level",
+            "lpar",
+            "--filter",
+            "lpar_ids=1"
+        ])
+        .contains("mem_weight"));
 
     // Refused, nothing changed: logical memory beyond 4x the pool, a minimum above the pool,
     // a weight out of range or with dedicated memory, a paging device as a virtual disk (or
