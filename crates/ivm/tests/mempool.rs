@@ -284,6 +284,12 @@ fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
             "in use: partitions s1, s2",
         ),
         (
+            vec![
+                "chhwres", "-r", "mem", "-o", "m", "-p", "s1", "-t", "amstest", "-q", "64",
+            ],
+            "comes from the shared memory pool",
+        ),
+        (
             vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=448"],
             "the min_mem of partition s2",
         ),

@@ -81,6 +81,22 @@ pub fn move_changes(
             allowed: "a partition other than the source".into(),
         });
     }
+    // Physical memory cannot move to or from logical memory: a shared-memory partition's
+    // memory comes from the pool (resize the pool, or change its logical memory with -o a|r).
+    if req.mem.is_some() {
+        if let Some(p) = [source, target]
+            .into_iter()
+            .find(|p| p.mem.mem_mode == ivm_model::MemMode::Shared)
+        {
+            return Err(RuleError::Unsupported {
+                attr: "mem",
+                value: format!("moved with partition {}", p.name),
+                reason: "a shared-memory partition's memory comes from the shared memory pool; \
+                         resize the pool (chhwres -r mempool -o s) or change its logical memory \
+                         with chhwres -r mem -o a|r",
+            });
+        }
+    }
     let part = |op| DlparRequest {
         op,
         procs: req.procs,
