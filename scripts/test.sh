@@ -13,13 +13,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p ivm --test crash_fuzz --locked -- -D warnings
 cargo test --workspace --locked
 # Tests that need what some hosts lack are #[ignore]d with the reason; here they run where
-# the feature exists: device-mapper for logical volumes, vhost-net for adapters, KVM on a host that is not itself a VM
+# the feature exists: device-mapper for logical volumes, vhost-net for adapters, cgroup v2 for
+# the shared memory pool's lending, KVM on a host that is not itself a VM
 # (nested KVM is slower than TCG and ivm would not choose it).
 if grep -qw device-mapper /proc/misc; then
     cargo test -p ivm --locked --test storage -- --ignored
 fi
 if [ -e /dev/vhost-net ]; then
     cargo test -p ivm --locked --test ethernet -- --ignored
+fi
+if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    cargo test -p ivm --locked --test shared_memory -- --ignored
 fi
 if [ -e /dev/kvm ] && ! grep -qw hypervisor /proc/cpuinfo; then
     cargo test -p ivm --locked --test hardening -- --ignored

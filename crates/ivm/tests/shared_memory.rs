@@ -229,3 +229,36 @@ fn a_hog_pages_to_its_own_device_and_the_other_keeps_its_share() {
         assert!(!m.join(name.trim()).join("mempool/lpar3").exists());
     }
 }
+
+/// On cgroup v2 idle pool memory is lent: each partition may use the whole pool (within its
+/// max_mem) and its share is protected as `memory.low`.
+#[test]
+#[ignore = "needs cgroup v2 with the memory controller (this host has v1)"]
+fn on_cgroup_v2_the_pool_is_lent_and_shares_are_protected() {
+    let _l = lock();
+    let d = Daemon::start(CONFIG);
+    d.ok(&["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=256"]);
+    for (name, weight) in [("hog", 32), ("calm", 224)] {
+        define_guest(
+            &d,
+            name,
+            &format!("desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=512,max_mem=512,mem_weight={weight},virtual_eth_adapters=none"),
+        );
+    }
+    let calm = boot(&d, "calm", 3);
+    let mut hog = boot(&d, "hog", 2);
+    let overhead = 256;
+    assert_eq!(cgroup_mb(&d, 2, "memory.max"), 256 + overhead);
+    assert_eq!(cgroup_mb(&d, 3, "memory.max"), 256 + overhead);
+    assert_eq!(cgroup_mb(&d, 2, "memory.low"), 32 + overhead);
+    assert_eq!(cgroup_mb(&d, 3, "memory.low"), 224 + overhead);
+    // With the other idle, the hog holds more of the pool than its share.
+    hog.send(&format!(
+        "yes {PATTERN} | head -c 1048576 > /tmp/p; for i in $(seq 200); do cat /tmp/p; done > /tmp/hog; echo HOG-\"\"DONE"
+    ));
+    hog.wait_for("HOG-DONE", Duration::from_secs(300));
+    assert!(mem_field(&d, 2, "phys_run_mem") > 32 + 16);
+    drop((hog, calm));
+    stop_now(&d, "hog");
+    stop_now(&d, "calm");
+}
