@@ -67,11 +67,16 @@ poweroff -f
 SH
 chmod +x "$root/etc/acpi/PWRF/00000080"
 
-# Run by the uevent listener /init starts: a hot-plugged CPU or memory block is onlined as
-# the kernel announces it, so the guest sees a DLPAR change at once.
+# Run by the uevent listener /init starts: a hot-plugged CPU is onlined as the kernel
+# announces it, so the guest sees a DLPAR change at once. (Memory the kernel onlines itself,
+# movable: auto_online_blocks.)
 cat > "$root/bin/ivm-hotplug" <<'SH'
 #!/bin/sh
 [ "$ACTION" = add ] || exit 0
+case "$DEVPATH" in
+    /devices/system/cpu/cpu[0-9]*) ;;
+    *) exit 0 ;;
+esac
 f=/sys$DEVPATH/online
 [ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 > "$f"
 exit 0

@@ -612,12 +612,14 @@ impl Console {
         loop {
             {
                 let out = self.output.lock().unwrap();
+                // The line it is on, once whole: a line still arriving is waited for.
                 if let Some(pos) = out[self.seen..].find(needle) {
                     let start = self.seen + pos;
-                    let end = out[start..].find('\n').map_or(out.len(), |e| start + e);
-                    let text = out[start..end].to_string();
-                    self.seen = end;
-                    return text;
+                    if let Some(e) = out[start..].find('\n') {
+                        let text = out[start..start + e].to_string();
+                        self.seen = start + e;
+                        return text;
+                    }
                 }
             }
             assert!(
