@@ -492,18 +492,24 @@ pub fn cleanup_host(data_dir: &Path) {
         }
     }
     for mount in cgroup_mounts() {
-        let parent = mount.join(name);
-        if let Ok(children) = std::fs::read_dir(&parent) {
-            for c in children.flatten().filter(|c| c.path().is_dir()) {
-                for _ in 0..50 {
-                    if std::fs::remove_dir(c.path()).is_ok() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-            let _ = std::fs::remove_dir(&parent);
+        remove_cgroup_tree(&mount.join(name));
+    }
+}
+
+/// Removes a cgroup and the groups inside it (the shared memory pool's holds partitions'),
+/// innermost first; the kernel reports a group busy for a moment after its last process.
+fn remove_cgroup_tree(dir: &Path) {
+    let Ok(children) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for c in children.flatten().filter(|c| c.path().is_dir()) {
+        remove_cgroup_tree(&c.path());
+    }
+    for _ in 0..50 {
+        if std::fs::remove_dir(dir).is_ok() {
+            break;
         }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
