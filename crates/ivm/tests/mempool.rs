@@ -378,3 +378,73 @@ fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
     d.ok(&["chhwres", "-r", "mempool", "-o", "r"]);
     assert_eq!(avail_sys_mem(&d), 7040);
 }
+
+#[test]
+fn the_pool_goes_into_backups_and_comes_back_with_its_paging_devices() {
+    let d = Daemon::start(SYSTEM);
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "mempool",
+        "-o",
+        "a",
+        "-a",
+        "pool_mem=1024,max_pool_mem=2048",
+    ]);
+    d.ok(&["mksyscfg", "-r", "lpar", "-i",
+        "name=s1,desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=1024,max_mem=2048,mem_weight=200"]);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=d1,desired_procs=1,desired_mem=512",
+    ]);
+    let profiles = d.ok(&["lssyscfg", "-r", "prof"]);
+    let pool = d.ok(&["lshwres", "-r", "mempool"]);
+    let pgdev = d.ok(&["lshwres", "-r", "mempool", "--rsubtype", "pgdev"]);
+    let avail = avail_sys_mem(&d);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("profile.bak");
+    let f = file.to_str().unwrap();
+    d.ok(&["bkprofdata", "-o", "backup", "-f", f]);
+
+    // Clearing takes the pool and the paging devices with the partitions.
+    d.ok(&["lpcfgop", "-o", "clear", "--force"]);
+    assert!(d
+        .fails(&["lshwres", "-r", "mempool"])
+        .contains("does not exist"));
+    assert!(!d
+        .ok(&["lssp", "-bd", "-sp", "rootvg"])
+        .contains("amspaging"));
+    assert_eq!(avail_sys_mem(&d), 7040);
+
+    // Restored: the pool first, then its partitions, each with its paging device again.
+    d.ok(&["rstprofdata", "-l", "1", "-f", f]);
+    assert_eq!(d.ok(&["lssyscfg", "-r", "prof"]), profiles);
+    assert_eq!(d.ok(&["lshwres", "-r", "mempool"]), pool);
+    assert_eq!(
+        d.ok(&["lshwres", "-r", "mempool", "--rsubtype", "pgdev"]),
+        pgdev
+    );
+    assert_eq!(avail_sys_mem(&d), avail);
+
+    // A pool this system cannot have (more memory than it has free) refuses the whole restore.
+    d.ok(&["lpcfgop", "-o", "clear", "--force"]);
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "lpar_id=1,desired_mem=7552,max_mem=8064",
+    ]);
+    let e = d.fails(&["rstprofdata", "-l", "1", "-f", f]);
+    assert!(
+        e.contains("shared memory pool this system cannot have"),
+        "{e}"
+    );
+    assert_eq!(d.ok(&["lssyscfg", "-r", "lpar", "-F", "lpar_id"]), "1\n");
+    assert!(d
+        .fails(&["lshwres", "-r", "mempool"])
+        .contains("does not exist"));
+}

@@ -1,6 +1,6 @@
 //! A backup of the partition configuration (`bkprofdata`): every client partition with its
-//! profile, its virtual SCSI adapter, mappings and optical devices, and the managed system it
-//! came from.
+//! profile, its virtual SCSI adapter, mappings and optical devices, the shared memory pool, and
+//! the managed system it came from.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -25,6 +25,9 @@ pub struct ProfileBackup {
     pub mappings: Vec<Mapping>,
     /// Virtual optical devices, with the media loaded then.
     pub optical: Vec<OpticalDevice>,
+    /// The shared memory pool, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_pool: Option<crate::MemPool>,
 }
 
 /// The first line of a backup file.

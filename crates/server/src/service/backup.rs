@@ -32,6 +32,7 @@ impl Service {
                         .collect(),
                     mappings: tx.mappings()?,
                     optical: tx.optical_devices()?,
+                    mem_pool: tx.mem_pool()?,
                     partitions,
                 })
             })?;
@@ -43,8 +44,15 @@ impl Service {
     }
 
     /// `lpcfgop -o clear`: removes every client partition with its adapters, mappings and
-    /// optical devices (virtual disks and media stay); only while none is active.
+    /// optical devices, and the shared memory pool with its paging devices (virtual disks and
+    /// media stay); only while none is active.
     pub fn clear_partitions(&self, actor: &Actor) -> Result<(), ServiceError> {
+        let paging: Vec<String> = self
+            .store
+            .read(|tx| tx.paging_devices())?
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect();
         self.task(actor, "clear partition configuration", "profiles", |tx| {
             actor.require_modify()?;
             let parts = tx.partitions()?;
@@ -76,8 +84,23 @@ impl Service {
                 tx.delete_partition(p.lpar_id)?;
                 n += 1;
             }
+            for name in &paging {
+                tx.set_paging(name, None)?;
+            }
+            tx.put_mem_pool(None)?;
             Ok(((), format!("{n} partitions")))
-        })
+        })?;
+        // The paging devices went with their partitions; their files go now (a failure leaves
+        // an ordinary virtual disk, removable with rmbdsp).
+        for name in &paging {
+            if let Err(e) = self.remove_disk_inner(name) {
+                tracing::warn!(device = %name, error = %e, "cannot remove a paging device");
+            }
+        }
+        if let Some(rt) = self.runtime.as_ref() {
+            let _ = rt.remove_mem_pool();
+        }
+        Ok(())
     }
 
     /// `rstprofdata -l 1 -f FILE [--ignoremtms]`: the backup's partitions, adapters, mappings and
@@ -94,9 +117,32 @@ impl Service {
                 .chain(tx.hdisks()?.into_iter().map(|h| h.name))
                 .collect();
             let media: Vec<String> = tx.media()?.into_iter().map(|m| m.name).collect();
+            // The backup's shared memory pool first (where this system has none), so that its
+            // partitions are checked against it.
+            let mut sys = self.system_in(tx)?;
+            if let (Some(pool), None) = (&b.mem_pool, &sys.mem_pool) {
+                let req = ivm_model::MemPoolRequest {
+                    pool_mem: Some(pool.pool_mem),
+                    max_pool_mem: Some(pool.max_pool_mem),
+                    paging_storage_pool: Some(pool.paging_storage_pool.clone()),
+                };
+                let storage_pools = tx.pools()?;
+                let pool = ivm_rules::resolve_pool(&sys, &tx.partitions()?, &req, None)
+                    .and_then(|p| {
+                        ivm_rules::pick_pool(&storage_pools, Some(&p.paging_storage_pool))
+                            .map(|_| p)
+                    })
+                    .map_err(|e| {
+                        ivm_rules::RuleError::Backup(format!(
+                            "holds a shared memory pool this system cannot have: {e}"
+                        ))
+                    })?;
+                tx.put_mem_pool(Some(&pool))?;
+                sys.mem_pool = Some(pool);
+            }
             let parts = ivm_rules::check_restore(
                 &b,
-                &self.system,
+                &sys,
                 &tx.partitions()?,
                 &devices,
                 &media,
@@ -115,7 +161,17 @@ impl Service {
                 tx.put_optical(o)?;
             }
             let ids: Vec<u32> = parts.iter().map(|p| p.lpar_id).collect();
-            Ok((ids, format!("{} partitions", parts.len())))
+            Ok(((ids, parts), format!("{} partitions", b.partitions.len())))
+        })
+        .map(|(ids, parts)| {
+            // Shared-memory partitions get their paging devices; one that cannot have its
+            // device now gets it at its activation.
+            for p in &parts {
+                if let Err(e) = self.reconcile_paging(p) {
+                    tracing::warn!(lpar = p.lpar_id, error = %e, "no paging device yet");
+                }
+            }
+            ids
         })
     }
 }
