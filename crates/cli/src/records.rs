@@ -452,16 +452,19 @@ pub fn paging_device(d: &ivm_model::PagingDevice, parts: &[Partition]) -> Record
     vec![
         ("device_name", d.name.clone()),
         ("size", d.size_mb.to_string()),
-        ("type", "logical".into()),
+        ("type", d.kind.clone()),
         ("state", d.state.clone()),
-        ("lpar_id", d.lpar_id.to_string()),
+        (
+            "lpar_id",
+            d.lpar_id.map_or_else(|| "none".into(), |id| id.to_string()),
+        ),
         (
             "lpar_name",
             parts
                 .iter()
-                .find(|p| p.lpar_id == d.lpar_id)
+                .find(|p| Some(p.lpar_id) == d.lpar_id)
                 .map(|p| p.name.clone())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| "none".into()),
         ),
     ]
 }

@@ -448,3 +448,197 @@ fn the_pool_goes_into_backups_and_comes_back_with_its_paging_devices() {
         .fails(&["lshwres", "-r", "mempool"])
         .contains("does not exist"));
 }
+
+/// A loop device over a sparse file, playing a disk attached to the host; detached on drop.
+struct LoopDisk {
+    dev: String,
+}
+
+impl LoopDisk {
+    fn new(dir: &std::path::Path, mb: u64) -> LoopDisk {
+        let file = dir.join("pgdev.img");
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(mb << 20)
+            .unwrap();
+        let out = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "losetup: {out:?}");
+        LoopDisk {
+            dev: String::from_utf8(out.stdout).unwrap().trim().to_string(),
+        }
+    }
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.dev])
+            .status();
+    }
+}
+
+#[test]
+fn a_free_physical_volume_can_be_a_paging_device() {
+    let _l = common::lock();
+    let d = Daemon::start(SYSTEM);
+    d.ok(&["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=1024"]);
+    let before = d
+        .ivm(&["lsmemdev", "-r", "avail", "-field", "name", "-fmt", ":"])
+        .stdout;
+    let _pv = LoopDisk::new(d.data_dir(), 600);
+    d.ok(&["cfgdev"]);
+    let avail = d.ok(&[
+        "lsmemdev", "-r", "avail", "-field", "name", "size", "type", "-fmt", ":",
+    ]);
+    let line = avail
+        .lines()
+        .find(|l| !before.contains(l.split(':').next().unwrap()))
+        .unwrap_or_else(|| panic!("no new device in {avail}"));
+    let hdisk = line.split(':').next().unwrap().to_string();
+    assert_eq!(line, format!("{hdisk}:600:phys"));
+
+    // Given to the pool: no longer available, listed unassigned.
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "mempool",
+        "--rsubtype",
+        "pgdev",
+        "-o",
+        "a",
+        "--device",
+        &hdisk,
+    ]);
+    assert!(!d.ivm(&["lsmemdev", "-r", "avail"]).stdout.contains(&hdisk));
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "--rsubtype",
+            "pgdev",
+            "-F",
+            "device_name,size,type,state,lpar_id"
+        ]),
+        format!("{hdisk},600,phys,Inactive,none\n")
+    );
+    for (args, why) in [
+        (
+            vec![
+                "chhwres",
+                "-r",
+                "mempool",
+                "--rsubtype",
+                "pgdev",
+                "-o",
+                "a",
+                "--device",
+                hdisk.as_str(),
+            ],
+            "is in use",
+        ),
+        (
+            vec![
+                "chhwres",
+                "-r",
+                "mempool",
+                "--rsubtype",
+                "pgdev",
+                "-o",
+                "a",
+                "--device",
+                "hdisk99",
+            ],
+            "physical volume hdisk99 does not exist",
+        ),
+        (
+            vec!["chhwres", "-r", "mempool", "--rsubtype", "pgdev", "-o", "a"],
+            "needs --device",
+        ),
+    ] {
+        let e = d.fails(&args);
+        assert!(e.contains(why), "{args:?}: {e}");
+    }
+
+    // The first shared-memory partition that fits gets it; the next one an LV of its own.
+    common::define_guest(
+        &d,
+        "s1",
+        "desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=512,max_mem=512,virtual_eth_adapters=none",
+    );
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=s2,desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=512,max_mem=1024",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "--rsubtype",
+            "pgdev",
+            "-F",
+            "device_name,type,lpar_name"
+        ]),
+        format!("amspaging03,logical,s2\n{hdisk},phys,s1\n")
+    );
+    let e = d.fails(&[
+        "chhwres",
+        "-r",
+        "mempool",
+        "--rsubtype",
+        "pgdev",
+        "-o",
+        "r",
+        "--device",
+        &hdisk,
+    ]);
+    assert!(e.contains("pages for partition 2"), "{e}");
+
+    // The partition runs with its memory on the physical volume.
+    let con = common::boot(&d, "s1", 2);
+    let pid = std::fs::read_to_string(d.data_dir().join("lpars/2/qemu.pid")).unwrap();
+    let cmdline = std::fs::read_to_string(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    assert!(
+        cmdline.contains(&format!("mem-path={}", _pv.dev)),
+        "{cmdline}"
+    );
+    drop(con);
+    common::stop_now(&d, "s1");
+
+    // Deleted, the partition gives it back to the pool; taken back, it is available again.
+    d.ok(&["rmsyscfg", "-r", "lpar", "-n", "s1"]);
+    assert_eq!(
+        d.ok(&[
+            "lshwres",
+            "-r",
+            "mempool",
+            "--rsubtype",
+            "pgdev",
+            "--filter",
+            "lpar_names=s2",
+            "-F",
+            "device_name"
+        ]),
+        "amspaging03\n"
+    );
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "mempool",
+        "--rsubtype",
+        "pgdev",
+        "-o",
+        "r",
+        "--device",
+        &hdisk,
+    ]);
+    assert!(d.ok(&["lsmemdev", "-r", "avail"]).contains(&hdisk));
+}

@@ -22,7 +22,9 @@ pub use enums::{
     ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};
-pub use mempool::{MemPool, MemPoolRequest, MemPoolView, PagingDevice, DEFAULT_MEM_WEIGHT};
+pub use mempool::{
+    MemPool, MemPoolRequest, MemPoolView, PagingDevice, PagingPvRequest, DEFAULT_MEM_WEIGHT,
+};
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{
     BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,

@@ -38,10 +38,22 @@ pub struct PagingDevice {
     pub name: String,
     /// Size, MB (at least the partition's max_mem).
     pub size_mb: u64,
-    /// The partition it pages for.
-    pub lpar_id: u32,
+    /// The partition it pages for (none: a physical volume given to the pool, unassigned).
+    pub lpar_id: Option<u32>,
     /// `Active` while the partition runs, `Inactive` otherwise.
     pub state: String,
+    /// `logical` (a backing device made in the paging storage pool) or `phys` (a physical
+    /// volume given to the pool).
+    pub kind: String,
+}
+
+/// A physical volume given to or taken from the pool as a paging device
+/// (`chhwres -r mempool --rsubtype pgdev -o a|r --device hdiskN`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagingPvRequest {
+    /// The physical volume, `hdiskN`.
+    pub device: String,
 }
 
 /// The pool as `lshwres -r mempool` and the API show it.

@@ -57,4 +57,43 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+
+    /// Physical volumes given to the pool as paging devices, with the partition each pages
+    /// for.
+    pub fn paging_pvs(&self) -> Result<Vec<(String, Option<u32>)>, StoreError> {
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT name, lpar_id FROM paging_pvs ORDER BY name")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Gives a physical volume to the pool, or assigns it (`lpar`) or frees it (`None`).
+    pub fn put_paging_pv(&self, name: &str, lpar: Option<u32>) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO paging_pvs (name, lpar_id) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET lpar_id = excluded.lpar_id",
+            params![name, lpar],
+        )?;
+        Ok(())
+    }
+
+    /// Takes a physical volume back from the pool.
+    pub fn delete_paging_pv(&self, name: &str) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM paging_pvs WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
+    /// Physical volumes something holds: a volume group pool's members (with the pool's name)
+    /// and the shared memory pool's paging devices (with `paging`).
+    pub fn hdisk_claims(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut claims = self.pool_members()?;
+        claims.extend(
+            self.paging_pvs()?
+                .into_iter()
+                .map(|(name, _)| (name, "paging".to_string())),
+        );
+        Ok(claims)
+    }
 }

@@ -223,6 +223,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE partitions ADD COLUMN mem_weight INTEGER NOT NULL DEFAULT 128;
     ALTER TABLE backing_devices ADD COLUMN paging_lpar INTEGER;
     "#,
+    // 12: physical volumes given to the shared memory pool as paging devices, and the
+    // partition each pages for (none while unassigned).
+    r#"
+    CREATE TABLE paging_pvs (
+        name    TEXT PRIMARY KEY,
+        lpar_id INTEGER
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -208,7 +208,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 11
+            known: 12
         })
     ));
 }

@@ -49,6 +49,9 @@ pub struct Args {
     /// Adapter attributes (`-r virtualio`): `port_vlan_id=N,ieee_virtual_eth=0`.
     #[arg(short = 'a')]
     attrs: Option<String>,
+    /// The physical volume of `-r mempool --rsubtype pgdev`.
+    #[arg(long)]
+    device: Option<String>,
     /// Accepted for compatibility: ivm waits as long as the change takes.
     #[arg(short = 'w')]
     wait: Option<u32>,
@@ -193,6 +196,40 @@ fn virtualio(ctx: &Ctx, a: Args) -> Result<String, CliError> {
 /// `chhwres -r mempool -o a|s|r [-a "pool_mem=MB,max_pool_mem=MB,paging_storage_pool=POOL"]`.
 fn mempool(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     ctx.check_system(a.system.as_deref())?;
+    if let Some(sub) = a.rsubtype.as_deref() {
+        if sub != "pgdev" {
+            return Err(CliError::Usage(format!(
+                "The subtype {sub} is not valid with -r mempool. Valid subtypes are: pgdev"
+            )));
+        }
+        let device = a
+            .device
+            .as_deref()
+            .ok_or_else(|| CliError::Usage("--rsubtype pgdev needs --device hdiskN.".into()))?;
+        match a.op.as_str() {
+            "a" => ctx.client.send(
+                "POST",
+                "/system/mempool/pgdev",
+                Some(&json!({ "device": device })),
+            )?,
+            "r" => ctx.client.send(
+                "DELETE",
+                &format!("/system/mempool/pgdev/{device}"),
+                None,
+            )?,
+            other => {
+                return Err(CliError::Usage(format!(
+                    "The operation {other} is not valid with --rsubtype pgdev. Valid operations are: a, r"
+                )))
+            }
+        }
+        return Ok(String::new());
+    }
+    if a.device.is_some() {
+        return Err(CliError::Usage(
+            "--device goes with --rsubtype pgdev.".into(),
+        ));
+    }
     if a.name.is_some() || a.id.is_some() || a.quantity.is_some() || a.procs.is_some() {
         return Err(CliError::Usage(
             "-r mempool takes -o and -a \"pool_mem=MB,max_pool_mem=MB,paging_storage_pool=POOL\" only."

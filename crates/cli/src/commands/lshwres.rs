@@ -42,12 +42,12 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             Some("pgdev") => {
                 let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
                 let parts = ctx.partitions()?;
+                // Unassigned devices are listed unless a filter names partitions.
                 pool.paging_devices
                     .iter()
-                    .filter(|d| {
-                        parts
-                            .iter()
-                            .any(|p| p.lpar_id == d.lpar_id && filter.keeps(p))
+                    .filter(|d| match d.lpar_id {
+                        Some(id) => parts.iter().any(|p| p.lpar_id == id && filter.keeps(p)),
+                        None => a.list.filter.is_none(),
                     })
                     .map(|d| records::paging_device(d, &parts))
                     .collect()

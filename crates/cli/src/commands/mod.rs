@@ -75,6 +75,8 @@ pub enum IvmCommand {
     Lsmap(lsmap::Args),
     /// List physical volumes.
     Lspv(pv::Args),
+    /// List devices available as paging devices of the shared memory pool.
+    Lsmemdev(pv::Args),
     /// Look for new devices (physical volumes).
     Cfgdev(pv::Args),
     /// List volume groups (storage pools) and their logical volumes.
@@ -173,6 +175,7 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Rmvdev(a) => vdev::rmvdev(&ctx, a),
         IvmCommand::Lsmap(a) => lsmap::run(&ctx, a),
         IvmCommand::Lspv(a) => pv::lspv(&ctx, a),
+        IvmCommand::Lsmemdev(a) => pv::lsmemdev(&ctx, a),
         IvmCommand::Cfgdev(a) => pv::cfgdev(&ctx, a),
         IvmCommand::Lsvg(a) => lv::lsvg(&ctx, a),
         IvmCommand::Mklv(a) => lv::mklv(&ctx, a),

@@ -1,4 +1,5 @@
-//! `lspv [-avail | -free | -size hdiskN] [-field ... -fmt D]` and `cfgdev`.
+//! `lspv [-avail | -free | -size hdiskN] [-field ... -fmt D]`, `cfgdev`, and
+//! `lsmemdev -r avail [-field ... -fmt D]`.
 
 use ivm_model::{Hdisk, StorageView};
 
@@ -93,4 +94,49 @@ pub(super) fn cfgdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     }
     let _: Vec<Hdisk> = ctx.client.request("POST", "/storage/cfgdev", None)?;
     Ok(String::new())
+}
+
+/// `lsmemdev -r avail [-field name size type -fmt D]`: physical volumes free to be given to
+/// the shared memory pool as paging devices (not mapped, not in a storage pool, not a paging
+/// device already).
+pub(super) fn lsmemdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
+    let a = ViosArgs::parse(&a.args, &["r", "fmt"], &[])?;
+    if a.value("r") != Some("avail") {
+        return Err(CliError::Usage(
+            "lsmemdev lists the devices available as paging devices: lsmemdev -r avail".into(),
+        ));
+    }
+    let view: StorageView = ctx.client.get("/storage")?;
+    let paging: Vec<String> = match ctx.client.get::<ivm_model::MemPoolView>("/system/mempool") {
+        Ok(pool) => pool.paging_devices.into_iter().map(|d| d.name).collect(),
+        Err(CliError::Api { status: 404, .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let rows: Vec<Row> = view
+        .hdisks
+        .iter()
+        .filter(|h| h.present)
+        .filter(|h| !view.mappings.iter().any(|m| m.backing == h.name))
+        .filter(|h| !view.members.iter().any(|(m, _)| *m == h.name))
+        .filter(|h| !paging.contains(&h.name))
+        .map(|h| {
+            vec![
+                ("name", h.name.clone()),
+                ("size", h.size_mb.to_string()),
+                ("type", "phys".into()),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    render(
+        &rows,
+        &[
+            ("name", "Device Name", 16),
+            ("size", "Size(MB)", 10),
+            ("type", "Type", 6),
+        ],
+        &a,
+    )
 }

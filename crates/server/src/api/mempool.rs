@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ivm_model::{MemPool, MemPoolRequest, MemPoolView};
+use ivm_model::{MemPool, MemPoolRequest, MemPoolView, PagingPvRequest};
 
 use super::error::ErrorBody;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -57,6 +57,35 @@ pub async fn remove_pool(
     actor: Actor,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, move |svc| svc.remove_mem_pool(&actor))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Gives a free physical volume to the pool as a paging device.
+#[utoipa::path(post, path = "/api/v1/system/mempool/pgdev", tag = "system", request_body = PagingPvRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn add_pgdev(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<PagingPvRequest>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| svc.add_paging_pv(&actor, &req.device))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Takes an unassigned physical volume back from the pool.
+#[utoipa::path(delete, path = "/api/v1/system/mempool/pgdev/{device}", tag = "system",
+    params(("device" = String, Path, description = "Physical volume, hdiskN")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn remove_pgdev(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(device): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| svc.remove_paging_pv(&actor, &device))
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }

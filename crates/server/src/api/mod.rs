@@ -21,7 +21,7 @@ mod utilization;
 
 use std::sync::Arc;
 
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -78,6 +78,11 @@ pub fn router(svc: Arc<Service>) -> Router {
                 .post(mempool::create_pool)
                 .patch(mempool::change_pool)
                 .delete(mempool::remove_pool),
+        )
+        .route("/system/mempool/pgdev", post(mempool::add_pgdev))
+        .route(
+            "/system/mempool/pgdev/{device}",
+            delete(mempool::remove_pgdev),
         )
         .route(
             "/partitions",

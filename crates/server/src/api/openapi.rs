@@ -15,6 +15,7 @@ use super::{
     paths(
         system::get_system, system::resources,
         mempool::get_pool, mempool::create_pool, mempool::change_pool, mempool::remove_pool,
+        mempool::add_pgdev, mempool::remove_pgdev,
         partitions::list, partitions::get_one, partitions::create, partitions::change, partitions::delete,
         session::login, session::logout, session::whoami, session::create_token,
         users::list, users::create, users::change_role, users::delete, users::set_password, users::keys, users::set_keys,

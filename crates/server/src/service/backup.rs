@@ -87,6 +87,9 @@ impl Service {
             for name in &paging {
                 tx.set_paging(name, None)?;
             }
+            for (name, _) in tx.paging_pvs()? {
+                tx.delete_paging_pv(&name)?;
+            }
             tx.put_mem_pool(None)?;
             Ok(((), format!("{n} partitions")))
         })?;

@@ -9,12 +9,6 @@ use ivm_model::{
 use super::{Actor, Service, ServiceError};
 use crate::runtime::Runtime;
 
-/// A running shared-memory partition's guest memory held in the pool now, MB: the resident
-/// part of its paging device's mapping (QEMU's own memory is not the pool's).
-pub(super) fn guest_resident_mb(l: &crate::runtime::Live) -> u64 {
-    ivm_qemu::process::mapping_rss_mb(l.pid, &paging_device_name(l.id)).unwrap_or(0)
-}
-
 /// Whether any shared-memory partition runs.
 fn running_any(parts: &[Partition], rt: Option<&std::sync::Arc<Runtime>>) -> bool {
     rt.is_some_and(|rt| ivm_rules::shared_partitions(parts).any(|p| rt.get(p.lpar_id).is_some()))
@@ -35,8 +29,14 @@ impl Service {
 
     /// The pool with what is available now and its paging devices (`lshwres -r mempool`).
     pub fn mem_pool_view(&self) -> Result<MemPoolView, ServiceError> {
-        let (pool, parts, devices) = self.store.read(|tx| {
-            Ok::<_, ServiceError>((tx.mem_pool()?, tx.partitions()?, tx.paging_devices()?))
+        let (pool, parts, devices, pvs, hdisks) = self.store.read(|tx| {
+            Ok::<_, ServiceError>((
+                tx.mem_pool()?,
+                tx.partitions()?,
+                tx.paging_devices()?,
+                tx.paging_pvs()?,
+                tx.hdisks()?,
+            ))
         })?;
         let pool = pool.ok_or_else(|| {
             ServiceError::from(ivm_rules::RuleError::NoSuch {
@@ -48,7 +48,7 @@ impl Service {
         let running = |id: u32| rt.is_some_and(|rt| rt.get(id).is_some());
         let held: u64 = ivm_rules::shared_partitions(&parts)
             .filter_map(|p| rt?.get(p.lpar_id))
-            .map(|l| guest_resident_mb(&l))
+            .map(|l| self.guest_resident_mb(&l))
             .sum();
         // QEMU's own memory for the pool's partitions is not taken from the pool: the pool's
         // cgroup limit is the pool plus that overhead per running partition.
@@ -68,16 +68,25 @@ impl Service {
             max_logical_mem: ivm_rules::LOGICAL_PER_POOL * pool.pool_mem,
             paging_devices: devices
                 .into_iter()
-                .map(|(name, size_mb, lpar_id)| PagingDevice {
+                .map(|(name, size_mb, lpar)| (name, size_mb, Some(lpar), "logical"))
+                .chain(pvs.into_iter().map(|(name, lpar)| {
+                    let size = hdisks
+                        .iter()
+                        .find(|h| h.name == name)
+                        .map_or(0, |h| h.size_mb);
+                    (name, size, lpar, "phys")
+                }))
+                .map(|(name, size_mb, lpar_id, kind)| PagingDevice {
                     name,
                     size_mb,
                     lpar_id,
-                    state: if running(lpar_id) {
+                    state: if lpar_id.is_some_and(running) {
                         "Active"
                     } else {
                         "Inactive"
                     }
                     .into(),
+                    kind: kind.into(),
                 })
                 .collect(),
             pool,
@@ -151,12 +160,75 @@ impl Service {
         })
     }
 
+    /// Gives a free physical volume to the pool as a paging device
+    /// (`chhwres -r mempool --rsubtype pgdev -o a --device hdiskN`).
+    pub fn add_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
+        self.task(actor, "add paging device", device, |tx| {
+            actor.require_modify()?;
+            if tx.mem_pool()?.is_none() {
+                return Err(ivm_rules::RuleError::NoSuch {
+                    what: "shared memory pool",
+                    name: "0".into(),
+                }
+                .into());
+            }
+            let hdisks = tx.hdisks()?;
+            if !hdisks.iter().any(|h| h.name == device && h.present) {
+                return Err(ivm_rules::RuleError::NoSuch {
+                    what: "physical volume",
+                    name: device.to_string(),
+                }
+                .into());
+            }
+            let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
+            if !free.iter().any(|f| f == device) {
+                return Err(ivm_rules::RuleError::InUse {
+                    what: "physical volume",
+                    name: device.to_string(),
+                    by: "it is mapped, in a storage pool, or a paging device already; lsmemdev -r avail lists the free ones".into(),
+                }
+                .into());
+            }
+            tx.put_paging_pv(device, None)?;
+            Ok(((), device.to_string()))
+        })
+    }
+
+    /// Takes an unassigned physical volume back from the pool
+    /// (`chhwres -r mempool --rsubtype pgdev -o r --device hdiskN`).
+    pub fn remove_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
+        self.task(actor, "remove paging device", device, |tx| {
+            actor.require_modify()?;
+            match tx.paging_pvs()?.into_iter().find(|(n, _)| n == device) {
+                None => Err(ivm_rules::RuleError::NoSuch {
+                    what: "paging device",
+                    name: device.to_string(),
+                }
+                .into()),
+                Some((_, Some(lpar))) => Err(ivm_rules::RuleError::InUse {
+                    what: "paging device",
+                    name: device.to_string(),
+                    by: format!("it pages for partition {lpar}; delete the partition or change it to mem_mode=ded first"),
+                }
+                .into()),
+                Some(_) => {
+                    tx.delete_paging_pv(device)?;
+                    Ok(((), device.to_string()))
+                }
+            }
+        })
+    }
+
     /// Removes the pool (`chhwres -r mempool -o r`) when no partition uses shared memory.
     pub fn remove_mem_pool(&self, actor: &Actor) -> Result<(), ServiceError> {
         self.task(actor, "remove shared memory pool", "mempool", |tx| {
             actor.require_modify()?;
             let sys = self.system_in(tx)?;
             ivm_rules::check_mempool_removal(&sys, &tx.partitions()?)?;
+            // Physical volumes given to it are free again.
+            for (name, _) in tx.paging_pvs()? {
+                tx.delete_paging_pv(&name)?;
+            }
             tx.put_mem_pool(None)?;
             Ok(((), "mempool".into()))
         })?;
@@ -176,7 +248,7 @@ impl Service {
         };
         Ok(ivm_rules::shared_partitions(&parts)
             .filter_map(|p| rt.get(p.lpar_id))
-            .map(|l| guest_resident_mb(&l))
+            .map(|l| self.guest_resident_mb(&l))
             .sum())
     }
 
@@ -184,6 +256,26 @@ impl Service {
     /// paging storage pool); a partition that cannot have one is taken back.
     pub(super) fn add_paging_device(&self, p: &Partition) -> Result<(), ServiceError> {
         if p.mem.mem_mode != MemMode::Shared {
+            return Ok(());
+        }
+        // A physical volume given to the pool, the smallest that is large enough, first.
+        let taken = self.store.write(|tx| {
+            let hdisks = tx.hdisks()?;
+            let pick = tx
+                .paging_pvs()?
+                .into_iter()
+                .filter(|(_, lpar)| lpar.is_none())
+                .filter_map(|(name, _)| {
+                    let h = hdisks.iter().find(|h| h.name == name && h.present)?;
+                    (h.size_mb >= p.mem.max_mem).then_some((h.size_mb, name))
+                })
+                .min();
+            if let Some((_, name)) = &pick {
+                tx.put_paging_pv(name, Some(p.lpar_id))?;
+            }
+            Ok::<_, ServiceError>(pick.is_some())
+        })?;
+        if taken {
             return Ok(());
         }
         let pool = self
@@ -200,15 +292,54 @@ impl Service {
         self.make_disk(&spec, Some(p.lpar_id), &|_| {}).map(|_| ())
     }
 
+    /// A running shared-memory partition's guest memory held in the pool now, MB: the resident
+    /// part of its paging device's mapping (QEMU's own memory is not the pool's).
+    pub(super) fn guest_resident_mb(&self, l: &crate::runtime::Live) -> u64 {
+        let file = match self.paging_of(l.id) {
+            Ok(Some((name, _, true))) => self
+                .store
+                .read(|tx| tx.hdisks())
+                .ok()
+                .and_then(|hs| hs.into_iter().find(|h| h.name == name))
+                .map(|h| h.device),
+            Ok(Some((name, _, false))) => Some(name),
+            _ => None,
+        };
+        file.and_then(|f| ivm_qemu::process::mapping_rss_mb(l.pid, &f))
+            .unwrap_or(0)
+    }
+
+    /// Partition `id`'s paging device: its name, size (MB), and whether it is a physical
+    /// volume given to the pool.
+    fn paging_of(&self, id: u32) -> Result<Option<(String, u64, bool)>, ServiceError> {
+        self.store.read(|tx| {
+            if let Some((name, size, _)) = tx
+                .paging_devices()?
+                .into_iter()
+                .find(|(_, _, lpar)| *lpar == id)
+            {
+                return Ok(Some((name, size, false)));
+            }
+            let hdisks = tx.hdisks()?;
+            Ok(tx
+                .paging_pvs()?
+                .into_iter()
+                .find(|(_, lpar)| *lpar == Some(id))
+                .map(|(name, _)| {
+                    let size = hdisks
+                        .iter()
+                        .find(|h| h.name == name)
+                        .map_or(0, |h| h.size_mb);
+                    (name, size, true)
+                }))
+        })
+    }
+
     /// Gives a partition the paging device its memory mode and max_mem call for: one of at
     /// least max_mem for shared memory (a smaller one is made anew: a stopped partition's
     /// paging device holds nothing it needs), none for dedicated memory.
     pub(super) fn reconcile_paging(&self, p: &Partition) -> Result<(), ServiceError> {
-        let have = self
-            .store
-            .read(|tx| tx.paging_devices())?
-            .into_iter()
-            .find(|(_, _, lpar)| *lpar == p.lpar_id);
+        let have = self.paging_of(p.lpar_id)?;
         match (p.mem.mem_mode, have) {
             (MemMode::Shared, Some((_, size, _))) if size >= p.mem.max_mem => Ok(()),
             (MemMode::Shared, Some(_)) => {
@@ -224,14 +355,23 @@ impl Service {
     /// The paging device's path on the host (made now if the partition lacks one).
     pub(super) fn paging_path(&self, p: &Partition) -> Result<std::path::PathBuf, ServiceError> {
         self.reconcile_paging(p)?;
+        let (name, _, phys) = self.paging_of(p.lpar_id)?.ok_or_else(|| {
+            ServiceError::Host(format!("partition {} has no paging device", p.name))
+        })?;
         self.store.read(|tx| {
-            let (name, _, _) = tx
-                .paging_devices()?
-                .into_iter()
-                .find(|(_, _, lpar)| *lpar == p.lpar_id)
-                .ok_or_else(|| {
-                    ServiceError::Host(format!("partition {} has no paging device", p.name))
-                })?;
+            if phys {
+                let hdisks = tx.hdisks()?;
+                let h = hdisks
+                    .iter()
+                    .find(|h| h.name == name && h.present)
+                    .ok_or_else(|| {
+                        ServiceError::Host(format!(
+                            "{name}, the paging device of partition {}, is not attached",
+                            p.name
+                        ))
+                    })?;
+                return Ok(std::path::Path::new("/dev").join(&h.device));
+            }
             let disks = tx.disks()?;
             let disk = ivm_rules::find_disk(&disks, &name)?;
             let pools = tx.pools()?;
@@ -281,14 +421,14 @@ impl Service {
 
     /// Removes partition `id`'s paging device, if it has one.
     pub(super) fn remove_paging_device(&self, id: u32) -> Result<(), ServiceError> {
-        let found = self
-            .store
-            .read(|tx| tx.paging_devices())?
-            .into_iter()
-            .find(|(_, _, lpar)| *lpar == id);
-        if let Some((name, _, _)) = found {
-            self.store.write(|tx| tx.set_paging(&name, None))?;
-            self.remove_disk_inner(&name)?;
+        match self.paging_of(id)? {
+            // A physical volume stays the pool's, unassigned.
+            Some((name, _, true)) => self.store.write(|tx| tx.put_paging_pv(&name, None))?,
+            Some((name, _, false)) => {
+                self.store.write(|tx| tx.set_paging(&name, None))?;
+                self.remove_disk_inner(&name)?;
+            }
+            None => {}
         }
         Ok(())
     }

@@ -55,8 +55,8 @@ impl Service {
             cpus: ivm_host::cpulist::format(&cpus),
             console_attached: live.console_attached(),
             utilized_units: ivm_model::ProcUnits(live.utilized()),
-            phys_mem: shared.then(|| super::mempool::guest_resident_mb(&live)),
-            paged_mem: shared.then(|| mem.saturating_sub(super::mempool::guest_resident_mb(&live))),
+            phys_mem: shared.then(|| self.guest_resident_mb(&live)),
+            paged_mem: shared.then(|| mem.saturating_sub(self.guest_resident_mb(&live))),
         });
     }
 

@@ -362,7 +362,7 @@ impl Service {
             actor.require_modify()?;
             let mut pool = ivm_rules::new_vg_pool(&tx.pools()?, &req.name)?;
             let hdisks = tx.hdisks()?;
-            let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.pool_members()?);
+            let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
             ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
             let devices: Vec<String> = req
                 .hdisks
@@ -415,7 +415,7 @@ impl Service {
             let hdisks = tx.hdisks()?;
             let members = tx.pool_members()?;
             if add {
-                let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &members);
+                let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
                 ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
             }
             // Host steps taken, undone in reverse if a later one (or the record) fails.
@@ -742,7 +742,7 @@ impl Service {
             let disks = tx.disks()?;
             let mappings = tx.mappings()?;
             let hdisks = tx.hdisks()?;
-            let free = ivm_rules::free_hdisks(&hdisks, &mappings, &tx.pool_members()?);
+            let free = ivm_rules::free_hdisks(&hdisks, &mappings, &tx.hdisk_claims()?);
             let m = ivm_rules::new_mapping(
                 &tx.adapters()?,
                 &disks,
