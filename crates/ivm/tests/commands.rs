@@ -468,6 +468,7 @@ fn commands_work_as_symlinks_and_through_ioscli_and_lshmc_is_absent() {
             "lslparutil",
             "lslv",
             "lsmap",
+            "lsmemdev",
             "lspv",
             "lsrefcode",
             "lsrep",
