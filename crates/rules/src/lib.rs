@@ -47,8 +47,9 @@ pub use media::{
 };
 pub use memory::{resolve_memory, MemRequest};
 pub use mempool::{
-    check_logical, check_mempool_removal, logical_mem, pool_limits, resolve_pool,
-    shared_partitions, PoolLimits, LOGICAL_PER_POOL,
+    check_logical, check_mempool_removal, check_paging_pv, check_pool_holds, existing_pool,
+    logical_mem, no_mem_pool, pick_paging_pv, pool_limits, resolve_pool, shared_partitions,
+    PoolLimits, LOGICAL_PER_POOL,
 };
 pub use names::{lowest_free_id, validate_partition_name};
 pub use netdev::{

@@ -50,9 +50,29 @@ pub fn resolve_memory(
         .ok_or(RuleError::Missing("desired_mem"))?;
     let min = req.min.or(base.map(|b| b.min_mem)).unwrap_or(desired);
     let max = req.max.or(base.map(|b| b.max_mem)).unwrap_or(desired);
+    check_mem_values(
+        sys,
+        &[("desired_mem", desired), ("min_mem", min), ("max_mem", max)],
+    )?;
+    check_order(("min_mem", min), ("desired_mem", desired), ("max_mem", max))?;
+    Ok(MemConfig {
+        mem_mode: mode,
+        min_mem: min,
+        desired_mem: desired,
+        max_mem: max,
+        mem_weight: weight,
+    })
+}
+
+/// Checks memory values: each a multiple of the region size, from one region to what the
+/// system can commit.
+pub(crate) fn check_mem_values(
+    sys: &ManagedSystem,
+    values: &[(&'static str, u64)],
+) -> Result<(), RuleError> {
     let region = sys.mem_region_size;
-    let top = sys.installed_mem - sys.firmware_mem;
-    for (attr, v) in [("desired_mem", desired), ("min_mem", min), ("max_mem", max)] {
+    let top = crate::capacity::configurable(sys).mem;
+    for &(attr, v) in values {
         if v % region != 0 {
             return Err(RuleError::NotRegionMultiple {
                 attr,
@@ -68,14 +88,7 @@ pub fn resolve_memory(
             });
         }
     }
-    check_order(("min_mem", min), ("desired_mem", desired), ("max_mem", max))?;
-    Ok(MemConfig {
-        mem_mode: mode,
-        min_mem: min,
-        desired_mem: desired,
-        max_mem: max,
-        mem_weight: weight,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! minimum must fit in the pool by itself. The paging storage pool changes only while no
 //! partition uses the pool.
 
-use ivm_model::{ManagedSystem, MemMode, MemPool, MemPoolRequest, Partition};
+use ivm_model::{Hdisk, ManagedSystem, MemMode, MemPool, MemPoolRequest, Partition};
 
 use crate::capacity::{configurable, Totals};
 use crate::RuleError;
@@ -61,24 +61,11 @@ pub fn resolve_pool(
             });
         }
     }
+    crate::memory::check_mem_values(
+        sys,
+        &[("pool_mem", pool_mem), ("max_pool_mem", max_pool_mem)],
+    )?;
     let region = sys.mem_region_size;
-    let top = configurable(sys).mem;
-    for (attr, v) in [("pool_mem", pool_mem), ("max_pool_mem", max_pool_mem)] {
-        if v % region != 0 {
-            return Err(RuleError::NotRegionMultiple {
-                attr,
-                value: v,
-                region,
-            });
-        }
-        if v == 0 || v > top {
-            return Err(RuleError::OutOfRange {
-                attr,
-                value: v.to_string(),
-                allowed: format!("{region} to {top} MB"),
-            });
-        }
-    }
     if pool_mem > max_pool_mem {
         return Err(RuleError::OutOfRange {
             attr: "pool_mem",
@@ -130,14 +117,73 @@ pub fn resolve_pool(
     })
 }
 
-/// The pool may go only when no partition uses shared memory.
-pub fn check_mempool_removal(sys: &ManagedSystem, parts: &[Partition]) -> Result<(), RuleError> {
-    if sys.mem_pool.is_none() {
-        return Err(RuleError::NoSuch {
-            what: "shared memory pool",
-            name: "0".into(),
+/// The system's shared memory pool, or the refusal that it has none.
+pub fn existing_pool(sys: &ManagedSystem) -> Result<&MemPool, RuleError> {
+    sys.mem_pool.as_ref().ok_or_else(no_mem_pool)
+}
+
+/// The refusal of a request that needs the shared memory pool when there is none.
+pub fn no_mem_pool() -> RuleError {
+    RuleError::NoSuch {
+        what: "shared memory pool",
+        name: "0".into(),
+    }
+}
+
+/// A resized pool must hold what its running partitions hold now (`held`, MB).
+pub fn check_pool_holds(pool_mem: u64, held: u64) -> Result<(), RuleError> {
+    if pool_mem < held {
+        return Err(RuleError::OutOfRange {
+            attr: "pool_mem",
+            value: pool_mem.to_string(),
+            allowed: format!(
+                "at least {held} MB, what the running shared-memory partitions hold now"
+            ),
         });
     }
+    Ok(())
+}
+
+/// The physical volume a shared-memory partition of `max_mem` gets as its paging device: the
+/// smallest unassigned one of the pool's (`pvs`: name and partition) that is attached and
+/// large enough; none when there is none (a backing device is made instead).
+pub fn pick_paging_pv(
+    pvs: &[(String, Option<u32>)],
+    hdisks: &[Hdisk],
+    max_mem: u64,
+) -> Option<String> {
+    pvs.iter()
+        .filter(|(_, lpar)| lpar.is_none())
+        .filter_map(|(name, _)| {
+            let h = hdisks.iter().find(|h| h.name == *name && h.present)?;
+            (h.size_mb >= max_mem).then_some((h.size_mb, name.clone()))
+        })
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// A physical volume may become one of the pool's paging devices when it is attached and free
+/// (`free`, as [`crate::free_hdisks`] says, with the pool's own devices counted as taken).
+pub fn check_paging_pv(device: &str, hdisks: &[Hdisk], free: &[String]) -> Result<(), RuleError> {
+    if !hdisks.iter().any(|h| h.name == device && h.present) {
+        return Err(RuleError::NoSuch {
+            what: "physical volume",
+            name: device.to_string(),
+        });
+    }
+    if !free.iter().any(|f| f == device) {
+        return Err(RuleError::InUse {
+            what: "physical volume",
+            name: device.to_string(),
+            by: "it is mapped, in a storage pool, or a paging device already; lsmemdev -r avail lists the free ones".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The pool may go only when no partition uses shared memory.
+pub fn check_mempool_removal(sys: &ManagedSystem, parts: &[Partition]) -> Result<(), RuleError> {
+    existing_pool(sys)?;
     let users: Vec<&str> = shared_partitions(parts).map(|p| p.name.as_str()).collect();
     if !users.is_empty() {
         return Err(RuleError::InUse {
@@ -271,11 +317,59 @@ mod tests {
         let l = pool_limits(1000, 0, &[(2, 0, 2000), (3, 0, 2000)], false);
         assert_eq!(l.partitions, vec![(2, 500, 500), (3, 500, 500)]);
         assert_eq!(pool_limits(1000, 5, &[], false).pool, 1000);
+        assert!(check_pool_holds(512, 600)
+            .unwrap_err()
+            .to_string()
+            .contains("at least 600 MB"));
+        assert!(check_pool_holds(512, 512).is_ok());
         // Lent (v2): each may use the whole pool; the share is what is protected.
         let l = pool_limits(1024, 256, &[(2, 192, 2048), (3, 64, 512)], true);
         assert_eq!(
             l.partitions,
             vec![(2, 1024 + 256, 768 + 256), (3, 512 + 256, 256 + 256)]
         );
+    }
+
+    #[test]
+    fn the_smallest_free_volume_that_fits_pages() {
+        let disk = |name: &str, size_mb, present| Hdisk {
+            name: name.into(),
+            id: name.into(),
+            device: name.into(),
+            size_mb,
+            present,
+            pvid: String::new(),
+        };
+        let hdisks = [
+            disk("hdisk1", 2048, true),
+            disk("hdisk2", 1024, true),
+            disk("hdisk3", 600, true),
+            disk("hdisk4", 4096, false),
+        ];
+        let pvs = [
+            ("hdisk1".to_string(), None),
+            ("hdisk2".to_string(), Some(2)),
+            ("hdisk3".to_string(), None),
+            ("hdisk4".to_string(), None),
+        ];
+        assert_eq!(
+            pick_paging_pv(&pvs, &hdisks, 512).as_deref(),
+            Some("hdisk3")
+        );
+        assert_eq!(
+            pick_paging_pv(&pvs, &hdisks, 1024).as_deref(),
+            Some("hdisk1")
+        );
+        assert_eq!(pick_paging_pv(&pvs, &hdisks, 3000), None);
+        let free = ["hdisk1".to_string()];
+        assert!(check_paging_pv("hdisk1", &hdisks, &free).is_ok());
+        assert!(check_paging_pv("hdisk3", &hdisks, &free)
+            .unwrap_err()
+            .to_string()
+            .contains("in use"));
+        assert!(check_paging_pv("hdisk4", &hdisks, &free)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
     }
 }

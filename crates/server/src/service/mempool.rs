@@ -38,32 +38,22 @@ impl Service {
                 tx.hdisks()?,
             ))
         })?;
-        let pool = pool.ok_or_else(|| {
-            ServiceError::from(ivm_rules::RuleError::NoSuch {
-                what: "shared memory pool",
-                name: "0".into(),
-            })
-        })?;
+        let pool = pool.ok_or_else(ivm_rules::no_mem_pool)?;
         let rt = self.runtime.as_ref();
         let running = |id: u32| rt.is_some_and(|rt| rt.get(id).is_some());
-        let held: u64 = ivm_rules::shared_partitions(&parts)
-            .filter_map(|p| rt?.get(p.lpar_id))
-            .map(|l| self.guest_resident_mb(&l))
-            .sum();
-        // QEMU's own memory for the pool's partitions is not taken from the pool: the pool's
-        // cgroup limit is the pool plus that overhead per running partition.
-        let firmware = 0;
         // What the kernel will still give the pool's partitions: its cgroup's limit less its
         // usage (QEMU's own memory counted in both), at most the pool.
         let avail = match rt.and_then(|rt| rt.mem_pool_usage()) {
             Some((limit, usage)) if running_any(&parts, rt) => {
                 (limit.saturating_sub(usage) >> 20).min(pool.pool_mem)
             }
-            _ => pool.pool_mem.saturating_sub(held + firmware),
+            _ => pool.pool_mem.saturating_sub(self.pool_memory_held()?),
         };
         Ok(MemPoolView {
             curr_avail_pool_mem: avail,
-            sys_firmware_pool_mem: firmware,
+            // QEMU's own memory for the pool's partitions is not taken from the pool: the
+            // pool's cgroup limit is the pool plus that overhead per running partition.
+            sys_firmware_pool_mem: 0,
             logical_mem: ivm_rules::logical_mem(&parts),
             max_logical_mem: ivm_rules::LOGICAL_PER_POOL * pool.pool_mem,
             paging_devices: devices
@@ -128,25 +118,10 @@ impl Service {
         self.task(actor, "change shared memory pool", "mempool", |tx| {
             actor.require_modify()?;
             let sys = self.system_in(tx)?;
-            if sys.mem_pool.is_none() {
-                return Err(ivm_rules::RuleError::NoSuch {
-                    what: "shared memory pool",
-                    name: "0".into(),
-                }
-                .into());
-            }
+            ivm_rules::existing_pool(&sys)?;
             let pool = ivm_rules::resolve_pool(&sys, &tx.partitions()?, req, None)?;
             ivm_rules::pick_pool(&tx.pools()?, Some(&pool.paging_storage_pool))?;
-            if pool.pool_mem < held {
-                return Err(ivm_rules::RuleError::OutOfRange {
-                    attr: "pool_mem",
-                    value: pool.pool_mem.to_string(),
-                    allowed: format!(
-                        "at least {held} MB, what the running shared-memory partitions hold now"
-                    ),
-                }
-                .into());
-            }
+            ivm_rules::check_pool_holds(pool.pool_mem, held)?;
             tx.put_mem_pool(Some(&pool))?;
             Ok((pool, "mempool".into()))
         })
@@ -165,30 +140,10 @@ impl Service {
     pub fn add_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
         self.task(actor, "add paging device", device, |tx| {
             actor.require_modify()?;
-            if tx.mem_pool()?.is_none() {
-                return Err(ivm_rules::RuleError::NoSuch {
-                    what: "shared memory pool",
-                    name: "0".into(),
-                }
-                .into());
-            }
+            ivm_rules::existing_pool(&self.system_in(tx)?)?;
             let hdisks = tx.hdisks()?;
-            if !hdisks.iter().any(|h| h.name == device && h.present) {
-                return Err(ivm_rules::RuleError::NoSuch {
-                    what: "physical volume",
-                    name: device.to_string(),
-                }
-                .into());
-            }
             let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
-            if !free.iter().any(|f| f == device) {
-                return Err(ivm_rules::RuleError::InUse {
-                    what: "physical volume",
-                    name: device.to_string(),
-                    by: "it is mapped, in a storage pool, or a paging device already; lsmemdev -r avail lists the free ones".into(),
-                }
-                .into());
-            }
+            ivm_rules::check_paging_pv(device, &hdisks, &free)?;
             tx.put_paging_pv(device, None)?;
             Ok(((), device.to_string()))
         })
@@ -260,17 +215,8 @@ impl Service {
         }
         // A physical volume given to the pool, the smallest that is large enough, first.
         let taken = self.store.write(|tx| {
-            let hdisks = tx.hdisks()?;
-            let pick = tx
-                .paging_pvs()?
-                .into_iter()
-                .filter(|(_, lpar)| lpar.is_none())
-                .filter_map(|(name, _)| {
-                    let h = hdisks.iter().find(|h| h.name == name && h.present)?;
-                    (h.size_mb >= p.mem.max_mem).then_some((h.size_mb, name))
-                })
-                .min();
-            if let Some((_, name)) = &pick {
+            let pick = ivm_rules::pick_paging_pv(&tx.paging_pvs()?, &tx.hdisks()?, p.mem.max_mem);
+            if let Some(name) = &pick {
                 tx.put_paging_pv(name, Some(p.lpar_id))?;
             }
             Ok::<_, ServiceError>(pick.is_some())
@@ -278,13 +224,11 @@ impl Service {
         if taken {
             return Ok(());
         }
-        let pool = self
-            .store
-            .read(|tx| tx.mem_pool())?
-            .ok_or_else(|| ServiceError::Invalid("no shared memory pool".into()))?;
+        let sys = self.store.read(|tx| self.system_in(tx))?;
+        let pool = ivm_rules::existing_pool(&sys)?;
         let spec = DiskSpec {
             name: paging_device_name(p.lpar_id),
-            pool: Some(pool.paging_storage_pool),
+            pool: Some(pool.paging_storage_pool.clone()),
             size_mb: p.mem.max_mem,
             vadapter: None,
             vtd: None,
