@@ -218,6 +218,9 @@ pub struct StorageView {
     pub hdisks: Vec<Hdisk>,
     /// Which physical volumes belong to which volume group pool: (hdisk, pool).
     pub members: Vec<(String, String)>,
+    /// Physical volumes given to the shared memory pool as paging devices.
+    #[serde(default)]
+    pub paging_pvs: Vec<String>,
     /// MB each pool has free: (pool, MB), as `lssp` counts it.
     pub pools_free_mb: Vec<(String, u64)>,
     /// The virtual media library, once made.

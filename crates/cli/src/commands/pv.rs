@@ -34,12 +34,11 @@ pub(super) fn lspv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             .find(|(m, _)| *m == h.name)
             .map(|(_, p)| p.clone())
     };
-    let mapped =
-        |h: &Hdisk| view.mappings.iter().any(|m| m.backing == h.name) || pool_of(h).is_some();
+    let free = free_pvs(&view);
+    let held = |h: &Hdisk| !free.iter().any(|f| f.name == h.name);
     if a.flag("avail") || a.flag("free") {
-        let rows: Vec<Row> = present
+        let rows: Vec<Row> = free
             .iter()
-            .filter(|h| !mapped(h))
             .map(|h| {
                 vec![
                     ("name", h.name.clone()),
@@ -68,7 +67,7 @@ pub(super) fn lspv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 ("name", h.name.clone()),
                 ("pvid", h.pvid.clone()),
                 ("vg", pool_of(h).unwrap_or_else(|| "None".into())),
-                ("status", if mapped(h) { "active" } else { "" }.into()),
+                ("status", if held(h) { "active" } else { "" }.into()),
             ]
         })
         .collect();
@@ -107,18 +106,8 @@ pub(super) fn lsmemdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         ));
     }
     let view: StorageView = ctx.client.get("/storage")?;
-    let paging: Vec<String> = match ctx.client.get::<ivm_model::MemPoolView>("/system/mempool") {
-        Ok(pool) => pool.paging_devices.into_iter().map(|d| d.name).collect(),
-        Err(CliError::Api { status: 404, .. }) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let rows: Vec<Row> = view
-        .hdisks
-        .iter()
-        .filter(|h| h.present)
-        .filter(|h| !view.mappings.iter().any(|m| m.backing == h.name))
-        .filter(|h| !view.members.iter().any(|(m, _)| *m == h.name))
-        .filter(|h| !paging.contains(&h.name))
+    let rows: Vec<Row> = free_pvs(&view)
+        .into_iter()
         .map(|h| {
             vec![
                 ("name", h.name.clone()),
@@ -139,4 +128,15 @@ pub(super) fn lsmemdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         ],
         &a,
     )
+}
+
+/// Attached physical volumes nothing holds: not mapped, in no storage pool, not a paging device.
+fn free_pvs(view: &StorageView) -> Vec<&Hdisk> {
+    view.hdisks
+        .iter()
+        .filter(|h| h.present)
+        .filter(|h| !view.mappings.iter().any(|m| m.backing == h.name))
+        .filter(|h| !view.members.iter().any(|(m, _)| *m == h.name))
+        .filter(|h| !view.paging_pvs.contains(&h.name))
+        .collect()
 }

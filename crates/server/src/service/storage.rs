@@ -87,6 +87,7 @@ impl Service {
                 mappings: tx.mappings()?,
                 hdisks: tx.hdisks()?,
                 members: tx.pool_members()?,
+                paging_pvs: tx.paging_pvs()?.into_iter().map(|(name, _)| name).collect(),
                 media,
                 optical: tx.optical_devices()?,
             })
