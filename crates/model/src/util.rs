@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use crate::ProcUnits;
 
 /// One sample of one partition, with IVM's attribute names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UtilSample {
     /// When, ms since the Unix epoch.
     pub time_ms: i64,

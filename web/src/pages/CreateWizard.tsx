@@ -146,7 +146,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
               <Radio id="c-mem-shared" name="mem-mode" label="Shared (logical memory from the shared memory pool, with a paging device)" isChecked={memMode === 'shared'} onChange={() => setMemMode('shared')} />
             </FormGroup>
             {memMode === 'shared' && field('Memory weight (0 to 255)', memWeight, setMemWeight, 'c-mem-weight', 'Its share of the pool against the other shared-memory partitions')}
-            {field(memMode === 'shared' ? 'Desired memory (MB)' : 'Desired memory (MB)', mem.desired, (v) => setMem({ ...mem, desired: v }), 'c-mem',
+            {field('Desired memory (MB)', mem.desired, (v) => setMem({ ...mem, desired: v }), 'c-mem',
               memMode === 'shared' ? 'Logical memory; the pool lends physical memory, the paging device holds the rest' : 'Committed at creation; a multiple of the region size')}
             {field('Minimum memory (MB)', mem.min, (v) => setMem({ ...mem, min: v }), 'c-mem-min', 'Empty: the desired value')}
             {field('Maximum memory (MB)', mem.max, (v) => setMem({ ...mem, max: v }), 'c-mem-max', 'What DLPAR may add up to; empty: the desired value')}

@@ -23,6 +23,16 @@ pub struct UtilQuery {
     n: Option<u32>,
 }
 
+/// A time range.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// From (ms since the Unix epoch; default: the beginning).
+    from_ms: Option<i64>,
+    /// To (default: now).
+    to_ms: Option<i64>,
+}
+
 /// A new sample rate.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -48,12 +58,12 @@ pub async fn samples(
 }
 
 /// Partitions' state changes (`lslparutil`'s `state_change` events), newest first.
-#[utoipa::path(get, path = "/api/v1/utilization/events", tag = "utilization", params(UtilQuery),
+#[utoipa::path(get, path = "/api/v1/utilization/events", tag = "utilization", params(RangeQuery),
     responses((status = 200, body = [UtilSample]), (status = 400, body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     _actor: Actor,
-    ApiQuery(q): ApiQuery<UtilQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Vec<UtilSample>>, ApiError> {
     let to = q.to_ms.unwrap_or(i64::MAX);
     blocking(&state, move |svc| {

@@ -45,6 +45,7 @@ impl Service {
                 + ivm_qemu::vm::plugged_mem_mb(&live.qmp)
                     .unwrap_or(p.mem.desired_mem - p.mem.min_mem)
         };
+        let resident = shared.then(|| self.guest_resident_mb(&live));
         let cpus = live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
         p.run = Some(ivm_model::RunInfo {
             pid: live.pid,
@@ -55,8 +56,8 @@ impl Service {
             cpus: ivm_host::cpulist::format(&cpus),
             console_attached: live.console_attached(),
             utilized_units: ivm_model::ProcUnits(live.utilized()),
-            phys_mem: shared.then(|| self.guest_resident_mb(&live)),
-            paged_mem: shared.then(|| mem.saturating_sub(self.guest_resident_mb(&live))),
+            phys_mem: resident,
+            paged_mem: resident.map(|r| mem.saturating_sub(r)),
         });
     }
 

@@ -75,9 +75,9 @@ impl Service {
                             curr_sharing_mode: p.procs.sharing_mode.to_string(),
                             curr_uncap_weight: u32::from(p.procs.uncap_weight),
                             curr_mem: p.mem.desired_mem,
-                            ..zero_sample()
+                            ..Default::default()
                         },
-                        None => zero_sample(),
+                        None => UtilSample::default(),
                     },
                 };
                 out.push(UtilSample {
@@ -379,28 +379,5 @@ fn sample(
         uncapped_cycles: c.uncapped,
         idle_cycles: c.idle,
         counter_ns: c.counter_ns,
-    }
-}
-
-/// A record with nothing counted and nothing known, for a partition without samples.
-fn zero_sample() -> UtilSample {
-    UtilSample {
-        time_ms: 0,
-        event_type: "sample".into(),
-        lpar_id: 0,
-        lpar_name: String::new(),
-        state: String::new(),
-        curr_proc_mode: String::new(),
-        curr_proc_units: ivm_model::ProcUnits(0),
-        curr_procs: 0,
-        curr_sharing_mode: String::new(),
-        curr_uncap_weight: 0,
-        curr_mem: 0,
-        mem_resident: 0,
-        entitled_cycles: 0,
-        capped_cycles: 0,
-        uncapped_cycles: 0,
-        idle_cycles: 0,
-        counter_ns: 0,
     }
 }
