@@ -12,11 +12,12 @@ cargo build --release --locked -p ivm
 install -D -m 0755 target/release/ivm /usr/local/lib/ivm/ivm
 /usr/local/lib/ivm/ivm install-commands "${IVM_BIN_DIR:-/usr/local/bin}"
 ln -sf /usr/local/lib/ivm/ivm "${IVM_BIN_DIR:-/usr/local/bin}/ivm"
-# The padmin door is OpenSSH's sshd (installed by install-deps.sh): a drop-in tells ivm's
-# restricted shell where the daemon is; the administrator's own sshd_config stays as it is.
+# The padmin door is OpenSSH's sshd (installed by install-deps.sh): a drop-in for ivm's users
+# only (Match Group ivm-users: their shell finds the daemon, keys come from ivm, no forwarding);
+# the administrator's own sshd_config stays as it is.
 install -d -m 0755 /etc/ssh/sshd_config.d
-printf '# ivm: the restricted shell of ivm users finds the daemon here.\nSetEnv IVM_DATA_DIR=%s\n' \
-    "${IVM_DATA_DIR:-/var/lib/ivm}" > /etc/ssh/sshd_config.d/ivm.conf
+/usr/local/lib/ivm/ivm sshd-config --data-dir "${IVM_DATA_DIR:-/var/lib/ivm}" \
+    --exe /usr/local/lib/ivm/ivm > /etc/ssh/sshd_config.d/ivm.conf
 if [ -d /run/systemd/system ]; then
     systemctl reload-or-restart ssh || true
 elif ! pgrep -x sshd >/dev/null; then

@@ -40,11 +40,15 @@ let onUnauthorized: () => void = () => {};
 /** Called when a request comes back 401: the session expired or ended. */
 export function setUnauthorizedHandler(f: () => void) { onUnauthorized = f; }
 
+/** Sent with every request; the server refuses a cookie-authenticated change without it. */
+export const CSRF_HEADER = 'X-IVM-Request';
+
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const r = await fetch(`/api/v1${path}`, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    // The header a cross-site form cannot send: the server refuses changes without it.
+    headers: body === undefined ? { [CSRF_HEADER]: '1' } : { [CSRF_HEADER]: '1', 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   // A 401 on a page's requests means the session ended; the first check and a login just say no.
@@ -110,6 +114,7 @@ export function uploadMedia(name: string, file: File, readOnly: boolean, progres
     x.open('PUT', `/api/v1/storage/media/${encodeURIComponent(name)}?read_only=${readOnly}`);
     x.withCredentials = true;
     x.setRequestHeader('Content-Type', 'application/octet-stream');
+    x.setRequestHeader(CSRF_HEADER, '1');
     x.upload.onprogress = (e) => { if (e.lengthComputable) progress(e.loaded / e.total); };
     x.onload = () => {
       let body: { message?: string } & OpticalMedia;

@@ -2,6 +2,9 @@
 //! made, given a password hash and removed with the shadow tools (`useradd`, `chpasswd -e`,
 //! `userdel`), so the SSH server authenticates them like any account. Passwords reach the tools
 //! only as hashes on standard input: never in an argument list, never as plain text.
+//! ivm never reads or writes a file in a user's home as root (a user's symlink there would
+//! point root anywhere): SSH keys are kept in ivm's store and given to sshd by
+//! `ivm authorized-keys`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -85,13 +88,16 @@ fn run(tool: &str, args: &[&str], input: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Makes the login account `name` with a home directory and `shell`, marked as ivm's.
+/// Makes the login account `name` with a home directory and `shell`, marked as ivm's and in
+/// [`IVM_GROUP`].
 pub fn create_login(name: &str, shell: &Path) -> Result<(), String> {
     let shell = shell.to_string_lossy();
     run(
         "useradd",
         &[
             "--create-home",
+            "--groups",
+            IVM_GROUP,
             "--shell",
             &shell,
             "--comment",
@@ -138,44 +144,106 @@ pub fn set_password_hash(name: &str, hash: &str) -> Result<(), String> {
     )
 }
 
-/// The keys in `home/.ssh/authorized_keys`.
-pub fn authorized_keys(home: &Path) -> Vec<String> {
-    std::fs::read_to_string(home.join(".ssh/authorized_keys"))
-        .unwrap_or_default()
+/// The group every ivm login account belongs to: sshd's `Match Group` block for ivm users
+/// names it (no forwarding, keys only from ivm).
+pub const IVM_GROUP: &str = "ivm-users";
+
+/// Makes the system group [`IVM_GROUP`] when the host lacks it.
+pub fn ensure_group() -> Result<(), String> {
+    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    if groups
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
+        .any(|l| l.split(':').next() == Some(IVM_GROUP))
+    {
+        return Ok(());
+    }
+    run("groupadd", &["--system", IVM_GROUP], None)
 }
 
-/// Writes `home/.ssh/authorized_keys` with `keys`, owned by `owner` (uid, gid) and private to
-/// it (0700 and 0600, as sshd requires).
-pub fn write_authorized_keys(
-    home: &Path,
-    owner: (u32, u32),
-    keys: &[String],
-) -> std::io::Result<()> {
-    use std::os::unix::fs::{chown, DirBuilderExt, OpenOptionsExt, PermissionsExt};
-    let dir = home.join(".ssh");
-    if !dir.exists() {
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+/// Whether `name` is a member of [`IVM_GROUP`] (as a supplementary group) below `root`.
+pub fn in_ivm_group(root: &Path, name: &str) -> bool {
+    std::fs::read_to_string(root.join("etc/group"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.split(':').next() == Some(IVM_GROUP))
+        .any(|l| {
+            l.rsplit(':')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .any(|m| m == name)
+        })
+}
+
+/// Adds an ivm account to [`IVM_GROUP`].
+pub fn join_ivm_group(name: &str) -> Result<(), String> {
+    run("usermod", &["--append", "--groups", IVM_GROUP, name], None)
+}
+
+/// Locks `name` for every kind of login: the password locked and the account expired (sshd
+/// refuses an expired account's key logins too).
+pub fn lock_login(name: &str) -> Result<(), String> {
+    run("usermod", &["--lock", "--expiredate", "1", name], None)
+}
+
+/// Kills every process whose real or effective user is `uid` and waits until none is left
+/// (one forked meanwhile is killed in the next round). Returns how many signals were sent.
+pub fn end_processes(uid: u32, timeout: std::time::Duration) -> Result<usize, String> {
+    if uid == 0 {
+        return Err("refusing to end root's processes".into());
     }
-    chown(&dir, Some(owner.0), Some(owner.1))?;
-    let tmp = dir.join(".authorized_keys.new");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    for k in keys {
-        writeln!(f, "{k}")?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut killed = 0;
+    loop {
+        let pids = processes_of(uid);
+        if pids.is_empty() {
+            return Ok(killed);
+        }
+        for pid in &pids {
+            // SAFETY: kill(2) has no memory preconditions; the PID was read from /proc a
+            // moment ago with this user's uid.
+            if unsafe { libc::kill(*pid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "{} processes of user {uid} are still running",
+                pids.len()
+            ));
+        }
+        // Waiting for the kernel to reap what was killed: each round re-reads /proc.
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    f.sync_all()?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-    chown(&tmp, Some(owner.0), Some(owner.1))?;
-    std::fs::rename(&tmp, dir.join("authorized_keys"))
+}
+
+/// The live (not zombie) processes whose real or effective user is `uid`.
+fn processes_of(uid: u32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+                return false;
+            };
+            let field = |k: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(k))
+                    .map(str::trim)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let zombie = field("State:").starts_with('Z');
+            let ids: Vec<u32> = field("Uid:")
+                .split_whitespace()
+                .take(2)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            !zombie && ids.contains(&uid)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -206,11 +274,13 @@ mod tests {
             Some("$6$abc$def")
         );
         assert!(set_password_hash("a:b", "x").is_err());
-        let home = t.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        // SAFETY: getuid and getgid have no preconditions.
-        let me = unsafe { (libc::getuid(), libc::getgid()) };
-        write_authorized_keys(&home, me, &["ssh-ed25519 AAAA one".into()]).unwrap();
-        assert_eq!(authorized_keys(&home), ["ssh-ed25519 AAAA one"]);
+        std::fs::write(
+            t.path().join("etc/group"),
+            "root:x:0:\nivm-users:x:999:padmin,op1\n",
+        )
+        .unwrap();
+        assert!(in_ivm_group(t.path(), "op1"));
+        assert!(!in_ivm_group(t.path(), "root"));
+        assert!(end_processes(0, std::time::Duration::ZERO).is_err());
     }
 }

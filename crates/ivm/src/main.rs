@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 mod filters;
 mod rksh;
+mod sandbox;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -64,6 +65,17 @@ enum Top {
         /// Directory on the PATH of padmin, e.g. /usr/local/bin.
         dir: PathBuf,
     },
+    /// Print the sshd configuration for ivm users (`/etc/ssh/sshd_config.d/ivm.conf`).
+    SshdConfig {
+        /// The ivm binary sshd runs for keys (root-owned, writable by root alone).
+        #[arg(long)]
+        exe: Option<PathBuf>,
+    },
+    /// Print an ivm user's SSH public keys (sshd's AuthorizedKeysCommand).
+    AuthorizedKeys {
+        /// The login name sshd asks about.
+        user: String,
+    },
     /// Print the REST API's OpenAPI document (the console's TypeScript types are generated from it).
     Openapi,
     #[command(flatten)]
@@ -86,7 +98,10 @@ fn ivm_args() -> Vec<std::ffi::OsString> {
 /// `oem_setup_env`: padmin's root shell, as on IVM (through a sudo rule ivm writes).
 fn oem_setup_env() -> i32 {
     use std::os::unix::process::CommandExt;
-    let user = std::env::var("USER").unwrap_or_default();
+    // The real user, not $USER (the shell lets a user set that).
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let user = ivm_server::host_user_name(uid).unwrap_or_default();
     if user != ivm_model::PRIME_ADMIN {
         eprintln!("oem_setup_env: only padmin may use oem_setup_env");
         return 1;
@@ -163,6 +178,15 @@ fn admin(data_dir: PathBuf, cmd: Top) -> anyhow::Result<()> {
         }
         Top::Passwd { user } => passwd(&data_dir, &user),
         Top::InstallCommands { dir } => install_commands(&dir),
+        Top::SshdConfig { exe } => {
+            let exe = match exe {
+                Some(e) => e,
+                None => std::env::current_exe().context("cannot find the ivm binary")?,
+            };
+            print!("{}", ivm_server::shell::sshd_drop_in(&data_dir, &exe));
+            Ok(())
+        }
+        Top::AuthorizedKeys { user } => authorized_keys(&data_dir, &user),
         Top::Openapi => {
             println!("{}", ivm_server::api::openapi_json());
             Ok(())
@@ -185,6 +209,25 @@ fn passwd(data_dir: &Path, user: &str) -> anyhow::Result<()> {
     let password = line.trim_end_matches(['\n', '\r']);
     let (svc, _, _) = ivm_server::daemon::open_service(data_dir, &IvmCommand::names())?;
     svc.set_password_local(user, password)?;
+    Ok(())
+}
+
+/// The keys sshd may accept for `user`: only a valid ivm user name is looked up (sshd passes
+/// whatever name a client tried), in the store opened read-only.
+fn authorized_keys(data_dir: &Path, user: &str) -> anyhow::Result<()> {
+    if ivm_rules::validate_user_name(user).is_err() {
+        return Ok(());
+    }
+    let db = data_dir.join(ivm_server::config::DB_FILE);
+    let keys = ivm_store::ssh_keys_in(&db, user)
+        .with_context(|| format!("cannot read the SSH keys of {user} in {}", db.display()))?;
+    let mut out = std::io::stdout().lock();
+    for k in keys {
+        // A key line is checked when stored; a line break here could add a second key.
+        if !k.contains(['\n', '\r']) {
+            writeln!(out, "{k}")?;
+        }
+    }
     Ok(())
 }
 

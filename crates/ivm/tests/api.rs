@@ -192,7 +192,8 @@ async fn view_only_users_get_403_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(tasks.len(), 3);
-    assert_eq!(tasks[0]["operation"], "change password");
+    assert_eq!(tasks[0]["operation"], "PUT /api/v1/users/{name}/password");
+    assert_eq!(tasks[0]["target"], "padmin");
     assert_eq!(tasks[0]["user"], "viewer");
     assert_eq!(tasks[0]["result"], "failed");
     assert!(tasks[0]["finished_ms"].as_i64().unwrap() >= tasks[0]["started_ms"].as_i64().unwrap());
@@ -234,10 +235,19 @@ async fn sessions_tokens_and_user_accounts() {
     assert_eq!(res["configurable_mem"], 8064);
     assert_eq!(res["available_proc_units"], 1.8);
 
-    // An API token outlives the session it was made from.
+    // An API token outlives the session it was made from. A change made with the cookie
+    // needs the console's header (or a JSON body): a cross-site form can send neither.
     let r = c
         .post(d.url("/tokens"))
         .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(d.url("/tokens"))
+        .header("cookie", &session)
+        .header("x-ivm-request", "1")
         .send()
         .await
         .unwrap();
@@ -249,6 +259,7 @@ async fn sessions_tokens_and_user_accounts() {
     let r = c
         .post(d.url("/logout"))
         .header("cookie", &session)
+        .header("x-ivm-request", "1")
         .send()
         .await
         .unwrap();

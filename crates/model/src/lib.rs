@@ -44,5 +44,5 @@ pub use system::{
 };
 pub use task::{Task, TaskResult};
 pub use units::{ProcUnits, UnitsParseError};
-pub use user::{Role, User, PRIME_ADMIN};
+pub use user::{Access, Role, User, PRIME_ADMIN};
 pub use util::{UtilConfig, UtilPoint, UtilSample};

@@ -52,3 +52,22 @@ pub struct User {
     /// Role, fixed at creation unless changed by a View/Modify user.
     pub role: Role,
 }
+
+/// Who may take an action: each endpoint and command declares one, checked in one place before
+/// it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Anyone, before logging in (the login itself).
+    Anyone,
+    /// Any logged-in user, whatever the role: viewing.
+    Viewer,
+    /// Any role but View Only: virtual terminals (IVM's Service Representative may use them).
+    Console,
+    /// View/Modify users: every configuration change.
+    Modify,
+    /// The user the request names, or padmin (one's own password and keys); only padmin
+    /// touches padmin.
+    SelfOrPadmin,
+    /// padmin alone: making, removing and changing the role of users, as on IVM.
+    Padmin,
+}

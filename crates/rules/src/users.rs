@@ -1,6 +1,23 @@
 //! Rules for ivm user accounts.
 
+use ivm_model::{Access, Role, PRIME_ADMIN};
+
 use crate::RuleError;
+
+/// Whether `user` with `role` may take an action declared `access`; `target` is the user the
+/// action names, if any. `None` for `user` is a caller that has not logged in.
+pub fn may(access: Access, user: Option<(&str, Role)>, target: Option<&str>) -> bool {
+    let Some((name, role)) = user else {
+        return access == Access::Anyone;
+    };
+    match access {
+        Access::Anyone | Access::Viewer => true,
+        Access::Console => role != Role::ViewOnly,
+        Access::Modify => role.can_modify(),
+        Access::SelfOrPadmin => name == PRIME_ADMIN || target == Some(name),
+        Access::Padmin => name == PRIME_ADMIN,
+    }
+}
 
 /// User names: 1..32 characters, a lowercase letter first, then lowercase letters, digits, `_`, `-`.
 pub fn validate_user_name(name: &str) -> Result<(), RuleError> {
@@ -96,5 +113,33 @@ mod key_tests {
         ] {
             assert!(validate_ssh_key(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+
+    #[test]
+    fn only_padmin_touches_others_and_nobody_but_padmin_touches_padmin() {
+        let op = Some(("op1", Role::ViewModify));
+        let view = Some(("viewer", Role::ViewOnly));
+        let rep = Some(("rep", Role::ServiceRep));
+        let padmin = Some((PRIME_ADMIN, Role::ViewModify));
+        assert!(may(Access::Anyone, None, None));
+        assert!(!may(Access::Viewer, None, None));
+        assert!(may(Access::Viewer, view, None));
+        assert!(!may(Access::Console, view, None));
+        assert!(may(Access::Console, rep, None));
+        assert!(!may(Access::Modify, rep, None));
+        assert!(may(Access::Modify, op, None));
+        assert!(may(Access::SelfOrPadmin, op, Some("op1")));
+        assert!(!may(Access::SelfOrPadmin, op, Some(PRIME_ADMIN)));
+        assert!(!may(Access::SelfOrPadmin, op, Some("viewer")));
+        assert!(!may(Access::SelfOrPadmin, op, None));
+        assert!(may(Access::SelfOrPadmin, padmin, Some("op1")));
+        assert!(may(Access::SelfOrPadmin, view, Some("viewer")));
+        assert!(!may(Access::Padmin, op, None));
+        assert!(may(Access::Padmin, padmin, None));
     }
 }

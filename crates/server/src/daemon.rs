@@ -312,7 +312,7 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
 
     let socket = cfg.data_dir.join(SOCKET_FILE);
     let listener = unix::bind(&socket)?;
-    let unix = tokio::spawn(unix::serve(listener, app, svc.clone()));
+    let unix = tokio::spawn(unix::serve(listener, app));
     println!("ivm: serving https://{addr}/ and {}", socket.display());
     tracing::info!(%addr, socket = %socket.display(), system = %svc.system().name, "ivm started");
 

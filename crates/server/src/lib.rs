@@ -20,3 +20,8 @@ mod unix;
 pub use config::{DaemonConfig, Settings};
 pub use daemon::serve;
 pub use service::{Actor, Service, ServiceError};
+
+/// The host's name for Unix user `uid` (from `/etc/passwd`).
+pub fn host_user_name(uid: u32) -> Option<String> {
+    ivm_host::users::unix_user_name(std::path::Path::new("/"), uid)
+}

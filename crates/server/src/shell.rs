@@ -18,10 +18,13 @@ pub const LOGIN_SHELL: &str = "ivm-rksh";
 pub const FILTERS: &[&str] = &[
     "grep", "sed", "awk", "sort", "uniq", "head", "tail", "cut", "wc", "tr", "tee", "cat", "echo",
 ];
+/// What sshd runs for every ivm user's session (`ForceCommand`): the restricted shell then
+/// runs the client's command (`SSH_ORIGINAL_COMMAND`) or an interactive login.
+pub const FORCED_COMMAND: &str = "ivm-session";
 /// The command that gives padmin a root shell, as on IVM.
 pub const OEM_SETUP_ENV: &str = "oem_setup_env";
 /// Where the sudo rule for `oem_setup_env` goes.
-const SUDOERS_FILE: &str = "/etc/sudoers.d/ivm-oem-setup-env";
+pub const SUDOERS_FILE: &str = "/etc/sudoers.d/ivm-oem-setup-env";
 
 const RC: &str = r#"# ivm's restricted shell (bash -r): read before the restrictions apply; owned by root.
 PS1='$ '
@@ -30,6 +33,15 @@ bind 'set enable-bracketed-paste off' 2>/dev/null
 command_not_found_handle() { printf 'rksh: %s: not found\n' "$1" >&2; return 127; }
 /usr/ios/cli/ioscli() { ioscli "$@"; }
 quit() { exit "$@"; }
+# No variable the dynamic loader, the C library or the shell acts on may be set here (glibc's
+# list of variables unsafe for privileged programs, and the session's own): `LD_PRELOAD=x wc`
+# says "readonly variable" and the program never sees it.
+readonly GCONV_PATH GETCONF_DIR GLIBC_TUNABLES HOSTALIASES LD_AUDIT LD_BIND_NOT LD_BIND_NOW \
+    LD_DEBUG LD_DEBUG_OUTPUT LD_DYNAMIC_WEAK LD_HWCAP_MASK LD_LIBRARY_PATH LD_ORIGIN_PATH \
+    LD_PRELOAD LD_PROFILE LD_PROFILE_OUTPUT LD_SHOW_AUXV LD_USE_LOAD_BIAS LD_ASSUME_KERNEL \
+    LOCALDOMAIN LOCPATH MALLOC_TRACE MALLOC_CHECK_ NIS_PATH NLSPATH RESOLV_HOST_CONF RES_OPTIONS \
+    TZDIR TMPDIR HOME USER LOGNAME IVM_DATA_DIR IVM_SANDBOX BASH_LOADABLES_PATH \
+    EXECIGNORE GLOBIGNORE CDPATH
 "#;
 
 fn dir(path: &Path) -> io::Result<()> {
@@ -112,4 +124,40 @@ fn set_oem_setup_env(enabled: bool) {
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot write {SUDOERS_FILE}");
     }
+}
+
+/// The sshd configuration for ivm users (a drop-in in `/etc/ssh/sshd_config.d/`): their shell
+/// finds the daemon through `IVM_DATA_DIR`; their keys come only from ivm's store through
+/// `exe authorized-keys` (run as root by sshd: it only reads the store), never from a file in
+/// their home; and every kind of forwarding, tunnel, agent, X11 and user rc file is off, so an
+/// ivm login is the restricted shell and nothing else. `exe` must be a root-owned path no
+/// one else can write (sshd checks). The `Match` block ends the file, so the administrator's
+/// own settings after the drop-in's `Include` apply to everyone as before (`Match all`).
+/// `ForceCommand` sends every session, subsystems included (an `internal-sftp` the
+/// administrator configured would otherwise bypass the shell), through the restricted shell.
+pub fn sshd_drop_in(data_dir: &Path, exe: &Path) -> String {
+    let group = ivm_host::accounts::IVM_GROUP;
+    format!(
+        "# ivm: written by `ivm sshd-config`; ivm users ({group}) reach only ivm's restricted shell.\n\
+         Match Group {group}\n\
+         \tSetEnv IVM_DATA_DIR={data}\n\
+         \tAuthorizedKeysFile none\n\
+         \tAuthorizedKeysCommand {exe} authorized-keys --data-dir {data} %u\n\
+         \tAuthorizedKeysCommandUser root\n\
+         \tDisableForwarding yes\n\
+         \tAllowTcpForwarding no\n\
+         \tAllowStreamLocalForwarding no\n\
+         \tAllowAgentForwarding no\n\
+         \tX11Forwarding no\n\
+         \tPermitTunnel no\n\
+         \tPermitListen none\n\
+         \tPermitOpen none\n\
+         \tGatewayPorts no\n\
+         \tPermitUserRC no\n\
+         \tForceCommand {force}\n\
+         Match all\n",
+        force = FORCED_COMMAND,
+        data = data_dir.display(),
+        exe = exe.display(),
+    )
 }

@@ -3,7 +3,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context;
 use axum::{Extension, Router};
@@ -14,7 +13,6 @@ use tokio::net::UnixListener;
 use tower::Layer;
 
 use crate::api::PeerIdentity;
-use crate::service::Service;
 
 /// Binds the socket, replacing a stale one (the data-directory lock proves no daemon owns it).
 pub(crate) fn bind(path: &Path) -> anyhow::Result<UnixListener> {
@@ -33,11 +31,7 @@ pub(crate) fn bind(path: &Path) -> anyhow::Result<UnixListener> {
 }
 
 /// Serves the router on the socket until the task is dropped.
-pub(crate) async fn serve(
-    listener: UnixListener,
-    router: Router,
-    svc: Arc<Service>,
-) -> anyhow::Result<()> {
+pub(crate) async fn serve(listener: UnixListener, router: Router) -> anyhow::Result<()> {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -49,18 +43,15 @@ pub(crate) async fn serve(
             }
         };
         let router = router.clone();
-        let svc = svc.clone();
         tokio::spawn(async move {
             let identity = match stream.peer_cred() {
                 Ok(cred) => {
                     let uid = cred.uid();
                     tokio::task::spawn_blocking(move || {
-                        let name = ivm_host::users::unix_user_name(Path::new("/"), uid);
-                        svc.actor_for_unix_user(uid, name.as_deref())
-                            .map_err(|e| e.to_string())
+                        (uid, ivm_host::users::unix_user_name(Path::new("/"), uid))
                     })
                     .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
+                    .map_err(|e| e.to_string())
                 }
                 Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
             };

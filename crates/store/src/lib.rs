@@ -23,4 +23,4 @@ pub use runs::RunRecord;
 pub use sessions::SessionRecord;
 pub use storage::DiskState;
 pub use tx::{Store, Tx};
-pub use users::UserRecord;
+pub use users::{ssh_keys_in, UserRecord};

@@ -231,6 +231,16 @@ const MIGRATIONS: &[&str] = &[
         lpar_id INTEGER
     );
     "#,
+    // 13: each user's SSH public keys, kept by ivm (sshd asks `ivm authorized-keys`), so root
+    // never reads or writes a file in a user's home.
+    r#"
+    CREATE TABLE ssh_keys (
+        user     TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        key      TEXT NOT NULL,
+        PRIMARY KEY (user, position)
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -72,3 +72,41 @@ fn record(
         unix_hash,
     })
 }
+
+impl Tx<'_> {
+    /// A user's SSH public keys, in the order they were given.
+    pub fn ssh_keys(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT key FROM ssh_keys WHERE user = ?1 ORDER BY position")?;
+        let rows = stmt.query_map([user], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces a user's SSH public keys.
+    pub fn set_ssh_keys(&self, user: &str, keys: &[String]) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM ssh_keys WHERE user = ?1", [user])?;
+        for (i, k) in keys.iter().enumerate() {
+            self.tx.execute(
+                "INSERT INTO ssh_keys (user, position, key) VALUES (?1, ?2, ?3)",
+                params![user, i as i64, k],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A user's SSH public keys read straight from the database file, opened read-only: what
+/// sshd's `AuthorizedKeysCommand` (`ivm authorized-keys`) prints, with or without a daemon.
+pub fn ssh_keys_in(db: &std::path::Path, user: &str) -> Result<Vec<String>, StoreError> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut stmt = conn.prepare("SELECT key FROM ssh_keys WHERE user = ?1 ORDER BY position")?;
+    let rows = stmt.query_map([user], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -14,6 +14,7 @@ use super::error::ErrorBody;
 use super::extract::ApiPath;
 use super::{blocking, ApiError, AppState};
 use crate::service::{Actor, ConsoleLease};
+use ivm_model::Access;
 
 /// The protocol name of the raw terminal upgrade.
 pub const TERMINAL_PROTOCOL: &str = "ivm-console";
@@ -41,7 +42,7 @@ pub async fn terminal(
     ApiPath(id): ApiPath<u32>,
     mut req: Request,
 ) -> Result<Response, ApiError> {
-    let (lease, mut qemu) = open(&state, actor, id).await?;
+    let (lease, mut qemu) = open(&state, actor.clone(), id).await?;
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
@@ -50,6 +51,7 @@ pub async fn terminal(
         tokio::select! {
             _ = tokio::io::copy_bidirectional(&mut client, &mut qemu) => {}
             _ = closed.changed() => {}
+            () = revoked(&state, actor) => {}
         }
         let _ = client.shutdown().await;
         drop(lease);
@@ -75,8 +77,13 @@ pub async fn websocket(
     ApiPath(id): ApiPath<u32>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    match open(&state, actor, id).await {
-        Ok((lease, qemu)) => Ok(ws.on_upgrade(move |socket| pump_websocket(socket, qemu, lease))),
+    match open(&state, actor.clone(), id).await {
+        Ok((lease, qemu)) => Ok(ws.on_upgrade(move |socket| async move {
+            tokio::select! {
+                () = pump_websocket(socket, qemu, lease) => {}
+                () = revoked(&state, actor) => {}
+            }
+        })),
         Err(e) => {
             let code = match (e.status(), e.kind()) {
                 (_, Some("console_busy")) => 4409,
@@ -92,6 +99,25 @@ pub async fn websocket(
                 };
                 let _ = socket.send(Message::Close(Some(frame))).await;
             }))
+        }
+    }
+}
+
+/// How often an open console asks whether its user may still use it.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Returns once the actor may no longer use a console (removed, role lowered to View Only,
+/// session ended); the relay then closes.
+async fn revoked(state: &AppState, actor: Actor) {
+    let mut tick = tokio::time::interval(RECHECK);
+    loop {
+        tick.tick().await;
+        let a = actor.clone();
+        match blocking(state, move |svc| svc.still_may(&a, Access::Console)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            // A store that cannot answer says nothing either way: ask again at the next tick.
+            Err(e) => tracing::warn!(error = %e.message(), "cannot re-check a console's user"),
         }
     }
 }

@@ -11,9 +11,11 @@ use crate::service::{Actor, ServiceError};
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "ivm_session";
 
-/// The identity of a Unix-socket peer, resolved from SO_PEERCRED when it connected.
+/// The Unix user of a Unix-socket peer (SO_PEERCRED when it connected: uid and name). Which
+/// ivm user and role that is gets decided anew at every request, so a role changed or a user
+/// removed takes effect on open connections too.
 #[derive(Clone, Debug)]
-pub struct PeerIdentity(pub Result<Actor, String>);
+pub struct PeerIdentity(pub Result<(u32, Option<String>), String>);
 
 /// The token a request carries: `Authorization: Bearer` for scripts, the cookie for browsers.
 pub(crate) fn request_token(parts: &Parts) -> Option<String> {
@@ -40,17 +42,30 @@ pub(crate) fn request_token(parts: &Parts) -> Option<String> {
         })
 }
 
+/// Who is calling: the caller the access check found (see `access`), or else from the Unix
+/// peer or the request's token, looked up now.
+pub(crate) async fn request_actor(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiError> {
+    if let Some(actor) = parts.extensions.get::<Actor>() {
+        return Ok(actor.clone());
+    }
+    if let Some(PeerIdentity(id)) = parts.extensions.get::<PeerIdentity>() {
+        let (uid, name) = id.clone().map_err(ServiceError::Unauthorized)?;
+        return blocking(state, move |svc| {
+            svc.actor_for_unix_user(uid, name.as_deref())
+        })
+        .await;
+    }
+    let token = request_token(parts).ok_or_else(|| {
+        ServiceError::Unauthorized("log in first: no session cookie or bearer token".into())
+    })?;
+    blocking(state, move |svc| svc.authenticate(&token)).await
+}
+
 impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiError> {
-        if let Some(PeerIdentity(id)) = parts.extensions.get::<PeerIdentity>() {
-            return id.clone().map_err(|m| ServiceError::Unauthorized(m).into());
-        }
-        let token = request_token(parts).ok_or_else(|| {
-            ServiceError::Unauthorized("log in first: no session cookie or bearer token".into())
-        })?;
-        blocking(state, move |svc| svc.authenticate(&token)).await
+        request_actor(parts, state).await
     }
 }
 

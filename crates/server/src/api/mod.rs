@@ -1,5 +1,6 @@
 //! The REST API (`/api/v1`): thin handlers that translate HTTP to service calls.
 
+mod access;
 mod backup;
 mod console;
 mod error;
@@ -28,6 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::service::{Service, ServiceError};
 
+pub use access::{ACCESS, CSRF_HEADER};
 pub use console::TERMINAL_PROTOCOL;
 pub use error::ApiError;
 pub use extract::PeerIdentity;
@@ -174,7 +176,11 @@ pub fn router(svc: Arc<Service>) -> Router {
             axum::routing::delete(network::remove_device),
         )
         .route("/events", get(events::events))
-        // After routing, so each request counts under its route's pattern.
+        // After routing, so each route's declared authority is known; outermost the count.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::check,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             requests::record,
@@ -190,7 +196,13 @@ pub fn router(svc: Arc<Service>) -> Router {
     Router::new()
         .nest("/api/v1", api)
         // Where Prometheus looks; a session or token is required as for the API.
-        .route("/metrics", get(utilization::metrics))
+        .route(
+            "/metrics",
+            get(utilization::metrics).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                access::check,
+            )),
+        )
         .merge(
             SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
         )

@@ -18,6 +18,7 @@ impl Service {
             return Ok(());
         };
         let name = &rec.user.name;
+        accounts::ensure_group().map_err(ServiceError::Host)?;
         match accounts::account(Path::new("/"), name) {
             None => accounts::create_login(name, shell).map_err(ServiceError::Host)?,
             Some(a) if !a.is_ivm() => {
@@ -30,6 +31,9 @@ impl Service {
             }
             Some(_) => {}
         }
+        if !accounts::in_ivm_group(Path::new("/"), name) {
+            accounts::join_ivm_group(name).map_err(ServiceError::Host)?;
+        }
         let hash = if rec.unix_hash.is_empty() {
             "!"
         } else {
@@ -41,61 +45,59 @@ impl Service {
         Ok(())
     }
 
-    /// Removes the login account of a deleted user (one ivm made): locked first, so a failed
-    /// removal still lets no one in.
-    pub(super) fn remove_login(&self, name: &str) {
+    /// Removes the login account of a deleted user (one ivm made; the store no longer has the
+    /// user, so its keys are gone and the daemon refuses its socket): locked first so nobody
+    /// logs in meanwhile, then every process of the user ended, then removed. A step that fails
+    /// leaves the account locked.
+    pub(super) fn remove_login(&self, name: &str) -> Result<(), ServiceError> {
         if self.login_shell.is_none() {
-            return;
+            return Ok(());
         }
-        match accounts::account(Path::new("/"), name) {
-            Some(a) if a.is_ivm() => {
-                if let Err(e) = accounts::set_password_hash(name, "!")
-                    .and_then(|()| accounts::delete_login(name))
-                {
-                    tracing::warn!(user = name, error = %e, "cannot remove a login account");
-                }
-            }
-            _ => {}
-        }
+        let Some(a) = accounts::account(Path::new("/"), name).filter(accounts::Account::is_ivm)
+        else {
+            return Ok(());
+        };
+        let host = |what: &str, e: String| {
+            ServiceError::Host(format!("cannot {what} the login account of {name}: {e}"))
+        };
+        accounts::set_password_hash(name, "!").map_err(|e| host("lock", e))?;
+        accounts::lock_login(name).map_err(|e| host("lock", e))?;
+        accounts::end_processes(a.uid, std::time::Duration::from_secs(10))
+            .map_err(|e| host("end the processes of", e))?;
+        accounts::delete_login(name).map_err(|e| host("remove", e))
     }
 
-    /// A user's SSH public keys (their own, or anyone's for View/Modify users).
+    /// A user's SSH public keys.
     pub fn authorized_keys(
         &self,
-        actor: &super::Actor,
+        _actor: &super::Actor,
         name: &str,
     ) -> Result<Vec<String>, ServiceError> {
-        let a = self.login_account(actor, name)?;
-        Ok(accounts::authorized_keys(&a.home))
+        self.login_user(name)?;
+        Ok(self.store.read(|tx| tx.ssh_keys(name))?)
     }
 
     /// `mkauthkeys`: replaces a user's SSH public keys (each one line: type, key, comment).
+    /// sshd reads them from the store (`ivm authorized-keys`), so the next login takes them.
     pub fn set_authorized_keys(
         &self,
         actor: &super::Actor,
         name: &str,
         keys: &[String],
     ) -> Result<(), ServiceError> {
-        self.logged(actor, "change SSH keys", name, || {
-            let a = self.login_account(actor, name)?;
+        self.task(actor, "change SSH keys", name, |tx| {
             for k in keys {
                 ivm_rules::validate_ssh_key(k)?;
             }
-            accounts::write_authorized_keys(&a.home, (a.uid, a.gid), keys).map_err(|e| {
-                ServiceError::Host(format!("cannot write the SSH keys of {name}: {e}"))
-            })?;
+            if tx.user(name)?.is_none() {
+                return Err(ServiceError::NoSuchUser(name.into()));
+            }
+            tx.set_ssh_keys(name, keys)?;
             Ok(((), name.to_string()))
         })
     }
 
-    fn login_account(
-        &self,
-        actor: &super::Actor,
-        name: &str,
-    ) -> Result<accounts::Account, ServiceError> {
-        if name != actor.user {
-            actor.require_modify()?;
-        }
+    fn login_user(&self, name: &str) -> Result<(), ServiceError> {
         if self.store.read(|tx| tx.user(name))?.is_none() {
             return Err(ServiceError::NoSuchUser(name.into()));
         }
@@ -104,13 +106,7 @@ impl Service {
                 "ivm keeps no login accounts on this host (unix_accounts = false in ivm.toml), so there are no SSH keys to manage".into(),
             ));
         }
-        accounts::account(Path::new("/"), name)
-            .filter(accounts::Account::is_ivm)
-            .ok_or_else(|| {
-                ServiceError::Conflict(format!(
-                    "user {name} has no login account made by ivm (the daemon's log says why)"
-                ))
-            })
+        Ok(())
     }
 
     /// At start: every ivm user gets its login account, in step with its password.

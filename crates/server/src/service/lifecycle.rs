@@ -58,7 +58,6 @@ impl Service {
         let mut laps = Laps::default();
         let out = self.logged(actor, "activate partition", &format!("lpar {id}"), || {
             laps.lap("task log");
-            actor.require_modify()?;
             let p = self.store.write(|tx| {
                 let p = tx
                     .partition(id)?
@@ -257,7 +256,6 @@ impl Service {
             if req.restart { ", restart" } else { "" }
         );
         self.logged(actor, &op, &format!("lpar {id}"), || {
-            actor.require_modify()?;
             let p = self.partition(id)?;
             if p.is_management() {
                 return Err(RuleError::ManagementPartition("shut down").into());

@@ -51,7 +51,6 @@ impl Service {
         spec: &RepositorySpec,
     ) -> Result<Repository, ServiceError> {
         self.logged(actor, "create media repository", "VMLibrary", || {
-            actor.require_modify()?;
             let (bd, pool) = self.store.write(|tx| {
                 let pools = tx.pools()?;
                 let bd = ivm_rules::new_repository(
@@ -83,7 +82,6 @@ impl Service {
         size_mb: u64,
     ) -> Result<Repository, ServiceError> {
         self.logged(actor, "change media repository", "VMLibrary", || {
-            actor.require_modify()?;
             let (old, new, pool) = self.store.write(|tx| {
                 let pools = tx.pools()?;
                 let disks = tx.disks()?;
@@ -105,7 +103,6 @@ impl Service {
     /// `rmrep [-f]`: removes the library (with its media when forced; never loaded media).
     pub fn remove_repository(&self, actor: &Actor, force: bool) -> Result<(), ServiceError> {
         self.logged(actor, "remove media repository", "VMLibrary", || {
-            actor.require_modify()?;
             let (bd, lib, driver, media) = self.store.write(|tx| {
                 let disks = tx.disks()?;
                 let bd = ivm_rules::repository(&disks)?.clone();
@@ -137,7 +134,6 @@ impl Service {
         spec: &MediaSpec,
     ) -> Result<OpticalMedia, ServiceError> {
         self.logged_with_progress(actor, "create optical media", &spec.name, |progress| {
-            actor.require_modify()?;
             let access = if spec.read_only {
                 MediaAccess::Ro
             } else {
@@ -244,7 +240,6 @@ impl Service {
         chunks: &mut dyn FnMut() -> Option<Result<Vec<u8>, String>>,
     ) -> Result<OpticalMedia, ServiceError> {
         self.logged_with_progress(actor, "upload optical media", name, |progress| {
-            actor.require_modify()?;
             let access = if read_only {
                 MediaAccess::Ro
             } else {
@@ -288,7 +283,6 @@ impl Service {
         change: &MediaChange,
     ) -> Result<OpticalMedia, ServiceError> {
         self.task(actor, "change optical media", name, |tx| {
-            actor.require_modify()?;
             if change.access.is_none() && change.new_name.is_none() {
                 return Err(ServiceError::Invalid(
                     "nothing to change: give -access ro|rw or -mv NEW".into(),
@@ -319,7 +313,6 @@ impl Service {
     /// `rmvopt -name N [-f]`: removes media; `-f` unloads it from every device first.
     pub fn remove_media(&self, actor: &Actor, name: &str, force: bool) -> Result<(), ServiceError> {
         self.logged(actor, "remove optical media", name, || {
-            actor.require_modify()?;
             if force {
                 let loaded: Vec<String> = self.store.read(|tx| {
                     Ok::<_, ServiceError>(
@@ -359,7 +352,6 @@ impl Service {
             "create virtual optical device",
             &req.vadapter,
             || {
-                actor.require_modify()?;
                 let o = self.store.write(|tx| {
                     let o = ivm_rules::new_optical(
                         &tx.adapters()?,
@@ -404,7 +396,6 @@ impl Service {
         req: &LoadRequest,
     ) -> Result<OpticalDevice, ServiceError> {
         self.logged(actor, "load optical media", vtd, || {
-            actor.require_modify()?;
             let (old, new, file, writable) = self.store.write(|tx| {
                 let media = tx.media_with_state()?;
                 if let Some((_, state)) = media.iter().find(|(m, _)| m.name == req.media) {
@@ -448,7 +439,6 @@ impl Service {
     /// `unloadopt -vtd vtoptN`.
     pub fn unload_media(&self, actor: &Actor, vtd: &str) -> Result<OpticalDevice, ServiceError> {
         self.logged(actor, "unload optical media", vtd, || {
-            actor.require_modify()?;
             let o = self.unload_inner(vtd)?;
             Ok((o, vtd.to_string()))
         })

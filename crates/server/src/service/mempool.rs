@@ -90,7 +90,6 @@ impl Service {
         req: &MemPoolRequest,
     ) -> Result<MemPool, ServiceError> {
         self.task(actor, "create shared memory pool", "mempool", |tx| {
-            actor.require_modify()?;
             let sys = self.system_in(tx)?;
             if sys.mem_pool.is_some() {
                 return Err(ServiceError::Conflict(
@@ -116,7 +115,6 @@ impl Service {
     ) -> Result<MemPool, ServiceError> {
         let held = self.pool_memory_held()?;
         self.task(actor, "change shared memory pool", "mempool", |tx| {
-            actor.require_modify()?;
             let sys = self.system_in(tx)?;
             ivm_rules::existing_pool(&sys)?;
             let pool = ivm_rules::resolve_pool(&sys, &tx.partitions()?, req, None)?;
@@ -139,7 +137,6 @@ impl Service {
     /// (`chhwres -r mempool --rsubtype pgdev -o a --device hdiskN`).
     pub fn add_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
         self.task(actor, "add paging device", device, |tx| {
-            actor.require_modify()?;
             ivm_rules::existing_pool(&self.system_in(tx)?)?;
             let hdisks = tx.hdisks()?;
             let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
@@ -153,7 +150,6 @@ impl Service {
     /// (`chhwres -r mempool --rsubtype pgdev -o r --device hdiskN`).
     pub fn remove_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
         self.task(actor, "remove paging device", device, |tx| {
-            actor.require_modify()?;
             match tx.paging_pvs()?.into_iter().find(|(n, _)| n == device) {
                 None => Err(ivm_rules::RuleError::NoSuch {
                     what: "paging device",
@@ -177,7 +173,6 @@ impl Service {
     /// Removes the pool (`chhwres -r mempool -o r`) when no partition uses shared memory.
     pub fn remove_mem_pool(&self, actor: &Actor) -> Result<(), ServiceError> {
         self.task(actor, "remove shared memory pool", "mempool", |tx| {
-            actor.require_modify()?;
             let sys = self.system_in(tx)?;
             ivm_rules::check_mempool_removal(&sys, &tx.partitions()?)?;
             // Physical volumes given to it are free again.

@@ -54,15 +54,6 @@ impl Actor {
             session: None,
         }
     }
-
-    /// Refuses actors whose role may not change configuration.
-    pub fn require_modify(&self) -> Result<(), ServiceError> {
-        if self.role.can_modify() {
-            Ok(())
-        } else {
-            Err(ServiceError::Forbidden)
-        }
-    }
 }
 
 /// The managed system, its configuration store and its running partitions.
@@ -161,6 +152,19 @@ impl Service {
         self.runtime = Some(runtime);
         self.shutdown_delay = shutdown_delay;
         self
+    }
+
+    /// Whether `actor` may take an action declared `access` (naming user `target`, if any):
+    /// the one authority check, made by the API before a handler runs.
+    pub fn may(&self, actor: &Actor, access: ivm_model::Access, target: Option<&str>) -> bool {
+        ivm_rules::may(access, Some((&actor.user, actor.role)), target)
+    }
+
+    /// Writes a refused change to the task log as failed, attributed to the actor.
+    pub fn record_refusal(&self, actor: &Actor, operation: &str, target: &str) {
+        let _ = self.logged(actor, operation, target, || {
+            Err::<((), String), _>(ServiceError::Forbidden)
+        });
     }
 
     fn runtime(&self) -> Result<&Arc<Runtime>, ServiceError> {

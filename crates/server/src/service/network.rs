@@ -78,7 +78,6 @@ impl Service {
     ) -> Result<Partition, ServiceError> {
         let op = format!("change virtual Ethernet ({} slot {})", req.op, req.slot_num);
         self.logged(actor, &op, &format!("lpar {id}"), || {
-            actor.require_modify()?;
             let lock = self.runtime.as_ref().map(|rt| rt.partition_lock(id));
             let _held = lock
                 .as_ref()

@@ -98,7 +98,6 @@ impl Service {
     /// `hdiskN` or `entN`.
     pub fn cfgdev(&self, actor: &Actor) -> Result<Vec<Hdisk>, ServiceError> {
         self.task(actor, "scan for devices", "physical volumes", |tx| {
-            actor.require_modify()?;
             let found = ivm_host::physical_volumes(Path::new("/"));
             let hdisks = ivm_rules::scan_hdisks(&tx.hdisks()?, &found);
             tx.put_hdisks(&hdisks)?;
@@ -170,7 +169,6 @@ impl Service {
             return self.create_pool_in_vg(actor, spec, parent);
         }
         self.task(actor, "create storage pool", &spec.name, |tx| {
-            actor.require_modify()?;
             let pools = tx.pools()?;
             let pool = ivm_rules::new_file_pool(&pools, spec)?;
             self.check_pool_dir(&pool.path)?;
@@ -210,7 +208,6 @@ impl Service {
         parent: &str,
     ) -> Result<StoragePool, ServiceError> {
         self.logged(actor, "create storage pool", &spec.name, || {
-            actor.require_modify()?;
             if !spec.path.is_empty() {
                 return Err(ServiceError::Invalid(
                     "give either -sp PARENT or -path DIR, not both".into(),
@@ -313,7 +310,6 @@ impl Service {
     /// `rmsp NAME`: removes an empty pool (its directory stays).
     pub fn remove_pool(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
         self.task(actor, "remove storage pool", name, |tx| {
-            actor.require_modify()?;
             let pools = tx.pools()?;
             let pool = ivm_rules::pick_pool(&pools, Some(name))?;
             ivm_rules::check_pool_removal(pool, &tx.disks()?)?;
@@ -360,7 +356,6 @@ impl Service {
         req: &VgPoolRequest,
     ) -> Result<StoragePool, ServiceError> {
         self.task(actor, "create storage pool", &req.name, |tx| {
-            actor.require_modify()?;
             let mut pool = ivm_rules::new_vg_pool(&tx.pools()?, &req.name)?;
             let hdisks = tx.hdisks()?;
             let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
@@ -404,7 +399,6 @@ impl Service {
             "remove physical volume"
         };
         self.task(actor, op, &req.name, |tx| {
-            actor.require_modify()?;
             let pools = tx.pools()?;
             let mut pool = ivm_rules::pick_pool(&pools, Some(&req.name))?.clone();
             if pool.kind != PoolKind::Lvpool {
@@ -467,7 +461,6 @@ impl Service {
     /// `chsp -default NAME`.
     pub fn set_default_pool(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
         self.task(actor, "set default storage pool", name, |tx| {
-            actor.require_modify()?;
             let pools = tx.pools()?;
             ivm_rules::pick_pool(&pools, Some(name))?;
             for mut p in pools {
@@ -486,7 +479,6 @@ impl Service {
         spec: &DiskSpec,
     ) -> Result<BackingDevice, ServiceError> {
         self.logged_with_progress(actor, "create virtual disk", &spec.name, |progress| {
-            actor.require_modify()?;
             let disk = self.make_disk(spec, None, &|p| progress(p))?;
             Ok((disk.clone(), disk.name.clone()))
         })
@@ -567,7 +559,6 @@ impl Service {
         change: &DiskChange,
     ) -> Result<BackingDevice, ServiceError> {
         self.logged(actor, "change virtual disk", name, || {
-            actor.require_modify()?;
             not_the_repository(name, "chrep -size")?;
             self.store
                 .read(|tx| not_paging(tx, name, "changed with chbdsp"))?;
@@ -654,7 +645,6 @@ impl Service {
         with_vtd: bool,
     ) -> Result<(), ServiceError> {
         self.logged(actor, "remove virtual disk", name, || {
-            actor.require_modify()?;
             not_the_repository(name, "rmrep")?;
             not_a_pool_volume(&self.store.read(|tx| tx.pools())?, name)?;
             let mapping = self.store.read(|tx| {
@@ -699,7 +689,6 @@ impl Service {
         id: u32,
         vdisk: bool,
     ) -> Result<(), ServiceError> {
-        actor.require_modify()?;
         let maps = self.store.read(|tx| {
             let p = tx
                 .partition(id)?
@@ -730,7 +719,6 @@ impl Service {
     /// hot-plugging it when the partition runs.
     pub fn map(&self, actor: &Actor, req: &MapRequest) -> Result<Mapping, ServiceError> {
         self.logged(actor, "map virtual disk", &req.backing, || {
-            actor.require_modify()?;
             let m = self.map_inner(req)?;
             Ok((m.clone(), format!("{} to {}", m.backing, req.vadapter)))
         })
@@ -819,7 +807,6 @@ impl Service {
     /// `rmvdev -vtd VTD` (or `-vdev BACKING`): unmaps, hot-unplugging from a running partition.
     pub fn unmap(&self, actor: &Actor, vtd_or_backing: &str) -> Result<Mapping, ServiceError> {
         self.logged(actor, "unmap virtual disk", vtd_or_backing, || {
-            actor.require_modify()?;
             let optical = self.store.read(|tx| {
                 Ok::<_, ServiceError>(
                     tx.optical_devices()?

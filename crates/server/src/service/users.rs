@@ -123,6 +123,27 @@ impl Service {
         }
     }
 
+    /// Whether the actor may still take actions declared `access`: its user exists, its session
+    /// (if it came with one) is open, and its role now allows it. Long-lived connections (the
+    /// console relays) ask as they run, so a role lowered or a user removed ends them.
+    pub fn still_may(
+        &self,
+        actor: &Actor,
+        access: ivm_model::Access,
+    ) -> Result<bool, ServiceError> {
+        if !self.session_alive(actor)? {
+            return Ok(false);
+        }
+        let Some(rec) = self.store.read(|tx| tx.user(&actor.user))? else {
+            return Ok(false);
+        };
+        Ok(ivm_rules::may(
+            access,
+            Some((&rec.user.name, rec.user.role)),
+            None,
+        ))
+    }
+
     /// Ends the session the actor came with.
     pub fn logout(&self, actor: &Actor) -> Result<(), ServiceError> {
         if let Some(hash) = &actor.session {
@@ -158,8 +179,7 @@ impl Service {
     }
 
     /// Every user (View/Modify only).
-    pub fn users(&self, actor: &Actor) -> Result<Vec<User>, ServiceError> {
-        actor.require_modify()?;
+    pub fn users(&self, _actor: &Actor) -> Result<Vec<User>, ServiceError> {
         Ok(self
             .store
             .read(|tx| tx.users())?
@@ -178,7 +198,6 @@ impl Service {
     ) -> Result<User, ServiceError> {
         self.logged(actor, "create user", name, || {
             let rec = self.store.write(|tx| {
-                actor.require_modify()?;
                 ivm_rules::validate_user_name(name)?;
                 ivm_rules::validate_password(password)?;
                 if tx.user(name)?.is_some() {
@@ -207,7 +226,6 @@ impl Service {
     /// Changes a user's role; padmin stays View/Modify.
     pub fn change_role(&self, actor: &Actor, name: &str, role: Role) -> Result<User, ServiceError> {
         self.task(actor, "change user role", name, |tx| {
-            actor.require_modify()?;
             let mut rec = tx
                 .user(name)?
                 .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;
@@ -222,22 +240,25 @@ impl Service {
         })
     }
 
-    /// Deletes a user and its sessions; padmin and oneself cannot be deleted.
+    /// Deletes a user (padmin and oneself cannot be): first from the store, so its sessions,
+    /// keys and socket access end at once, then its login account (locked, its processes
+    /// ended, removed). A login account that cannot be removed stays locked and fails the task.
     pub fn delete_user(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
-        self.task(actor, "delete user", name, |tx| {
-            actor.require_modify()?;
-            if name == PRIME_ADMIN || name == actor.user {
-                return Err(ServiceError::Invalid(format!(
-                    "user {name} cannot be deleted"
-                )));
-            }
-            if !tx.delete_user(name)? {
-                return Err(ServiceError::NoSuchUser(name.into()));
-            }
+        self.logged(actor, "delete user", name, || {
+            self.store.write(|tx| {
+                if name == PRIME_ADMIN || name == actor.user {
+                    return Err(ServiceError::Invalid(format!(
+                        "user {name} cannot be deleted"
+                    )));
+                }
+                if !tx.delete_user(name)? {
+                    return Err(ServiceError::NoSuchUser(name.into()));
+                }
+                Ok(())
+            })?;
+            self.remove_login(name)?;
             Ok(((), name.to_string()))
-        })?;
-        self.remove_login(name);
-        Ok(())
+        })
     }
 
     /// Sets a password: one's own, or anyone's for View/Modify users. Other sessions of that
@@ -250,9 +271,6 @@ impl Service {
     ) -> Result<(), ServiceError> {
         self.logged(actor, "change password", name, || {
             let (old, rec) = self.store.write(|tx| {
-                if name != actor.user {
-                    actor.require_modify()?;
-                }
                 ivm_rules::validate_password(password)?;
                 let old = tx
                     .user(name)?
