@@ -134,11 +134,23 @@ impl Sshd {
 
     /// `ssh ARGS` with a password, left running (forwarding).
     pub fn forward(&self, user: &str, password: &str, extra: &[&str]) -> Child {
+        self.spawn(user, password, extra, None)
+    }
+
+    /// `ssh ARGS 127.0.0.1 [COMMAND]` with a password, left running.
+    pub fn spawn(
+        &self,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+        command: Option<&str>,
+    ) -> Child {
         let mut args = vec!["-e".to_string(), "ssh".into()];
         args.extend(self.base(user));
         args.extend(["-o".into(), "PubkeyAuthentication=no".into()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         args.push("127.0.0.1".into());
+        args.extend(command.map(str::to_string));
         Command::new("sshpass")
             .args(&args)
             .env("SSHPASS", password)
