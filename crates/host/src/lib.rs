@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cgroup;
 pub mod cpulist;
 pub mod discovery;
+pub mod logs;
 pub mod usage;
 pub mod users;
 

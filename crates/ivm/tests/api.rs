@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Instant;
+
 use common::Daemon;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -738,4 +740,143 @@ async fn a_dry_run_answers_like_the_create_and_commits_nothing() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(partitions(&d, &t).await.len(), 1);
+}
+
+/// The daemon's peak and current resident memory, KiB (`VmHWM`, `VmRSS`).
+fn daemon_memory(d: &Daemon) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let field = |k: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// 200 wrong logins at once: a few hash at a time, the rest are told to come back (429 with
+/// Retry-After), a run of failures earns a wait, the daemon's memory stays bounded and other
+/// requests are answered within a second meanwhile. Unknown users take as long as known ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_flood_is_bounded_and_others_are_still_served() {
+    let d = Daemon::start(SYSTEM);
+    d.set_password("padmin", "padmin-pass-1");
+    let token = d.token("padmin", "padmin-pass-1").await;
+    let c = d.https();
+    // Known and unknown names cost the same (a wrong password, before any back-off).
+    let timed = |user: &'static str| {
+        let c = c.clone();
+        let url = d.url("/login");
+        async move {
+            let t = Instant::now();
+            let r = c
+                .post(url)
+                .json(&json!({"user": user, "password": "wrong-password"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401);
+            t.elapsed().as_secs_f64() * 1000.0
+        }
+    };
+    let known = timed("padmin").await;
+    let unknown = timed("nosuchuser").await;
+    println!("wrong login: known user {known:.1} ms, unknown user {unknown:.1} ms");
+    assert!(
+        unknown > known / 3.0,
+        "an unknown user answered much faster ({unknown:.1} ms vs {known:.1} ms): names could be told apart"
+    );
+
+    let (peak_before, _) = daemon_memory(&d);
+    let flood = (0..200).map(|i| {
+        let c = c.clone();
+        let url = d.url("/login");
+        tokio::spawn(async move {
+            let r = c
+                .post(url)
+                .json(&json!({"user": format!("guess{}", i % 7), "password": "wrong-password"}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.headers().contains_key("retry-after"))
+        })
+    });
+    let flood: Vec<_> = flood.collect();
+    // Meanwhile an ordinary request, again and again: each answered within a second.
+    let mut slowest = 0f64;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = c
+            .get(d.url("/system"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        slowest = slowest.max(t.elapsed().as_secs_f64());
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for f in flood {
+        let (status, retry) = f.await.unwrap();
+        if status == 429 {
+            assert!(retry, "429 without Retry-After");
+        }
+        *counts.entry(status).or_insert(0) += 1;
+    }
+    let (peak_after, now) = daemon_memory(&d);
+    println!(
+        "200 parallel wrong logins: {counts:?}; daemon peak RSS {} -> {} MiB (now {} MiB); slowest other request {:.0} ms",
+        peak_before / 1024,
+        peak_after / 1024,
+        now / 1024,
+        slowest * 1000.0
+    );
+    assert!(
+        counts.get(&429).copied().unwrap_or(0) > 0,
+        "nothing was turned away"
+    );
+    assert_eq!(counts.values().sum::<i32>(), 200);
+    assert!(counts.keys().all(|s| *s == 401 || *s == 429), "{counts:?}");
+    // Each Argon2 run holds about 19 MiB; a few at once must not become gigabytes.
+    assert!(
+        peak_after - peak_before < 256 * 1024,
+        "peak RSS grew by {} MiB",
+        (peak_after - peak_before) / 1024
+    );
+    assert!(
+        slowest < 1.0,
+        "a request took {slowest:.2} s during the flood"
+    );
+    // A run of failures for one name earns a wait, even with the right password.
+    for _ in 0..4 {
+        let _ = c
+            .post(d.url("/login"))
+            .json(&json!({"user": "padmin", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = c
+        .post(d.url("/login"))
+        .json(&json!({"user": "padmin", "password": "padmin-pass-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    // The session opened before is untouched.
+    let r = c
+        .get(d.url("/system"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

@@ -560,3 +560,56 @@ fn old_tasks_are_pruned() {
         count(&d) == 0
     });
 }
+
+/// A guest that prints 100 MB on its console cannot fill the host's disk: the log stays
+/// within its bound (`console_log_max_kb`), the newest half moved to `console.log.1`.
+#[test]
+fn a_guest_printing_100_mb_keeps_its_console_log_bounded() {
+    let _l = lock();
+    let max_kb: u64 = 1024;
+    let d = Daemon::start(&format!("{SETTINGS}console_log_max_kb = {max_kb}\n"));
+    define(&d, "lp1", "desired_procs=1,desired_mem=256");
+    let mut con = boot(&d, "lp1", 2);
+    let dir = d.data_dir().join("lpars/2");
+    let log = dir.join("console.log");
+    assert!(log.exists(), "{}", log.display());
+    // The console session is closed so that the 100 MB go only to the log.
+    // The marker is computed by the guest's shell, so the echoed command line never matches.
+    con.send("(dd if=/dev/zero bs=1M count=100 2>/dev/null | tr '\\000' x > /dev/ttyS0; echo PRINTED-ALL-$((50*2))MB > /dev/ttyS0) &");
+    con.wait_for("PRINTED-ALL-$((50*2))MB", Duration::from_secs(30));
+    drop(con);
+    let started = std::time::Instant::now();
+    let mut largest = 0u64;
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    eventually(
+        "the guest to print 100 MB",
+        Duration::from_secs(900),
+        || {
+            largest = largest.max(size(&log));
+            let tail = |p: &std::path::Path| {
+                std::fs::read(p).is_ok_and(|b| {
+                    String::from_utf8_lossy(&b[b.len().saturating_sub(4096)..])
+                        .contains("PRINTED-ALL-100MB")
+                })
+            };
+            tail(&log) || tail(&dir.join("console.log.1"))
+        },
+    );
+    let secs = started.elapsed().as_secs_f64();
+    let total = size(&log) + size(&dir.join("console.log.1"));
+    println!(
+        "100 MB printed in {secs:.0} s; console log at most {} KB seen, {} KB on disk now (bound {max_kb} KB)",
+        largest / 1024,
+        total / 1024
+    );
+    // One check interval of output past the bound at most (the guest writes a few MB a second).
+    assert!(
+        largest < 16 * 1024 * 1024,
+        "the log reached {largest} bytes"
+    );
+    assert!(
+        total < 2 * max_kb * 1024 + 16 * 1024 * 1024,
+        "{total} bytes on disk"
+    );
+    stop_now(&d, "lp1");
+}

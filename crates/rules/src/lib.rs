@@ -64,7 +64,7 @@ pub use storage::{
     scan_hdisks, validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
 };
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
-pub use users::{may, validate_password, validate_ssh_key, validate_user_name};
+pub use users::{login_delay_secs, may, validate_password, validate_ssh_key, validate_user_name};
 pub use util::{
     check_sample_rate, next_cycles, util_points, utilization, Cycles, DEFAULT_MAX_AGE_SECS,
     DEFAULT_SAMPLE_RATE, SAMPLE_RATES,

@@ -44,6 +44,23 @@ pub fn validate_user_name(name: &str) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// Failed logins (for one address or one user) taken without delay.
+pub const FREE_LOGIN_FAILURES: u32 = 3;
+/// The longest wait a run of failed logins earns, in seconds.
+pub const MAX_LOGIN_DELAY_SECS: u64 = 300;
+
+/// How long to refuse logins after `failures` failed ones in a row: none for the first
+/// [`FREE_LOGIN_FAILURES`], then 1 s doubling up to [`MAX_LOGIN_DELAY_SECS`].
+pub fn login_delay_secs(failures: u32) -> u64 {
+    match failures.checked_sub(FREE_LOGIN_FAILURES) {
+        None => 0,
+        Some(n) => 1u64
+            .checked_shl(n)
+            .unwrap_or(u64::MAX)
+            .min(MAX_LOGIN_DELAY_SECS),
+    }
+}
+
 /// Passwords: at least 8 characters, at most 128, no control characters.
 pub fn validate_password(password: &str) -> Result<(), RuleError> {
     let n = password.chars().count();
@@ -119,6 +136,14 @@ mod key_tests {
 #[cfg(test)]
 mod access_tests {
     use super::*;
+
+    #[test]
+    fn failed_logins_earn_a_doubling_delay() {
+        let d: Vec<u64> = (0..8).map(login_delay_secs).collect();
+        assert_eq!(d, [0, 0, 0, 1, 2, 4, 8, 16]);
+        assert_eq!(login_delay_secs(40), MAX_LOGIN_DELAY_SECS);
+        assert_eq!(login_delay_secs(u32::MAX), MAX_LOGIN_DELAY_SECS);
+    }
 
     #[test]
     fn only_padmin_touches_others_and_nobody_but_padmin_touches_padmin() {

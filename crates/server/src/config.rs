@@ -76,7 +76,13 @@ pub struct Settings {
     /// Seconds between utilization samples, set at start (any number; `chlparutil` takes
     /// IVM's fixed rates).
     pub util_sample_secs: Option<u32>,
+    /// The most a running partition's console log (`console.log`) may hold, in KB, before its
+    /// newest half is moved to `console.log.1` (default 4096): a guest cannot fill the disk.
+    pub console_log_max_kb: Option<u64>,
 }
+
+/// A console log's bound when `ivm.toml` does not set one, KB.
+pub const DEFAULT_CONSOLE_LOG_MAX_KB: u64 = 4096;
 
 /// The account QEMU runs as when `ivm.toml` does not name one.
 pub const DEFAULT_QEMU_USER: &str = "ivm-qemu";

@@ -27,6 +27,8 @@ pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often old tasks and idle sessions are removed.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often the running partitions' console logs are checked against their bound.
+const LOG_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Holds the data directory's lock for as long as the daemon runs.
 struct DataDirLock(#[allow(dead_code)] fs::File);
@@ -227,6 +229,10 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
         println!("ivm: created user padmin with password {pw} (change it with 'ivm passwd')");
     }
     let util_secs = settings.util_sample_secs;
+    let settings_log_max = settings
+        .console_log_max_kb
+        .unwrap_or(crate::config::DEFAULT_CONSOLE_LOG_MAX_KB)
+        .max(1);
     let keep_days = settings
         .task_retention_days
         .unwrap_or(DEFAULT_TASK_RETENTION_DAYS);
@@ -281,6 +287,16 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
                 }
             }
         })?;
+    let logs_svc = svc.clone();
+    let log_max = settings_log_max * 1024;
+    std::thread::Builder::new()
+        .name("console-logs".into())
+        .spawn(move || loop {
+            // A guest writes its console at most a few MB a second under TCG: a second's
+            // overshoot of the bound is small.
+            std::thread::sleep(LOG_CHECK_INTERVAL);
+            logs_svc.bound_console_logs(log_max);
+        })?;
     let booted = first_start_since_boot(&cfg.data_dir);
     let resume_svc = svc.clone();
     tokio::task::spawn_blocking(move || resume_svc.resume_runtime(booted)).await??;
@@ -303,7 +319,10 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
-    let https = server.serve(app.clone().into_make_service());
+    let https = server.serve(
+        app.clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    );
     let https = tokio::spawn(https);
     let addr = handle
         .listening()

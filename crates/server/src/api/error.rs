@@ -26,6 +26,8 @@ pub struct ApiError {
     message: String,
     /// A more specific kind than the status gives, for clients that act on it.
     kind: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -35,6 +37,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
             kind: None,
+            retry_after: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl ApiError {
             status,
             message: message.into(),
             kind: None,
+            retry_after: None,
         }
     }
 
@@ -59,6 +63,7 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
             kind: None,
+            retry_after: None,
         }
     }
 
@@ -77,12 +82,23 @@ impl ApiError {
         &self.message
     }
 
+    /// 429: too busy to take this now; retry after `secs`.
+    pub fn too_many(message: impl Into<String>, secs: u64) -> ApiError {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: message.into(),
+            kind: None,
+            retry_after: Some(secs),
+        }
+    }
+
     /// 500 for failures that are ivm's, not the caller's.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("internal error: {e}"),
             kind: None,
+            retry_after: None,
         }
     }
 }
@@ -109,6 +125,7 @@ impl From<ServiceError> for ApiError {
                 | RuleError::NotWhileRunning(_) => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             },
+            ServiceError::TooManyLogins { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::NotRunning(_) | ServiceError::Conflict(_) | ServiceError::ConsoleBusy => {
                 StatusCode::CONFLICT
             }
@@ -131,10 +148,15 @@ impl From<ServiceError> for ApiError {
             }
             tracing::error!(error = %chain, "request failed");
         }
+        let retry_after = match &e {
+            ServiceError::TooManyLogins { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         ApiError {
             status,
             message: e.to_string(),
             kind,
+            retry_after,
         }
     }
 }
@@ -150,15 +172,21 @@ impl IntoResponse for ApiError {
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
             _ => "internal",
         });
-        (
+        let mut resp = (
             self.status,
             Json(ErrorBody {
                 error: kind.into(),
                 message: self.message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }

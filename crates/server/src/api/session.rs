@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, SESSION_COOKIE};
+use super::extract::{ApiJson, ClientAddr, SESSION_COOKIE};
 use super::{blocking, ApiError, AppState};
 use crate::service::{Actor, SESSION_IDLE_TIMEOUT_MS};
 
@@ -35,12 +35,18 @@ pub struct TokenResponse {
 
 /// Signs in: sets the session cookie and returns the same token for scripts.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "too many failed logins or too many at once; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (token, user) = blocking(&state, move |svc| svc.login(&req.user, &req.password)).await?;
+    // Password hashing takes a slot (a few at once, each Argon2 run holds its memory); a flood
+    // beyond the queue is told to come back instead of waiting in memory.
+    let _slot = state.login_slots.enter().await?;
+    let (token, user) =
+        blocking(&state, move |svc| svc.login(&req.user, &req.password, addr)).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         SESSION_IDLE_TIMEOUT_MS / 1000 * 48

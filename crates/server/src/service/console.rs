@@ -50,3 +50,22 @@ impl Service {
         Ok(())
     }
 }
+
+impl Service {
+    /// Keeps every running partition's console log within `max` bytes (see `host::logs`).
+    pub fn bound_console_logs(&self, max: u64) {
+        let Some(rt) = self.runtime.as_ref() else {
+            return;
+        };
+        for live in rt.all() {
+            let log = live.paths.console_log();
+            match ivm_host::logs::bound(&log, max) {
+                Ok(true) => tracing::debug!(log = %log.display(), "console log rotated"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(log = %log.display(), error = %e, "cannot bound a console log")
+                }
+            }
+        }
+    }
+}

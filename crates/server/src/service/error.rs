@@ -33,6 +33,12 @@ pub enum ServiceError {
     /// The request conflicts with the partition's state.
     #[error("{0}")]
     Conflict(String),
+    /// Too many failed logins from this address or for this user: wait before trying again.
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    TooManyLogins {
+        /// Seconds until a login is taken again.
+        retry_after_secs: u64,
+    },
     /// Another virtual terminal session is open.
     #[error("Virtual terminal is already connected")]
     ConsoleBusy,

@@ -8,6 +8,7 @@ mod dlpar;
 mod error;
 mod files;
 mod lifecycle;
+mod logins;
 mod media;
 mod mempool;
 mod netdev;
@@ -84,6 +85,8 @@ pub struct Service {
     util_prev: Mutex<std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>>,
     /// Time per activation phase since start, for `/metrics`.
     activation_phases: crate::timing::PhaseStats,
+    /// Failed logins by address and user, for the back-off.
+    logins: logins::LoginThrottle,
 }
 
 /// An open file QEMU inherits, with its descriptor number there.
@@ -123,6 +126,7 @@ impl Service {
             login_shell: None,
             util_prev: Mutex::default(),
             activation_phases: Default::default(),
+            logins: Default::default(),
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };

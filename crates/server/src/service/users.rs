@@ -13,6 +13,13 @@ pub const SESSION_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
 /// Uses closer together than this are not written back, to spare the disk.
 const TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 
+/// A hash no password matches in practice, checked for unknown users so that they take as
+/// long as known ones.
+fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&new_password()))
+}
+
 fn bad_login() -> ServiceError {
     ServiceError::Unauthorized("invalid user name or password".into())
 }
@@ -40,12 +47,33 @@ impl Service {
             .map_err(Into::into)
     }
 
-    /// Checks a user's password and opens a browser session; returns the token.
-    pub fn login(&self, name: &str, password: &str) -> Result<(String, User), ServiceError> {
-        let rec = self.store.read(|tx| tx.user(name))?.ok_or_else(bad_login)?;
-        if !verify_password(password, &rec.password_hash) {
-            return Err(bad_login());
+    /// Checks a user's password and opens a browser session; returns the token. A run of
+    /// failures from one address or for one user earns a wait (refused without hashing
+    /// meanwhile), and an unknown user costs the same hashing as a known one, so neither
+    /// guessing nor timing tells which names exist.
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        addr: Option<std::net::IpAddr>,
+    ) -> Result<(String, User), ServiceError> {
+        let now = now_ms();
+        let wait = self.logins.wait_secs(addr, name, now);
+        if wait > 0 {
+            return Err(ServiceError::TooManyLogins {
+                retry_after_secs: wait,
+            });
         }
+        let rec = self.store.read(|tx| tx.user(name))?;
+        let hash = rec
+            .as_ref()
+            .map_or_else(|| unknown_user_hash(), |r| r.password_hash.as_str());
+        let matches = verify_password(password, hash);
+        let Some(rec) = rec.filter(|_| matches) else {
+            self.logins.failed(addr, name, now_ms());
+            return Err(bad_login());
+        };
+        self.logins.succeeded(addr, name);
         let token = self.open_session(&rec.user.name, Some(SESSION_IDLE_TIMEOUT_MS))?;
         Ok((token, rec.user))
     }
