@@ -161,7 +161,7 @@ pub fn list() -> Result<Vec<Link>, NetError> {
     with_handle(async |h| all(&h).await)
 }
 
-/// Makes bridge `name` (if missing) and brings it up; returns its index.
+/// Makes bridge `name` (if missing, with IPv6 off) and brings it up; returns its index.
 pub fn ensure_bridge(name: &str) -> Result<u32, NetError> {
     if name.is_empty() || name.len() > 15 {
         return Err(NetError::Name(name.to_string()));
@@ -170,11 +170,12 @@ pub fn ensure_bridge(name: &str) -> Result<u32, NetError> {
         if !all(&h).await?.iter().any(|l| l.name == name) {
             // Another process may have made it meanwhile: that is the bridge wanted.
             let made = h.link().add(LinkBridge::new(name).build()).execute().await;
-            if let Err(e) = made {
-                if !matches!(&e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EEXIST)
-                {
-                    return Err(nl("create bridge", name)(e));
-                }
+            match made {
+                // Before it comes up: a bridge of guests' frames takes no IPv6 address.
+                Ok(()) => crate::ipv6::disable(name)?,
+                Err(e) if matches!(&e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EEXIST) =>
+                    {}
+                Err(e) => return Err(nl("create bridge", name)(e)),
             }
         }
         let l = all(&h)

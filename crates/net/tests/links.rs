@@ -189,3 +189,42 @@ fn a_links_addresses_and_routes_move_to_a_bridge_and_back() {
         );
     });
 }
+
+/// A bridge ivm makes and a partition's tap take no IPv6 address and no router
+/// advertisements, so guests on an internal virtual Ethernet cannot reach the host over IPv6;
+/// a bridge given the host's network (a virtual Ethernet bridge) gets the NIC's IPv6 back.
+#[test]
+fn bridges_and_taps_come_up_without_ipv6() {
+    in_new_netns(|| {
+        use ivm_net::ipv6;
+        ivm_net::links::ensure_bridge("ivmt6br").unwrap();
+        let _tap = ivm_net::tap::open("ivmt6tap", true).unwrap();
+        ipv6::disable("ivmt6tap").unwrap();
+        ivm_net::links::attach("ivmt6tap", "ivmt6br").unwrap();
+        let off = ipv6::Ipv6State {
+            enabled: false,
+            accept_ra: 0,
+        };
+        assert_eq!(ipv6::state("ivmt6br").unwrap(), Some(off));
+        assert_eq!(ipv6::state("ivmt6tap").unwrap(), Some(off));
+        // A fresh link in this namespace has IPv6 on, as the kernel's default: the switch
+        // above is what turned it off.
+        ivm_net::links::ensure_bridge("ivmt6on").unwrap();
+        let on = ipv6::Ipv6State {
+            enabled: true,
+            accept_ra: 1,
+        };
+        ipv6::set("ivmt6on", on).unwrap();
+        assert_eq!(ipv6::state("ivmt6on").unwrap(), Some(on));
+        let v6 = |name: &str| {
+            ivm_net::addrs::read(name)
+                .unwrap()
+                .addresses
+                .iter()
+                .filter(|(a, _)| a.is_ipv6())
+                .count()
+        };
+        assert_eq!(v6("ivmt6br"), 0, "no IPv6 address on the bridge");
+        assert!(ipv6::set("../x", on).is_err(), "names are links, not paths");
+    });
+}

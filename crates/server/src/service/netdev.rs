@@ -262,6 +262,8 @@ fn join(prefix: &str, sea: &EthDevice, nic: &str) -> Result<(), ServiceError> {
     let joined = link(&found, &br).is_some_and(|b| phys.master == Some(b.index));
     let cfg = addrs::read(nic).map_err(host)?;
     let mac = phys.mac.clone();
+    // The host's own network moves onto the bridge: IPv6 there as the NIC has it.
+    let nic_v6 = ivm_net::ipv6::state(nic).map_err(host)?;
     let mut steps = Vec::new();
     if !joined {
         steps.push(step(
@@ -276,6 +278,11 @@ fn join(prefix: &str, sea: &EthDevice, nic: &str) -> Result<(), ServiceError> {
             || Ok(()),
         ));
     }
+    steps.push(step(
+        "ipv6",
+        || nic_v6.map_or(Ok(()), |v| ivm_net::ipv6::set(&br, v).map_err(host)),
+        || ivm_net::ipv6::disable(&br).map_err(host),
+    ));
     steps.push(step(
         "addresses",
         || addrs::add_addresses(&br, &cfg).map_err(host),
@@ -347,6 +354,15 @@ fn leave(prefix: &str, sea: &EthDevice, nic: &str) -> Result<(), ServiceError> {
             "routes",
             || addrs::add_routes(nic, &cfg).map_err(host),
             || addrs::remove_routes(nic, &cfg).map_err(host),
+        ),
+        // The bridge carries guests' frames only again.
+        step(
+            "ipv6",
+            || match link(&found, &br) {
+                Some(_) => ivm_net::ipv6::disable(&br).map_err(host),
+                None => Ok(()),
+            },
+            || Ok(()),
         ),
     ];
     run("sea-remove", &sea.name, &steps)?;

@@ -46,6 +46,7 @@ impl Service {
             let tap = tap_name(prefix, p.lpar_id, a.slot_num);
             ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
             let f = ivm_net::tap::open(&tap, true).map_err(host)?;
+            ivm_net::ipv6::disable(&tap).map_err(host)?;
             ivm_net::links::attach(&tap, &bridge).map_err(host)?;
             let fd = first_fd + files.len() as i32;
             files.push((f, fd));
@@ -150,6 +151,7 @@ impl Service {
                     let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
                     ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
                     let f = ivm_net::tap::open(&tap, true).map_err(host)?;
+                    ivm_net::ipv6::disable(&tap).map_err(host)?;
                     ivm_net::links::attach(&tap, &bridge).map_err(host)?;
                     f
                 };
