@@ -75,8 +75,17 @@ pub async fn websocket(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<u32>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Browsers send the session cookie with a WebSocket opened by any site's page, and
+    // SameSite does not cover every case: only the console's own origin may open one.
+    if !same_origin(&headers) {
+        return Err(ApiError::rejected(
+            StatusCode::FORBIDDEN,
+            "the console WebSocket is opened only from ivm's own pages (the Origin does not match the Host)",
+        ));
+    }
     match open(&state, actor.clone(), id).await {
         Ok((lease, qemu)) => Ok(ws.on_upgrade(move |socket| async move {
             tokio::select! {
@@ -101,6 +110,20 @@ pub async fn websocket(
             }))
         }
     }
+}
+
+/// Whether the request's `Origin` (when it has one: browsers always send it on a WebSocket)
+/// names the host it was sent to.
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.strip_prefix("https://"));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 /// How often an open console asks whether its user may still use it.
@@ -157,4 +180,26 @@ pub async fn close(
     blocking(&state, move |svc| svc.close_console(&actor, id))
         .await
         .map(|()| StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_consoles_own_origin_opens_a_websocket() {
+        let h = |origin: Option<&str>, host: &str| {
+            let mut m = axum::http::HeaderMap::new();
+            m.insert(header::HOST, host.parse().unwrap());
+            if let Some(o) = origin {
+                m.insert(header::ORIGIN, o.parse().unwrap());
+            }
+            same_origin(&m)
+        };
+        assert!(h(Some("https://ivm.example:8443"), "ivm.example:8443"));
+        assert!(h(None, "ivm.example:8443"), "not a browser");
+        assert!(!h(Some("https://evil.example"), "ivm.example:8443"));
+        assert!(!h(Some("http://ivm.example:8443"), "ivm.example:8443"));
+        assert!(!h(Some("null"), "ivm.example:8443"));
+    }
 }
