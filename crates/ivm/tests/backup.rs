@@ -109,6 +109,76 @@ fn a_backup_cleared_and_restored_gives_back_the_same_configuration() {
     let e = d.fails(&["rstprofdata", "-l", "2", "-f", f]);
     assert!(e.contains("-l 1"), "{e}");
 
+    // An edited backup whose checksum was made to match passes the rules mksyscfg and mkvdev
+    // apply, or nothing of it is restored.
+    type Edit = Box<dyn Fn(&mut ivm_model::ProfileBackup)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "a name with a line break",
+            Box::new(|b| b.partitions[0].name = "web\nlp9,Running".into()),
+        ),
+        (
+            "a name with a comma",
+            Box::new(|b| b.partitions[0].name = "web,x".into()),
+        ),
+        (
+            "a disk mapped twice",
+            Box::new(|b| {
+                let mut m = b.mappings[0].clone();
+                let other = b
+                    .adapters
+                    .iter()
+                    .find(|a| a.lpar_id != m.lpar_id)
+                    .unwrap()
+                    .clone();
+                m.vtd = "vtscsi9".into();
+                m.lun = 7;
+                m.lpar_id = other.lpar_id;
+                m.vhost = other.vhost;
+                b.mappings.push(m);
+            }),
+        ),
+        (
+            "a device name with a comma",
+            Box::new(|b| b.mappings[0].backing = "webdisk,file=/etc/shadow".into()),
+        ),
+        (
+            "a target name with a quote",
+            Box::new(|b| b.mappings[0].vtd = "vt\"x".into()),
+        ),
+        (
+            "boot arguments with a line break",
+            Box::new(|b| b.partitions[0].boot.boot_args = "quiet\ninit=/bin/sh".into()),
+        ),
+        (
+            "a boot file outside the boot directory",
+            Box::new(|b| b.partitions[0].boot.boot_kernel = "../../etc/shadow".into()),
+        ),
+        (
+            "units the rules would not make",
+            Box::new(|b| b.partitions[0].procs.desired_procs = 0),
+        ),
+    ];
+    for (what, edit) in &edits {
+        let mut forged = ivm_model::ProfileBackup::from_file_text(&text).unwrap();
+        edit(&mut forged);
+        std::fs::write(&bad, forged.to_file_text()).unwrap();
+        let o = d.run(
+            std::process::Command::new(common::ivm_bin())
+                .args(["rstprofdata", "-l", "1", "-f", b])
+                .env("IVM_DATA_DIR", d.data_dir()),
+        );
+        assert_ne!(o.code, 0, "{what} was restored: {o:?}");
+        println!("{what}: {}", o.stderr.trim());
+        assert!(o.stderr.contains("nothing was changed"), "{what}: {o:?}");
+        assert_eq!(
+            d.ok(&["lssyscfg", "-r", "lpar", "-F", "lpar_id"]),
+            "1\n",
+            "{what}"
+        );
+    }
+    println!("{} forged backups refused", edits.len());
+
     // The backup itself: everything as it was.
     assert_eq!(d.ok(&["rstprofdata", "-l", "1", "-f", f]), "");
     assert_eq!(listing(&d), before);

@@ -9,7 +9,7 @@ pub enum RuleError {
     #[error("{0} is required")]
     Missing(&'static str),
     /// A name breaks the naming rules.
-    #[error("name '{name}' is not valid: {reason}")]
+    #[error("name '{}' is not valid: {reason}", name.escape_debug())]
     InvalidName {
         /// The rejected name.
         name: String,

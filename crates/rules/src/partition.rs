@@ -290,7 +290,7 @@ fn check_dynamic_range(current: &Partition, change: &PartitionChange) -> Result<
     Ok(())
 }
 
-fn check_slots(slots: u32) -> Result<u32, RuleError> {
+pub(crate) fn check_slots(slots: u32) -> Result<u32, RuleError> {
     if VIRTUAL_SLOTS.contains(&slots) {
         Ok(slots)
     } else {
