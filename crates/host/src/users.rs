@@ -52,6 +52,41 @@ pub fn ensure_system_user(name: &str) -> Result<(), String> {
     }
 }
 
+/// The first of the host's own IDs (users, groups, subordinate ID ranges for user
+/// namespaces) that falls in `ids`, below `root`: a range handed to partitions' QEMUs must
+/// belong to nobody else.
+pub fn id_in_use(root: &Path, ids: std::ops::RangeInclusive<u32>) -> Option<String> {
+    for file in ["etc/passwd", "etc/group"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        for l in text.lines() {
+            let mut f = l.split(':');
+            let name = f.next().unwrap_or("");
+            if let Some(id) = f.nth(1).and_then(|v| v.parse::<u32>().ok()) {
+                if ids.contains(&id) {
+                    return Some(format!("{name} ({id}) in /{file}"));
+                }
+            }
+        }
+    }
+    for file in ["etc/subuid", "etc/subgid"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        for l in text.lines() {
+            let f: Vec<&str> = l.split(':').collect();
+            let (Some(start), Some(count)) = (
+                f.get(1).and_then(|v| v.parse::<u64>().ok()),
+                f.get(2).and_then(|v| v.parse::<u64>().ok()),
+            ) else {
+                continue;
+            };
+            let (lo, hi) = (u64::from(*ids.start()), u64::from(*ids.end()));
+            if start <= hi && start + count > lo {
+                return Some(format!("{}'s range {start}+{count} in /{file}", f[0]));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +103,11 @@ mod tests {
         assert_eq!(unix_user_name(t.path(), 1001).as_deref(), Some("padmin"));
         assert_eq!(unix_user_name(t.path(), 0).as_deref(), Some("root"));
         assert_eq!(unix_user_name(t.path(), 5), None);
+        std::fs::write(t.path().join("etc/subuid"), "padmin:100000:65536\n").unwrap();
+        assert!(id_in_use(t.path(), 1000..=1001).unwrap().contains("padmin"));
+        assert!(id_in_use(t.path(), 165535..=165600)
+            .unwrap()
+            .contains("subuid"));
+        assert_eq!(id_in_use(t.path(), 165536..=170000), None);
     }
 }

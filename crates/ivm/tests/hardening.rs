@@ -482,18 +482,36 @@ fn qemu_runs_unprivileged_and_loads_only_files_ivm_manages() {
     std::fs::remove_file(boot.join("initramfs")).unwrap();
     std::fs::rename(boot.join("initramfs.real"), boot.join("initramfs")).unwrap();
 
+    // Each partition's QEMU runs as a user and group of its own, which no account has: one
+    // cannot signal (or trace, or read the memory of) another.
+    define(&d, "lp2", "desired_procs=1,desired_mem=256");
     activate(&d, "lp1");
+    activate(&d, "lp2");
     let pid = run_pid(&d, 2);
+    let other = run_pid(&d, 3);
+    let (uid, other_uid) = (uid_of(pid), uid_of(other));
+    assert_ne!(uid, 0);
+    assert_eq!(other_uid, uid + 1, "partition N runs as base + N");
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
-    let qemu_uid: u32 = passwd
-        .lines()
-        .find(|l| l.starts_with("ivm-qemu:"))
-        .and_then(|l| l.split(':').nth(2))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_ne!(qemu_uid, 0);
-    assert_eq!(uid_of(pid), qemu_uid, "QEMU runs as ivm-qemu");
+    assert!(
+        !passwd
+            .lines()
+            .any(|l| l.split(':').nth(2) == Some(uid.to_string().as_str())),
+        "QEMU's uid {uid} belongs to an account"
+    );
+    let o = d.run(
+        std::process::Command::new("setpriv")
+            .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
+            .args(["kill", "-0", &other.to_string()]),
+    );
+    assert_ne!(o.code, 0, "partition 2's QEMU user signalled partition 3's: {o:?}");
+    let o = d.run(
+        std::process::Command::new("setpriv")
+            .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
+            .args(["head", "-c1", &format!("/proc/{other}/environ")]),
+    );
+    assert_ne!(o.code, 0, "partition 2's QEMU user read partition 3's environment: {o:?}");
+    stop_now(&d, "lp2");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(
         status.contains("Seccomp:\t2"),

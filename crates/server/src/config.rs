@@ -57,8 +57,12 @@ pub struct Settings {
     pub accel: Option<ivm_model::Accel>,
     /// How long `chsysstate -o shutdown` waits for the OS before stopping the partition.
     pub shutdown_delay_secs: Option<u64>,
-    /// The unprivileged Unix account partitions' QEMU runs as (created when missing).
+    /// One unprivileged Unix account for every partition's QEMU (created when missing);
+    /// unset, each partition's QEMU runs as a user and group of its own (`qemu_uid_base`).
     pub qemu_user: Option<String>,
+    /// The ID before partition 1's QEMU user and group (partition N runs as base + N); unset,
+    /// a range chosen from the data directory.
+    pub qemu_uid_base: Option<u32>,
     /// Days of the task log to keep (older finished tasks are pruned).
     pub task_retention_days: Option<u32>,
     /// Size in MB of the default storage pool `rootvg` when ivm creates it as a file pool in
@@ -84,8 +88,8 @@ pub struct Settings {
 /// A console log's bound when `ivm.toml` does not set one, KB.
 pub const DEFAULT_CONSOLE_LOG_MAX_KB: u64 = 4096;
 
-/// The account QEMU runs as when `ivm.toml` does not name one.
-pub const DEFAULT_QEMU_USER: &str = "ivm-qemu";
+/// Where the ranges of partitions' QEMU user IDs start when `ivm.toml` names none.
+pub const DEFAULT_QEMU_UID_BASE: u32 = 0x7000_0000;
 
 /// Days of tasks kept when `ivm.toml` does not say.
 pub const DEFAULT_TASK_RETENTION_DAYS: u32 = 30;

@@ -14,10 +14,9 @@ use ivm_host::cgroup::Hierarchy;
 use sha2::Digest;
 
 use crate::config::{
-    DaemonConfig, Settings, DEFAULT_QEMU_USER, DEFAULT_SHUTDOWN_DELAY_SECS,
-    DEFAULT_TASK_RETENTION_DAYS, SOCKET_FILE,
+    DaemonConfig, Settings, DEFAULT_SHUTDOWN_DELAY_SECS, DEFAULT_TASK_RETENTION_DAYS, SOCKET_FILE,
 };
-use crate::runtime::{choose_accel, HostEnv, Runtime, RuntimeEvent};
+use crate::runtime::{choose_accel, HostEnv, QemuIdentity, Runtime, RuntimeEvent};
 use crate::service::Service;
 
 use crate::{api, tls, unix};
@@ -144,6 +143,39 @@ fn cgroup_parent(data_dir: &Path) -> String {
     format!("ivm-{}", &hex::encode(digest)[..12])
 }
 
+/// Who QEMU runs as: the account `qemu_user` names (made when missing), or else a user and
+/// group ID of its own for each partition, `base + ID`, from a range chosen by the data
+/// directory's digest (`qemu_uid_base` sets it) that no account or subordinate ID range of the
+/// host may touch.
+fn qemu_identity(settings: &Settings, cgroup_parent: &str) -> Result<QemuIdentity, String> {
+    if let Some(user) = &settings.qemu_user {
+        return ivm_host::users::ensure_system_user(user)
+            .map(|()| QemuIdentity::Account(user.clone()));
+    }
+    let max = settings
+        .max_lpars
+        .unwrap_or(crate::config::DEFAULT_MAX_LPARS);
+    let base = match settings.qemu_uid_base {
+        Some(b) => b,
+        None => {
+            // 16384 IDs for each of 16384 instances from 0x7000_0000, below 2^31.
+            let slot = u32::from_str_radix(&cgroup_parent[4..8], 16).unwrap_or(0) % 16384;
+            crate::config::DEFAULT_QEMU_UID_BASE + slot * 16384
+        }
+    };
+    let last = base
+        .checked_add(max)
+        .filter(|l| *l < u32::MAX - 1 && base > 0)
+        .ok_or_else(|| format!("qemu_uid_base {base} leaves no room for {max} partitions"))?;
+    match ivm_host::users::id_in_use(Path::new("/"), base + 1..=last) {
+        Some(who) => Err(format!(
+            "the IDs {}..={last} for partitions' QEMU are in use by {who}; set qemu_uid_base (or qemu_user) in ivm.toml",
+            base + 1
+        )),
+        None => Ok(QemuIdentity::Range { base }),
+    }
+}
+
 /// The host runtime: accelerator (configured or probed), cgroups, CPUs, partition directories.
 fn build_runtime(
     data_dir: &Path,
@@ -158,15 +190,18 @@ fn build_runtime(
         Ok(h) => tracing::info!(version = h.version(), "using cgroups"),
         Err(e) => tracing::warn!(error = %e, "partitions cannot be activated"),
     }
-    let user = settings
-        .qemu_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_QEMU_USER.to_string());
-    let qemu_user = ivm_host::users::ensure_system_user(&user).map(|()| user);
-    if let Err(e) = &qemu_user {
-        tracing::warn!(error = %e, "partitions cannot be activated");
-    }
     let parent = cgroup_parent(data_dir);
+    let qemu_user = qemu_identity(settings, &parent);
+    match &qemu_user {
+        Ok(QemuIdentity::Range { base }) => {
+            tracing::info!(
+                first_uid = base + 1,
+                "each partition's QEMU runs as its own user"
+            )
+        }
+        Ok(QemuIdentity::Account(a)) => tracing::info!(account = a, "QEMU runs as one account"),
+        Err(e) => tracing::warn!(error = %e, "partitions cannot be activated"),
+    }
     let net_parent = parent.clone();
     let _ = fs::write(data_dir.join("cgroup.name"), format!("{parent}\n"));
     let env = HostEnv {

@@ -65,6 +65,19 @@ pub enum RuntimeEvent {
     },
 }
 
+/// Who partitions' QEMU processes run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QemuIdentity {
+    /// One account for every partition (`qemu_user` in `ivm.toml`).
+    Account(String),
+    /// Partition N runs as user and group `base + N`, IDs no account or subordinate range of
+    /// the host has: one partition's QEMU cannot signal, trace or read another's.
+    Range {
+        /// The ID before partition 1's.
+        base: u32,
+    },
+}
+
 /// The host as the runtime uses it.
 pub struct HostEnv {
     /// QEMU program.
@@ -81,8 +94,8 @@ pub struct HostEnv {
     pub host_cpus: Vec<u32>,
     /// Directory of per-partition runtime directories.
     pub lpar_root: PathBuf,
-    /// The unprivileged account QEMU runs as, or why there is none.
-    pub qemu_user: Result<String, String>,
+    /// Who QEMU runs as, or why no one may.
+    pub qemu_user: Result<QemuIdentity, String>,
     /// QEMU's asynchronous I/O engine for disks: `io_uring` where the kernel allows it.
     pub aio: &'static str,
     /// What this instance's bridges and taps are named with (from its data directory, so
@@ -400,13 +413,19 @@ impl Runtime {
         )
     }
 
-    /// The account QEMU runs as; partitions cannot start without one (QEMU never runs as root).
-    pub fn qemu_user(&self) -> Result<&str, HostError> {
-        self.env.qemu_user.as_deref().map_err(|why| {
-            HostError::Unavailable(format!(
-                "no unprivileged account for QEMU ({why}); partitions never run as root"
-            ))
-        })
+    /// Who partition `id`'s QEMU runs as (`-run-with user=`); partitions cannot start without
+    /// one (QEMU never runs as root).
+    pub fn qemu_run_as(&self, id: u32) -> Result<String, HostError> {
+        match &self.env.qemu_user {
+            Ok(QemuIdentity::Account(name)) => Ok(name.clone()),
+            Ok(QemuIdentity::Range { base }) => {
+                let uid = base + id;
+                Ok(format!("{uid}:{uid}"))
+            }
+            Err(why) => Err(HostError::Unavailable(format!(
+                "no unprivileged identity for QEMU ({why}); partitions never run as root"
+            ))),
+        }
     }
 
     /// Starts QEMU for a partition inside the cgroup [`Runtime::create_group`] made and attaches

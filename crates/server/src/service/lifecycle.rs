@@ -133,7 +133,7 @@ impl Service {
         mode: BootMode,
         laps: &mut Laps,
     ) -> Result<PartitionState, ServiceError> {
-        let run_as = rt.qemu_user()?.to_string();
+        let run_as = rt.qemu_run_as(p.lpar_id)?;
         let mut storage = self.storage_for_launch(p.lpar_id)?;
         let first_nic_fd = storage
             .files
