@@ -538,3 +538,72 @@ fn role_changes_and_removals_reach_open_sessions() {
     );
     drop(accounts);
 }
+
+/// An open virtual terminal closes once its user may no longer use one: its role lowered to
+/// View Only, or the user removed.
+#[test]
+fn an_open_console_closes_when_its_user_loses_the_right() {
+    let _l = lock();
+    let accounts = Accounts(vec!["padmin", "azcon"]);
+    let d = Daemon::start(CONFIG);
+    d.set_password("padmin", PASSWORD);
+    make_user(&d, "azcon", "View/Modify", "azcon-pass-1");
+    common::define_guest(&d, "lp1", "desired_procs=1,desired_mem=256");
+    drop(common::boot(&d, "lp1", 2));
+    let uid = unix_account("azcon")
+        .unwrap()
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let mut vt = Command::new("setpriv")
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".into(),
+        ])
+        .arg(common::ivm_bin())
+        .args(["mkvt", "-id", "2"])
+        .env("IVM_DATA_DIR", d.data_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The session is up once the guest answers through it.
+    let mut stdin = vt.stdin.take().unwrap();
+    let mut stdout = vt.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if seen.contains("AZCON-HERE-42") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    std::io::Write::write_all(&mut stdin, b"echo AZCON-HERE-$((21*2))\n").unwrap();
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the guest answered on azcon's console");
+    assert!(vt.try_wait().unwrap().is_none(), "the console is open");
+    d.ok(&["chuser", "-attr", "pgrp=view", "azcon"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let closed = loop {
+        if vt.try_wait().unwrap().is_some() {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = vt.kill();
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(closed, "the console stayed open for a View Only user");
+    common::stop_now(&d, "lp1");
+    drop(accounts);
+}

@@ -501,16 +501,30 @@ fn qemu_runs_unprivileged_and_loads_only_files_ivm_manages() {
     );
     let o = d.run(
         std::process::Command::new("setpriv")
-            .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
+            .args([
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".into(),
+            ])
             .args(["kill", "-0", &other.to_string()]),
     );
-    assert_ne!(o.code, 0, "partition 2's QEMU user signalled partition 3's: {o:?}");
+    assert_ne!(
+        o.code, 0,
+        "partition 2's QEMU user signalled partition 3's: {o:?}"
+    );
     let o = d.run(
         std::process::Command::new("setpriv")
-            .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
+            .args([
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".into(),
+            ])
             .args(["head", "-c1", &format!("/proc/{other}/environ")]),
     );
-    assert_ne!(o.code, 0, "partition 2's QEMU user read partition 3's environment: {o:?}");
+    assert_ne!(
+        o.code, 0,
+        "partition 2's QEMU user read partition 3's environment: {o:?}"
+    );
     stop_now(&d, "lp2");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(
