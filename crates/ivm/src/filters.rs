@@ -165,23 +165,7 @@ fn spec(name: &str) -> Option<Spec> {
             operands: Operands::Files,
             numeric: false,
         },
-        "head" => Spec {
-            flags: "qvz",
-            valued: "nc",
-            long: &[
-                "quiet",
-                "silent",
-                "verbose",
-                "zero-terminated",
-                "lines=",
-                "bytes=",
-            ],
-            file_opts: &[],
-            script_opts: &[],
-            operands: Operands::Files,
-            numeric: true,
-        },
-        "tail" => Spec {
+        "head" | "tail" => Spec {
             flags: "qvz",
             valued: "nc",
             long: &[

@@ -348,16 +348,7 @@ fn every_route_and_command_refuses_whom_ivm_refuses() {
         };
         for (cmd, who) in &commands {
             let args: Vec<&str> = cmd.split(' ').collect();
-            let o = d.run(
-                Command::new("setpriv")
-                    .args([
-                        format!("--reuid={uid}"),
-                        format!("--regid={uid}"),
-                        "--clear-groups".into(),
-                    ])
-                    .arg(common::ivm_bin())
-                    .args(&args),
-            );
+            let o = d.run(common::as_uid(&uid).arg(common::ivm_bin()).args(&args));
             cells += 1;
             let refused = o.stderr.contains("HSCL350B") || o.stderr.contains("has no ivm account");
             if may(*who, caller) == refused {
@@ -556,12 +547,7 @@ fn an_open_console_closes_when_its_user_loses_the_right() {
         .nth(2)
         .unwrap()
         .to_string();
-    let mut vt = Command::new("setpriv")
-        .args([
-            format!("--reuid={uid}"),
-            format!("--regid={uid}"),
-            "--clear-groups".into(),
-        ])
+    let mut vt = common::as_uid(&uid)
         .arg(common::ivm_bin())
         .args(["mkvt", "-id", "2"])
         .env("IVM_DATA_DIR", d.data_dir())

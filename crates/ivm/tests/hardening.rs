@@ -499,28 +499,12 @@ fn qemu_runs_unprivileged_and_loads_only_files_ivm_manages() {
             .any(|l| l.split(':').nth(2) == Some(uid.to_string().as_str())),
         "QEMU's uid {uid} belongs to an account"
     );
-    let o = d.run(
-        std::process::Command::new("setpriv")
-            .args([
-                format!("--reuid={uid}"),
-                format!("--regid={uid}"),
-                "--clear-groups".into(),
-            ])
-            .args(["kill", "-0", &other.to_string()]),
-    );
+    let o = d.run(common::as_uid(uid).args(["kill", "-0", &other.to_string()]));
     assert_ne!(
         o.code, 0,
         "partition 2's QEMU user signalled partition 3's: {o:?}"
     );
-    let o = d.run(
-        std::process::Command::new("setpriv")
-            .args([
-                format!("--reuid={uid}"),
-                format!("--regid={uid}"),
-                "--clear-groups".into(),
-            ])
-            .args(["head", "-c1", &format!("/proc/{other}/environ")]),
-    );
+    let o = d.run(common::as_uid(uid).args(["head", "-c1", &format!("/proc/{other}/environ")]));
     assert_ne!(
         o.code, 0,
         "partition 2's QEMU user read partition 3's environment: {o:?}"

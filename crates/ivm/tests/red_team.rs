@@ -10,6 +10,18 @@ use std::time::{Duration, Instant};
 use common::sshd::{make_user, output, unix_account, Accounts, Sshd, CONFIG, PASSWORD};
 use common::{lock, Daemon};
 
+/// The ssh client options every sftp and scp attempt uses: a fresh host key, password only.
+const CLIENT_OPTS: [&str; 8] = [
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "PubkeyAuthentication=no",
+    "-o",
+    "LogLevel=ERROR",
+];
+
 /// What an attack would leave if it worked: a file outside the home, a program's output, or
 /// the content of a file outside the home.
 const MARK: &str = "/tmp/ivm-rt-mark";
@@ -273,22 +285,8 @@ fn the_restricted_shell_holds_against_the_red_team() {
     let got = dest.path().join("got");
     let o = output(
         Command::new("sshpass")
-            .args([
-                "-e",
-                "sftp",
-                "-b",
-                "-",
-                "-P",
-                &sshd.port.to_string(),
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "PubkeyAuthentication=no",
-                "-o",
-                "LogLevel=ERROR",
-            ])
+            .args(["-e", "sftp", "-b", "-", "-P", &sshd.port.to_string()])
+            .args(CLIENT_OPTS)
             .arg(format!("{user}@127.0.0.1"))
             .env("SSHPASS", pw)
             .stdin(Stdio::piped()),
@@ -305,19 +303,10 @@ fn the_restricted_shell_holds_against_the_red_team() {
             args.push("-O".into());
         }
         args.extend(
-            [
-                "-P",
-                &sshd.port.to_string(),
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "PubkeyAuthentication=no",
-                "-o",
-                "LogLevel=ERROR",
-            ]
-            .map(String::from),
+            ["-P", &sshd.port.to_string()]
+                .into_iter()
+                .chain(CLIENT_OPTS)
+                .map(String::from),
         );
         args.push(format!("{user}@127.0.0.1:{SECRET}"));
         args.push(got.display().to_string());

@@ -807,3 +807,14 @@ pub fn recount(data_dir: &Path) -> (i64, i64, i64) {
     )
     .unwrap()
 }
+
+/// `setpriv` set to run what follows as Unix user and group `uid` with no other groups.
+pub fn as_uid(uid: impl std::fmt::Display) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args([
+        format!("--reuid={uid}"),
+        format!("--regid={uid}"),
+        "--clear-groups".into(),
+    ]);
+    c
+}
