@@ -350,7 +350,8 @@ fn every_route_and_command_refuses_whom_ivm_refuses() {
             let args: Vec<&str> = cmd.split(' ').collect();
             let o = d.run(common::as_uid(&uid).arg(common::ivm_bin()).args(&args));
             cells += 1;
-            let refused = o.stderr.contains("HSCL350B") || o.stderr.contains("has no ivm account");
+            let refused =
+                o.stderr.contains("HSCL350B") || o.stderr.contains("is not an ivm login account");
             if may(*who, caller) == refused {
                 wrong.push(format!("{caller:?} socket `{cmd}`: {o:?}"));
             }

@@ -181,7 +181,8 @@ impl Service {
     }
 
     /// The ivm user a local Unix user acts as: root and `padmin` act as padmin, any other Unix
-    /// user as the ivm user of the same name.
+    /// user as the ivm user of the same name (where ivm keeps login accounts, only through the
+    /// account ivm made).
     pub fn actor_for_unix_user(
         &self,
         uid: u32,
@@ -196,6 +197,17 @@ impl Service {
                 )))
             }
         };
+        // Where ivm keeps login accounts, only those (and root) speak for an ivm user: a host
+        // account that happens to share an ivm user's name is not that user.
+        if uid != 0 && self.login_shell.is_some() {
+            let ours = ivm_host::accounts::account(std::path::Path::new("/"), name)
+                .is_some_and(|a| a.is_ivm() && a.uid == uid);
+            if !ours {
+                return Err(ServiceError::Unauthorized(format!(
+                    "Unix user {name} is not an ivm login account"
+                )));
+            }
+        }
         let rec = self.store.read(|tx| tx.user(name))?.ok_or_else(|| {
             ServiceError::Unauthorized(format!("Unix user {name} has no ivm account"))
         })?;
