@@ -150,7 +150,19 @@ fn users_sessions_and_tasks() {
         .read::<_, StoreError>(|tx| tx.session("t"))
         .unwrap()
         .is_some());
-    // Deleting a user ends its sessions.
+    // SSH keys, in order, readable from the file by sshd's helper while the store is open.
+    let keys = vec![
+        "ssh-ed25519 AAAA one".to_string(),
+        "ssh-ed25519 BBBB two".into(),
+    ];
+    store
+        .write::<_, StoreError>(|tx| tx.set_ssh_keys("op", &keys))
+        .unwrap();
+    assert_eq!(
+        ivm_store::ssh_keys_in(&dir.path().join("ivm.db"), "op").unwrap(),
+        keys
+    );
+    // Deleting a user ends its sessions and takes its keys.
     store
         .write::<_, StoreError>(|tx| tx.delete_user("op"))
         .unwrap();
@@ -158,6 +170,9 @@ fn users_sessions_and_tasks() {
         .read::<_, StoreError>(|tx| tx.session("t"))
         .unwrap()
         .is_none());
+    assert!(ivm_store::ssh_keys_in(&dir.path().join("ivm.db"), "op")
+        .unwrap()
+        .is_empty());
 
     let id = store
         .write::<_, StoreError>(|tx| tx.begin_task("padmin", "create partition", "a", 5))
@@ -208,7 +223,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 12
+            known: 13
         })
     ));
 }
