@@ -10,7 +10,7 @@ apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-instal
 
 need=()
 for pkg in gcc pkg-config util-linux cpio kmod busybox-static chromium syslinux mtools dosfstools lvm2 \
-    isolinux syslinux-common xorriso fio e2fsprogs openssh-server sshpass gawk sudo fence-agents; do
+    isolinux syslinux-common xorriso fio e2fsprogs openssh-server sshpass gawk sudo fence-agents procps; do
     have "$pkg" || need+=("$pkg")
 done
 # Node.js and npm build the browser console; a machine that has them (from any source) keeps them.
