@@ -20,14 +20,6 @@ use common::{activate, cgroup_file, cgroup_mounts, define_guest, eventually, Dae
 /// partitions are what really runs on this host.
 const LOAD_SYSTEM: &str = "installed_procs = 256\ninstalled_mem = 262144\nmem_region_size = 128\nmax_lpars = 1000\nshutdown_delay_secs = 3\n";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn seed() -> u64 {
     let s = std::env::var("IVM_FUZZ_SEED")
         .ok()
@@ -370,7 +362,7 @@ fn check_after_restart(d: &Daemon, ledger: &Ledger, token: &str, round: usize) -
 #[test]
 fn kill_9_under_load() {
     let seed = seed();
-    let port = free_port();
+    let port = common::free_port();
     let mut d = Daemon::start_at(LOAD_SYSTEM, &format!("127.0.0.1:{port}"));
     d.set_password("padmin", "padmin-pass-1");
     for name in ["run1", "run2"] {

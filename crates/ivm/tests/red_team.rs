@@ -232,7 +232,7 @@ fn the_restricted_shell_holds_against_the_red_team() {
         String::from_utf8_lossy(&buf[..n]).contains("SSH-")
     };
     for (flag, socks) in [("-L", false), ("-D", true)] {
-        let local = free_port();
+        let local = common::free_port();
         let spec = if socks {
             format!("127.0.0.1:{local}")
         } else {
@@ -249,7 +249,7 @@ fn the_restricted_shell_holds_against_the_red_team() {
             format!("listening {listening}, forwarded {reached}"),
         );
     }
-    let remote = free_port();
+    let remote = common::free_port();
     let mut child = sshd.forward(
         user,
         pw,
@@ -350,14 +350,6 @@ fn landlock_abi() -> i64 {
         )
     };
     v.max(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits until `port` listens on 127.0.0.1 (false when `child` exited first or time ran out).

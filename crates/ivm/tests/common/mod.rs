@@ -818,3 +818,12 @@ pub fn as_uid(uid: impl std::fmt::Display) -> Command {
     ]);
     c
 }
+
+/// A TCP port on 127.0.0.1 that nothing listens on at the moment.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
