@@ -413,7 +413,7 @@ pub fn run(name: &str, args: &[String]) -> i32 {
     let Some(path) = program(real).and_then(|p| p.canonicalize().ok()) else {
         return refuse(name, &format!("{real} is not installed on this host"));
     };
-    if let Err(e) = sandbox::restrict_to_program(&path) {
+    if let Err(e) = sandbox::restrict_to_program(&path, &home) {
         return refuse(name, &e);
     }
     let e = Command::new(&path)

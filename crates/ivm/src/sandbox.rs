@@ -2,7 +2,8 @@
 //! holds when a filter has an option nobody thought of. The session may execute only the
 //! shell's own programs, write only in the user's home (and the terminal), make no TCP
 //! connection, reach no abstract socket and signal no process outside it. Each filter adds a
-//! layer that lets it execute only its own program, so nothing it starts can run at all.
+//! layer that lets it execute only its own program (so nothing it starts can run at all) and
+//! read files only in the home and the system's own directories.
 
 use std::path::{Path, PathBuf};
 
@@ -103,16 +104,32 @@ pub fn restrict_session(home: &Path, programs: &[PathBuf]) -> Result<Enforced, S
     Ok(status(s.ruleset))
 }
 
+/// What a filter's program reads besides the home: the system's programs, libraries and
+/// locales, and the loader's cache.
+const SYSTEM_READS: &[&str] = &[
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/bin",
+    "/etc/ld.so.cache",
+    "/dev/null",
+];
+
 /// One more layer for a filter: from here on only `program` may be executed (the filter's
-/// real program), so a compress program, an `e` command or a `system()` cannot start anything.
-pub fn restrict_to_program(program: &Path) -> Result<Enforced, String> {
+/// real program), so a compress program, an `e` command or a `system()` cannot start anything;
+/// and files are read only in `home` and the system's own directories, so what a program can
+/// be told to read by itself (gawk's `@include`) stays as confined as its file operands.
+pub fn restrict_to_program(program: &Path, home: &Path) -> Result<Enforced, String> {
     let abi = ABI_TESTED;
     let exec = BitFlags::from(AccessFs::Execute) & AccessFs::from_all(abi);
+    let read = BitFlags::from(AccessFs::ReadFile);
     let rules = std::iter::once(program.to_path_buf())
         .chain(interpreter())
-        .filter_map(|p| rule(&p, exec));
+        .filter_map(|p| rule(&p, exec | read))
+        .chain(rule(home, read))
+        .chain(SYSTEM_READS.iter().filter_map(|p| rule(Path::new(p), read)));
     let s = Ruleset::default()
-        .handle_access(exec)
+        .handle_access(exec | read)
         .map_err(rules_error)?
         .create()
         .map_err(rules_error)?
@@ -177,9 +194,14 @@ mod tests {
     /// A filter's layer: its own program only, so nothing it would start can run.
     #[test]
     fn a_filter_layer_runs_only_its_program() {
-        let r = std::thread::spawn(|| {
+        let home = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("in"), "b\na\n").unwrap();
+        std::fs::write(outside.path().join("out"), "b\na\n").unwrap();
+        let (h, o) = (home.path().to_path_buf(), outside.path().to_path_buf());
+        let r = std::thread::spawn(move || {
             let sort = PathBuf::from("/usr/bin/sort").canonicalize().unwrap();
-            restrict_to_program(&sort).unwrap();
+            restrict_to_program(&sort, &h).unwrap();
             let ran = |p: &str, a: &[&str]| {
                 Command::new(p)
                     .args(a)
@@ -187,12 +209,17 @@ mod tests {
                     .is_ok_and(|o| o.status.success())
             };
             (
-                ran("/usr/bin/sort", &["/dev/null"]),
+                ran("/usr/bin/sort", &[h.join("in").to_str().unwrap()]),
+                ran("/usr/bin/sort", &[o.join("out").to_str().unwrap()]),
                 ran("/bin/sh", &["-c", "true"]),
             )
         })
         .join()
         .unwrap();
-        assert_eq!(r, (true, false));
+        assert_eq!(
+            r,
+            (true, false, false),
+            "(reads the home, reads elsewhere, runs sh)"
+        );
     }
 }
