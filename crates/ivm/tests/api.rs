@@ -301,6 +301,23 @@ async fn sessions_tokens_and_user_accounts() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
+    // This daemon keeps no login accounts: there are no SSH keys to read or to set.
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey op1@host";
+    let r = c
+        .put(d.url("/users/op1/keys"))
+        .bearer_auth(t)
+        .json(&json!([key]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = c
+        .get(d.url("/users/op1/keys"))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
     let r = c
         .post(d.url("/users"))
         .bearer_auth(t)

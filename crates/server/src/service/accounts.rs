@@ -73,8 +73,10 @@ impl Service {
         _actor: &super::Actor,
         name: &str,
     ) -> Result<Vec<String>, ServiceError> {
-        self.login_user(name)?;
-        Ok(self.store.read(|tx| tx.ssh_keys(name))?)
+        self.store.read(|tx| {
+            self.login_user(tx, name)?;
+            Ok(tx.ssh_keys(name)?)
+        })
     }
 
     /// `mkauthkeys`: replaces a user's SSH public keys (each one line: type, key, comment).
@@ -86,19 +88,18 @@ impl Service {
         keys: &[String],
     ) -> Result<(), ServiceError> {
         self.task(actor, "change SSH keys", name, |tx| {
+            self.login_user(tx, name)?;
             for k in keys {
                 ivm_rules::validate_ssh_key(k)?;
-            }
-            if tx.user(name)?.is_none() {
-                return Err(ServiceError::NoSuchUser(name.into()));
             }
             tx.set_ssh_keys(name, keys)?;
             Ok(((), name.to_string()))
         })
     }
 
-    fn login_user(&self, name: &str) -> Result<(), ServiceError> {
-        if self.store.read(|tx| tx.user(name))?.is_none() {
+    /// Refuses key management for a user that does not exist, or where ivm keeps no logins.
+    fn login_user(&self, tx: &ivm_store::Tx, name: &str) -> Result<(), ServiceError> {
+        if tx.user(name)?.is_none() {
             return Err(ServiceError::NoSuchUser(name.into()));
         }
         if self.login_shell.is_none() {
