@@ -92,3 +92,41 @@ pub async fn create_token(
     let token = blocking(&state, move |svc| svc.create_api_token(&actor)).await?;
     Ok((StatusCode::CREATED, Json(TokenResponse { token, user })))
 }
+
+/// Logins hashing at once, and how many may wait for a turn.
+pub struct LoginSlots {
+    hashing: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
+
+impl Default for LoginSlots {
+    fn default() -> LoginSlots {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        LoginSlots {
+            hashing: tokio::sync::Semaphore::new(cores),
+            waiting: Default::default(),
+            max_waiting: 4 * cores,
+        }
+    }
+}
+
+impl LoginSlots {
+    /// A turn to hash a password, or 429 when the queue is full.
+    pub async fn enter(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        use std::sync::atomic::Ordering;
+        if let Ok(p) = self.hashing.try_acquire() {
+            return Ok(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::too_many(
+                "too many logins at once; try again in a second",
+                1,
+            ));
+        }
+        let p = self.hashing.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        p.map_err(ApiError::internal)
+    }
+}
