@@ -50,6 +50,15 @@ fn a_backup_cleared_and_restored_gives_back_the_same_configuration() {
         "vhost0",
     ]);
     d.ok(&["mkvdev", "-fbo", "-vadapter", "vhost1"]);
+    // A boot file in the boot directory: a profile stores it as its absolute path.
+    std::fs::write(d.data_dir().join("boot/vmlinuz-web"), "kernel").unwrap();
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "name=web,boot_kernel=vmlinuz-web",
+    ]);
     let before = listing(&d);
     assert!(
         before.contains("webdisk") && before.contains("vtopt0"),
@@ -153,6 +162,10 @@ fn a_backup_cleared_and_restored_gives_back_the_same_configuration() {
         (
             "a boot file outside the boot directory",
             Box::new(|b| b.partitions[0].boot.boot_kernel = "../../etc/shadow".into()),
+        ),
+        (
+            "an absolute boot file outside the boot directory",
+            Box::new(|b| b.partitions[0].boot.boot_kernel = "/etc/shadow".into()),
         ),
         (
             "units the rules would not make",

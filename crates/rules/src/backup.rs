@@ -192,20 +192,10 @@ pub fn check_restored_partition(sys: &ManagedSystem, p: &Partition) -> Result<()
             allowed: "10 hex digits".into(),
         });
     }
-    plain_text("boot_args", &p.boot.boot_args)?;
+    // Boot files as every profile stores them (absolute paths; the service confines them to
+    // the boot directory as it does for mksyscfg), arguments on one line.
+    crate::resolve_boot(&p.boot, None, None, None)?;
     plain_text("os_version", &p.os_version)?;
-    for (attr, f) in [
-        ("boot_kernel", &p.boot.boot_kernel),
-        ("boot_initrd", &p.boot.boot_initrd),
-    ] {
-        if !f.is_empty() {
-            crate::validate_media_name(f).map_err(|_| RuleError::OutOfRange {
-                attr,
-                value: f.escape_debug().to_string(),
-                allowed: "a file name in the boot directory".into(),
-            })?;
-        }
-    }
     Ok(())
 }
 

@@ -108,9 +108,28 @@ impl Service {
     /// `rstprofdata -l 1 -f FILE [--ignoremtms]`: the backup's partitions, adapters, mappings and
     /// optical devices, all in one transaction; a bad or foreign file changes nothing.
     pub fn restore(&self, actor: &Actor, req: &RestoreRequest) -> Result<Vec<u32>, ServiceError> {
+        let backup = || -> Result<ProfileBackup, ServiceError> {
+            let bad = |e: String| ServiceError::from(ivm_rules::RuleError::Backup(e));
+            let mut b = ProfileBackup::from_file_text(&req.data).map_err(bad)?;
+            // Boot files are confined to the boot directory as mksyscfg confines them (this
+            // reads the filesystem, so it is done before the store's write lock is taken).
+            for p in &mut b.partitions {
+                let refused = |e: ServiceError| {
+                    bad(format!(
+                        "holds partition {} that mksyscfg would refuse: {e}",
+                        p.name.escape_debug()
+                    ))
+                };
+                let kernel = self.boot_file("boot_kernel", &p.boot.boot_kernel);
+                let initrd = self.boot_file("boot_initrd", &p.boot.boot_initrd);
+                p.boot.boot_kernel = kernel.map_err(refused)?;
+                p.boot.boot_initrd = initrd.map_err(refused)?;
+            }
+            Ok(b)
+        };
+        let parsed = backup();
         self.task(actor, "restore partition configuration", "profiles", |tx| {
-            let b = ProfileBackup::from_file_text(&req.data)
-                .map_err(|e| ServiceError::from(ivm_rules::RuleError::Backup(e)))?;
+            let b = parsed?;
             let devices: Vec<String> = tx
                 .disks()?
                 .into_iter()
