@@ -40,6 +40,8 @@ pub fn bound(path: &Path, max: u64) -> io::Result<bool> {
         .open(&tmp)?;
     t.write_all(&tail)?;
     std::fs::rename(&tmp, &old)?;
+    // What the writer appends between the copy and the truncation (microseconds of console
+    // output) is lost: the price of bounding a file another process holds open.
     f.set_len(0)?;
     Ok(true)
 }
