@@ -349,3 +349,30 @@ impl Service {
         self.set_password(&root, name, password)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use argon2::PasswordHash;
+
+    use super::*;
+    use crate::auth::hash_password;
+
+    /// An unknown user's login verifies against a hash of the same algorithm, version and cost
+    /// as a real user's, so it does the same work (the timing is printed by the API test, not
+    /// asserted: one sample on a shared machine says nothing).
+    #[test]
+    fn the_unknown_user_hash_costs_what_a_real_one_does() {
+        let real = hash_password("a-real-password");
+        let real = PasswordHash::new(&real).unwrap();
+        let unknown = PasswordHash::new(unknown_user_hash()).unwrap();
+        assert_eq!(unknown.algorithm, real.algorithm);
+        assert_eq!(unknown.version, real.version);
+        assert_eq!(unknown.params, real.params);
+        assert_eq!(
+            unknown.hash.map(|h| h.len()),
+            real.hash.map(|h| h.len()),
+            "same output length"
+        );
+        assert!(!verify_password("", unknown_user_hash()));
+    }
+}
