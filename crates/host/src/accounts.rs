@@ -57,6 +57,7 @@ pub fn account(root: &Path, name: &str) -> Option<Account> {
 }
 
 fn run(tool: &str, args: &[&str], input: Option<&str>) -> Result<(), String> {
+    ivm_txguard::host_action("accounts").map_err(|e| e.to_string())?;
     let mut child = Command::new(tool)
         .args(args)
         .stdin(if input.is_some() {

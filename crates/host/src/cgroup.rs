@@ -69,6 +69,7 @@ pub enum Hierarchy {
 }
 
 fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
+    guard("cgroup.write", path)?;
     fs::write(path, value).map_err(|source| CgroupError::Write {
         path: path.into(),
         value: value.into(),
@@ -76,7 +77,16 @@ fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
     })
 }
 
+fn guard(what: &'static str, path: &Path) -> Result<(), CgroupError> {
+    ivm_txguard::host_action(what).map_err(|e| CgroupError::Dir {
+        action: "change",
+        path: path.into(),
+        source: std::io::Error::other(e),
+    })
+}
+
 fn mkdir(path: &Path) -> Result<(), CgroupError> {
+    guard("cgroup.create", path)?;
     match fs::create_dir(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -427,6 +437,7 @@ impl Group {
     /// reports a group busy for a moment after its last process exited, so that is retried.
     pub fn remove(&self) -> Result<(), CgroupError> {
         for dir in self.dirs() {
+            guard("cgroup.remove", dir)?;
             let mut attempts = 0;
             loop {
                 match fs::remove_dir(dir) {

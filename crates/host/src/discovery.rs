@@ -50,6 +50,7 @@ pub struct HostFacts {
 
 /// Reads the host below `root` (`/` on a real host).
 pub fn discover(root: &Path) -> Result<HostFacts, HostError> {
+    ivm_txguard::host_infallible("discovery.discover");
     let machine_id = read_trimmed(&root.join("etc/machine-id")).unwrap_or_default();
     let (type_model, serial_num) = identity(root, &machine_id);
     Ok(HostFacts {
@@ -180,6 +181,7 @@ fn memory_mb(root: &Path) -> Result<u64, HostError> {
 /// Whole block devices that nothing on the host uses: not mounted (nor any partition of them),
 /// not swap, not held by device-mapper or md. Loop devices count only when attached to a file.
 pub fn physical_volumes(root: &Path) -> Vec<PhysicalVolume> {
+    ivm_txguard::host_infallible("discovery.physical_volumes");
     let mounts = fs::read_to_string(root.join("proc/mounts")).unwrap_or_default();
     let swaps = fs::read_to_string(root.join("proc/swaps")).unwrap_or_default();
     let used_names: Vec<String> = mounts

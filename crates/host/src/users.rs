@@ -24,6 +24,7 @@ pub fn unix_user_exists(root: &Path, name: &str) -> bool {
 /// Makes sure the system account `name` exists (no home, no login shell), creating it with
 /// `useradd` when missing: the account unprivileged processes such as QEMU run as.
 pub fn ensure_system_user(name: &str) -> Result<(), String> {
+    ivm_txguard::host_action("users.ensure_system_user").map_err(|e| e.to_string())?;
     if unix_user_exists(Path::new("/"), name) {
         return Ok(());
     }

@@ -53,6 +53,7 @@ pub fn state(name: &str) -> Result<Option<Ipv6State>, NetError> {
 
 /// Sets the link's IPv6 switches (nothing to do on a host without IPv6).
 pub fn set(name: &str, s: Ipv6State) -> Result<(), NetError> {
+    crate::links::guard("ipv6.set")?;
     if state(name)?.is_none() {
         return Ok(());
     }

@@ -55,6 +55,15 @@ pub struct Link {
     pub tx_bytes: u64,
 }
 
+/// Refuses a network change inside a store write transaction.
+pub(crate) fn guard(what: &'static str) -> Result<(), NetError> {
+    ivm_txguard::host_action(what).map_err(|e| NetError::Netlink {
+        action: "change",
+        name: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
 pub(crate) fn nl<'a>(
     action: &'static str,
     name: &'a str,
@@ -72,6 +81,8 @@ pub(crate) fn nl<'a>(
 pub(crate) fn with_handle<T: Send>(
     f: impl AsyncFnOnce(Handle) -> Result<T, NetError> + Send,
 ) -> Result<T, NetError> {
+    // Checked here, on the caller's thread: the mark does not follow into the netlink thread.
+    guard("netlink")?;
     std::thread::scope(|s| {
         s.spawn(|| on_private_runtime(f))
             .join()

@@ -15,6 +15,7 @@ const IFF_VNET_HDR: libc::c_short = 0x4000;
 /// Opens tap `name` (at most 15 bytes). `vnet_hdr` adds the virtio-net header QEMU's
 /// virtio-net uses for offloads; without it the descriptor carries plain Ethernet frames.
 pub fn open(name: &str, vnet_hdr: bool) -> Result<File, NetError> {
+    crate::links::guard("tap.open")?;
     if name.is_empty() || name.len() > 15 {
         return Err(NetError::Name(name.to_string()));
     }

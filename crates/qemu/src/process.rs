@@ -24,6 +24,9 @@ pub enum ProcessError {
     /// The pidfile is missing or unreadable.
     #[error("no QEMU pidfile at {0}")]
     NoPidfile(PathBuf),
+    /// Asked for inside a store write transaction (a bug; nothing was started).
+    #[error(transparent)]
+    InWriteTransaction(#[from] ivm_txguard::InWriteTransaction),
 }
 
 /// Starts QEMU with `-daemonize`, joining each `cgroup.procs` file before exec so that all its
@@ -37,6 +40,7 @@ pub fn spawn(
     pidfile: &Path,
     fds: &[(i32, i32)],
 ) -> Result<u32, ProcessError> {
+    ivm_txguard::host_action("qemu.spawn")?;
     let fds = fds.to_vec();
     let files: Vec<CString> = cgroup_procs
         .iter()
@@ -113,6 +117,7 @@ pub fn is_ours(pid: u32, marker: &Path) -> bool {
 
 /// Sends SIGKILL and waits (up to `timeout`) for the process to disappear.
 pub fn kill(pid: u32, marker: &Path, timeout: Duration) -> bool {
+    ivm_txguard::host_infallible("qemu.kill");
     if !is_ours(pid, marker) {
         return true;
     }

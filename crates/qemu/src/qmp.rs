@@ -20,6 +20,9 @@ pub enum QmpError {
     /// The socket could not be reached or failed.
     #[error("QMP I/O: {0}")]
     Io(String),
+    /// Asked for inside a store write transaction (a bug; nothing was sent).
+    #[error(transparent)]
+    InWriteTransaction(#[from] ivm_txguard::InWriteTransaction),
     /// QEMU answered with an error.
     #[error("QEMU refused {command}: {desc}")]
     Command {
@@ -68,6 +71,7 @@ impl Qmp {
         on_event: impl Fn(Event) + Send + 'static,
         on_close: impl FnOnce() + Send + 'static,
     ) -> Result<Qmp, QmpError> {
+        ivm_txguard::host_action("qmp.connect")?;
         let stream = UnixStream::connect(path)
             .map_err(|e| QmpError::Io(format!("{}: {e}", path.display())))?;
         stream
@@ -157,6 +161,7 @@ impl Qmp {
         timeout: Duration,
         fd: Option<std::os::unix::io::RawFd>,
     ) -> Result<Value, QmpError> {
+        ivm_txguard::host_action("qmp.execute")?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         self.pending

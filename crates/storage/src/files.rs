@@ -38,6 +38,14 @@ pub enum FileError {
         /// MB needed.
         needed_mb: u64,
     },
+    /// Asked for inside a store write transaction (a bug; nothing was done).
+    #[error(transparent)]
+    InWriteTransaction(#[from] ivm_txguard::InWriteTransaction),
+}
+
+/// Refuses a file pool or library action inside a store write transaction.
+pub(crate) fn guard(what: &'static str) -> Result<(), FileError> {
+    Ok(ivm_txguard::host_action(what)?)
 }
 
 pub(crate) fn io<'a>(
@@ -66,6 +74,7 @@ impl FilePool {
 
     /// Creates the directory (private to root) if it is missing.
     pub fn create(&self) -> Result<(), FileError> {
+        guard("files.create")?;
         std::fs::create_dir_all(&self.dir).map_err(io("create", &self.dir))?;
         std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
             .map_err(io("protect", &self.dir))
@@ -73,6 +82,7 @@ impl FilePool {
 
     /// MB free on the pool's filesystem (for root).
     pub fn fs_free_mb(&self) -> Result<u64, FileError> {
+        guard("files.fs_free_mb")?;
         let c = std::ffi::CString::new(self.dir.as_os_str().as_encoded_bytes()).map_err(|_| {
             FileError::Io {
                 action: "inspect",
@@ -90,6 +100,7 @@ impl FilePool {
 
     /// Checks that the filesystem has `mb` free.
     pub fn check_space(&self, mb: u64) -> Result<(), FileError> {
+        guard("files.check_space")?;
         let free = self.fs_free_mb()?;
         if free < mb {
             return Err(FileError::NoSpace {
@@ -121,6 +132,7 @@ impl FilePool {
         thin: bool,
         progress: &mut dyn FnMut(u8),
     ) -> Result<PathBuf, FileError> {
+        guard("files.create_disk_with_progress")?;
         let path = self.disk_path(name);
         let f = OpenOptions::new()
             .write(true)
@@ -143,6 +155,7 @@ impl FilePool {
 
     /// Grows disk `name` to `size_mb` (never shrinks).
     pub fn grow_disk(&self, name: &str, size_mb: u64, thin: bool) -> Result<(), FileError> {
+        guard("files.grow_disk")?;
         let path = self.disk_path(name);
         let f = OpenOptions::new()
             .write(true)
@@ -158,6 +171,7 @@ impl FilePool {
 
     /// Renames disk `from` to `to`.
     pub fn rename_disk(&self, from: &str, to: &str) -> Result<(), FileError> {
+        guard("files.rename_disk")?;
         let (a, b) = (self.disk_path(from), self.disk_path(to));
         if b.exists() {
             return Err(io("rename to", &b)(
@@ -169,6 +183,7 @@ impl FilePool {
 
     /// Removes disk `name`; a missing file is fine (an interrupted removal).
     pub fn remove_disk(&self, name: &str) -> Result<(), FileError> {
+        guard("files.remove_disk")?;
         let path = self.disk_path(name);
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),

@@ -27,6 +27,7 @@ impl Library {
 
     /// Creates the directory (private to root) if it is missing.
     pub fn create(&self) -> Result<(), FileError> {
+        crate::files::guard("library.create")?;
         std::fs::create_dir_all(&self.dir).map_err(io("create", &self.dir))?;
         std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
             .map_err(io("protect", &self.dir))
@@ -34,6 +35,7 @@ impl Library {
 
     /// Removes the directory, which must hold nothing but unfinished copies.
     pub fn remove(&self) -> Result<(), FileError> {
+        crate::files::guard("library.remove")?;
         self.clean_partials()?;
         match std::fs::remove_dir(&self.dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &self.dir)(e)),
@@ -52,6 +54,7 @@ impl Library {
 
     /// Blank media of `size_mb`, every block allocated.
     pub fn create_blank(&self, name: &str, size_mb: u64) -> Result<(), FileError> {
+        crate::files::guard("library.create_blank")?;
         let up = self.begin(name)?;
         allocate(&up.file, &up.part, size_mb)?;
         up.finish_unchecked()
@@ -64,6 +67,7 @@ impl Library {
         src: &Path,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<u64, FileError> {
+        crate::files::guard("library.copy_in")?;
         let mut from = File::open(src).map_err(io("open", src))?;
         let total = from.metadata().map_err(io("inspect", src))?.len();
         let mut up = self.begin(name)?;
@@ -90,6 +94,7 @@ impl Library {
     /// Starts writing medium `name` (an upload or a copy); nothing is visible under the name
     /// until [`Upload::finish`], and a dropped upload removes what it wrote.
     pub fn begin(&self, name: &str) -> Result<Upload, FileError> {
+        crate::files::guard("library.begin")?;
         let (part, path) = (self.part_path(name), self.media_path(name));
         if path.exists() {
             return Err(io("create", &path)(
@@ -114,6 +119,7 @@ impl Library {
 
     /// Renames medium `from` to `to`.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), FileError> {
+        crate::files::guard("library.rename")?;
         let (a, b) = (self.media_path(from), self.media_path(to));
         if b.exists() {
             return Err(io("rename to", &b)(
@@ -125,6 +131,7 @@ impl Library {
 
     /// Removes medium `name` and any unfinished copy of it; a missing file is fine.
     pub fn remove_media(&self, name: &str) -> Result<(), FileError> {
+        crate::files::guard("library.remove_media")?;
         for path in [self.media_path(name), self.part_path(name)] {
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -138,6 +145,7 @@ impl Library {
 
     /// Removes every unfinished copy (after a daemon that died while copying).
     pub fn clean_partials(&self) -> Result<(), FileError> {
+        crate::files::guard("library.clean_partials")?;
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

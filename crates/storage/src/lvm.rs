@@ -44,6 +44,10 @@ pub struct PvReport {
 }
 
 fn lvm(args: &[&str]) -> Result<String, LvmError> {
+    ivm_txguard::host_action("lvm").map_err(|e| LvmError {
+        command: args.first().unwrap_or(&"").to_string(),
+        message: e.to_string(),
+    })?;
     let out = Command::new("lvm")
         .args(args)
         // ivm's own descriptors (sockets, the database) are none of lvm's business.

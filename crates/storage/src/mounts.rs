@@ -28,6 +28,7 @@ fn run(
         target: target.display().to_string(),
         message,
     };
+    ivm_txguard::host_action(action).map_err(|e| err(e.to_string()))?;
     let out = Command::new(program)
         .args(args)
         .arg(target)
@@ -37,6 +38,14 @@ fn run(
         return Err(err(String::from_utf8_lossy(&out.stderr).trim().to_string()));
     }
     Ok(())
+}
+
+fn guard(action: &'static str, target: &Path) -> Result<(), MountError> {
+    ivm_txguard::host_action(action).map_err(|e| MountError {
+        action,
+        target: target.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn c_path(p: &Path) -> CString {
@@ -67,6 +76,7 @@ pub fn is_mounted(dir: &Path) -> bool {
 
 /// Mounts the ext4 filesystem of `device` on `dir` (made private to root), unless it already is.
 pub fn mount_ext4(device: &Path, dir: &Path) -> Result<(), MountError> {
+    guard("mount", dir)?;
     std::fs::create_dir_all(dir).map_err(|e| MountError {
         action: "create",
         target: dir.display().to_string(),
@@ -107,6 +117,7 @@ pub fn mount_ext4(device: &Path, dir: &Path) -> Result<(), MountError> {
 
 /// Unmounts `dir` (nothing mounted is fine) and removes the empty mount point.
 pub fn unmount(dir: &Path) -> Result<(), MountError> {
+    guard("unmount", dir)?;
     if is_mounted(dir) {
         let d = c_path(dir);
         // SAFETY: a NUL-terminated path that outlives the call.

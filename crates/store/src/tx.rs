@@ -56,7 +56,11 @@ impl Store {
         &self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let out = Self::run(&self.writer, TransactionBehavior::Immediate, f)?;
+        let out = {
+            // No host driver acts while this thread holds the write lock (see ivm-txguard).
+            let _marked = ivm_txguard::enter_write();
+            Self::run(&self.writer, TransactionBehavior::Immediate, f)?
+        };
         if let Some(notify) = self.on_commit.get() {
             notify();
         }

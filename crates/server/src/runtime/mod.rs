@@ -33,6 +33,41 @@ pub enum HostError {
     /// QEMU refused or did not answer.
     #[error(transparent)]
     Qmp(#[from] QmpError),
+    /// LVM refused or failed.
+    #[error(transparent)]
+    Lvm(#[from] ivm_storage::lvm::LvmError),
+    /// A filesystem could not be made, mounted or unmounted.
+    #[error(transparent)]
+    Mount(#[from] ivm_storage::mounts::MountError),
+    /// A pool's or the media library's files.
+    #[error(transparent)]
+    File(#[from] ivm_storage::FileError),
+    /// Bridges, taps, addresses.
+    #[error(transparent)]
+    Net(#[from] ivm_net::NetError),
+    /// A file or directory ivm keeps.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A login account could not be made, changed or removed (the tool's own message).
+    #[error("cannot {action} the login account of {name}: {message}")]
+    Account {
+        /// What was being done.
+        action: &'static str,
+        /// The account.
+        name: String,
+        /// What the tool said.
+        message: String,
+    },
+    /// A host step did not happen as it must (what, and what to check, in the message).
+    #[error("{0}")]
+    Failed(String),
     /// Something this host lacks.
     #[error("{0}")]
     Unavailable(String),

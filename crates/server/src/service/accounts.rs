@@ -9,6 +9,7 @@ use ivm_host::accounts;
 use ivm_store::UserRecord;
 
 use super::{Service, ServiceError};
+use crate::runtime::HostError;
 
 impl Service {
     /// Makes or brings in step the login account of `rec` (when accounts are enabled): made
@@ -18,21 +19,30 @@ impl Service {
             return Ok(());
         };
         let name = &rec.user.name;
-        accounts::ensure_group().map_err(ServiceError::Host)?;
+        let host = |action: &'static str| {
+            move |message: String| {
+                ServiceError::Host(HostError::Account {
+                    action,
+                    name: name.to_string(),
+                    message,
+                })
+            }
+        };
+        accounts::ensure_group().map_err(host("put in the ivm-users group"))?;
         match accounts::account(Path::new("/"), name) {
-            None => accounts::create_login(name, shell).map_err(ServiceError::Host)?,
+            None => accounts::create_login(name, shell).map_err(host("create"))?,
             Some(a) if !a.is_ivm() => {
                 return Err(ServiceError::Conflict(format!(
                     "the host already has a Unix account {name} that ivm did not make; remove or rename it, or choose another user name"
                 )))
             }
             Some(a) if a.shell != shell.to_string_lossy() => {
-                accounts::set_shell(name, shell).map_err(ServiceError::Host)?
+                accounts::set_shell(name, shell).map_err(host("set the shell of"))?
             }
             Some(_) => {}
         }
         if !accounts::in_ivm_group(Path::new("/"), name) {
-            accounts::join_ivm_group(name).map_err(ServiceError::Host)?;
+            accounts::join_ivm_group(name).map_err(host("put in the ivm-users group"))?;
         }
         let hash = if rec.unix_hash.is_empty() {
             "!"
@@ -40,7 +50,7 @@ impl Service {
             rec.unix_hash.as_str()
         };
         if accounts::shadow_hash(Path::new("/"), name).as_deref() != Some(hash) {
-            accounts::set_password_hash(name, hash).map_err(ServiceError::Host)?;
+            accounts::set_password_hash(name, hash).map_err(host("set the password of"))?;
         }
         Ok(())
     }
@@ -57,8 +67,12 @@ impl Service {
         else {
             return Ok(());
         };
-        let host = |what: &str, e: String| {
-            ServiceError::Host(format!("cannot {what} the login account of {name}: {e}"))
+        let host = |action: &'static str, message: String| {
+            ServiceError::Host(HostError::Account {
+                action,
+                name: name.to_string(),
+                message,
+            })
         };
         accounts::set_password_hash(name, "!").map_err(|e| host("lock", e))?;
         accounts::lock_login(name).map_err(|e| host("lock", e))?;

@@ -42,9 +42,9 @@ pub enum ServiceError {
     /// Another virtual terminal session is open.
     #[error("Virtual terminal is already connected")]
     ConsoleBusy,
-    /// The host could not carry the request out.
-    #[error("{0}")]
-    Host(String),
+    /// The host could not carry the request out; the cause is kept.
+    #[error(transparent)]
+    Host(#[from] crate::runtime::HostError),
     /// The store failed.
     #[error("the configuration store could not complete the request and nothing was changed; retry, and if it fails again check the disk of the data directory and the daemon's log")]
     Store(#[source] StoreError),
@@ -54,11 +54,5 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> ServiceError {
         tracing::error!(error = %e, "store failure");
         ServiceError::Store(e)
-    }
-}
-
-impl From<crate::runtime::HostError> for ServiceError {
-    fn from(e: crate::runtime::HostError) -> ServiceError {
-        ServiceError::Host(e.to_string())
     }
 }

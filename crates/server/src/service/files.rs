@@ -9,9 +9,13 @@ use super::ServiceError;
 /// Resolves `given` (a name inside `dir`, or an absolute path) to the canonical path of a
 /// regular file inside `dir`, following no link out of it.
 pub(super) fn confine(dir: &Path, attr: &str, given: &str) -> Result<String, ServiceError> {
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| ServiceError::Host(format!("cannot open {}: {e}", dir.display())))?;
+    let dir = dir.canonicalize().map_err(|source| {
+        ServiceError::Host(crate::runtime::HostError::Io {
+            action: "open",
+            path: dir.to_path_buf(),
+            source,
+        })
+    })?;
     let candidate = if Path::new(given).is_absolute() {
         PathBuf::from(given)
     } else {

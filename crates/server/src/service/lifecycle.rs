@@ -71,13 +71,26 @@ impl Service {
                         p.name, p.state
                     )));
                 }
-                // Checked again at each activation: the directory's contents may have changed.
-                let mut p = p;
-                p.boot.boot_kernel = self.boot_file("boot_kernel", &p.boot.boot_kernel)?;
-                p.boot.boot_initrd = self.boot_file("boot_initrd", &p.boot.boot_initrd)?;
                 tx.set_partition_state(id, PartitionState::Starting, refcode::STARTING, now_ms())?;
                 Ok(p)
             })?;
+            // Checked again at each activation (the directory's contents may have changed),
+            // after the reservation and outside it: the check reads the host.
+            let resolved = (|| {
+                let mut p = p.clone();
+                p.boot.boot_kernel = self.boot_file("boot_kernel", &p.boot.boot_kernel)?;
+                p.boot.boot_initrd = self.boot_file("boot_initrd", &p.boot.boot_initrd)?;
+                Ok::<_, ServiceError>(p)
+            })();
+            let p = match resolved {
+                Ok(resolved) => resolved,
+                Err(e) => {
+                    self.store.write(|tx| {
+                        tx.set_partition_state(id, p.state, &p.ref_code, p.ref_time_ms)
+                    })?;
+                    return Err(e);
+                }
+            };
             laps.lap("reserve");
             let mode = boot_mode.unwrap_or(p.boot_mode);
             match self.start(&rt, &p, mode, &mut laps) {
@@ -316,11 +329,11 @@ impl Service {
                 let gone = ivm_qemu::process::wait_gone(live.pid, &qmp, Duration::from_secs(10))
                     || ivm_qemu::process::kill(live.pid, &qmp, Duration::from_secs(10));
                 if !gone {
-                    return Err(ServiceError::Host(format!(
+                    return Err(ServiceError::Host(HostError::Failed(format!(
                         "QEMU (PID {}) of partition {id} did not end even after SIGKILL; \
                          check the host (a process stuck in the kernel cannot be killed)",
                         live.pid
-                    )));
+                    ))));
                 }
                 // The process is gone: record it here rather than wait for the event loop,
                 // so the next command sees the partition stopped.
@@ -503,9 +516,9 @@ impl Service {
         if !clean {
             let system = Actor::system();
             let _ = self.logged::<()>(&system, "partition stopped", &format!("lpar {id}"), || {
-                Err(ServiceError::Host(
+                Err(ServiceError::Host(HostError::Failed(
                     "QEMU ended without a shutdown (crash or kill)".into(),
-                ))
+                )))
             });
         }
         if restart && clean {

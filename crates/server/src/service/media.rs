@@ -13,6 +13,7 @@ use ivm_storage::Library;
 use ivm_store::DiskState;
 
 use super::pooldriver::PoolDriver;
+use super::steps::{self, step};
 use super::storage::host;
 use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::failpoint;
@@ -35,11 +36,8 @@ impl Service {
     }
 
     /// The library's directory and its pool's driver.
-    fn library(&self, tx: &ivm_store::Tx) -> Result<(Library, PoolDriver), ServiceError> {
-        let disks = tx.disks()?;
-        let repo = ivm_rules::repository(&disks)?;
-        let pools = tx.pools()?;
-        let driver = PoolDriver::of(ivm_rules::pick_pool(&pools, Some(&repo.pool))?);
+    fn library(&self) -> Result<(Library, PoolDriver), ServiceError> {
+        let driver = self.store.read(library_driver)?;
         let dir = driver.repository_dir(&self.repository_mount())?;
         Ok((Library::new(dir), driver))
     }
@@ -103,17 +101,17 @@ impl Service {
     /// `rmrep [-f]`: removes the library (with its media when forced; never loaded media).
     pub fn remove_repository(&self, actor: &Actor, force: bool) -> Result<(), ServiceError> {
         self.logged(actor, "remove media repository", "VMLibrary", || {
-            let (bd, lib, driver, media) = self.store.write(|tx| {
+            let (lib, driver) = self.library()?;
+            let (bd, media) = self.store.write(|tx| {
                 let disks = tx.disks()?;
                 let bd = ivm_rules::repository(&disks)?.clone();
                 let media = tx.media()?;
                 ivm_rules::check_repository_removal(&media, &tx.optical_devices()?, force)?;
-                let (lib, driver) = self.library(tx)?;
                 for m in &media {
                     tx.put_media(m, DiskState::Removing)?;
                 }
                 tx.put_disk(&bd, DiskState::Removing)?;
-                Ok::<_, ServiceError>((bd, lib, driver, media))
+                Ok::<_, ServiceError>((bd, media))
             })?;
             // Marked: a daemon that dies from here on finishes the removal at start.
             for m in &media {
@@ -142,7 +140,15 @@ impl Service {
             let (source, size_mb) = match (&spec.file, spec.size_mb) {
                 (Some(f), None) => {
                     let path = self.media_source(f)?;
-                    let len = std::fs::metadata(&path).map_err(host)?.len();
+                    let len = std::fs::metadata(&path)
+                        .map_err(|source| {
+                            host(HostError::Io {
+                                action: "read",
+                                path: path.clone().into(),
+                                source,
+                            })
+                        })?
+                        .len();
                     (Some(path), len.div_ceil(1 << 20).max(1))
                 }
                 (None, Some(s)) => (None, s),
@@ -204,9 +210,9 @@ impl Service {
         size_mb: u64,
         access: MediaAccess,
     ) -> Result<(OpticalMedia, Library), ServiceError> {
+        let (lib, _) = self.library()?;
         self.store.write(|tx| {
             let m = ivm_rules::new_media(&tx.disks()?, &tx.media()?, name, size_mb, access)?;
-            let (lib, _) = self.library(tx)?;
             tx.put_media(&m, DiskState::Creating)?;
             Ok::<_, ServiceError>((m, lib))
         })
@@ -282,30 +288,49 @@ impl Service {
         name: &str,
         change: &MediaChange,
     ) -> Result<OpticalMedia, ServiceError> {
-        self.task(actor, "change optical media", name, |tx| {
+        let _held = self.storage_lock();
+        self.logged(actor, "change optical media", name, || {
             if change.access.is_none() && change.new_name.is_none() {
                 return Err(ServiceError::Invalid(
                     "nothing to change: give -access ro|rw or -mv NEW".into(),
                 ));
             }
-            let m = ivm_rules::change_media(
-                &tx.media()?,
-                &tx.optical_devices()?,
-                name,
-                change.access,
-                change.new_name.as_deref(),
-            )?;
-            if m.name != name {
-                let (lib, _) = self.library(tx)?;
-                // Renamed inside the transaction: if the record fails, the rollback leaves
-                // the store as it was and the file is renamed back.
-                lib.rename(name, &m.name).map_err(host)?;
-                if let Err(e) = tx.rename_media(name, &m.name) {
-                    let _ = lib.rename(&m.name, name);
-                    return Err(e.into());
-                }
+            let check = |tx: &ivm_store::Tx| {
+                Ok::<_, ServiceError>(ivm_rules::change_media(
+                    &tx.media()?,
+                    &tx.optical_devices()?,
+                    name,
+                    change.access,
+                    change.new_name.as_deref(),
+                )?)
+            };
+            let m = self.store.read(check)?;
+            let record = || {
+                self.store.write(|tx| {
+                    let m = check(tx)?;
+                    if m.name != name {
+                        tx.rename_media(name, &m.name)?;
+                    }
+                    Ok::<_, ServiceError>(tx.put_media(&m, DiskState::Ready)?)
+                })
+            };
+            if m.name == name {
+                record()?;
+            } else {
+                let (lib, _) = self.library()?;
+                steps::run(
+                    "media",
+                    name,
+                    &[
+                        step(
+                            "media-rename",
+                            || lib.rename(name, &m.name).map_err(host),
+                            || lib.rename(&m.name, name).map_err(host),
+                        ),
+                        step("media-record", record, || Ok(())),
+                    ],
+                )?;
             }
-            tx.put_media(&m, DiskState::Ready)?;
             Ok((m.clone(), m.name.clone()))
         })
     }
@@ -326,13 +351,13 @@ impl Service {
                     self.unload_inner(&vtd)?;
                 }
             }
-            let (m, lib) = self.store.write(|tx| {
+            let (lib, _) = self.library()?;
+            let m = self.store.write(|tx| {
                 let media = tx.media()?;
                 let m = ivm_rules::find_media(&media, name)?.clone();
                 ivm_rules::check_media_removal(&tx.optical_devices()?, name)?;
-                let (lib, _) = self.library(tx)?;
                 tx.put_media(&m, DiskState::Removing)?;
-                Ok::<_, ServiceError>((m, lib))
+                Ok::<_, ServiceError>(m)
             })?;
             lib.remove_media(&m.name).map_err(host)?;
             self.store.write(|tx| tx.delete_media(&m.name))?;
@@ -396,7 +421,7 @@ impl Service {
         req: &LoadRequest,
     ) -> Result<OpticalDevice, ServiceError> {
         self.logged(actor, "load optical media", vtd, || {
-            let (old, new, file, writable) = self.store.write(|tx| {
+            let (old, new, writable) = self.store.write(|tx| {
                 let media = tx.media_with_state()?;
                 if let Some((_, state)) = media.iter().find(|(m, _)| m.name == req.media) {
                     if *state != DiskState::Ready {
@@ -412,12 +437,20 @@ impl Service {
                 let new = ivm_rules::load_media(&media, &devices, &req.media, vtd, req.force)?;
                 self.check_partition_settled(tx, new.lpar_id)?;
                 let writable = ivm_rules::find_media(&media, &req.media)?.access == MediaAccess::Rw;
-                let (lib, _) = self.library(tx)?;
-                let file = lib.open_for_guest(&req.media, writable).map_err(host)?;
                 // Reserved: read-write media cannot be loaded anywhere else from now on.
                 tx.put_optical(&new)?;
-                Ok::<_, ServiceError>((old, new, file, writable))
+                Ok::<_, ServiceError>((old, new, writable))
             })?;
+            let opened = self
+                .library()
+                .and_then(|(lib, _)| lib.open_for_guest(&req.media, writable).map_err(host));
+            let file = match opened {
+                Ok(f) => f,
+                Err(e) => {
+                    self.store.write(|tx| tx.put_optical(&old))?;
+                    return Err(e);
+                }
+            };
             let loaded = self.on_running(new.lpar_id, |q| {
                 failpoint::hit("media.load").map_err(HostError::from)?;
                 ivm_qemu::vm::load_media(q, vtd, new.lun, &file, writable)
@@ -475,8 +508,10 @@ impl Service {
                         let media = tx.media()?;
                         let writable =
                             ivm_rules::find_media(&media, name)?.access == MediaAccess::Rw;
-                        let (lib, _) = self.library(tx)?;
-                        let f = lib.open_for_guest(name, writable).map_err(host)?;
+                        let dir = library_driver(tx)?.repository_dir(&self.repository_mount())?;
+                        let f = Library::new(dir)
+                            .open_for_guest(name, writable)
+                            .map_err(host)?;
                         let fd = first_fd + files.len() as i32;
                         files.push((f, fd));
                         Some((fd, writable))
@@ -505,7 +540,7 @@ impl Service {
         else {
             return Ok(());
         };
-        let lib = self.store.read(|tx| self.library(tx).map(|(l, _)| l));
+        let lib = self.library().map(|(l, _)| l);
         let lib = match lib {
             Ok(l) => l,
             Err(e) => {
@@ -558,4 +593,15 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// The pool driver of the media repository's pool (read from the store; nothing on the host).
+fn library_driver(tx: &ivm_store::Tx) -> Result<PoolDriver, ServiceError> {
+    let disks = tx.disks()?;
+    let repo = ivm_rules::repository(&disks)?;
+    let pools = tx.pools()?;
+    Ok(PoolDriver::of(ivm_rules::pick_pool(
+        &pools,
+        Some(&repo.pool),
+    )?))
 }

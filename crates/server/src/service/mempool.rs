@@ -295,7 +295,10 @@ impl Service {
     pub(super) fn paging_path(&self, p: &Partition) -> Result<std::path::PathBuf, ServiceError> {
         self.reconcile_paging(p)?;
         let (name, _, phys) = self.paging_of(p.lpar_id)?.ok_or_else(|| {
-            ServiceError::Host(format!("partition {} has no paging device", p.name))
+            ServiceError::Host(crate::runtime::HostError::Failed(format!(
+                "partition {} has no paging device",
+                p.name
+            )))
         })?;
         self.store.read(|tx| {
             if phys {
@@ -304,10 +307,10 @@ impl Service {
                     .iter()
                     .find(|h| h.name == name && h.present)
                     .ok_or_else(|| {
-                        ServiceError::Host(format!(
+                        ServiceError::Host(crate::runtime::HostError::Unavailable(format!(
                             "{name}, the paging device of partition {}, is not attached",
                             p.name
-                        ))
+                        )))
                     })?;
                 return Ok(std::path::Path::new("/dev").join(&h.device));
             }

@@ -79,6 +79,9 @@ pub struct Service {
     /// Held while bridges are made and ports attached, and while idle bridges are removed:
     /// a bridge made for one activation is never swept before its tap joins it.
     net_lock: Mutex<()>,
+    /// Held by the pool and physical volume changes that check in one transaction, act on the
+    /// host, and record in another: no two of them interleave between check and record.
+    storage_lock: Mutex<()>,
     /// The login shell of ivm users' Unix accounts, when ivm keeps such accounts.
     login_shell: Option<std::path::PathBuf>,
     /// Each running partition's last utilization sample: when, and its cycle counters.
@@ -111,7 +114,11 @@ impl Service {
         let store = Store::open(&data_dir.join(crate::config::DB_FILE))?;
         let boot_dir = data_dir.join(crate::config::BOOT_DIR);
         std::fs::create_dir_all(&boot_dir).map_err(|e| {
-            ServiceError::Host(format!("cannot create {}: {e}", boot_dir.display()))
+            ServiceError::Host(crate::runtime::HostError::Io {
+                action: "create",
+                path: boot_dir.clone(),
+                source: e,
+            })
         })?;
         let svc = Service {
             store,
@@ -123,6 +130,7 @@ impl Service {
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
             net_lock: Mutex::default(),
+            storage_lock: Mutex::default(),
             login_shell: None,
             util_prev: Mutex::default(),
             activation_phases: Default::default(),
@@ -172,9 +180,11 @@ impl Service {
     }
 
     fn runtime(&self) -> Result<&Arc<Runtime>, ServiceError> {
-        self.runtime
-            .as_ref()
-            .ok_or_else(|| ServiceError::Host("partitions cannot run without the daemon".into()))
+        self.runtime.as_ref().ok_or_else(|| {
+            ServiceError::Host(crate::runtime::HostError::Unavailable(
+                "partitions cannot run without the daemon".into(),
+            ))
+        })
     }
 
     /// Runs `f` on a running partition's QMP with the partition's lock held, so no other change
@@ -194,6 +204,11 @@ impl Service {
             Some(live) => f(&live.qmp),
             None => Ok(()),
         }
+    }
+
+    /// Takes the storage lock (see `storage_lock`).
+    fn storage_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.storage_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds directories file pools may be made in (from `ivm.toml`).

@@ -255,9 +255,9 @@ fn join(prefix: &str, sea: &EthDevice, nic: &str) -> Result<(), ServiceError> {
     let br = bridge_name(prefix, sea.pvid.unwrap_or(0));
     let found = links::list().map_err(host)?;
     let phys = link(&found, nic).ok_or_else(|| {
-        ServiceError::Host(format!(
+        ServiceError::Host(crate::runtime::HostError::Unavailable(format!(
             "the physical adapter's interface {nic} does not exist now; bring it back and run cfgdev"
-        ))
+        )))
     })?;
     let joined = link(&found, &br).is_some_and(|b| phys.master == Some(b.index));
     let cfg = addrs::read(nic).map_err(host)?;

@@ -47,3 +47,83 @@ pub(super) fn run(area: &str, what: &str, steps: &[Step]) -> Result<(), ServiceE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// Steps that write what they do to a journal; `fail` names the one whose apply fails
+    /// (after "half" doing its work, as a real host step may).
+    fn journaled<'a>(
+        journal: &'a RefCell<Vec<String>>,
+        names: &[&'static str],
+        fail: Option<&'static str>,
+    ) -> Vec<Step<'a>> {
+        names
+            .iter()
+            .map(|&n| {
+                step(
+                    n,
+                    move || {
+                        journal.borrow_mut().push(format!("do {n}"));
+                        if Some(n) == fail {
+                            return Err(ServiceError::Host(HostError::Failed(format!(
+                                "{n} failed"
+                            ))));
+                        }
+                        Ok(())
+                    },
+                    move || {
+                        journal.borrow_mut().push(format!("undo {n}"));
+                        Ok(())
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_steps_run_in_order_and_nothing_is_undone() {
+        let journal = RefCell::new(Vec::new());
+        run("test", "ok", &journaled(&journal, &["a", "b", "c"], None)).unwrap();
+        assert_eq!(*journal.borrow(), ["do a", "do b", "do c"]);
+    }
+
+    #[test]
+    fn a_failing_step_is_undone_with_those_before_it_in_reverse() {
+        let journal = RefCell::new(Vec::new());
+        let e = run(
+            "test",
+            "fails",
+            &journaled(&journal, &["a", "b", "c"], Some("b")),
+        );
+        assert!(e.unwrap_err().to_string().contains("b failed"));
+        // The failing step may have gone half way, so it is undone too; c never ran.
+        assert_eq!(*journal.borrow(), ["do a", "do b", "undo b", "undo a"]);
+    }
+
+    #[test]
+    fn a_failing_undo_does_not_stop_the_others_and_the_first_error_is_returned() {
+        let journal = RefCell::new(Vec::new());
+        let mut steps = journaled(&journal, &["a"], None);
+        steps.push(step(
+            "b",
+            || Ok(()),
+            || {
+                journal.borrow_mut().push("undo b refused".into());
+                Err(ServiceError::Host(HostError::Failed(
+                    "cannot undo b".into(),
+                )))
+            },
+        ));
+        steps.extend(journaled(&journal, &["c"], Some("c")));
+        let e = run("test", "undo fails", &steps).unwrap_err();
+        assert!(e.to_string().contains("c failed"), "{e}");
+        assert_eq!(
+            *journal.borrow(),
+            ["do a", "do c", "undo c", "undo b refused", "undo a"]
+        );
+    }
+}

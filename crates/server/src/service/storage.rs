@@ -13,6 +13,7 @@ use ivm_qemu::LaunchDisk;
 use ivm_storage::FilePool;
 use ivm_store::DiskState;
 
+use super::steps::{self, step};
 use super::{Actor, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::HostError;
@@ -37,8 +38,8 @@ pub(super) struct LaunchStorage {
 const FIRST_DISK_FD: i32 = 10;
 
 /// A host driver's failure as the service reports it.
-pub(super) fn host<E: std::fmt::Display>(e: E) -> ServiceError {
-    ServiceError::Host(e.to_string())
+pub(super) fn host<E: Into<HostError>>(e: E) -> ServiceError {
+    ServiceError::Host(e.into())
 }
 
 use super::pooldriver::PoolDriver;
@@ -97,11 +98,15 @@ impl Service {
     /// `cfgdev`: looks for physical volumes and Ethernet adapters again; new ones get the next
     /// `hdiskN` or `entN`.
     pub fn cfgdev(&self, actor: &Actor) -> Result<Vec<Hdisk>, ServiceError> {
-        self.task(actor, "scan for devices", "physical volumes", |tx| {
+        let _held = self.storage_lock();
+        self.logged(actor, "scan for devices", "physical volumes", || {
+            // The scan reads the host, so it runs before the transaction.
             let found = ivm_host::physical_volumes(Path::new("/"));
-            let hdisks = ivm_rules::scan_hdisks(&tx.hdisks()?, &found);
-            tx.put_hdisks(&hdisks)?;
-            Ok((hdisks, "physical volumes".into()))
+            self.store.write(|tx| {
+                let hdisks = ivm_rules::scan_hdisks(&tx.hdisks()?, &found);
+                tx.put_hdisks(&hdisks)?;
+                Ok((hdisks, "physical volumes".into()))
+            })
         })
         .and_then(|h| {
             self.scan_eth()?;
@@ -118,10 +123,9 @@ impl Service {
         size_mb: Option<u64>,
     ) -> Result<(), ServiceError> {
         // Physical volumes are configured at start, as on IVM.
-        self.store.write(|tx| {
-            let found = ivm_host::physical_volumes(Path::new("/"));
-            tx.put_hdisks(&ivm_rules::scan_hdisks(&tx.hdisks()?, &found))
-        })?;
+        let found = ivm_host::physical_volumes(Path::new("/"));
+        self.store
+            .write(|tx| tx.put_hdisks(&ivm_rules::scan_hdisks(&tx.hdisks()?, &found)))?;
         let pools = self.store.read(|tx| tx.pools())?;
         if pools.is_empty() {
             let dir = data_dir.join("pools").join(DEFAULT_POOL);
@@ -168,32 +172,58 @@ impl Service {
         if let Some(parent) = &spec.parent {
             return self.create_pool_in_vg(actor, spec, parent);
         }
-        self.task(actor, "create storage pool", &spec.name, |tx| {
-            let pools = tx.pools()?;
-            let pool = ivm_rules::new_file_pool(&pools, spec)?;
+        let _held = self.storage_lock();
+        self.logged(actor, "create storage pool", &spec.name, || {
+            let pool = self
+                .store
+                .read(|tx| Ok::<_, ServiceError>(ivm_rules::new_file_pool(&tx.pools()?, spec)?))?;
             self.check_pool_dir(&pool.path)?;
-            let fp = FilePool::new(&pool.path);
-            if Path::new(&pool.path).exists() && !Path::new(&pool.path).is_dir() {
+            let dir = Path::new(&pool.path);
+            if dir.exists() && !dir.is_dir() {
                 return Err(ServiceError::Invalid(format!(
                     "{} is not a directory",
                     pool.path
                 )));
             }
-            let existed = Path::new(&pool.path).exists();
-            fp.create().map_err(host)?;
-            // A full pool must fit on its filesystem now; a directory made for a pool that
-            // does not fit is taken back.
-            let fits = if pool.thin {
-                Ok(())
-            } else {
-                fp.check_space(pool.size_mb).map_err(host)
-            };
-            if let Err(e) = fits.and_then(|()| tx.put_pool(&pool).map_err(ServiceError::from)) {
-                if !existed {
-                    let _ = std::fs::remove_dir(&pool.path);
-                }
-                return Err(e);
-            }
+            let existed = dir.exists();
+            let fp = FilePool::new(&pool.path);
+            steps::run(
+                "storage",
+                &pool.name,
+                &[
+                    step(
+                        "pool-directory",
+                        || fp.create().map_err(host),
+                        || {
+                            if !existed {
+                                let _ = std::fs::remove_dir(dir);
+                            }
+                            Ok(())
+                        },
+                    ),
+                    // A full pool must fit on its filesystem now.
+                    step(
+                        "pool-space",
+                        || match pool.thin {
+                            true => Ok(()),
+                            false => fp.check_space(pool.size_mb).map_err(host),
+                        },
+                        || Ok(()),
+                    ),
+                    // The same rule again in the transaction: a pool of the same name made
+                    // meanwhile is refused here and the directory taken back.
+                    step(
+                        "pool-record",
+                        || {
+                            self.store.write(|tx| {
+                                ivm_rules::new_file_pool(&tx.pools()?, spec)?;
+                                Ok::<_, ServiceError>(tx.put_pool(&pool)?)
+                            })
+                        },
+                        || Ok(()),
+                    ),
+                ],
+            )?;
             Ok((pool.clone(), pool.name.clone()))
         })
     }
@@ -282,7 +312,13 @@ impl Service {
                 _ => break,
             }
         }
-        let mut real = existing.canonicalize().map_err(host)?;
+        let mut real = existing.canonicalize().map_err(|source| {
+            host(HostError::Io {
+                action: "resolve",
+                path: existing.clone(),
+                source,
+            })
+        })?;
         for part in rest.iter().rev() {
             if part == ".." || part == "." {
                 return Err(ServiceError::Invalid(format!("{path} is not a plain path")));
@@ -309,29 +345,68 @@ impl Service {
 
     /// `rmsp NAME`: removes an empty pool (its directory stays).
     pub fn remove_pool(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
-        self.task(actor, "remove storage pool", name, |tx| {
-            let pools = tx.pools()?;
-            let pool = ivm_rules::pick_pool(&pools, Some(name))?;
-            ivm_rules::check_pool_removal(pool, &tx.disks()?)?;
-            if pool.default {
-                return Err(ServiceError::Conflict(format!(
-                    "{name} is the default storage pool; make another pool the default first (chsp -default)"
-                )));
-            }
-            if pool.kind == PoolKind::Lvpool {
+        let _held = self.storage_lock();
+        self.logged(actor, "remove storage pool", name, || {
+            // Out of the store first, so nothing new lands in the pool; put back if the host
+            // step fails.
+            let (pool, members, devices, lv) = self.store.write(|tx| {
+                let pools = tx.pools()?;
+                let pool = ivm_rules::pick_pool(&pools, Some(name))?.clone();
+                ivm_rules::check_pool_removal(&pool, &tx.disks()?)?;
+                if pool.default {
+                    return Err(ServiceError::Conflict(format!(
+                        "{name} is the default storage pool; make another pool the default first (chsp -default)"
+                    )));
+                }
+                let members: Vec<String> = tx
+                    .pool_members()?
+                    .into_iter()
+                    .filter(|(_, p)| p == name)
+                    .map(|(h, _)| h)
+                    .collect();
                 let devices = self.member_devices(tx, name)?;
-                ivm_storage::lvm::remove_vg(&pool.path, &devices).map_err(host)?;
-            }
-            if let Some(lv) = ivm_rules::pool_volume(&pools, &tx.disks()?, pool).cloned() {
-                // The store's rollback would leave a record of a volume that is gone: remove
-                // the records first, then the volume; a failure here fails the transaction.
+                let lv = ivm_rules::pool_volume(&pools, &tx.disks()?, &pool).cloned();
                 tx.delete_pool(name)?;
-                tx.delete_disk(&lv.name)?;
-                ivm_storage::mounts::unmount(Path::new(&pool.path)).map_err(host)?;
-                ivm_storage::lvm::remove_lv(&lv.pool, &lv.name).map_err(host)?;
-                return Ok(((), name.to_string()));
+                if let Some(lv) = &lv {
+                    tx.delete_disk(&lv.name)?;
+                }
+                Ok::<_, ServiceError>((pool, members, devices, lv))
+            })?;
+            let restore = || {
+                self.store.write(|tx| {
+                    tx.put_pool(&pool)?;
+                    for h in &members {
+                        tx.set_pool_member(h, Some(&pool.name))?;
+                    }
+                    if let Some(lv) = &lv {
+                        tx.put_disk(lv, DiskState::Ready)?;
+                    }
+                    Ok::<_, ServiceError>(())
+                })
+            };
+            let dir = Path::new(&pool.path);
+            let mut plan = vec![step("pool-forget", || Ok(()), restore)];
+            if pool.kind == PoolKind::Lvpool {
+                plan.push(step(
+                    "volume-group-remove",
+                    || ivm_storage::lvm::remove_vg(&pool.path, &devices).map_err(host),
+                    || Ok(()),
+                ));
             }
-            tx.delete_pool(name)?;
+            if let Some(lv) = &lv {
+                let dev = ivm_storage::lvm::lv_path(&lv.pool, &lv.name);
+                plan.push(step(
+                    "pool-unmount",
+                    || ivm_storage::mounts::unmount(dir).map_err(host),
+                    move || ivm_storage::mounts::mount_ext4(&dev, dir).map_err(host),
+                ));
+                plan.push(step(
+                    "pool-volume-remove",
+                    || ivm_storage::lvm::remove_lv(&lv.pool, &lv.name).map_err(host),
+                    || Ok(()),
+                ));
+            }
+            steps::run("storage", name, &plan)?;
             Ok(((), name.to_string()))
         })
     }
@@ -355,32 +430,55 @@ impl Service {
         actor: &Actor,
         req: &VgPoolRequest,
     ) -> Result<StoragePool, ServiceError> {
-        self.task(actor, "create storage pool", &req.name, |tx| {
-            let mut pool = ivm_rules::new_vg_pool(&tx.pools()?, &req.name)?;
-            let hdisks = tx.hdisks()?;
-            let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
-            ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
-            let devices: Vec<String> = req
-                .hdisks
-                .iter()
-                .filter_map(|n| hdisks.iter().find(|h| h.name == *n))
-                .map(|h| format!("/dev/{}", h.device))
-                .collect();
-            // The volume group is made inside the transaction: if recording it fails, it is
-            // removed again, so host and store agree.
-            ivm_storage::lvm::create_vg(&pool.path, &devices, req.force).map_err(host)?;
-            let recorded = (|| {
-                pool.size_mb = ivm_storage::lvm::vg(&pool.path).map_err(host)?.size_mb;
-                tx.put_pool(&pool)?;
-                for h in &req.hdisks {
-                    tx.set_pool_member(h, Some(&pool.name))?;
-                }
-                Ok::<_, ServiceError>(())
-            })();
-            if let Err(e) = recorded {
-                let _ = ivm_storage::lvm::remove_vg(&pool.path, &devices);
-                return Err(e);
-            }
+        let _held = self.storage_lock();
+        self.logged(actor, "create storage pool", &req.name, || {
+            // Checked before the volume group is made and again when it is recorded (a disk
+            // mapped meanwhile is refused there, and the volume group removed).
+            let check = |tx: &ivm_store::Tx| {
+                let pool = ivm_rules::new_vg_pool(&tx.pools()?, &req.name)?;
+                let hdisks = tx.hdisks()?;
+                let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
+                ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
+                let devices: Vec<String> = req
+                    .hdisks
+                    .iter()
+                    .filter_map(|n| hdisks.iter().find(|h| h.name == *n))
+                    .map(|h| format!("/dev/{}", h.device))
+                    .collect();
+                Ok::<_, ServiceError>((pool, devices))
+            };
+            let (pool, devices) = self.store.read(check)?;
+            let pool = std::cell::RefCell::new(pool);
+            let path = pool.borrow().path.clone();
+            steps::run(
+                "storage",
+                &req.name,
+                &[
+                    step(
+                        "volume-group-create",
+                        || ivm_storage::lvm::create_vg(&path, &devices, req.force).map_err(host),
+                        || ivm_storage::lvm::remove_vg(&path, &devices).map_err(host),
+                    ),
+                    step(
+                        "pool-record",
+                        || {
+                            let size_mb = ivm_storage::lvm::vg(&path).map_err(host)?.size_mb;
+                            let mut pool = pool.borrow_mut();
+                            pool.size_mb = size_mb;
+                            self.store.write(|tx| {
+                                check(tx)?;
+                                tx.put_pool(&pool)?;
+                                for h in &req.hdisks {
+                                    tx.set_pool_member(h, Some(&pool.name))?;
+                                }
+                                Ok::<_, ServiceError>(())
+                            })
+                        },
+                        || Ok(()),
+                    ),
+                ],
+            )?;
+            let pool = pool.into_inner();
             Ok((pool.clone(), pool.name.clone()))
         })
     }
@@ -398,24 +496,26 @@ impl Service {
         } else {
             "remove physical volume"
         };
-        self.task(actor, op, &req.name, |tx| {
-            let pools = tx.pools()?;
-            let mut pool = ivm_rules::pick_pool(&pools, Some(&req.name))?.clone();
-            if pool.kind != PoolKind::Lvpool {
-                return Err(ServiceError::Invalid(format!(
-                    "{} is a file pool; physical volumes go into volume group pools",
-                    pool.name
-                )));
-            }
-            let hdisks = tx.hdisks()?;
-            let members = tx.pool_members()?;
-            if add {
-                let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
-                ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
-            }
-            // Host steps taken, undone in reverse if a later one (or the record) fails.
-            let mut done: Vec<String> = Vec::new();
-            let result = (|| {
+        let _held = self.storage_lock();
+        self.logged(actor, op, &req.name, || {
+            // Checked before LVM is asked and again when the result is recorded.
+            let check = |tx: &ivm_store::Tx| {
+                let pools = tx.pools()?;
+                let pool = ivm_rules::pick_pool(&pools, Some(&req.name))?.clone();
+                if pool.kind != PoolKind::Lvpool {
+                    return Err(ServiceError::Invalid(format!(
+                        "{} is a file pool; physical volumes go into volume group pools",
+                        pool.name
+                    )));
+                }
+                let hdisks = tx.hdisks()?;
+                let members = tx.pool_members()?;
+                if add {
+                    let free =
+                        ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
+                    ivm_rules::check_pool_hdisks(&req.hdisks, &free)?;
+                }
+                let mut devices = Vec::new();
                 for name in &req.hdisks {
                     let h = hdisks.iter().find(|h| h.name == *name).ok_or_else(|| {
                         ServiceError::from(ivm_rules::RuleError::NoSuch {
@@ -423,37 +523,55 @@ impl Service {
                             name: name.clone(),
                         })
                     })?;
-                    let dev = format!("/dev/{}", h.device);
-                    if add {
-                        ivm_storage::lvm::extend_vg(&pool.path, &dev, req.force).map_err(host)?;
-                        done.push(dev);
-                        tx.set_pool_member(name, Some(&pool.name))?;
-                    } else {
-                        if !members.iter().any(|(m, p)| m == name && *p == pool.name) {
-                            return Err(ServiceError::Invalid(format!(
-                                "{name} is not in storage pool {}",
-                                pool.name
-                            )));
-                        }
-                        ivm_storage::lvm::reduce_vg(&pool.path, &dev).map_err(host)?;
-                        done.push(dev);
-                        tx.set_pool_member(name, None)?;
+                    if !add && !members.iter().any(|(m, p)| m == name && *p == pool.name) {
+                        return Err(ServiceError::Invalid(format!(
+                            "{name} is not in storage pool {}",
+                            pool.name
+                        )));
                     }
+                    devices.push((name.clone(), format!("/dev/{}", h.device)));
                 }
-                pool.size_mb = ivm_storage::lvm::vg(&pool.path).map_err(host)?.size_mb;
-                tx.put_pool(&pool)?;
-                Ok(())
-            })();
-            if let Err(e) = result {
-                for dev in done.iter().rev() {
-                    let _ = if add {
-                        ivm_storage::lvm::reduce_vg(&pool.path, dev)
-                    } else {
-                        ivm_storage::lvm::extend_vg(&pool.path, dev, false)
-                    };
-                }
-                return Err(e);
+                Ok::<_, ServiceError>((pool, devices))
+            };
+            let (pool, devices) = self.store.read(check)?;
+            let vg = pool.path.as_str();
+            let recorded = std::cell::RefCell::new(None);
+            let mut plan = Vec::new();
+            for (_, dev) in &devices {
+                plan.push(if add {
+                    step(
+                        "volume-group-extend",
+                        || ivm_storage::lvm::extend_vg(vg, dev, req.force).map_err(host),
+                        || ivm_storage::lvm::reduce_vg(vg, dev).map_err(host),
+                    )
+                } else {
+                    step(
+                        "volume-group-reduce",
+                        || ivm_storage::lvm::reduce_vg(vg, dev).map_err(host),
+                        || ivm_storage::lvm::extend_vg(vg, dev, false).map_err(host),
+                    )
+                });
             }
+            plan.push(step(
+                "pool-record",
+                || {
+                    let size_mb = ivm_storage::lvm::vg(vg).map_err(host)?.size_mb;
+                    self.store.write(|tx| {
+                        let (mut pool, _) = check(tx)?;
+                        pool.size_mb = size_mb;
+                        for (name, _) in &devices {
+                            tx.set_pool_member(name, add.then_some(pool.name.as_str()))?;
+                        }
+                        tx.put_pool(&pool)?;
+                        *recorded.borrow_mut() = Some(pool);
+                        Ok::<_, ServiceError>(())
+                    })
+                },
+                || Ok(()),
+            ));
+            steps::run("storage", &req.name, &plan)?;
+            drop(plan);
+            let pool = recorded.into_inner().unwrap_or_else(|| pool.clone());
             Ok((pool.clone(), pool.name.clone()))
         })
     }
@@ -616,24 +734,44 @@ impl Service {
 
     fn rename_disk(&self, from: &str, to: &str) -> Result<(), ServiceError> {
         ivm_rules::validate_storage_name(to)?;
-        self.store.write(|tx| {
+        let _held = self.storage_lock();
+        let check = |tx: &ivm_store::Tx| {
             let disks = tx.disks()?;
+            let pools = tx.pools()?;
             let d = ivm_rules::find_disk(&disks, from)?;
-            if disks.iter().any(|x| x.name == to) || tx.pools()?.iter().any(|p| p.name == to) {
+            if disks.iter().any(|x| x.name == to) || pools.iter().any(|p| p.name == to) {
                 return Err(ivm_rules::RuleError::StorageNameInUse {
                     what: "virtual disk",
                     name: to.to_string(),
                 }
                 .into());
             }
-            let pools = tx.pools()?;
-            let pool = ivm_rules::pick_pool(&pools, Some(&d.pool))?;
-            // The rename of the file happens inside the transaction: if it fails, the store
-            // rolls back; if the commit fails, the file is renamed back.
-            PoolDriver::of(pool).rename(from, to)?;
-            tx.rename_disk(from, to)?;
-            Ok::<_, ServiceError>(())
-        })
+            Ok::<_, ServiceError>(ivm_rules::pick_pool(&pools, Some(&d.pool))?.clone())
+        };
+        let pool = self.store.read(check)?;
+        let driver = PoolDriver::of(&pool);
+        let renamed = steps::run(
+            "storage",
+            from,
+            &[
+                step(
+                    "disk-rename",
+                    || driver.rename(from, to),
+                    || driver.rename(to, from),
+                ),
+                step(
+                    "disk-record",
+                    || {
+                        self.store.write(|tx| {
+                            check(tx)?;
+                            Ok::<_, ServiceError>(tx.rename_disk(from, to)?)
+                        })
+                    },
+                    || Ok(()),
+                ),
+            ],
+        );
+        renamed
     }
 
     /// `rmbdsp -bd NAME [-vtd]`: removes a virtual disk; refused while mapped unless its
