@@ -319,3 +319,37 @@ fn run_records_and_pruning() {
         );
     }
 }
+
+/// A write transaction marks its thread for its whole length, so host drivers refuse to act
+/// inside it; a read does not, and the mark is gone once the write returns (also on failure).
+#[test]
+fn a_write_transaction_marks_its_thread_against_host_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ivm.db")).unwrap();
+    assert!(!ivm_txguard::in_write());
+    let inside = store
+        .write(|_tx| Ok::<_, StoreError>(ivm_txguard::in_write()))
+        .unwrap();
+    assert!(inside, "the write's closure runs marked");
+    let refused = store.write(|_tx| {
+        Ok::<_, StoreError>(
+            std::panic::catch_unwind(|| ivm_txguard::host_action("test.lvm")).is_err(),
+        )
+    });
+    assert!(
+        refused.unwrap(),
+        "a driver's entry point refuses inside the write"
+    );
+    let failed: Result<(), StoreError> =
+        store.write(|_tx| Err(StoreError::Corrupt("test failure".into())));
+    assert!(failed.is_err());
+    assert!(
+        !ivm_txguard::in_write(),
+        "the mark goes with the transaction"
+    );
+    let in_read = store
+        .read(|_tx| Ok::<_, StoreError>(ivm_txguard::in_write()))
+        .unwrap();
+    assert!(!in_read, "reads are not marked");
+    assert!(ivm_txguard::host_action("test.after").is_ok());
+}
