@@ -6,7 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::CliError;
 
@@ -33,38 +33,44 @@ impl Client {
         self.socket.parent().unwrap_or(Path::new("/"))
     }
 
-    /// GETs a JSON resource.
-    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+    /// GETs a JSON resource (the routes module names each).
+    pub(crate) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         let body = self.call("GET", path, None)?;
         serde_json::from_slice(&body)
             .map_err(|e| CliError::Protocol(format!("unexpected reply to {path}: {e}")))
     }
 
     /// Sends a change and decodes the reply.
-    pub fn request<T: DeserializeOwned>(
+    pub(crate) fn request<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<T, CliError> {
-        let reply = self.call(method, path, body)?;
+        let reply = self.call(method, path, body.map(encode).transpose()?)?;
         serde_json::from_slice(&reply)
             .map_err(|e| CliError::Protocol(format!("unexpected reply to {path}: {e}")))
     }
 
     /// Sends a change; the reply body is not needed.
-    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(), CliError> {
-        self.call(method, path, body).map(|_| ())
+    pub(crate) fn send<B: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), CliError> {
+        self.call(method, path, body.map(encode).transpose()?)
+            .map(|_| ())
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Vec<u8>, CliError> {
+    fn call(&self, method: &str, path: &str, body: Option<String>) -> Result<Vec<u8>, CliError> {
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| {
             CliError::Daemon(format!(
                 "cannot reach the ivm daemon at {}: {e}; is 'ivm serve' running (and IVM_DATA_DIR right)?",
                 self.socket.display()
             ))
         })?;
-        let payload = body.map(|b| b.to_string()).unwrap_or_default();
+        let payload = body.unwrap_or_default();
         let request = format!(
             "{method} /api/v1{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
@@ -82,6 +88,11 @@ impl Client {
             .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
         Err(CliError::Api { status, message })
     }
+}
+
+fn encode<B: Serialize + ?Sized>(body: &B) -> Result<String, CliError> {
+    serde_json::to_string(body)
+        .map_err(|e| CliError::Protocol(format!("cannot encode the request: {e}")))
 }
 
 fn io_err(e: std::io::Error) -> CliError {

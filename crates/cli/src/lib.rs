@@ -11,6 +11,7 @@ pub mod records;
 mod attrs;
 mod commands;
 mod filter;
+mod routes;
 mod terminal;
 mod time;
 

@@ -44,5 +44,5 @@ pub use system::{
 };
 pub use task::{Task, TaskResult};
 pub use units::{ProcUnits, UnitsParseError};
-pub use user::{Access, Role, User, PRIME_ADMIN};
-pub use util::{UtilConfig, UtilPoint, UtilSample};
+pub use user::{Access, NewUser, PasswordChange, Role, RoleChange, User, PRIME_ADMIN};
+pub use util::{RateChange, UtilConfig, UtilPoint, UtilSample};

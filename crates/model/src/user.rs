@@ -71,3 +71,31 @@ pub enum Access {
     /// padmin alone: making, removing and changing the role of users, as on IVM.
     Padmin,
 }
+
+/// A user to create.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Initial password.
+    pub password: String,
+}
+
+/// A role change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// New role.
+    pub role: Role,
+}
+
+/// A new password.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// New password, 8 to 128 characters.
+    pub password: String,
+}

@@ -74,3 +74,11 @@ pub struct UtilPoint {
     /// Memory resident on the host, MB.
     pub mem_resident: u64,
 }
+
+/// A new sample rate.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateChange {
+    /// Seconds between samples: 0, 30, 60, 300, 1800, 3600, 7200 or 14400.
+    pub sample_rate: u32,
+}

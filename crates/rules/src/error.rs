@@ -201,4 +201,316 @@ pub enum RuleError {
     /// A backup that cannot be restored here.
     #[error("the backup {0}; nothing was changed")]
     Backup(String),
+    /// A change request that names nothing to change; `give` says what it could name.
+    #[error("nothing to change: give {give}")]
+    NothingToChange {
+        /// The options that change something.
+        give: &'static str,
+    },
+    /// Two options that exclude each other were both given.
+    #[error("give either {either} or {or}, not both")]
+    Exclusive {
+        /// One option.
+        either: &'static str,
+        /// The other.
+        or: &'static str,
+    },
+    /// A time range whose start lies after its end.
+    #[error("the start of the time range is after its end")]
+    ReversedTimeRange,
+    /// Physical volumes go into volume group pools only.
+    #[error("{pool} is a file pool; physical volumes go into volume group pools")]
+    NotAVolumeGroupPool {
+        /// The pool named.
+        pool: String,
+    },
+    /// A physical volume to take out of a pool that does not hold it.
+    #[error("{hdisk} is not in storage pool {pool}")]
+    NotInPool {
+        /// The physical volume.
+        hdisk: String,
+        /// The pool.
+        pool: String,
+    },
+    /// Disk commands on an optical device.
+    #[error("{vtd} is an optical device; media load with loadopt")]
+    OpticalDevice {
+        /// The virtual target device.
+        vtd: String,
+    },
+    /// Disk commands on the media repository's backing device.
+    #[error("{name} holds the virtual media library; use {instead}")]
+    RepositoryDevice {
+        /// The backing device.
+        name: String,
+        /// The command that does it.
+        instead: &'static str,
+    },
+    /// Disk commands on the logical volume that holds a file pool.
+    #[error("{name} holds the file pool {name}; remove the pool with rmsp {name}")]
+    PoolVolume {
+        /// The volume (named as its pool).
+        name: String,
+    },
+    /// The prime administrator keeps its role.
+    #[error("padmin is the prime administrator; its role cannot change")]
+    PrimeAdminRole,
+    /// A user that is never deleted.
+    #[error("user {name} cannot be deleted")]
+    Undeletable {
+        /// The user.
+        name: String,
+    },
+    /// No virtual Ethernet adapter in the slot.
+    #[error("no adapter in slot {slot}")]
+    NoAdapterInSlot {
+        /// The slot.
+        slot: u32,
+    },
+    /// A running partition has no PCI Express port for the slot.
+    #[error("slot {slot} has no PCI Express port in the running partition (a partition gets ports for its first {ported} adapter slots at activation); use one of those, or add the adapter while it is not running")]
+    NoPortInSlot {
+        /// The slot.
+        slot: u32,
+        /// How many slots get ports.
+        ported: u32,
+    },
+    /// A partition to remove still has virtual target devices.
+    #[error("partition {name} has virtual target devices {}; remove them first (rmvdev -vtd NAME)", vtds.join(", "))]
+    HasMappings {
+        /// The partition.
+        name: String,
+        /// Its virtual target devices.
+        vtds: Vec<String>,
+    },
+    /// A restore while partitions run.
+    #[error("partitions {} are active; shut them down first (chsysstate -o shutdown)", names.join(", "))]
+    PartitionsActive {
+        /// The active partitions.
+        names: Vec<String>,
+    },
+    /// The default storage pool stays until another is the default.
+    #[error(
+        "{pool} is the default storage pool; make another pool the default first (chsp -default)"
+    )]
+    DefaultPool {
+        /// The pool.
+        pool: String,
+    },
+    /// A physical volume the host does not show now.
+    #[error("physical volume {name} ({id}) is not present; run cfgdev once it is attached")]
+    NotPresent {
+        /// Its hdisk name.
+        name: String,
+        /// Its identifier.
+        id: String,
+    },
+    /// Logical volumes need device-mapper.
+    #[error("volume group {vg} cannot hold logical volumes here: this host's kernel has no device-mapper; use a file pool")]
+    NoDeviceMapper {
+        /// The volume group.
+        vg: String,
+    },
+    /// A live change that could not be undone is still pending on the partition.
+    #[error("an earlier change of partition {name} was interrupted and could not be undone (the daemon's log says why); shut the partition down and activate it again")]
+    InterruptedChange {
+        /// The partition.
+        name: String,
+    },
+    /// The host has a Unix account of that name that ivm did not make.
+    #[error("the host already has a Unix account {name} that ivm did not make; remove or rename it, or choose another user name")]
+    ForeignAccount {
+        /// The account.
+        name: String,
+    },
+    /// SSH keys where ivm keeps no login accounts.
+    #[error("ivm keeps no login accounts on this host (unix_accounts = false in ivm.toml), so there are no SSH keys to manage")]
+    NoLoginAccounts,
+    /// Activation of a partition that runs already.
+    #[error("partition {name} is already {state}")]
+    AlreadyActive {
+        /// The partition.
+        name: String,
+        /// Its state.
+        state: ivm_model::PartitionState,
+    },
+    /// A second shared memory pool.
+    #[error("a shared memory pool exists already; change it with chhwres -r mempool -o s")]
+    MemPoolExists,
+    /// Media between states.
+    #[error("optical media {name} is still being made or removed")]
+    MediaBusy {
+        /// The media.
+        name: String,
+    },
+    /// An action that needs the partition running.
+    #[error("partition {name} is {state}{why}")]
+    NotRunning {
+        /// The partition.
+        name: String,
+        /// Its state.
+        state: ivm_model::PartitionState,
+        /// What needs it running, as a clause after the state ("; only a running ...").
+        why: &'static str,
+    },
+    /// A file a user named lies outside the directories ivm takes such files from.
+    #[error("{attr}={given} is not in {dir}: ivm loads boot files only from that directory; copy the file there (as root) and name it relative to it")]
+    BootFileOutside {
+        /// Attribute.
+        attr: String,
+        /// What was given.
+        given: String,
+        /// The boot directory.
+        dir: String,
+    },
+    /// A named file that does not exist.
+    #[error("{attr}={given} does not exist in {dir}")]
+    NoSuchFile {
+        /// Attribute.
+        attr: String,
+        /// What was given.
+        given: String,
+        /// The directory looked in.
+        dir: String,
+    },
+    /// A named file that is not a regular file, or not in UTF-8.
+    #[error("{attr}={given} is not {what}")]
+    NotAPlainFile {
+        /// Attribute.
+        attr: String,
+        /// What was given.
+        given: String,
+        /// What it must be ("a regular file", "valid UTF-8").
+        what: &'static str,
+    },
+    /// A pool path that is not a directory, not plain, or outside ivm's pool directories.
+    #[error("{path} is not {what}")]
+    PoolPath {
+        /// The path.
+        path: String,
+        /// What it must be.
+        what: String,
+    },
+    /// A media source outside the directories ivm takes media from.
+    #[error("file {given} is not a regular file in a directory ivm manages ({dirs}); copy it to {boot_dir} or upload it (POST /api/v1/storage/media/NAME)")]
+    MediaSourceOutside {
+        /// What was given.
+        given: String,
+        /// The directories looked in.
+        dirs: String,
+        /// The boot directory.
+        boot_dir: String,
+    },
+    /// An upload that did not arrive as announced; nothing was kept.
+    #[error("{0}")]
+    Upload(UploadRefusal),
+}
+
+/// How an upload failed; nothing of it was kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadRefusal {
+    /// No body.
+    #[error("an empty upload is no optical media; send the ISO image as the request body")]
+    Empty,
+    /// The stream broke.
+    #[error("the upload broke off: {cause}; nothing was kept")]
+    BrokeOff {
+        /// What the connection said.
+        cause: String,
+    },
+    /// More bytes than announced.
+    #[error("more than the announced {len} bytes arrived; nothing was kept")]
+    TooLong {
+        /// Bytes announced.
+        len: u64,
+    },
+    /// Fewer bytes than announced.
+    #[error("{path}: {written} of {expected} bytes arrived; nothing was kept")]
+    Short {
+        /// The medium's file.
+        path: String,
+        /// Bytes announced.
+        expected: u64,
+        /// Bytes that arrived.
+        written: u64,
+    },
+}
+
+/// What kind of refusal a rule made, so each interface answers it the same way (HTTP status,
+/// exit code) without knowing every rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The request is malformed or asks for what no state of the system allows.
+    Invalid,
+    /// What it names does not exist.
+    NotFound,
+    /// It conflicts with the present state (in use, running, taken).
+    Conflict,
+    /// It needs the partition running.
+    NotRunning,
+}
+
+impl RuleError {
+    /// The kind of refusal; every variant says which (no default), so a new rule cannot be
+    /// answered as the wrong kind by accident.
+    pub fn kind(&self) -> RefusalKind {
+        use RefusalKind::*;
+        match self {
+            RuleError::NoSuch { .. } => NotFound,
+            RuleError::NotRunning { .. } => NotRunning,
+            RuleError::InUse { .. }
+            | RuleError::StorageNameInUse { .. }
+            | RuleError::NotSettled { .. }
+            | RuleError::NoVcpuPlugsLeft { .. }
+            | RuleError::Insufficient { .. }
+            | RuleError::NameInUse(_)
+            | RuleError::IdInUse(_)
+            | RuleError::NoFreeId(_)
+            | RuleError::MustBeInactive { .. }
+            | RuleError::NotWhileRunning(_)
+            | RuleError::NoPortInSlot { .. }
+            | RuleError::HasMappings { .. }
+            | RuleError::PartitionsActive { .. }
+            | RuleError::DefaultPool { .. }
+            | RuleError::NotPresent { .. }
+            | RuleError::NoDeviceMapper { .. }
+            | RuleError::InterruptedChange { .. }
+            | RuleError::ForeignAccount { .. }
+            | RuleError::NoLoginAccounts
+            | RuleError::AlreadyActive { .. }
+            | RuleError::MemPoolExists
+            | RuleError::MediaBusy { .. } => Conflict,
+            RuleError::Missing(_)
+            | RuleError::InvalidName { .. }
+            | RuleError::IdOutOfRange { .. }
+            | RuleError::OutOfRange { .. }
+            | RuleError::Order { .. }
+            | RuleError::NotRegionMultiple { .. }
+            | RuleError::ModeMismatch { .. }
+            | RuleError::UnitsPerProc { .. }
+            | RuleError::BeyondLaunch { .. }
+            | RuleError::OutsideDynamicRange { .. }
+            | RuleError::ManagementPartition(_)
+            | RuleError::Unsupported { .. }
+            | RuleError::EmptyChange
+            | RuleError::Backup(_)
+            | RuleError::NothingToChange { .. }
+            | RuleError::Exclusive { .. }
+            | RuleError::ReversedTimeRange
+            | RuleError::NotAVolumeGroupPool { .. }
+            | RuleError::NotInPool { .. }
+            | RuleError::OpticalDevice { .. }
+            | RuleError::RepositoryDevice { .. }
+            | RuleError::PoolVolume { .. }
+            | RuleError::PrimeAdminRole
+            | RuleError::Undeletable { .. }
+            | RuleError::NoAdapterInSlot { .. }
+            | RuleError::BootFileOutside { .. }
+            | RuleError::NoSuchFile { .. }
+            | RuleError::NotAPlainFile { .. }
+            | RuleError::PoolPath { .. }
+            | RuleError::MediaSourceOutside { .. }
+            | RuleError::Upload(_) => Invalid,
+        }
+    }
 }

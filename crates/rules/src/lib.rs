@@ -33,7 +33,7 @@ pub use entitlement::{
     choose_accel, cpu_limits, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb, shared_pool,
     CpuLimits, CFS_PERIOD_US,
 };
-pub use error::RuleError;
+pub use error::{RefusalKind, RuleError, UploadRefusal};
 pub use eth::{
     change_adapters, check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth,
     ported_slots, FIRST_ETH_SLOT, MAX_PORTED_SLOTS, PVIDS,
@@ -55,13 +55,13 @@ pub use names::{lowest_free_id, validate_partition_name};
 pub use netdev::{
     check_rmdev, is_nic_candidate, management_adapters, new_sea, scan_eth_devices, IVM_LINK_PREFIX,
 };
-pub use partition::{apply_change, check_delete, new_partition};
+pub use partition::{apply_change, check_delete, check_no_mappings, new_partition};
 pub use procs::{committed_units, resolve_procs, sharing_fits, ProcRequest};
 pub use storage::{
-    check_disk_removal, check_pool_hdisks, check_pool_removal, file_pool_pps, find_disk,
-    free_hdisks, grow_disk, new_disk, new_file_pool, new_file_pool_in_vg, new_mapping, new_vg_pool,
-    next_vhost, parse_size, parse_vhost, pick_pool, pool_allocated, pool_free, pool_volume, pvid,
-    scan_hdisks, validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
+    check_disk_removal, check_not_default, check_pool_hdisks, check_pool_removal, file_pool_pps,
+    find_disk, free_hdisks, grow_disk, new_disk, new_file_pool, new_file_pool_in_vg, new_mapping,
+    new_vg_pool, next_vhost, parse_size, parse_vhost, pick_pool, pool_allocated, pool_free,
+    pool_volume, pvid, scan_hdisks, validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
 };
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
 pub use users::{login_delay_secs, may, validate_password, validate_ssh_key, validate_user_name};

@@ -302,6 +302,23 @@ pub(crate) fn check_slots(slots: u32) -> Result<u32, RuleError> {
     }
 }
 
+/// A partition is deleted only without virtual target devices (its storage goes first, with
+/// rmvdev or rmsyscfg --vioscfg).
+pub fn check_no_mappings(p: &Partition, mappings: &[ivm_model::Mapping]) -> Result<(), RuleError> {
+    let vtds: Vec<String> = mappings
+        .iter()
+        .filter(|m| m.lpar_id == p.lpar_id)
+        .map(|m| m.vtd.clone())
+        .collect();
+    if vtds.is_empty() {
+        return Ok(());
+    }
+    Err(RuleError::HasMappings {
+        name: p.name.clone(),
+        vtds,
+    })
+}
+
 /// Checks that a partition may be deleted: not the management partition, not running.
 pub fn check_delete(p: &Partition) -> Result<(), RuleError> {
     if p.is_management() {
@@ -331,6 +348,28 @@ mod tests {
             desired_mem: Some(mem),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_partition_with_virtual_target_devices_is_not_deleted() {
+        let sys = system(4, 8192);
+        let parts = vec![default_management_partition(&sys)];
+        let p = new_partition(&sys, &parts, &spec("a", 1, 512)).unwrap();
+        let map = |vtd: &str, lpar_id| ivm_model::Mapping {
+            vtd: vtd.into(),
+            lpar_id,
+            vhost: 0,
+            lun: 1,
+            backing: "d".into(),
+            kind: ivm_model::BackingKind::Lv,
+        };
+        assert!(check_no_mappings(&p, &[map("vtscsi0", 3)]).is_ok());
+        let e = check_no_mappings(&p, &[map("vtscsi0", 2), map("vtscsi1", 2)]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "partition a has virtual target devices vtscsi0, vtscsi1; remove them first (rmvdev -vtd NAME)"
+        );
+        assert_eq!(e.kind(), crate::RefusalKind::Conflict);
     }
 
     #[test]

@@ -387,6 +387,16 @@ pub fn check_disk_removal(name: &str, mappings: &[Mapping]) -> Result<(), RuleEr
     }
 }
 
+/// The default pool stays until another pool is the default (new disks go to it).
+pub fn check_not_default(pool: &StoragePool) -> Result<(), RuleError> {
+    if pool.default {
+        return Err(RuleError::DefaultPool {
+            pool: pool.name.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// A pool may be removed only when it holds no virtual disk.
 pub fn check_pool_removal(pool: &StoragePool, disks: &[BackingDevice]) -> Result<(), RuleError> {
     let held: Vec<&str> = disks
@@ -617,6 +627,20 @@ mod tests {
             pool: pool.into(),
             size_mb: size,
         }
+    }
+
+    #[test]
+    fn the_default_pool_and_a_pool_with_disks_stay() {
+        let root = pool("rootvg", 1000, false);
+        let other = pool("p2", 1000, false);
+        assert_eq!(
+            check_not_default(&root).unwrap_err().to_string(),
+            "rootvg is the default storage pool; make another pool the default first (chsp -default)"
+        );
+        assert!(check_not_default(&other).is_ok());
+        let e = check_pool_removal(&other, &[disk("d1", "p2", 10)]).unwrap_err();
+        assert_eq!(e.kind(), crate::RefusalKind::Conflict);
+        assert!(check_pool_removal(&other, &[disk("d1", "rootvg", 10)]).is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio::net::UnixListener;
 use tower::Layer;
 
 use crate::api::PeerIdentity;
+use crate::service::AuthError;
 
 /// Binds the socket, replacing a stale one (the data-directory lock proves no daemon owns it).
 pub(crate) fn bind(path: &Path) -> anyhow::Result<UnixListener> {
@@ -51,9 +52,13 @@ pub(crate) async fn serve(listener: UnixListener, router: Router) -> anyhow::Res
                         (uid, ivm_host::users::unix_user_name(Path::new("/"), uid))
                     })
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| AuthError::NoPeerCredentials {
+                        cause: e.to_string(),
+                    })
                 }
-                Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
+                Err(e) => Err(AuthError::NoPeerCredentials {
+                    cause: e.to_string(),
+                }),
             };
             let service = TowerToHyperService::new(Extension(PeerIdentity(identity)).layer(router));
             let mut builder = Builder::new(TokioExecutor::new());

@@ -4,8 +4,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use ivm_model::BackupFile;
-use serde_json::json;
+use ivm_model::{BackupFile, RestoreRequest};
 
 use super::Ctx;
 use crate::CliError;
@@ -63,7 +62,7 @@ fn write_file(path: &str, text: &str) -> Result<(), CliError> {
 }
 
 fn backup_text(ctx: &Ctx) -> Result<String, CliError> {
-    let b: BackupFile = ctx.client.get("/backup")?;
+    let b: BackupFile = ctx.client.backup()?;
     Ok(b.data)
 }
 
@@ -92,11 +91,10 @@ pub(super) fn rstprofdata(ctx: &Ctx, a: RstArgs) -> Result<String, CliError> {
     ctx.check_system(a.system.as_deref())?;
     let data = std::fs::read_to_string(&a.file)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", a.file)))?;
-    ctx.client.send(
-        "POST",
-        "/backup/restore",
-        Some(&json!({"data": data, "ignore_mtms": a.ignoremtms})),
-    )?;
+    ctx.client.restore(&RestoreRequest {
+        data,
+        ignore_mtms: a.ignoremtms,
+    })?;
     Ok(String::new())
 }
 
@@ -119,7 +117,7 @@ pub(super) fn lpcfgop(ctx: &Ctx, a: CfgArgs) -> Result<String, CliError> {
                     return Ok(String::new());
                 }
             }
-            ctx.client.send("POST", "/backup/clear", None)?;
+            ctx.client.clear_backup()?;
             Ok(String::new())
         }
         "dump" => {

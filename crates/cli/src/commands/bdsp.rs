@@ -1,8 +1,7 @@
 //! `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]`, `chbdsp -bd NAME -size +N |
 //! -mv NEW`, `rmbdsp -bd NAME [-vtd]`.
 
-use ivm_model::{BackingDevice, StorageView};
-use serde_json::json;
+use ivm_model::{BackingDevice, DiskChange, DiskSpec, StorageView};
 
 use super::vios::{size_mb, ViosArgs};
 use super::Ctx;
@@ -27,16 +26,15 @@ pub(super) fn mkbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     if a.value("tn").is_some() && a.value("vadapter").is_none() {
         return Err(CliError::Usage("-tn needs -vadapter".into()));
     }
-    let d: BackingDevice = ctx.client.request(
-        "POST",
-        "/storage/disks",
-        Some(
-            &json!({"name": name, "pool": a.value("sp"), "size_mb": size,
-                     "vadapter": a.value("vadapter"), "vtd": a.value("tn")}),
-        ),
-    )?;
+    let d: BackingDevice = ctx.client.create_disk(&DiskSpec {
+        name: name.to_string(),
+        pool: a.value("sp").map(str::to_string),
+        size_mb: size,
+        vadapter: a.value("vadapter").map(str::to_string),
+        vtd: a.value("tn").map(str::to_string),
+    })?;
     if a.value("vadapter").is_some() {
-        let view: StorageView = ctx.client.get("/storage")?;
+        let view: StorageView = ctx.client.storage()?;
         if let Some(m) = view.mappings.iter().find(|m| m.backing == d.name) {
             return Ok(format!("{} Available\n", m.vtd));
         }
@@ -47,7 +45,7 @@ pub(super) fn mkbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
 pub(super) fn chbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["sp", "bd", "size", "mv"], &[])?;
     let name = a.required("bd")?;
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     if let Some(sp) = a.value("sp") {
         if !view.pools.iter().any(|p| p.name == sp) {
             return Err(CliError::Exit {
@@ -70,10 +68,12 @@ pub(super) fn chbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         })?)?),
         None => None,
     };
-    ctx.client.send(
-        "PATCH",
-        &format!("/storage/disks/{name}"),
-        Some(&json!({"grow_mb": grow, "new_name": a.value("mv")})),
+    ctx.client.change_disk(
+        name,
+        &DiskChange {
+            grow_mb: grow,
+            new_name: a.value("mv").map(str::to_string),
+        },
     )?;
     Ok(String::new())
 }
@@ -85,7 +85,7 @@ pub(super) fn rmbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let (name, with_vtd) = match (a.value("bd"), a.value("vtd")) {
         (Some(bd), None) => (bd.to_string(), false),
         (None, Some(vtd)) => {
-            let view: StorageView = ctx.client.get("/storage")?;
+            let view: StorageView = ctx.client.storage()?;
             let m = view
                 .mappings
                 .iter()
@@ -98,10 +98,6 @@ pub(super) fn rmbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         }
         _ => return Err(CliError::Usage("Usage: rmbdsp -bd NAME | -vtd VTD".into())),
     };
-    ctx.client.send(
-        "DELETE",
-        &format!("/storage/disks/{name}?with_vtd={with_vtd}"),
-        None,
-    )?;
+    ctx.client.remove_disk(&name, with_vtd)?;
     Ok(String::new())
 }

@@ -1,8 +1,9 @@
 //! `chhwres -r proc|mem -o a|r|s|m --id N|-p NAME [--procs K] [--procunits X] [-q MB] [--tid N|-t NAME]`,
 //! `chhwres -r virtualio --rsubtype eth -o a|r --id N|-p NAME -s SLOT [-a "port_vlan_id=N,ieee_virtual_eth=0"]`.
 
-use ivm_model::ProcUnits;
-use serde_json::json;
+use ivm_model::{
+    DlparOp, DlparRequest, EthDlparRequest, MemPoolRequest, MoveRequest, PagingPvRequest, ProcUnits,
+};
 
 use super::{check_resource, Ctx};
 use crate::CliError;
@@ -115,19 +116,26 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                     }
                     other => other,
                 })?;
-            let body = json!({"source": source.lpar_id, "target": target.lpar_id, "procs": procs,
-                              "proc_units": units.map(|u| u.as_f64()), "mem": mem});
-            ctx.client.send("POST", "/partitions/move", Some(&body))?;
+            ctx.client.move_resources(&MoveRequest {
+                source: source.lpar_id,
+                target: target.lpar_id,
+                procs,
+                proc_units: units,
+                mem,
+            })?;
         }
-        op @ ("a" | "r" | "s") => {
+        "a" | "r" | "s" => {
             if a.target_name.is_some() || a.target_id.is_some() {
                 return Err(CliError::Usage("-t and --tid go with -o m only.".into()));
             }
-            let body = json!({"op": op, "procs": procs, "proc_units": units.map(|u| u.as_f64()), "mem": mem});
-            ctx.client.send(
-                "POST",
-                &format!("/partitions/{}/dlpar", source.lpar_id),
-                Some(&body),
+            ctx.client.dlpar(
+                source.lpar_id,
+                &DlparRequest {
+                    op: dlpar_op(&a.op)?,
+                    procs,
+                    proc_units: units,
+                    mem,
+                },
             )?;
         }
         other => {
@@ -155,17 +163,22 @@ fn virtualio(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let slot = a
         .slot
         .ok_or_else(|| CliError::Usage("-r virtualio needs -s SLOT.".into()))?;
-    let mut body = json!({"op": a.op, "slot_num": slot});
+    let mut body = EthDlparRequest {
+        op: dlpar_op(&a.op)?,
+        slot_num: slot,
+        port_vlan_id: None,
+        ieee_virtual_eth: None,
+    };
     if let Some(text) = &a.attrs {
         for (k, v) in crate::configdata::parse(text)? {
             match k.as_str() {
                 "port_vlan_id" => {
-                    body["port_vlan_id"] = json!(v.parse::<u16>().map_err(|_| CliError::Usage(
+                    body.port_vlan_id = Some(v.parse::<u16>().map_err(|_| CliError::Usage(
                         format!("The value '{v}' of attribute port_vlan_id is not valid: a number from 1 to 4094 is required.")
                     ))?)
                 }
                 "ieee_virtual_eth" => {
-                    body["ieee_virtual_eth"] = json!(match v.as_str() {
+                    body.ieee_virtual_eth = Some(match v.as_str() {
                         "0" => false,
                         "1" => true,
                         _ => {
@@ -185,11 +198,7 @@ fn virtualio(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     }
     ctx.check_system(a.system.as_deref())?;
     let p = ctx.partition(a.name.as_deref(), a.id)?;
-    ctx.client.send(
-        "POST",
-        &format!("/partitions/{}/ethernet", p.lpar_id),
-        Some(&body),
-    )?;
+    ctx.client.change_ethernet(p.lpar_id, &body)?;
     Ok(String::new())
 }
 
@@ -207,16 +216,10 @@ fn mempool(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             .as_deref()
             .ok_or_else(|| CliError::Usage("--rsubtype pgdev needs --device hdiskN.".into()))?;
         match a.op.as_str() {
-            "a" => ctx.client.send(
-                "POST",
-                "/system/mempool/pgdev",
-                Some(&json!({ "device": device })),
-            )?,
-            "r" => ctx.client.send(
-                "DELETE",
-                &format!("/system/mempool/pgdev/{device}"),
-                None,
-            )?,
+            "a" => ctx.client.add_paging_pv(&PagingPvRequest {
+                device: device.to_string(),
+            })?,
+            "r" => ctx.client.remove_paging_pv(device)?,
             other => {
                 return Err(CliError::Usage(format!(
                     "The operation {other} is not valid with --rsubtype pgdev. Valid operations are: a, r"
@@ -236,49 +239,51 @@ fn mempool(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 .into(),
         ));
     }
-    let mut body = serde_json::Map::new();
+    let mut body = MemPoolRequest::default();
     if let Some(text) = &a.attrs {
         for (k, v) in crate::configdata::parse(text)? {
-            let value = match k.as_str() {
-                "pool_mem" | "max_pool_mem" => json!(v.parse::<u64>().map_err(|_| {
+            let mb = || {
+                v.parse::<u64>().map_err(|_| {
                     CliError::Usage(format!(
                         "An invalid value was entered for {k}: {v}. A whole number of megabytes is required."
                     ))
-                })?),
-                "paging_storage_pool" => json!(v),
+                })
+            };
+            match k.as_str() {
+                "pool_mem" => body.pool_mem = Some(mb()?),
+                "max_pool_mem" => body.max_pool_mem = Some(mb()?),
+                "paging_storage_pool" => body.paging_storage_pool = Some(v.clone()),
                 other => {
                     return Err(CliError::Usage(format!(
                         "An invalid attribute was entered: {other}. Valid attributes are: pool_mem, max_pool_mem, paging_storage_pool"
                     )))
                 }
-            };
-            body.insert(k, value);
+            }
         }
     }
-    let body = serde_json::Value::Object(body);
     match a.op.as_str() {
         "a" => {
-            if body.get("pool_mem").is_none() {
+            if body.pool_mem.is_none() {
                 return Err(CliError::Usage(
                     "-o a needs -a \"pool_mem=MB[,max_pool_mem=MB][,paging_storage_pool=POOL]\"."
                         .into(),
                 ));
             }
-            ctx.client.send("POST", "/system/mempool", Some(&body))?;
+            ctx.client.create_mem_pool(&body)?;
         }
         "s" => {
-            if body.as_object().is_some_and(|o| o.is_empty()) {
+            if body == MemPoolRequest::default() {
                 return Err(CliError::Usage(
                     "-o s needs -a with pool_mem, max_pool_mem or paging_storage_pool.".into(),
                 ));
             }
-            ctx.client.send("PATCH", "/system/mempool", Some(&body))?;
+            ctx.client.change_mem_pool(&body)?;
         }
         "r" => {
             if a.attrs.is_some() {
                 return Err(CliError::Usage("-o r takes no -a.".into()));
             }
-            ctx.client.send("DELETE", "/system/mempool", None)?;
+            ctx.client.remove_mem_pool()?;
         }
         other => {
             return Err(CliError::Usage(format!(
@@ -287,4 +292,9 @@ fn mempool(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         }
     }
     Ok(String::new())
+}
+
+/// The model's operation for `-o a|r|s` (the callers have already refused the others).
+fn dlpar_op(op: &str) -> Result<DlparOp, CliError> {
+    op.parse().map_err(|e| CliError::Usage(format!("-o: {e}")))
 }

@@ -1,5 +1,6 @@
 //! `chsyscfg -r lpar|prof [-m SYS] -i "name=...,..."`
 
+use ivm_model::PartitionChange;
 use serde_json::Value;
 
 use super::{check_resource, not_found, Ctx};
@@ -87,10 +88,10 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             p.name, p.name
         )));
     }
-    ctx.client.send(
-        "PATCH",
-        &format!("/partitions/{}", p.lpar_id),
-        Some(&Value::Object(change)),
-    )?;
+    // Decoded here into the server's own type: a field it would not take is refused before
+    // anything is sent.
+    let change: PartitionChange = serde_json::from_value(Value::Object(change))
+        .map_err(|e| CliError::Usage(format!("An invalid attribute was entered: {e}")))?;
+    ctx.client.change_partition(p.lpar_id, &change)?;
     Ok(String::new())
 }

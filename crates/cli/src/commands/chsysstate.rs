@@ -1,6 +1,6 @@
 //! `chsysstate -r lpar -o on|osshutdown|shutdown [--immed] [--restart] -n NAME|--id N`
 
-use serde_json::json;
+use ivm_model::{ActivateRequest, BootMode, ShutdownKind, ShutdownRequest};
 
 use super::{check_resource, Ctx};
 use crate::CliError;
@@ -41,9 +41,9 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     check_resource(&a.resource, &["lpar"])?;
     let kind = match (a.op.as_str(), a.immed) {
         ("on", false) => None,
-        ("osshutdown", false) => Some("osshutdown"),
-        ("shutdown", false) => Some("shutdown"),
-        ("shutdown", true) => Some("immed"),
+        ("osshutdown", false) => Some(ShutdownKind::Os),
+        ("shutdown", false) => Some(ShutdownKind::Delayed),
+        ("shutdown", true) => Some(ShutdownKind::Immediate),
         ("on" | "osshutdown", true) => {
             return Err(CliError::Usage(
                 "--immed goes with -o shutdown only.".into(),
@@ -55,14 +55,18 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             )))
         }
     };
-    if let Some(b) = &a.boot_mode {
-        b.parse::<ivm_model::BootMode>().map_err(|e| {
-            CliError::Usage(format!(
-                "The boot mode {b} is not valid: use one of {}.",
-                e.allowed
-            ))
-        })?;
-    }
+    let boot_mode = a
+        .boot_mode
+        .as_deref()
+        .map(|b| {
+            b.parse::<BootMode>().map_err(|e| {
+                CliError::Usage(format!(
+                    "The boot mode {b} is not valid: use one of {}.",
+                    e.allowed
+                ))
+            })
+        })
+        .transpose()?;
     if kind.is_some() && (a.profile.is_some() || a.boot_mode.is_some()) {
         return Err(CliError::Usage("-f and -b go with -o on only.".into()));
     }
@@ -80,15 +84,15 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         )));
     }
     match kind {
-        None => ctx.client.send(
-            "POST",
-            &format!("/partitions/{}/activate", p.lpar_id),
-            Some(&json!({"boot_mode": a.boot_mode})),
-        )?,
-        Some(kind) => ctx.client.send(
-            "POST",
-            &format!("/partitions/{}/shutdown", p.lpar_id),
-            Some(&json!({"kind": kind, "restart": a.restart})),
+        None => ctx
+            .client
+            .activate(p.lpar_id, &ActivateRequest { boot_mode })?,
+        Some(kind) => ctx.client.shutdown(
+            p.lpar_id,
+            &ShutdownRequest {
+                kind,
+                restart: a.restart,
+            },
         )?,
     }
     Ok(String::new())

@@ -2,8 +2,7 @@
 //! [-F ...] [--header]` and `chlparutil -r config -s RATE`: utilization samples with IVM's
 //! attribute names (cycles are nanoseconds of CPU time; see the rules' `util`).
 
-use ivm_model::{UtilConfig, UtilSample};
-use serde_json::json;
+use ivm_model::{RateChange, UtilConfig, UtilSample};
 
 use super::{check_resource, Ctx};
 use crate::output::{render_with, Record};
@@ -153,7 +152,7 @@ pub(super) fn lslparutil(ctx: &Ctx, a: LsArgs) -> Result<String, CliError> {
     check_resource(&a.resource, &["lpar", "pool", "sys", "config"])?;
     let fields = a.list.check(ctx)?;
     if a.resource == "config" {
-        let c: UtilConfig = ctx.client.get("/utilization/config")?;
+        let c: UtilConfig = ctx.client.util_config()?;
         let r: Record = vec![
             ("sample_rate", c.sample_rate.to_string()),
             ("max_age_secs", c.max_age_secs.to_string()),
@@ -183,11 +182,7 @@ pub(super) fn lslparutil(ctx: &Ctx, a: LsArgs) -> Result<String, CliError> {
             ));
         }
     }
-    let mut path = format!("/utilization?from_ms={}", from.unwrap_or(0));
-    if let Some(t) = to {
-        path.push_str(&format!("&to_ms={t}"));
-    }
-    let samples: Vec<UtilSample> = ctx.client.get(&path)?;
+    let samples: Vec<UtilSample> = ctx.client.utilization(from.unwrap_or(0), to)?;
     let mut records: Vec<Record> = if a.resource == "lpar" {
         let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
         let parts = ctx.partitions()?;
@@ -197,9 +192,7 @@ pub(super) fn lslparutil(ctx: &Ctx, a: LsArgs) -> Result<String, CliError> {
                 .find(|p| p.lpar_id == s.lpar_id)
                 .is_some_and(|p| filter.keeps(p))
         };
-        let mut events: Vec<UtilSample> = ctx
-            .client
-            .get(&path.replace("/utilization?", "/utilization/events?"))?;
+        let mut events: Vec<UtilSample> = ctx.client.utilization_events(from.unwrap_or(0), to)?;
         events.retain(|e| {
             parts
                 .iter()
@@ -248,10 +241,8 @@ pub(super) fn lslparutil(ctx: &Ctx, a: LsArgs) -> Result<String, CliError> {
 pub(super) fn chlparutil(ctx: &Ctx, a: ChArgs) -> Result<String, CliError> {
     check_resource(&a.resource, &["config"])?;
     ctx.check_system(a.system.as_deref())?;
-    ctx.client.send(
-        "PUT",
-        "/utilization/config",
-        Some(&json!({ "sample_rate": a.rate })),
-    )?;
+    ctx.client.set_util_config(&RateChange {
+        sample_rate: a.rate,
+    })?;
     Ok(String::new())
 }

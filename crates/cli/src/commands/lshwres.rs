@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         if a.level.is_some() {
             return Err(CliError::Usage("-r mempool takes no --level.".into()));
         }
-        let pool: ivm_model::MemPoolView = ctx.client.get("/system/mempool")?;
+        let pool: ivm_model::MemPoolView = ctx.client.mem_pool()?;
         let records: Vec<Record> = match a.rsubtype.as_deref() {
             None => {
                 if a.list.filter.is_some() {
@@ -72,8 +72,8 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             .collect();
         let records: Vec<Record> = match level.as_str() {
             "slot" => {
-                let sys: ivm_model::SystemView = ctx.client.get("/system")?;
-                let st: ivm_model::StorageView = ctx.client.get("/storage")?;
+                let sys: ivm_model::SystemView = ctx.client.system()?;
+                let st: ivm_model::StorageView = ctx.client.storage()?;
                 parts
                     .iter()
                     .flat_map(|p| records::virtual_slots(p, &sys, &st))
@@ -110,7 +110,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                     "Filters are not valid with --level sys.".into(),
                 ));
             }
-            let summary = ctx.client.get("/system/resources")?;
+            let summary = ctx.client.resources()?;
             vec![if a.resource == "proc" {
                 records::proc_sys(&summary)
             } else {

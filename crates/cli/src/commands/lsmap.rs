@@ -46,8 +46,8 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             )));
         }
     }
-    let view: StorageView = ctx.client.get("/storage")?;
-    let sys: SystemView = ctx.client.get("/system")?;
+    let view: StorageView = ctx.client.storage()?;
+    let sys: SystemView = ctx.client.system()?;
     let adapters: Vec<_> = match (a.value("vadapter"), a.flag("all")) {
         (Some(v), false) => vec![adapter(&view, v)?.clone()],
         (None, true) => view.adapters.clone(),

@@ -21,7 +21,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             a.positional[0]
         )));
     }
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     if a.flag("default") {
         return Ok(view
             .pools

@@ -2,8 +2,7 @@
 //! A file pool shows as a volume group whose physical partitions are 32 MB (ivm's rule, as
 //! `lssp` reports); a virtual disk as a logical volume of whole partitions.
 
-use ivm_model::{BackingDevice, StoragePool, StorageView};
-use serde_json::json;
+use ivm_model::{BackingDevice, DiskSpec, StoragePool, StorageView};
 
 use super::vios::{size_mb, ViosArgs};
 use super::Ctx;
@@ -81,7 +80,7 @@ fn all_or_fields(a: &ViosArgs, known: &[(&str, &str, String)]) -> Result<String,
 
 pub(super) fn lsvg(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["fmt"], &["lv", "pv"])?;
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     let Some(name) = a.positional.first() else {
         return Ok(view.pools.iter().map(|p| format!("{}\n", p.name)).collect());
     };
@@ -145,11 +144,13 @@ pub(super) fn mklv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let [vg, size] = a.positional.as_slice() else {
         return Err(CliError::Usage("Usage: mklv [-lv NAME] VG SIZE".into()));
     };
-    let d: BackingDevice = ctx.client.request(
-        "POST",
-        "/storage/disks",
-        Some(&json!({"name": a.value("lv").unwrap_or(""), "pool": vg, "size_mb": size_mb(size)?})),
-    )?;
+    let d: BackingDevice = ctx.client.create_disk(&DiskSpec {
+        name: a.value("lv").unwrap_or("").to_string(),
+        pool: Some(vg.to_string()),
+        size_mb: size_mb(size)?,
+        vadapter: None,
+        vtd: None,
+    })?;
     Ok(format!("{}\n", d.name))
 }
 
@@ -160,7 +161,7 @@ pub(super) fn lslv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             "Usage: lslv LV [-field ... [-fmt D]]".into(),
         ));
     };
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     let d = lv(&view, name)?;
     let n = pps(d.size_mb);
     let open = view.mappings.iter().any(|m| m.backing == d.name);
@@ -191,7 +192,6 @@ pub(super) fn rmlv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let [name] = a.positional.as_slice() else {
         return Err(CliError::Usage("Usage: rmlv [-f] LV".into()));
     };
-    ctx.client
-        .send("DELETE", &format!("/storage/disks/{name}"), None)?;
+    ctx.client.remove_disk(name, false)?;
     Ok(String::new())
 }

@@ -1,8 +1,9 @@
 //! The virtual media library's commands: `mkrep`, `chrep`, `rmrep`, `lsrep`, `mkvopt`,
 //! `lsvopt`, `chvopt`, `rmvopt`, `loadopt`, `unloadopt`.
 
-use ivm_model::{OpticalDevice, StorageView};
-use serde_json::json;
+use ivm_model::{
+    LoadRequest, MediaAccess, MediaChange, MediaSpec, OpticalDevice, RepositorySpec, StorageView,
+};
 
 use super::vios::{render, size_mb, Row, ViosArgs};
 use super::Ctx;
@@ -22,25 +23,15 @@ fn no_positional(a: &ViosArgs) -> Result<(), CliError> {
     }
 }
 
-fn enc(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `mkrep -sp POOL -size N`.
 pub(super) fn mkrep(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["sp", "size"], &[])?;
     no_positional(&a)?;
     let size = size_mb(a.required("size")?)?;
-    ctx.client.send(
-        "POST",
-        "/storage/repository",
-        Some(&json!({"pool": a.required("sp")?, "size_mb": size})),
-    )?;
+    ctx.client.create_repository(&RepositorySpec {
+        pool: Some(a.required("sp")?.to_string()),
+        size_mb: size,
+    })?;
     Ok(format!(
         "Virtual Media Repository Created\nRepository created within \"{}\" logical volume\n",
         ivm_rules::REPOSITORY_BD
@@ -52,11 +43,10 @@ pub(super) fn chrep(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["size"], &[])?;
     no_positional(&a)?;
     let size = size_mb(a.required("size")?)?;
-    ctx.client.send(
-        "PATCH",
-        "/storage/repository",
-        Some(&json!({"size_mb": size})),
-    )?;
+    ctx.client.change_repository(&RepositorySpec {
+        pool: None,
+        size_mb: size,
+    })?;
     Ok(String::new())
 }
 
@@ -64,11 +54,7 @@ pub(super) fn chrep(ctx: &Ctx, a: Args) -> Result<String, CliError> {
 pub(super) fn rmrep(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &[], &["f"])?;
     no_positional(&a)?;
-    ctx.client.send(
-        "DELETE",
-        &format!("/storage/repository?force={}", a.flag("f")),
-        None,
-    )?;
+    ctx.client.remove_repository(a.flag("f"))?;
     Ok("Virtual Media Repository Deleted\n".into())
 }
 
@@ -102,7 +88,7 @@ pub(super) fn lsrep(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             known.join(" ")
         )));
     }
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     let Some(repo) = &view.repository else {
         return Err(CliError::Exit {
             code: 1,
@@ -185,14 +171,12 @@ pub(super) fn mkvopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         ));
     }
     let size = a.value("size").map(size_mb).transpose()?;
-    ctx.client.send(
-        "POST",
-        "/storage/media",
-        Some(
-            &json!({"name": a.required("name")?, "file": a.value("file"),
-                     "size_mb": size, "read_only": a.flag("ro")}),
-        ),
-    )?;
+    ctx.client.create_media(&MediaSpec {
+        name: a.required("name")?.to_string(),
+        file: a.value("file").map(str::to_string),
+        size_mb: size,
+        read_only: a.flag("ro"),
+    })?;
     Ok(String::new())
 }
 
@@ -200,7 +184,7 @@ pub(super) fn mkvopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
 pub(super) fn lsvopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["vtd", "fmt"], &[])?;
     no_positional(&a)?;
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     let devices: Vec<&OpticalDevice> = match a.value("vtd") {
         Some(v) => {
             let d: Vec<_> = view.optical.iter().filter(|o| o.vtd == v).collect();
@@ -248,18 +232,19 @@ pub(super) fn chvopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     no_positional(&a)?;
     let access = match a.value("access") {
         None => None,
-        Some(v @ ("ro" | "rw")) => Some(v),
-        Some(v) => {
-            return Err(CliError::Usage(format!(
+        Some(v) => Some(v.parse::<MediaAccess>().map_err(|_| {
+            CliError::Usage(format!(
                 "The access {v} is not valid. Valid values are: ro, rw"
-            )))
-        }
+            ))
+        })?),
     };
     let name = a.required("name")?;
-    ctx.client.send(
-        "PATCH",
-        &format!("/storage/media/{}", enc(name)),
-        Some(&json!({"access": access, "new_name": a.value("mv")})),
+    ctx.client.change_media(
+        name,
+        &MediaChange {
+            access,
+            new_name: a.value("mv").map(str::to_string),
+        },
     )?;
     Ok(String::new())
 }
@@ -268,15 +253,7 @@ pub(super) fn chvopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
 pub(super) fn rmvopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["name"], &["f"])?;
     no_positional(&a)?;
-    ctx.client.send(
-        "DELETE",
-        &format!(
-            "/storage/media/{}?force={}",
-            enc(a.required("name")?),
-            a.flag("f")
-        ),
-        None,
-    )?;
+    ctx.client.remove_media(a.required("name")?, a.flag("f"))?;
     Ok(String::new())
 }
 
@@ -285,10 +262,12 @@ pub(super) fn loadopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["disk", "vtd"], &["f", "release"])?;
     no_positional(&a)?;
     let vtd = a.required("vtd")?;
-    ctx.client.send(
-        "POST",
-        &format!("/storage/optical/{}/load", enc(vtd)),
-        Some(&json!({"media": a.required("disk")?, "force": a.flag("f")})),
+    ctx.client.load_media(
+        vtd,
+        &LoadRequest {
+            media: a.required("disk")?.to_string(),
+            force: a.flag("f"),
+        },
     )?;
     Ok(String::new())
 }
@@ -298,10 +277,6 @@ pub(super) fn unloadopt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["vtd"], &["release"])?;
     no_positional(&a)?;
     let vtd = a.required("vtd")?;
-    ctx.client.send(
-        "POST",
-        &format!("/storage/optical/{}/unload", enc(vtd)),
-        None,
-    )?;
+    ctx.client.unload_media(vtd)?;
     Ok(String::new())
 }

@@ -1,5 +1,6 @@
 //! `mksyscfg -r lpar [-m SYS] -i "name=...,..."`
 
+use ivm_model::PartitionSpec;
 use serde_json::Value;
 
 use super::{check_resource, Ctx};
@@ -36,7 +37,9 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         return Err(CliError::Usage("The attribute name is required.".into()));
     }
     ctx.check_system(a.system.as_deref())?;
-    ctx.client
-        .send("POST", "/partitions", Some(&Value::Object(json)))?;
+    // Decoded here into the server's own type, as chsyscfg does.
+    let spec: PartitionSpec = serde_json::from_value(Value::Object(json))
+        .map_err(|e| CliError::Usage(format!("An invalid attribute was entered: {e}")))?;
+    ctx.client.create_partition(&spec)?;
     Ok(String::new())
 }

@@ -248,7 +248,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn system(&self) -> Result<SystemView, CliError> {
-        self.client.get("/system")
+        self.client.system()
     }
 
     /// Accepts `-m` as the system's name or as `type-model*serial`; there is one managed system.
@@ -267,7 +267,7 @@ impl Ctx<'_> {
     }
 
     fn partitions(&self) -> Result<Vec<Partition>, CliError> {
-        self.client.get("/partitions")
+        self.client.partitions()
     }
 
     /// The partition named by `-n NAME` or `--id N`.
@@ -278,7 +278,7 @@ impl Ctx<'_> {
                 .into_iter()
                 .find(|p| p.name == n)
                 .ok_or_else(|| not_found(&format!("named {n}"))),
-            (None, Some(id)) => self.client.get(&format!("/partitions/{id}")),
+            (None, Some(id)) => self.client.partition(id),
             _ => Err(CliError::Usage(
                 "Specify the partition with either -n NAME or --id ID.".into(),
             )),

@@ -1,8 +1,7 @@
 //! Devices as the VIOS lists them: `lsdev [-virtual | -type T | -dev NAME [-attr [A]]]
 //! [-field ... -fmt D]`, `rmdev -dev NAME`, `mkvdev -sea`, and `lsmap -net`.
 
-use ivm_model::{EthDevice, EthDeviceKind, NetworkView, StorageView, SystemView};
-use serde_json::json;
+use ivm_model::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, StorageView, SystemView};
 
 use super::vios::{render, Row, ViosArgs};
 use super::Ctx;
@@ -159,7 +158,7 @@ pub(super) fn lsdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         &["dev", "type", "fmt"],
         &["virtual", "attr", "state"],
     )?;
-    let net: NetworkView = ctx.client.get("/network")?;
+    let net: NetworkView = ctx.client.network()?;
     if let Some(name) = a.value("dev") {
         if a.flag("attr") {
             let d = net
@@ -215,7 +214,7 @@ pub(super) fn lsdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             "{extra} is not expected here; usage: lsdev [-virtual | -type adapter|disk|sea | -dev NAME [-attr [ATTR]]] [-field ... -fmt D]"
         )));
     }
-    let st: StorageView = ctx.client.get("/storage")?;
+    let st: StorageView = ctx.client.storage()?;
     let all = devices(&net, &st);
     let chosen: Vec<&Dev> = if let Some(name) = a.value("dev") {
         vec![all
@@ -258,11 +257,9 @@ pub(super) fn rmdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         .value("dev")
         .ok_or_else(|| CliError::Usage("Usage: rmdev -dev NAME".into()))?;
     if name.starts_with("vtscsi") || name.starts_with("vtopt") {
-        ctx.client
-            .send("DELETE", &format!("/storage/mappings/{name}"), None)?;
+        ctx.client.remove_mapping(name)?;
     } else if name.starts_with("ent") {
-        ctx.client
-            .send("DELETE", &format!("/network/devices/{name}"), None)?;
+        ctx.client.remove_eth_device(name)?;
     } else {
         return Err(CliError::Usage(format!(
             "{name} cannot be removed with rmdev: it removes virtual Ethernet bridges (entN) and virtual target devices (vtscsiN, vtoptN)"
@@ -283,16 +280,12 @@ pub(super) fn mkvdev_sea(ctx: &Ctx, a: &ViosArgs) -> Result<String, CliError> {
             })
         })
         .transpose()?;
-    let d: EthDevice = ctx.client.request(
-        "POST",
-        "/network/sea",
-        Some(&json!({
-            "phys": a.required("sea")?,
-            "vadapter": a.required("vadapter")?,
-            "default_adapter": a.value("default"),
-            "default_id": id,
-        })),
-    )?;
+    let d = ctx.client.create_sea(&SeaRequest {
+        phys: a.required("sea")?.to_string(),
+        vadapter: a.required("vadapter")?.to_string(),
+        default_adapter: a.value("default").map(str::to_string),
+        default_id: id,
+    })?;
     Ok(format!("{} Available\n", d.name))
 }
 
@@ -316,8 +309,8 @@ pub(super) fn lsmap_net(ctx: &Ctx, a: &ViosArgs) -> Result<String, CliError> {
             )));
         }
     }
-    let net: NetworkView = ctx.client.get("/network")?;
-    let sys: SystemView = ctx.client.get("/system")?;
+    let net: NetworkView = ctx.client.network()?;
+    let sys: SystemView = ctx.client.system()?;
     let virt: Vec<&EthDevice> = match (a.value("vadapter"), a.flag("all")) {
         (Some(v), false) => vec![net
             .devices

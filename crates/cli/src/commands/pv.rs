@@ -16,7 +16,7 @@ pub struct Args {
 
 pub(super) fn lspv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["size", "fmt"], &["avail", "free"])?;
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     let present: Vec<&Hdisk> = view.hdisks.iter().filter(|h| h.present).collect();
     if let Some(name) = a.value("size") {
         let h = present
@@ -91,7 +91,7 @@ pub(super) fn cfgdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             a.positional[0]
         )));
     }
-    let _: Vec<Hdisk> = ctx.client.request("POST", "/storage/cfgdev", None)?;
+    ctx.client.cfgdev()?;
     Ok(String::new())
 }
 
@@ -105,7 +105,7 @@ pub(super) fn lsmemdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             "lsmemdev lists the devices available as paging devices: lsmemdev -r avail".into(),
         ));
     }
-    let view: StorageView = ctx.client.get("/storage")?;
+    let view: StorageView = ctx.client.storage()?;
     let rows: Vec<Row> = free_pvs(&view)
         .into_iter()
         .map(|h| {

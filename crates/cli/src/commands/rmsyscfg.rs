@@ -39,13 +39,6 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         return Err(CliError::Usage("--vdisk goes with --vioscfg".into()));
     }
     let p = ctx.partition(a.name.as_deref(), a.id)?;
-    ctx.client.send(
-        "DELETE",
-        &format!(
-            "/partitions/{}?vioscfg={}&vdisk={}",
-            p.lpar_id, a.vioscfg, a.vdisk
-        ),
-        None,
-    )?;
+    ctx.client.delete_partition(p.lpar_id, a.vioscfg, a.vdisk)?;
     Ok(String::new())
 }

@@ -1,6 +1,6 @@
 //! `mksp -fb NAME -path DIR -size N [-thin]`, `mksp -fb NAME -sp PARENT -size N`, `rmsp NAME`, `chsp -default NAME`.
 
-use serde_json::json;
+use ivm_model::{PoolSpec, VgPoolRequest};
 
 use super::vios::{size_mb, ViosArgs};
 use super::Ctx;
@@ -22,11 +22,11 @@ pub(super) fn mksp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 "Usage: mksp [-f] NAME hdiskN... | mksp -fb NAME -path DIR -size N [-thin]".into(),
             ));
         };
-        ctx.client.send(
-            "POST",
-            "/storage/vgpools",
-            Some(&json!({"name": name, "hdisks": hdisks, "force": a.flag("f")})),
-        )?;
+        ctx.client.create_vg_pool(&VgPoolRequest {
+            name: name.to_string(),
+            hdisks: hdisks.to_vec(),
+            force: a.flag("f"),
+        })?;
         return Ok(format!("{name}\n"));
     };
     if let Some(parent) = a.value("sp") {
@@ -36,20 +36,23 @@ pub(super) fn mksp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             ));
         }
         let size = size_mb(a.required("size")?)?;
-        ctx.client.send(
-            "POST",
-            "/storage/pools",
-            Some(&json!({"name": name, "parent": parent, "size_mb": size})),
-        )?;
+        ctx.client.create_pool(&PoolSpec {
+            name: name.to_string(),
+            parent: Some(parent.to_string()),
+            size_mb: size,
+            ..Default::default()
+        })?;
         return Ok(format!("{name}\n"));
     }
     let path = a.required("path")?;
     let size = size_mb(a.required("size")?)?;
-    ctx.client.send(
-        "POST",
-        "/storage/pools",
-        Some(&json!({"name": name, "path": path, "size_mb": size, "thin": a.flag("thin")})),
-    )?;
+    ctx.client.create_pool(&PoolSpec {
+        name: name.to_string(),
+        path: path.to_string(),
+        size_mb: size,
+        thin: a.flag("thin"),
+        parent: None,
+    })?;
     Ok(format!("{name}\n"))
 }
 
@@ -58,8 +61,7 @@ pub(super) fn rmsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let [name] = a.positional.as_slice() else {
         return Err(CliError::Usage("Usage: rmsp [-f] NAME".into()));
     };
-    ctx.client
-        .send("DELETE", &format!("/storage/pools/{name}"), None)?;
+    ctx.client.remove_pool(name)?;
     Ok(String::new())
 }
 
@@ -72,11 +74,13 @@ pub(super) fn chsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 "Usage: chsp -add|-rm [-f] -sp NAME hdiskN...".into(),
             ));
         }
-        let path = if a.flag("add") { "add" } else { "remove" };
-        ctx.client.send(
-            "POST",
-            &format!("/storage/vgpools/{path}"),
-            Some(&json!({"name": name, "hdisks": a.positional, "force": a.flag("f")})),
+        ctx.client.change_vg_pool(
+            a.flag("add"),
+            &VgPoolRequest {
+                name: name.to_string(),
+                hdisks: a.positional.clone(),
+                force: a.flag("f"),
+            },
         )?;
         return Ok(String::new());
     }
@@ -89,7 +93,6 @@ pub(super) fn chsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         .value("sp")
         .or(a.positional.first().map(String::as_str))
         .ok_or_else(|| CliError::Usage("Usage: chsp -default NAME".into()))?;
-    ctx.client
-        .send("POST", &format!("/storage/pools/{name}/default"), None)?;
+    ctx.client.set_default_pool(name)?;
     Ok(String::new())
 }

@@ -4,8 +4,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use ivm_model::{Role, User, PRIME_ADMIN};
-use serde_json::json;
+use ivm_model::{NewUser, PasswordChange, Role, RoleChange, User, PRIME_ADMIN};
 
 use super::vios::ViosArgs;
 use super::Ctx;
@@ -107,11 +106,11 @@ pub(super) fn mkuser(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         (None, false) => Role::ViewModify,
     };
     let password = new_password(&name)?;
-    ctx.client.send(
-        "POST",
-        "/users",
-        Some(&json!({"name": name, "role": role, "password": password})),
-    )?;
+    ctx.client.create_user(&NewUser {
+        name: name.to_string(),
+        role,
+        password,
+    })?;
     Ok(String::new())
 }
 
@@ -126,13 +125,13 @@ fn ivm_roles(u: &User) -> (&'static str, &'static str) {
 
 pub(super) fn lsuser(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &[], &[])?;
-    let me: User = ctx.client.get("/session")?;
+    let me: User = ctx.client.session()?;
     let want = a.positional.first().map(String::as_str);
     let users: Vec<User> = match want {
         Some(n) if n == me.name => vec![me],
         // Only administrators see other users, as on IVM.
         _ if me.role != Role::ViewModify => vec![me],
-        _ => ctx.client.get("/users")?,
+        _ => ctx.client.users()?,
     };
     let users: Vec<&User> = users
         .iter()
@@ -162,24 +161,20 @@ pub(super) fn chuser(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let name = one_name(&a, "chuser -attr pgrp=staff|view|sr NAME")?;
     let role = attr_role(&a)?
         .ok_or_else(|| CliError::Usage("Usage: chuser -attr pgrp=staff|view|sr NAME".into()))?;
-    ctx.client.send(
-        "PATCH",
-        &format!("/users/{name}"),
-        Some(&json!({ "role": role })),
-    )?;
+    ctx.client.change_role(&name, &RoleChange { role })?;
     Ok(String::new())
 }
 
 pub(super) fn rmuser(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &[], &["rmdir"])?;
     let name = one_name(&a, "rmuser [-rmdir] NAME")?;
-    ctx.client.send("DELETE", &format!("/users/{name}"), None)?;
+    ctx.client.delete_user(&name)?;
     Ok(String::new())
 }
 
 pub(super) fn passwd(ctx: &Ctx, args: &[String]) -> Result<String, CliError> {
     let a = ViosArgs::parse(args, &[], &[])?;
-    let me: User = ctx.client.get("/session")?;
+    let me: User = ctx.client.session()?;
     let name = match a.positional.as_slice() {
         [] => me.name.clone(),
         [n] => n.clone(),
@@ -193,19 +188,15 @@ pub(super) fn passwd(ctx: &Ctx, args: &[String]) -> Result<String, CliError> {
     }
     eprintln!("Changing password for \"{name}\"");
     let password = new_password(&name)?;
-    ctx.client.send(
-        "PUT",
-        &format!("/users/{name}/password"),
-        Some(&json!({ "password": password })),
-    )?;
+    ctx.client
+        .set_password(&name, &PasswordChange { password })?;
     Ok(String::new())
 }
 
 pub(super) fn mkauthkeys(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let a = ViosArgs::parse(&a.args, &["a", "r", "add", "remove"], &["l", "list"])?;
-    let me: User = ctx.client.get("/session")?;
-    let path = format!("/users/{}/keys", me.name);
-    let mut keys: Vec<String> = ctx.client.get(&path)?;
+    let me: User = ctx.client.session()?;
+    let mut keys: Vec<String> = ctx.client.keys(&me.name)?;
     if a.flag("l") || a.flag("list") {
         return Ok(keys.iter().map(|k| format!("{k}\n")).collect());
     }
@@ -235,6 +226,6 @@ pub(super) fn mkauthkeys(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             ))
         }
     }
-    ctx.client.send("PUT", &path, Some(&json!(keys)))?;
+    ctx.client.set_keys(&me.name, &keys)?;
     Ok(String::new())
 }

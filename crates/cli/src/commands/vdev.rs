@@ -1,8 +1,7 @@
 //! `mkvdev -vdev BACKING -vadapter vhostN [-dev VTD]`, `mkvdev -fbo -vadapter vhostN`,
 //! `mkvdev -sea PHYS -vadapter VEA -default VEA -defaultid PVID`, `rmvdev -vtd VTD | -vdev BACKING`.
 
-use ivm_model::{Mapping, OpticalDevice};
-use serde_json::json;
+use ivm_model::{MapRequest, OpticalRequest};
 
 use super::vios::ViosArgs;
 use super::Ctx;
@@ -32,21 +31,17 @@ pub(super) fn mkvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                     .into(),
             ));
         }
-        let o: OpticalDevice = ctx.client.request(
-            "POST",
-            "/storage/optical",
-            Some(&json!({"vadapter": a.required("vadapter")?, "vtd": a.value("dev")})),
-        )?;
+        let o = ctx.client.create_optical(&OpticalRequest {
+            vadapter: a.required("vadapter")?.to_string(),
+            vtd: a.value("dev").map(str::to_string),
+        })?;
         return Ok(format!("{} Available\n", o.vtd));
     }
-    let m: Mapping = ctx.client.request(
-        "POST",
-        "/storage/mappings",
-        Some(
-            &json!({"backing": a.required("vdev")?, "vadapter": a.required("vadapter")?,
-                     "vtd": a.value("dev")}),
-        ),
-    )?;
+    let m = ctx.client.map(&MapRequest {
+        backing: a.required("vdev")?.to_string(),
+        vadapter: a.required("vadapter")?.to_string(),
+        vtd: a.value("dev").map(str::to_string),
+    })?;
     Ok(format!("{} Available\n", m.vtd))
 }
 
@@ -56,12 +51,9 @@ pub(super) fn rmvdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         .value("vtd")
         .or(a.value("vdev"))
         .ok_or_else(|| CliError::Usage("Usage: rmvdev -vtd VTD | -vdev BACKING [-rmlv]".into()))?;
-    let m: Mapping = ctx
-        .client
-        .request("DELETE", &format!("/storage/mappings/{name}"), None)?;
+    let m = ctx.client.remove_mapping(name)?;
     if a.flag("rmlv") && m.kind == ivm_model::BackingKind::Lv {
-        ctx.client
-            .send("DELETE", &format!("/storage/disks/{}", m.backing), None)?;
+        ctx.client.remove_disk(&m.backing, false)?;
     }
     Ok(format!("{} deleted\n", m.vtd))
 }

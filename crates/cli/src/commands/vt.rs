@@ -62,21 +62,19 @@ pub(super) fn rmvt(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         },
         other => other,
     })?;
-    ctx.client
-        .send("DELETE", &format!("/partitions/{id}/console"), None)
-        .map_err(|e| match e {
-            CliError::Api {
-                status: 403,
-                message,
-            } => CliError::Exit {
-                code: exit::PERMISSION,
-                message,
-            },
-            CliError::Api { message, .. } => CliError::Exit {
-                code: exit::NOT_FOUND,
-                message,
-            },
-            other => other,
-        })?;
+    ctx.client.close_console(id).map_err(|e| match e {
+        CliError::Api {
+            status: 403,
+            message,
+        } => CliError::Exit {
+            code: exit::PERMISSION,
+            message,
+        },
+        CliError::Api { message, .. } => CliError::Exit {
+            code: exit::NOT_FOUND,
+            message,
+        },
+        other => other,
+    })?;
     Ok(String::new())
 }

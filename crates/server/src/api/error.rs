@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ivm_rules::RuleError;
+use ivm_rules::RefusalKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -110,29 +110,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::UserExists(_) => StatusCode::CONFLICT,
             ServiceError::Forbidden => StatusCode::FORBIDDEN,
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ServiceError::Rule(r) => match r {
-                RuleError::NoSuch { .. } => StatusCode::NOT_FOUND,
-                RuleError::InUse { .. }
-                | RuleError::StorageNameInUse { .. }
-                | RuleError::NotSettled { .. }
-                | RuleError::NoVcpuPlugsLeft { .. }
-                | RuleError::Insufficient { .. }
-                | RuleError::NameInUse(_)
-                | RuleError::IdInUse(_)
-                | RuleError::NoFreeId(_)
-                | RuleError::MustBeInactive { .. }
-                | RuleError::NotWhileRunning(_) => StatusCode::CONFLICT,
-                _ => StatusCode::BAD_REQUEST,
+            ServiceError::Rule(r) => match r.kind() {
+                RefusalKind::NotFound => StatusCode::NOT_FOUND,
+                RefusalKind::Conflict | RefusalKind::NotRunning => StatusCode::CONFLICT,
+                RefusalKind::Invalid => StatusCode::BAD_REQUEST,
             },
             ServiceError::TooManyLogins { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::NotRunning(_) | ServiceError::Conflict(_) | ServiceError::ConsoleBusy => {
-                StatusCode::CONFLICT
-            }
+            ServiceError::ConsoleBusy | ServiceError::DeviceBusy { .. } => StatusCode::CONFLICT,
             ServiceError::Store(_) | ServiceError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let kind = match &e {
-            ServiceError::NotRunning(_) => Some("not_running"),
+            ServiceError::Rule(r) if r.kind() == RefusalKind::NotRunning => Some("not_running"),
             ServiceError::ConsoleBusy => Some("console_busy"),
             ServiceError::Host(_) => Some("host"),
             _ => None,

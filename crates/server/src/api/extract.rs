@@ -15,7 +15,7 @@ pub const SESSION_COOKIE: &str = "ivm_session";
 /// ivm user and role that is gets decided anew at every request, so a role changed or a user
 /// removed takes effect on open connections too.
 #[derive(Clone, Debug)]
-pub struct PeerIdentity(pub Result<(u32, Option<String>), String>);
+pub struct PeerIdentity(pub Result<(u32, Option<String>), crate::service::AuthError>);
 
 /// The token a request carries: `Authorization: Bearer` for scripts, the cookie for browsers.
 pub(crate) fn request_token(parts: &Parts) -> Option<String> {
@@ -55,9 +55,8 @@ pub(crate) async fn request_actor(parts: &mut Parts, state: &AppState) -> Result
         })
         .await;
     }
-    let token = request_token(parts).ok_or_else(|| {
-        ServiceError::Unauthorized("log in first: no session cookie or bearer token".into())
-    })?;
+    let token = request_token(parts)
+        .ok_or_else(|| ServiceError::Unauthorized(crate::service::AuthError::NoCredentials))?;
     blocking(state, move |svc| svc.authenticate(&token)).await
 }
 

@@ -119,8 +119,8 @@ pub async fn upload_media(
             )
         })?;
     if len == 0 {
-        return Err(ApiError::from(crate::service::ServiceError::Invalid(
-            "an empty upload is no optical media; send the ISO image as the request body".into(),
+        return Err(ApiError::from(crate::service::ServiceError::from(
+            ivm_rules::RuleError::Upload(ivm_rules::UploadRefusal::Empty),
         )));
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(4);

@@ -3,42 +3,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ivm_model::{Role, User};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use ivm_model::{NewUser, PasswordChange, RoleChange, User};
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
-
-/// A user to create.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    /// Login name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Initial password.
-    pub password: String,
-}
-
-/// A role change.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleChange {
-    /// New role.
-    pub role: Role,
-}
-
-/// A new password.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    /// New password, 8 to 128 characters.
-    pub password: String,
-}
 
 /// Every user (View/Modify only).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",

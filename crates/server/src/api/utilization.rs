@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use axum::Json;
-use ivm_model::{UtilConfig, UtilPoint, UtilSample};
+use ivm_model::{RateChange, UtilConfig, UtilPoint, UtilSample};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiQuery};
@@ -31,14 +31,6 @@ pub struct RangeQuery {
     from_ms: Option<i64>,
     /// To (default: now).
     to_ms: Option<i64>,
-}
-
-/// A new sample rate.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RateChange {
-    /// Seconds between samples: 0, 30, 60, 300, 1800, 3600, 7200 or 14400.
-    pub sample_rate: u32,
 }
 
 /// Utilization samples of running partitions (`lslparutil`), newest first.

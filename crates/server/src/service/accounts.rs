@@ -32,9 +32,7 @@ impl Service {
         match accounts::account(Path::new("/"), name) {
             None => accounts::create_login(name, shell).map_err(host("create"))?,
             Some(a) if !a.is_ivm() => {
-                return Err(ServiceError::Conflict(format!(
-                    "the host already has a Unix account {name} that ivm did not make; remove or rename it, or choose another user name"
-                )))
+                return Err(ivm_rules::RuleError::ForeignAccount { name: name.clone() }.into())
             }
             Some(a) if a.shell != shell.to_string_lossy() => {
                 accounts::set_shell(name, shell).map_err(host("set the shell of"))?
@@ -117,9 +115,7 @@ impl Service {
             return Err(ServiceError::NoSuchUser(name.into()));
         }
         if self.login_shell.is_none() {
-            return Err(ServiceError::Conflict(
-                "ivm keeps no login accounts on this host (unix_accounts = false in ivm.toml), so there are no SSH keys to manage".into(),
-            ));
+            return Err(ivm_rules::RuleError::NoLoginAccounts.into());
         }
         Ok(())
     }

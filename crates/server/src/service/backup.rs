@@ -55,7 +55,7 @@ impl Service {
             .collect();
         self.task(actor, "clear partition configuration", "profiles", |tx| {
             let parts = tx.partitions()?;
-            let active: Vec<&str> = parts
+            let active: Vec<String> = parts
                 .iter()
                 .filter(|p| !p.is_management())
                 .filter(|p| {
@@ -64,13 +64,10 @@ impl Service {
                         PartitionState::NotActivated | PartitionState::Error
                     )
                 })
-                .map(|p| p.name.as_str())
+                .map(|p| p.name.clone())
                 .collect();
             if !active.is_empty() {
-                return Err(ServiceError::Conflict(format!(
-                    "partitions {} are active; shut them down first (chsysstate -o shutdown)",
-                    active.join(", ")
-                )));
+                return Err(ivm_rules::RuleError::PartitionsActive { names: active }.into());
             }
             for o in tx.optical_devices()? {
                 tx.delete_optical(&o.vtd)?;

@@ -27,10 +27,11 @@ impl Service {
     pub fn open_console(&self, _actor: &Actor, id: u32) -> Result<ConsoleLease, ServiceError> {
         let p = self.partition(id)?;
         let live = self.runtime()?.get(id).ok_or_else(|| {
-            ServiceError::NotRunning(format!(
-                "partition {} is {}: its virtual terminal exists while it runs",
-                p.name, p.state
-            ))
+            ServiceError::from(ivm_rules::RuleError::NotRunning {
+                name: p.name.clone(),
+                state: p.state,
+                why: ": its virtual terminal exists while it runs",
+            })
         })?;
         let (session, closed) = live.claim_console().ok_or(ServiceError::ConsoleBusy)?;
         Ok(ConsoleLease {

@@ -105,10 +105,10 @@ impl Service {
                 if let Some(live) = live_of(cur.lpar_id).filter(|_| !cur.is_management()) {
                     let limits = match tx.run(cur.lpar_id)? {
                         Some(r) if r.pending.is_some() => {
-                            return Err(ServiceError::Conflict(format!(
-                                "an earlier change of partition {} was interrupted and could not be undone (the daemon's log says why); shut the partition down and activate it again",
-                                cur.name
-                            )))
+                            return Err(ivm_rules::RuleError::InterruptedChange {
+                                name: cur.name.clone(),
+                            }
+                            .into())
                         }
                         Some(r) => r.limits,
                         // A partition started by an older ivm: its profile is what it was

@@ -22,17 +22,8 @@ pub enum ServiceError {
     #[error("HSCL350B The user does not have the appropriate authority.")]
     Forbidden,
     /// No valid credentials.
-    #[error("{0}")]
-    Unauthorized(String),
-    /// A request that is malformed in a way the rules do not cover.
-    #[error("{0}")]
-    Invalid(String),
-    /// The partition must be running for this.
-    #[error("{0}")]
-    NotRunning(String),
-    /// The request conflicts with the partition's state.
-    #[error("{0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
     /// Too many failed logins from this address or for this user: wait before trying again.
     #[error("too many failed logins; try again in {retry_after_secs} s")]
     TooManyLogins {
@@ -45,9 +36,57 @@ pub enum ServiceError {
     /// The host could not carry the request out; the cause is kept.
     #[error(transparent)]
     Host(#[from] crate::runtime::HostError),
+    /// A whole disk the host holds open (mounted, in a volume group) cannot go to a partition.
+    #[error("{what} ({}) cannot be opened for the partition: {source}; is the host using it?", path.display())]
+    DeviceBusy {
+        /// The disk's ivm name.
+        what: String,
+        /// Its device.
+        path: std::path::PathBuf,
+        /// What the kernel said.
+        source: std::io::Error,
+    },
     /// The store failed.
     #[error("the configuration store could not complete the request and nothing was changed; retry, and if it fails again check the disk of the data directory and the daemon's log")]
     Store(#[source] StoreError),
+}
+
+/// Why a caller could not be identified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Neither a session cookie nor a bearer token.
+    #[error("log in first: no session cookie or bearer token")]
+    NoCredentials,
+    /// A wrong user name or password (which of the two is not said).
+    #[error("invalid user name or password")]
+    BadLogin,
+    /// A session that ended or a token that was never issued.
+    #[error("the session has expired or is not valid; log in again")]
+    SessionExpired,
+    /// The Unix socket's peer credentials could not be read.
+    #[error("cannot read the peer's credentials: {cause}")]
+    NoPeerCredentials {
+        /// What the kernel or the lookup said.
+        cause: String,
+    },
+    /// A Unix socket peer whose UID has no account name.
+    #[error("Unix user {uid} has no name")]
+    NamelessUnixUser {
+        /// The peer's UID.
+        uid: u32,
+    },
+    /// A Unix account that shares an ivm user's name but is not ivm's login account.
+    #[error("Unix user {name} is not an ivm login account")]
+    NotALoginAccount {
+        /// The account.
+        name: String,
+    },
+    /// A Unix account with no ivm user of its name.
+    #[error("Unix user {name} has no ivm account")]
+    NoIvmUser {
+        /// The account.
+        name: String,
+    },
 }
 
 impl From<StoreError> for ServiceError {

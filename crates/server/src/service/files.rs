@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use ivm_rules::RuleError;
+
 use super::ServiceError;
 
 /// Resolves `given` (a name inside `dir`, or an absolute path) to the canonical path of a
@@ -22,11 +24,11 @@ pub(super) fn confine(dir: &Path, attr: &str, given: &str) -> Result<String, Ser
         dir.join(given)
     };
     let outside = || {
-        ServiceError::Invalid(format!(
-            "{attr}={given} is not in {}: ivm loads boot files only from that directory; \
-             copy the file there (as root) and name it relative to it",
-            dir.display()
-        ))
+        ServiceError::from(RuleError::BootFileOutside {
+            attr: attr.to_string(),
+            given: given.to_string(),
+            dir: dir.display().to_string(),
+        })
     };
     // Resolving every link first means a link inside the directory that points out of it is
     // judged by where it points.
@@ -34,23 +36,32 @@ pub(super) fn confine(dir: &Path, attr: &str, given: &str) -> Result<String, Ser
         Ok(p) => p,
         Err(_) if !candidate.starts_with(&dir) => return Err(outside()),
         Err(_) => {
-            return Err(ServiceError::Invalid(format!(
-                "{attr}={given} does not exist in {}",
-                dir.display()
-            )))
+            return Err(RuleError::NoSuchFile {
+                attr: attr.to_string(),
+                given: given.to_string(),
+                dir: dir.display().to_string(),
+            }
+            .into())
         }
     };
     if !real.starts_with(&dir) {
         return Err(outside());
     }
     if !real.is_file() {
-        return Err(ServiceError::Invalid(format!(
-            "{attr}={given} is not a regular file"
-        )));
+        return Err(not_plain(attr, given, "a regular file"));
     }
     real.into_os_string()
         .into_string()
-        .map_err(|_| ServiceError::Invalid(format!("{attr}={given} is not valid UTF-8")))
+        .map_err(|_| not_plain(attr, given, "valid UTF-8"))
+}
+
+fn not_plain(attr: &str, given: &str, what: &'static str) -> ServiceError {
+    RuleError::NotAPlainFile {
+        attr: attr.to_string(),
+        given: given.to_string(),
+        what,
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -66,13 +66,14 @@ impl Service {
                     return Err(RuleError::ManagementPartition("activated: it always runs").into());
                 }
                 if p.state.is_active() {
-                    return Err(ServiceError::Conflict(format!(
-                        "partition {} is already {}",
-                        p.name, p.state
-                    )));
+                    return Err(RuleError::AlreadyActive {
+                        name: p.name.clone(),
+                        state: p.state,
+                    }
+                    .into());
                 }
                 tx.set_partition_state(id, PartitionState::Starting, refcode::STARTING, now_ms())?;
-                Ok(p)
+                Ok::<_, ServiceError>(p)
             })?;
             // Checked again at each activation (the directory's contents may have changed),
             // after the reservation and outside it: the check reads the host.
@@ -274,10 +275,11 @@ impl Service {
                 return Err(RuleError::ManagementPartition("shut down").into());
             }
             let live = rt.get(id).ok_or_else(|| {
-                ServiceError::NotRunning(format!(
-                    "partition {} is {}; only a running partition can be shut down",
-                    p.name, p.state
-                ))
+                ServiceError::from(RuleError::NotRunning {
+                    name: p.name.clone(),
+                    state: p.state,
+                    why: "; only a running partition can be shut down",
+                })
             })?;
             // One host change to a partition at a time: a live change under way finishes (or
             // is undone) before the partition goes down.

@@ -12,6 +12,8 @@ use ivm_qemu::LaunchOptical;
 use ivm_storage::Library;
 use ivm_store::DiskState;
 
+use ivm_rules::{RuleError, UploadRefusal};
+
 use super::pooldriver::PoolDriver;
 use super::steps::{self, step};
 use super::storage::host;
@@ -153,10 +155,11 @@ impl Service {
                 }
                 (None, Some(s)) => (None, s),
                 _ => {
-                    return Err(ServiceError::Invalid(
-                        "give either -file (an ISO to copy) or -size (blank media), not both"
-                            .into(),
-                    ))
+                    return Err(ivm_rules::RuleError::Exclusive {
+                        either: "-file (an ISO to copy)",
+                        or: "-size (blank media)",
+                    }
+                    .into())
                 }
             };
             let (m, lib) = self.reserve_media(&spec.name, size_mb, access)?;
@@ -196,11 +199,12 @@ impl Service {
             }
         }
         let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        Err(ServiceError::Invalid(format!(
-            "file {given} is not a regular file in a directory ivm manages ({}); copy it to {} or upload it (POST /api/v1/storage/media/NAME)",
-            names.join(", "),
-            self.boot_dir.display()
-        )))
+        Err(RuleError::MediaSourceOutside {
+            given: given.to_string(),
+            dirs: names.join(", "),
+            boot_dir: self.boot_dir.display().to_string(),
+        }
+        .into())
     }
 
     /// Reserves room in the library for a medium being made.
@@ -256,15 +260,10 @@ impl Service {
                 let mut up = lib.begin(&m.name).map_err(host)?;
                 let mut last = 0;
                 while let Some(chunk) = chunks() {
-                    let chunk = chunk.map_err(|e| {
-                        ServiceError::Invalid(format!(
-                            "the upload broke off: {e}; nothing was kept"
-                        ))
-                    })?;
+                    let chunk = chunk
+                        .map_err(|cause| RuleError::Upload(UploadRefusal::BrokeOff { cause }))?;
                     if up.written + chunk.len() as u64 > len {
-                        return Err(ServiceError::Invalid(format!(
-                            "more than the announced {len} bytes arrived; nothing was kept"
-                        )));
+                        return Err(RuleError::Upload(UploadRefusal::TooLong { len }).into());
                     }
                     up.write(&chunk).map_err(host)?;
                     let pct = (up.written * 100 / len.max(1)) as u8;
@@ -273,8 +272,19 @@ impl Service {
                         progress(pct);
                     }
                 }
-                up.finish(len)
-                    .map_err(|e| ServiceError::Invalid(e.to_string()))
+                up.finish(len).map_err(|e| match e {
+                    ivm_storage::FileError::Short {
+                        path,
+                        expected,
+                        written,
+                    } => RuleError::Upload(UploadRefusal::Short {
+                        path: path.display().to_string(),
+                        expected,
+                        written,
+                    })
+                    .into(),
+                    other => host(other),
+                })
             })();
             self.settle_media(&m, &lib, made)?;
             Ok((m.clone(), m.name.clone()))
@@ -291,9 +301,10 @@ impl Service {
         let _held = self.storage_lock();
         self.logged(actor, "change optical media", name, || {
             if change.access.is_none() && change.new_name.is_none() {
-                return Err(ServiceError::Invalid(
-                    "nothing to change: give -access ro|rw or -mv NEW".into(),
-                ));
+                return Err(ivm_rules::RuleError::NothingToChange {
+                    give: "-access ro|rw or -mv NEW",
+                }
+                .into());
             }
             let check = |tx: &ivm_store::Tx| {
                 Ok::<_, ServiceError>(ivm_rules::change_media(
@@ -425,10 +436,10 @@ impl Service {
                 let media = tx.media_with_state()?;
                 if let Some((_, state)) = media.iter().find(|(m, _)| m.name == req.media) {
                     if *state != DiskState::Ready {
-                        return Err(ServiceError::Conflict(format!(
-                            "optical media {} is still being made or removed",
-                            req.media
-                        )));
+                        return Err(ivm_rules::RuleError::MediaBusy {
+                            name: req.media.clone(),
+                        }
+                        .into());
                     }
                 }
                 let media: Vec<OpticalMedia> = media.into_iter().map(|(m, _)| m).collect();

@@ -92,10 +92,7 @@ impl Service {
         self.task(actor, "create shared memory pool", "mempool", |tx| {
             let sys = self.system_in(tx)?;
             if sys.mem_pool.is_some() {
-                return Err(ServiceError::Conflict(
-                    "a shared memory pool exists already; change it with chhwres -r mempool -o s"
-                        .into(),
-                ));
+                return Err(ivm_rules::RuleError::MemPoolExists.into());
             }
             let pools = tx.pools()?;
             let default = pools.iter().find(|p| p.default).map(|p| p.name.clone());

@@ -32,7 +32,7 @@ use ivm_store::{Store, StoreError};
 use crate::runtime::Runtime;
 
 pub use console::ConsoleLease;
-pub use error::ServiceError;
+pub use error::{AuthError, ServiceError};
 pub use users::SESSION_IDLE_TIMEOUT_MS;
 
 /// Who is asking: an ivm user and the role it holds.

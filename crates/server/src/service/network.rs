@@ -133,17 +133,18 @@ impl Service {
             _ => {
                 let port = ivm_qemu::launch::nic_port(slot);
                 if !ivm_qemu::vm::has_device(q, &port).map_err(qmp)? {
-                    return Err(ServiceError::Conflict(format!(
-                        "slot {slot} has no PCI Express port in the running partition (a partition gets ports for its first {} adapter slots at activation); use one of those, or add the adapter while it is not running",
-                        ivm_rules::MAX_PORTED_SLOTS
-                    )));
+                    return Err(ivm_rules::RuleError::NoPortInSlot {
+                        slot,
+                        ported: ivm_rules::MAX_PORTED_SLOTS as u32,
+                    }
+                    .into());
                 }
                 let a = p
                     .eth
                     .virtual_eth_adapters
                     .iter()
                     .find(|a| a.slot_num == slot)
-                    .ok_or_else(|| ServiceError::Invalid(format!("no adapter in slot {slot}")))?;
+                    .ok_or(ivm_rules::RuleError::NoAdapterInSlot { slot })?;
                 let prefix = &rt.env.net_prefix;
                 let bridge = bridge_name(prefix, a.port_vlan_id);
                 let tap = tap_name(prefix, p.lpar_id, slot);

@@ -157,19 +157,7 @@ impl Service {
                 .partition(id)?
                 .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
             ivm_rules::check_delete(&p)?;
-            let mapped: Vec<String> = tx
-                .mappings()?
-                .into_iter()
-                .filter(|m| m.lpar_id == id)
-                .map(|m| m.vtd)
-                .collect();
-            if !mapped.is_empty() {
-                return Err(ServiceError::Conflict(format!(
-                    "partition {} has virtual target devices {}; remove them first (rmvdev -vtd NAME)",
-                    p.name,
-                    mapped.join(", ")
-                )));
-            }
+            ivm_rules::check_no_mappings(&p, &tx.mappings()?)?;
             tx.delete_partition(id)?;
             Ok(((), target(&p)))
         })?;

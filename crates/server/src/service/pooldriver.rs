@@ -48,9 +48,7 @@ impl PoolDriver {
                 if !lvm::device_mapper_available() {
                     // A limit of this host, not a failure: refused like any other request
                     // that cannot be met.
-                    return Err(ServiceError::Conflict(format!(
-                        "volume group {vg} cannot hold logical volumes here: this host's kernel has no device-mapper; use a file pool"
-                    )));
+                    return Err(ivm_rules::RuleError::NoDeviceMapper { vg: vg.clone() }.into());
                 }
                 lvm::create_lv(vg, name, size_mb).map_err(host)
             }

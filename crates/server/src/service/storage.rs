@@ -180,10 +180,11 @@ impl Service {
             self.check_pool_dir(&pool.path)?;
             let dir = Path::new(&pool.path);
             if dir.exists() && !dir.is_dir() {
-                return Err(ServiceError::Invalid(format!(
-                    "{} is not a directory",
-                    pool.path
-                )));
+                return Err(ivm_rules::RuleError::PoolPath {
+                    path: pool.path.clone(),
+                    what: "a directory".into(),
+                }
+                .into());
             }
             let existed = dir.exists();
             let fp = FilePool::new(&pool.path);
@@ -239,9 +240,11 @@ impl Service {
     ) -> Result<StoragePool, ServiceError> {
         self.logged(actor, "create storage pool", &spec.name, || {
             if !spec.path.is_empty() {
-                return Err(ServiceError::Invalid(
-                    "give either -sp PARENT or -path DIR, not both".into(),
-                ));
+                return Err(ivm_rules::RuleError::Exclusive {
+                    either: "-sp PARENT",
+                    or: "-path DIR",
+                }
+                .into());
             }
             let mount = self.data_dir.join("pools").join(&spec.name);
             let (pool, lv) = self.store.write(|tx| {
@@ -321,7 +324,11 @@ impl Service {
         })?;
         for part in rest.iter().rev() {
             if part == ".." || part == "." {
-                return Err(ServiceError::Invalid(format!("{path} is not a plain path")));
+                return Err(ivm_rules::RuleError::PoolPath {
+                    path: path.to_string(),
+                    what: "a plain path".into(),
+                }
+                .into());
             }
             real.push(part);
         }
@@ -335,10 +342,14 @@ impl Service {
                 .iter()
                 .map(|r| r.display().to_string())
                 .collect();
-            return Err(ServiceError::Invalid(format!(
-                "{path} is not inside a directory ivm manages for pools ({}); add its parent to pool_dirs in ivm.toml",
-                roots.join(", ")
-            )));
+            return Err(ivm_rules::RuleError::PoolPath {
+                path: path.to_string(),
+                what: format!(
+                    "inside a directory ivm manages for pools ({}); add its parent to pool_dirs in ivm.toml",
+                    roots.join(", ")
+                ),
+            }
+            .into());
         }
         Ok(())
     }
@@ -353,11 +364,7 @@ impl Service {
                 let pools = tx.pools()?;
                 let pool = ivm_rules::pick_pool(&pools, Some(name))?.clone();
                 ivm_rules::check_pool_removal(&pool, &tx.disks()?)?;
-                if pool.default {
-                    return Err(ServiceError::Conflict(format!(
-                        "{name} is the default storage pool; make another pool the default first (chsp -default)"
-                    )));
-                }
+                ivm_rules::check_not_default(&pool)?;
                 let members: Vec<String> = tx
                     .pool_members()?
                     .into_iter()
@@ -503,10 +510,10 @@ impl Service {
                 let pools = tx.pools()?;
                 let pool = ivm_rules::pick_pool(&pools, Some(&req.name))?.clone();
                 if pool.kind != PoolKind::Lvpool {
-                    return Err(ServiceError::Invalid(format!(
-                        "{} is a file pool; physical volumes go into volume group pools",
-                        pool.name
-                    )));
+                    return Err(ivm_rules::RuleError::NotAVolumeGroupPool {
+                        pool: pool.name.clone(),
+                    }
+                    .into());
                 }
                 let hdisks = tx.hdisks()?;
                 let members = tx.pool_members()?;
@@ -524,10 +531,11 @@ impl Service {
                         })
                     })?;
                     if !add && !members.iter().any(|(m, p)| m == name && *p == pool.name) {
-                        return Err(ServiceError::Invalid(format!(
-                            "{name} is not in storage pool {}",
-                            pool.name
-                        )));
+                        return Err(ivm_rules::RuleError::NotInPool {
+                            hdisk: name.clone(),
+                            pool: pool.name.clone(),
+                        }
+                        .into());
                     }
                     devices.push((name.clone(), format!("/dev/{}", h.device)));
                 }
@@ -694,9 +702,10 @@ impl Service {
                 disk.name = new.clone();
             }
             if change.grow_mb.is_none() && change.new_name.is_none() {
-                return Err(ServiceError::Invalid(
-                    "nothing to change: give -size +N or -mv NEW".into(),
-                ));
+                return Err(ivm_rules::RuleError::NothingToChange {
+                    give: "-size +N or -mv NEW",
+                }
+                .into());
             }
             Ok((disk, name.to_string()))
         })
@@ -908,10 +917,9 @@ impl Service {
     /// Where a mapping's data lives on the host.
     fn backing_source(&self, tx: &ivm_store::Tx, m: &Mapping) -> Result<Source, ServiceError> {
         match m.kind {
-            BackingKind::Optical => Err(ServiceError::Invalid(format!(
-                "{} is an optical device; media load with loadopt",
-                m.vtd
-            ))),
+            BackingKind::Optical => {
+                Err(ivm_rules::RuleError::OpticalDevice { vtd: m.vtd.clone() }.into())
+            }
             BackingKind::Lv => {
                 let disks = tx.disks()?;
                 let disk = ivm_rules::find_disk(&disks, &m.backing)?;
@@ -932,10 +940,11 @@ impl Service {
                         })
                     })?;
                 if !h.present {
-                    return Err(ServiceError::Conflict(format!(
-                        "physical volume {} ({}) is not present; run cfgdev once it is attached",
-                        h.name, h.id
-                    )));
+                    return Err(ivm_rules::RuleError::NotPresent {
+                        name: h.name.clone(),
+                        id: h.id.clone(),
+                    }
+                    .into());
                 }
                 Ok(Source::Device(h))
             }
@@ -1044,11 +1053,13 @@ impl Service {
 }
 
 /// Refuses virtual disk commands on the media repository's backing device.
-fn not_the_repository(name: &str, instead: &str) -> Result<(), ServiceError> {
+fn not_the_repository(name: &str, instead: &'static str) -> Result<(), ServiceError> {
     if name == ivm_rules::REPOSITORY_BD {
-        return Err(ServiceError::Invalid(format!(
-            "{name} holds the virtual media library; use {instead}"
-        )));
+        return Err(ivm_rules::RuleError::RepositoryDevice {
+            name: name.to_string(),
+            instead,
+        }
+        .into());
     }
     Ok(())
 }
@@ -1056,9 +1067,10 @@ fn not_the_repository(name: &str, instead: &str) -> Result<(), ServiceError> {
 /// Refuses virtual disk commands on the logical volume that holds a file pool.
 fn not_a_pool_volume(pools: &[StoragePool], name: &str) -> Result<(), ServiceError> {
     if pools.iter().any(|p| p.name == name) {
-        return Err(ServiceError::Invalid(format!(
-            "{name} holds the file pool {name}; remove the pool with rmsp {name}"
-        )));
+        return Err(ivm_rules::RuleError::PoolVolume {
+            name: name.to_string(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -1097,11 +1109,10 @@ fn open_block(path: &Path, what: &str) -> Result<(std::fs::File, bool), ServiceE
         .custom_flags(libc::O_DIRECT | libc::O_EXCL)
         .open(path)
         .map(|f| (f, true))
-        .map_err(|e| {
-            ServiceError::Conflict(format!(
-                "{what} ({}) cannot be opened for the partition: {e}; is the host using it?",
-                path.display()
-            ))
+        .map_err(|source| ServiceError::DeviceBusy {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+            source,
         })
 }
 

@@ -3,10 +3,11 @@
 use ivm_model::{Role, User, PRIME_ADMIN};
 use ivm_store::{SessionRecord, StoreError, UserRecord};
 
-use super::{now_ms, Actor, Service, ServiceError};
+use super::{now_ms, Actor, AuthError, Service, ServiceError};
 use crate::auth::{
     hash_password, new_password, new_token, token_hash, unix_password_hash, verify_password,
 };
+use ivm_rules::RuleError;
 
 /// A browser session ends after this long without a request.
 pub const SESSION_IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
@@ -21,7 +22,7 @@ fn unknown_user_hash() -> &'static str {
 }
 
 fn bad_login() -> ServiceError {
-    ServiceError::Unauthorized("invalid user name or password".into())
+    ServiceError::Unauthorized(AuthError::BadLogin)
 }
 
 impl Service {
@@ -107,11 +108,7 @@ impl Service {
     pub fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
         let hash = token_hash(token);
         let now = now_ms();
-        let expired = || {
-            ServiceError::Unauthorized(
-                "the session has expired or is not valid; log in again".into(),
-            )
-        };
+        let expired = || ServiceError::Unauthorized(AuthError::SessionExpired);
         let (session, user) = self
             .store
             .read(|tx| {
@@ -193,11 +190,7 @@ impl Service {
         let name = match (uid, unix_name) {
             (0, _) => PRIME_ADMIN,
             (_, Some(n)) => n,
-            (_, None) => {
-                return Err(ServiceError::Unauthorized(format!(
-                    "Unix user {uid} has no name"
-                )))
-            }
+            (_, None) => return Err(AuthError::NamelessUnixUser { uid }.into()),
         };
         // Where ivm keeps login accounts, only those (and root) speak for an ivm user: a host
         // account that happens to share an ivm user's name is not that user.
@@ -205,13 +198,16 @@ impl Service {
             let ours = ivm_host::accounts::account(std::path::Path::new("/"), name)
                 .is_some_and(|a| a.is_ivm() && a.uid == uid);
             if !ours {
-                return Err(ServiceError::Unauthorized(format!(
-                    "Unix user {name} is not an ivm login account"
-                )));
+                return Err(AuthError::NotALoginAccount {
+                    name: name.to_string(),
+                }
+                .into());
             }
         }
         let rec = self.store.read(|tx| tx.user(name))?.ok_or_else(|| {
-            ServiceError::Unauthorized(format!("Unix user {name} has no ivm account"))
+            ServiceError::from(AuthError::NoIvmUser {
+                name: name.to_string(),
+            })
         })?;
         Ok(Actor {
             user: rec.user.name,
@@ -272,9 +268,7 @@ impl Service {
                 .user(name)?
                 .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;
             if name == PRIME_ADMIN && role != Role::ViewModify {
-                return Err(ServiceError::Invalid(
-                    "padmin is the prime administrator; its role cannot change".into(),
-                ));
+                return Err(RuleError::PrimeAdminRole.into());
             }
             rec.user.role = role;
             tx.put_user(&rec, now_ms())?;
@@ -289,9 +283,10 @@ impl Service {
         self.logged(actor, "delete user", name, || {
             self.store.write(|tx| {
                 if name == PRIME_ADMIN || name == actor.user {
-                    return Err(ServiceError::Invalid(format!(
-                        "user {name} cannot be deleted"
-                    )));
+                    return Err(RuleError::Undeletable {
+                        name: name.to_string(),
+                    }
+                    .into());
                 }
                 if !tx.delete_user(name)? {
                     return Err(ServiceError::NoSuchUser(name.into()));

@@ -45,9 +45,7 @@ impl Service {
         n: Option<u32>,
     ) -> Result<Vec<UtilSample>, ServiceError> {
         if from_ms > to_ms {
-            return Err(ServiceError::Invalid(
-                "the start of the time range is after its end".into(),
-            ));
+            return Err(ivm_rules::RuleError::ReversedTimeRange.into());
         }
         Ok(self.store.read(|tx| tx.util_samples(from_ms, to_ms, n))?)
     }
@@ -57,9 +55,7 @@ impl Service {
     /// counters start at zero) and its configuration then, or now if it has no sample yet.
     pub fn util_events(&self, from_ms: i64, to_ms: i64) -> Result<Vec<UtilSample>, ServiceError> {
         if from_ms > to_ms {
-            return Err(ServiceError::Invalid(
-                "the start of the time range is after its end".into(),
-            ));
+            return Err(ivm_rules::RuleError::ReversedTimeRange.into());
         }
         Ok(self.store.read(|tx| {
             let mut out = Vec::new();
