@@ -277,3 +277,49 @@ fn sampling_is_configured_and_metrics_need_a_login() {
         }
     });
 }
+
+/// Found while measuring: the sampler slept the old period before it read a new one, so a
+/// rate changed from the default 300 s showed only after five minutes, and a new daemon's
+/// first sample came one whole period after start.
+#[test]
+fn the_first_sample_is_taken_at_start_and_a_new_rate_applies_at_once() {
+    // The default rate (300 s): no util_sample_secs.
+    let d = Daemon::start("shutdown_delay_secs = 3\n");
+    let times = || -> Vec<i64> {
+        d.ok(&[
+            "lslparutil",
+            "-r",
+            "lpar",
+            "--filter",
+            "lpar_ids=1",
+            "-F",
+            "time_bin",
+        ])
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect()
+    };
+    common::eventually("a sample at start", Duration::from_secs(20), || {
+        !times().is_empty()
+    });
+    assert_eq!(times().len(), 1, "one sample at start");
+    assert_eq!(d.ok(&["chlparutil", "-r", "config", "-s", "30"]), "");
+    let changed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // The old sampler would wait out the 300 s it was sleeping; the new rate's first sample
+    // comes one new period after the change.
+    common::eventually("a sample at the new rate", Duration::from_secs(75), || {
+        times().len() >= 2
+    });
+    let newest = times()[0];
+    println!(
+        "second sample {} ms after the change to 30 s",
+        newest - changed
+    );
+    assert!(
+        newest >= changed + 29_000,
+        "the new period starts at the change: {newest} vs {changed}"
+    );
+}

@@ -305,23 +305,6 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     if let Some(secs) = util_secs {
         svc.set_configured_sample_rate(secs)?;
     }
-    let util_svc = svc.clone();
-    std::thread::Builder::new()
-        .name("utilization".into())
-        .spawn(move || loop {
-            let rate = util_svc
-                .util_config()
-                .map(|c| c.sample_rate)
-                .unwrap_or(ivm_rules::DEFAULT_SAMPLE_RATE);
-            // Sampling stopped (rate 0): look again for a new rate every few seconds.
-            let wait = if rate == 0 { 5 } else { u64::from(rate) };
-            std::thread::sleep(Duration::from_secs(wait));
-            if rate > 0 {
-                if let Err(e) = util_svc.sample_utilization() {
-                    tracing::warn!(error = %e, "cannot take utilization samples");
-                }
-            }
-        })?;
     let logs_svc = svc.clone();
     let log_max = settings_log_max * 1024;
     std::thread::Builder::new()
@@ -335,6 +318,11 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     let booted = first_start_since_boot(&cfg.data_dir);
     let resume_svc = svc.clone();
     tokio::task::spawn_blocking(move || resume_svc.resume_runtime(booted)).await??;
+    // After the partitions are adopted: the first sample, taken at once, has them.
+    let util_svc = svc.clone();
+    std::thread::Builder::new()
+        .name("utilization".into())
+        .spawn(move || util_svc.run_sampler())?;
     let app = api::router(svc.clone()).layer(TraceLayer::new_for_http());
 
     let _ = rustls::crypto::ring::default_provider().install_default();

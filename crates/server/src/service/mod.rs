@@ -20,6 +20,7 @@ mod storage;
 mod tasks;
 mod users;
 mod utilization;
+mod wake;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -86,6 +87,8 @@ pub struct Service {
     login_shell: Option<std::path::PathBuf>,
     /// Each running partition's last utilization sample: when, and its cycle counters.
     util_prev: Mutex<std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>>,
+    /// Wakes the utilization sampler when the sample rate changes.
+    sampler_wake: wake::Wake,
     /// Time per activation phase since start, for `/metrics`.
     activation_phases: crate::timing::PhaseStats,
     /// Failed logins by address and user, for the back-off.
@@ -133,6 +136,7 @@ impl Service {
             storage_lock: Mutex::default(),
             login_shell: None,
             util_prev: Mutex::default(),
+            sampler_wake: wake::Wake::default(),
             activation_phases: Default::default(),
             logins: Default::default(),
             boot_dir,

@@ -2,6 +2,8 @@
 //! time, entitlement and memory become a sample with cumulative cycle counters (the rules say
 //! how); samples older than the maximum age go. Also the Prometheus metrics.
 
+use std::time::Duration;
+
 use ivm_model::{UtilConfig, UtilSample};
 
 use super::{now_ms, Actor, Service, ServiceError};
@@ -26,6 +28,34 @@ impl Service {
             tx.put_util_config(&c)?;
             Ok((c, format!("every {rate} s")))
         })
+        .inspect(|_| self.sampler_wake.notify())
+    }
+
+    /// The utilization sampler's loop (its own thread): a sample at start, then one every
+    /// sample period; a changed rate takes effect at once and a rate of 0 stops sampling
+    /// until a rate is set again.
+    pub fn run_sampler(&self) {
+        let rate = || {
+            self.util_config()
+                .map(|c| c.sample_rate)
+                .unwrap_or(ivm_rules::DEFAULT_SAMPLE_RATE)
+        };
+        let period = |rate: u32| (rate > 0).then(|| Duration::from_secs(u64::from(rate)));
+        // The count is read before the rate: a change in between wakes the wait at once.
+        let mut seen = self.sampler_wake.seen();
+        let mut current = rate();
+        loop {
+            if current > 0 {
+                if let Err(e) = self.sample_utilization() {
+                    tracing::warn!(error = %e, "cannot take utilization samples");
+                }
+            }
+            // Woken by a change, the new period starts then: its first sample is one period on.
+            while self.sampler_wake.wait(seen, period(current)) {
+                seen = self.sampler_wake.seen();
+                current = rate();
+            }
+        }
     }
 
     /// The sample period `ivm.toml` sets (`util_sample_secs`, any number of seconds: for tests
