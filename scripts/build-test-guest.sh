@@ -7,7 +7,9 @@
 #   IVM-TEST-GUEST READY cpus=N mem_kb=M
 # on the serial console and runs a shell there. `guest-status` prints
 # `cpus=N mem_kb=M disks=sda:SECTORS,... cdroms=sr0:SECTORS,... boot=kernel|disk|cd nics=eth0:MAC,...`
-# again. `ivm.ip=eth0:10.0.0.2/24` on the kernel command line sets an adapter's address, and a
+# again. The QEMU guest agent (Debian's qemu-ga) runs on its virtio-serial port when
+# `ivm.agent` is on the kernel command line. `ivm.stock` on the kernel command line: nothing onlines hot-added CPUs or memory, as
+# in a stock distribution. `ivm.ip=eth0:10.0.0.2/24` on the kernel command line sets an adapter's address, and a
 # guest with an address runs a TCP echo responder on port 7 (busybox nc).
 #
 # Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX); guest.iso: the same
@@ -39,7 +41,7 @@ fi
 [ -n "$kernel_pkg" ] || { echo "cannot resolve linux-image-cloud-amd64 from the package lists" >&2; exit 1; }
 # apt's sandbox user cannot write into a private temp dir; this directory is ours alone.
 chmod 0755 "$work"
-apt-get download -q "$kernel_pkg" busybox-static 2>&1 | grep -v "unsandboxed" || true
+apt-get download -q "$kernel_pkg" busybox-static qemu-guest-agent 2>&1 | grep -v "unsandboxed" || true
 mkdir pkg
 for deb in ./*.deb; do dpkg-deb -x "$deb" pkg; done
 version=$(ls pkg/lib/modules)
@@ -47,9 +49,23 @@ version=$(ls pkg/lib/modules)
 root=$work/initramfs
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,var/log,var/run,etc/acpi/PWRF,lib/modules/"$version"}
 cp pkg/bin/busybox "$root/bin/busybox"
+# Debian's QEMU guest agent, with the libraries it loads (the host's: the same Debian release).
+cp pkg/usr/sbin/qemu-ga "$root/usr/sbin/qemu-ga"
+mkdir -p "$root/lib64" "$root/lib/x86_64-linux-gnu"
+ldd pkg/usr/sbin/qemu-ga | awk '/=>/ {print $3}' | while read -r lib; do
+    cp -L "$lib" "$root/lib/x86_64-linux-gnu/"
+done
+cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+# The agent's guest-shutdown runs /sbin/shutdown, which busybox does not have.
+cat > "$root/sbin/shutdown" <<'SH'
+#!/bin/sh
+echo "IVM-TEST-GUEST agent shutdown: powering off" > /dev/console
+case " $* " in *" -r "*) reboot -f ;; *) poweroff -f ;; esac
+SH
+chmod +x "$root/sbin/shutdown"
 # Copy the drivers /init loads and everything they depend on, per the full tree's modules.dep.
 depmod -b pkg "$version"
-wanted="virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio_mem virtio_balloon evdev button"
+wanted="virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio_mem virtio_balloon virtio_console evdev button"
 for m in $wanted; do
     line=$(grep -E "(^|/)$m\.ko:" pkg/lib/modules/"$version"/modules.dep) || { echo "module $m not found" >&2; exit 1; }
     for f in ${line%%:*} ${line#*:}; do
@@ -107,18 +123,44 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-for m in virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio_mem virtio_balloon evdev button; do
+for m in virtio_pci virtio_blk virtio_net virtio_scsi sd_mod sr_mod isofs virtio_mem virtio_balloon virtio_console evdev button; do
     modprobe "$m" || echo "IVM-TEST-GUEST cannot load $m"
 done
-# Hot-added memory comes online movable, so it can be removed again.
-echo online_movable > /sys/devices/system/memory/auto_online_blocks 2>/dev/null
-uevent /bin/ivm-hotplug &
+# ivm.stock on the kernel command line makes the guest behave as a stock distribution does:
+# nothing onlines hot-added CPUs or memory (Debian's kernel leaves both offline).
+stock=; grep -qw ivm.stock /proc/cmdline && stock=1
+if [ -z "$stock" ]; then
+    # Hot-added memory comes online movable, so it can be removed again.
+    echo online_movable > /sys/devices/system/memory/auto_online_blocks 2>/dev/null
+    uevent /bin/ivm-hotplug &
+else
+    echo offline > /sys/devices/system/memory/auto_online_blocks 2>/dev/null
+fi
 online_all() {
+    [ -n "$stock" ] && return 0
     for f in /sys/devices/system/cpu/cpu*/online /sys/devices/system/memory/memory*/online; do
         [ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 > "$f" 2>/dev/null
     done
 }
 online_all
+# The guest agent on its virtio-serial port when ivm.agent is on the command line. Not by
+# default: under TCG the agent's start-up code fills QEMU 10's translation buffer, after which
+# a vCPU hot-plug aborts QEMU (tcg_region_initial_alloc), and most tests plug vCPUs.
+if grep -qw ivm.agent /proc/cmdline; then
+    n=0; port=
+    while [ -z "$port" ] && [ $n -lt 50 ]; do
+        for f in /sys/class/virtio-ports/vport*/name; do
+            d=${f%/name}
+            [ -f "$f" ] && [ "$(cat "$f")" = org.qemu.guest_agent.0 ] && port=/dev/${d##*/}
+        done
+        [ -n "$port" ] || { sleep 0.1; n=$((n + 1)); }
+    done
+    if [ -n "$port" ]; then
+        /usr/sbin/qemu-ga -m virtio-serial -p "$port" -d -f /run/qemu-ga.pid
+    else
+        echo "IVM-TEST-GUEST no guest agent port"
+    fi
+fi
 # acpid reads the input devices present when it starts: wait (up to 10 s) for the power
 # button's event device before starting it, so a shutdown request after READY is never lost.
 power_button_ready() {

@@ -89,15 +89,33 @@ pub fn lpar(p: &Partition, serial: &str, now_ms: i64) -> Record {
             "virtual_eth_mac_base_value",
             p.eth.virtual_eth_mac_base_value.clone(),
         ),
-        ("rmc_ipaddr", String::new()),
+        (
+            "rmc_ipaddr",
+            p.run
+                .as_ref()
+                .and_then(|r| r.rmc_ipaddr.clone())
+                .unwrap_or_default(),
+        ),
+        ("rmc_state", rmc_state(p).to_string()),
         ("shared_proc_pool_util_auth", "0".into()),
         ("redundant_err_path_reporting", "0".into()),
         ("ref_code", p.ref_code.clone()),
     ]
 }
 
+/// The RMC connection as HMC prints it: the management partition is ivm itself; a client's
+/// is its guest agent while it runs.
+fn rmc_state(p: &Partition) -> ivm_model::RmcState {
+    match &p.run {
+        _ if p.is_management() => ivm_model::RmcState::Active,
+        Some(r) => r.rmc_state,
+        None => ivm_model::RmcState::Inactive,
+    }
+}
+
 /// `lssyscfg -r lpar` attributes printed only when `-F` names them.
 pub const LPAR_EXTRAS: &[&str] = &[
+    "rmc_state",
     "shared_proc_pool_util_auth",
     "redundant_err_path_reporting",
     "ref_code",

@@ -65,9 +65,13 @@ impl Client {
         self.get(&format!("/partitions/{id}"))
     }
 
-    /// `PATCH /partitions/{id}`.
-    pub fn change_partition(&self, id: u32, change: &PartitionChange) -> Result<()> {
-        self.send("PATCH", &format!("/partitions/{id}"), Some(change))
+    /// `PATCH /partitions/{id}?force=`.
+    pub fn change_partition(&self, id: u32, change: &PartitionChange, force: bool) -> Result<()> {
+        self.send(
+            "PATCH",
+            &format!("/partitions/{id}?force={force}"),
+            Some(change),
+        )
     }
 
     /// `DELETE /partitions/{id}?vioscfg=&vdisk=`.

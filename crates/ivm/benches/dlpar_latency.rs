@@ -25,7 +25,7 @@ fn ms(d: Duration) -> f64 {
 /// Runs `chhwres` and returns the time from its return to the guest's next change line.
 fn timed(d: &Daemon, con: &mut Console, args: &[&str]) -> Duration {
     con.skip_seen();
-    let mut argv = vec!["chhwres"];
+    let mut argv = vec!["chhwres", "--force"];
     argv.extend_from_slice(args);
     argv.extend_from_slice(&["--id", "2"]);
     d.ok(&argv);

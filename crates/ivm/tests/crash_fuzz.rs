@@ -200,13 +200,14 @@ async fn client(n: usize, load: Arc<Load>) {
             }
             s
         } else {
-            // DLPAR on a running partition: units, or memory within its range.
+            // DLPAR on a running partition: units, or memory within its range (forced: the
+            // test guest runs no agent and onlines hot-added memory itself).
             let id = *running.choose(&mut rng).unwrap();
             let body = if rng.gen_bool(0.5) {
                 json!({"op": "s", "proc_units": rng.gen_range(1..=9) as f64 / 10.0})
             } else {
                 let mem = [256, 384, 512][rng.gen_range(0..3)];
-                json!({"op": "s", "mem": mem})
+                json!({"op": "s", "mem": mem, "force": true})
             };
             let r = http
                 .post(format!("{base}/partitions/{id}/dlpar"))

@@ -67,7 +67,7 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
 
     // DLPAR: processors and memory, seen by the guest and by lshwres.
     assert_eq!(
-        d.ok(&["chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1"]),
+        d.ok(&["chhwres", "--force", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1"]),
         ""
     );
     eventually(
@@ -92,7 +92,9 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
         ),
         "2,2"
     );
-    d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "128"]);
+    d.ok(&[
+        "chhwres", "--force", "-r", "mem", "-o", "a", "--id", "2", "-q", "128",
+    ]);
     let (_, mem1) = con.status();
     assert_eq!(mem1 - mem0, 128 * 1024, "guest memory grew by 128 MB");
     assert_eq!(
@@ -114,6 +116,7 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
     );
     d.ok(&[
         "chhwres",
+        "--force",
         "-r",
         "proc",
         "-o",
@@ -141,13 +144,15 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
         "0.5"
     );
     // Beyond max is refused and changes nothing.
-    let e = d.fails(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "256"]);
+    let e = d.fails(&[
+        "chhwres", "--force", "-r", "mem", "-o", "a", "--id", "2", "-q", "256",
+    ]);
     assert_eq!(
         e,
         "desired_mem=640 is outside the running partition's range 256 to 512\n"
     );
     let e = d.fails(&[
-        "chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1",
+        "chhwres", "--force", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1",
     ]);
     assert!(
         e.contains("desired_procs=3 is outside the running partition's range 1 to 2"),
@@ -165,7 +170,14 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
         || con.status() == (1, mem0),
     );
     // chsyscfg on a running partition is DLPAR too; memory max cannot change while it runs.
-    d.ok(&["chsyscfg", "-r", "prof", "-i", "name=lp1,desired_mem=512"]);
+    d.ok(&[
+        "chsyscfg",
+        "--force",
+        "-r",
+        "prof",
+        "-i",
+        "name=lp1,desired_mem=512",
+    ]);
     assert_eq!(con.status().1 - mem0, 256 * 1024);
     let e = d.fails(&["chsyscfg", "-r", "prof", "-i", "name=lp1,max_mem=1024"]);
     assert_eq!(
@@ -189,7 +201,7 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
         ],
     );
     d.ok(&[
-        "chhwres", "-r", "mem", "-o", "m", "--id", "2", "--tid", "1", "-q", "128",
+        "chhwres", "--force", "-r", "mem", "-o", "m", "--id", "2", "--tid", "1", "-q", "128",
     ]);
     let mgmt_after = field(
         &d,
@@ -212,6 +224,7 @@ fn activation_console_and_dlpar_seen_inside_the_guest() {
     assert_eq!(con.status().1 - mem0, 128 * 1024);
     d.ok(&[
         "chhwres",
+        "--force",
         "-r",
         "mem",
         "-o",
@@ -489,6 +502,7 @@ fn the_kernel_enforces_units_and_dedicated_processors() {
     // Raising its units live raises the quota.
     d.ok(&[
         "chhwres",
+        "--force",
         "-r",
         "proc",
         "-o",
@@ -639,4 +653,213 @@ fn run_pid_file(d: &Daemon, id: u32) -> u32 {
         .trim()
         .parse()
         .unwrap()
+}
+
+/// Found with a stock Debian guest: it booted with min_mem and saw the rest of its committed
+/// memory only if something in it onlined hot-added memory, which a stock distribution does
+/// not do. The test guest with `ivm.stock` onlines nothing, as such a guest.
+#[test]
+fn a_stock_guest_sees_its_desired_memory_at_boot_and_gives_back_below_it() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    define(
+        &d,
+        "stock",
+        "desired_procs=1,min_mem=256,desired_mem=512,max_mem=768",
+    );
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "name=stock,\"boot_args=console=ttyS0 quiet ivm.stock ivm.agent ivm.ip=eth0:192.0.2.7/24\"",
+    ]);
+    let mut con = common::boot(&d, "stock", 2);
+    common::wait_rmc(&d, "stock");
+    // The guest agent is the partition's RMC: its state and the guest's address.
+    let rmc = |d: &Daemon| {
+        field(
+            d,
+            &[
+                "lssyscfg",
+                "-r",
+                "lpar",
+                "--filter",
+                "lpar_ids=2",
+                "-F",
+                "rmc_state,rmc_ipaddr",
+            ],
+        )
+    };
+    eventually(
+        "the guest's address from its agent",
+        Duration::from_secs(30),
+        || rmc(&d) == "active,192.0.2.7",
+    );
+    let (_, mem0) = con.status();
+    println!(
+        "MemTotal at boot: {} kB of desired_mem 512 MB ({} kB kept by the kernel)",
+        mem0,
+        512 * 1024 - mem0
+    );
+    // The kernel keeps some for itself: its image and page structures (about 50 MB here) and,
+    // because hot-pluggable memory lies above 4 GiB, a 64 MB bounce buffer (SWIOTLB). Booted
+    // with min_mem (256 MB) as before, this guest saw about 140 MB.
+    assert!(
+        mem0 > 384 * 1024 && mem0 <= 512 * 1024,
+        "the guest sees {mem0} kB of 512 MB"
+    );
+    let curr = |d: &Daemon| {
+        field(
+            d,
+            &[
+                "lshwres",
+                "-r",
+                "mem",
+                "--level",
+                "lpar",
+                "--filter",
+                "lpar_ids=2",
+                "-F",
+                "curr_mem",
+            ],
+        )
+    };
+    assert_eq!(curr(&d), "512");
+    // Below the boot memory: the balloon takes it, and the guest's MemTotal goes down with it
+    // without anything in the guest doing so.
+    d.ok(&["chhwres", "-r", "mem", "-o", "r", "--id", "2", "-q", "128"]);
+    assert_eq!(curr(&d), "384");
+    eventually(
+        "the guest to give back 128 MB",
+        Duration::from_secs(30),
+        || con.status().1 == mem0 - 128 * 1024,
+    );
+    d.ok(&["chhwres", "-r", "mem", "-o", "r", "--id", "2", "-q", "128"]);
+    assert_eq!(curr(&d), "256");
+    eventually(
+        "the guest to be at its minimum",
+        Duration::from_secs(30),
+        || con.status().1 == mem0 - 256 * 1024,
+    );
+    // Below min is refused and changes nothing.
+    let e = d.fails(&["chhwres", "-r", "mem", "-o", "r", "--id", "2", "-q", "128"]);
+    assert!(
+        e.contains("outside the running partition's range 256 to 768"),
+        "{e}"
+    );
+    d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "256"]);
+    assert_eq!(curr(&d), "512");
+    eventually(
+        "the guest to have its boot memory back",
+        Duration::from_secs(30),
+        || con.status().1 == mem0,
+    );
+    // Above the boot memory: this guest leaves hot-added memory offline; the agent onlines
+    // it before chhwres returns.
+    d.ok(&["chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "128"]);
+    assert_eq!(curr(&d), "640");
+    assert_eq!(con.status().1, mem0 + 128 * 1024);
+    // (Processors through the agent: hardening's KVM test; under TCG a vCPU plug after the
+    // agent has run aborts QEMU 10, see ARCHITECTURE.md.)
+    // (Not taken back here: the agent onlines blocks as `online`, and the kernel may not be
+    // able to empty such a block again; the unplug-then-balloon path is in the next test.)
+    drop(con);
+    stop_now(&d, "stock");
+}
+
+/// Without the guest agent nothing in the guest would online what DLPAR adds (in a stock
+/// distribution), so the store and the guest would disagree: the add is refused with the
+/// reason unless forced, as HMC refuses DLPAR without an RMC connection.
+#[test]
+fn without_a_guest_agent_dlpar_adds_are_refused_unless_forced() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    define(
+        &d,
+        "noagent",
+        "desired_procs=1,max_procs=2,desired_proc_units=0.2,max_proc_units=2.0,min_mem=256,desired_mem=384,max_mem=640",
+    );
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "noagent"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("IVM-TEST-GUEST READY", BOOT);
+    let rmc = field(
+        &d,
+        &[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "--filter",
+            "lpar_ids=2",
+            "-F",
+            "rmc_state,rmc_ipaddr",
+        ],
+    );
+    assert_eq!(rmc, "inactive,");
+    let mut truth = || {
+        (
+            con.status(),
+            field(
+                &d,
+                &[
+                    "lssyscfg",
+                    "-r",
+                    "prof",
+                    "--filter",
+                    "lpar_ids=2",
+                    "-F",
+                    "desired_procs,desired_mem",
+                ],
+            ),
+        )
+    };
+    let before = truth();
+    for (args, what) in [
+        (vec!["-r", "proc", "-o", "a", "--procs", "1"], "processors"),
+        (vec!["-r", "mem", "-o", "a", "-q", "128"], "memory"),
+    ] {
+        let mut argv = vec!["chhwres", "--id", "2"];
+        argv.extend(args);
+        let e = d.fails(&argv);
+        assert!(
+            e.contains("no active RMC connection")
+                && e.contains(&format!("would not use the {what} added"))
+                && e.contains("qemu-guest-agent")
+                && e.contains("--force"),
+            "{e}"
+        );
+    }
+    let after = truth();
+    assert_eq!(after, before, "refused changes change nothing");
+    // Forced, it goes through (this guest onlines hot-added processors and memory itself).
+    d.ok(&[
+        "chhwres", "-r", "proc", "-o", "a", "--id", "2", "--procs", "1", "--force",
+    ]);
+    d.ok(&[
+        "chhwres", "-r", "mem", "-o", "a", "--id", "2", "-q", "128", "--force",
+    ]);
+    eventually(
+        "the guest to use what was forced",
+        Duration::from_secs(30),
+        || con.status() == (2, before.0 .1 + 128 * 1024),
+    );
+    // Removal needs no agent. Below the boot memory in one change: the plugged blocks (this
+    // guest onlined them movable) go first, then the balloon takes the rest.
+    d.ok(&["chhwres", "-r", "mem", "-o", "r", "--id", "2", "-q", "256"]);
+    eventually(
+        "the guest 128 MB below its boot memory",
+        Duration::from_secs(30),
+        || con.status().1 == before.0 .1 - 128 * 1024,
+    );
+    // osshutdown without an agent is the power button.
+    d.ok(&[
+        "chsysstate",
+        "-r",
+        "lpar",
+        "-o",
+        "osshutdown",
+        "-n",
+        "noagent",
+    ]);
+    common::wait_state(&d, "noagent", "Not Activated");
 }

@@ -109,6 +109,12 @@ string_enum! {
 }
 
 string_enum! {
+    /// The partition's RMC connection as HMC prints it (`rmc_state`): ivm's RMC is the QEMU
+    /// guest agent, active while the guest has its port open.
+    RmcState { Active = "active", Inactive = "inactive", None = "none" }
+}
+
+string_enum! {
     /// A DLPAR operation: add, remove or set a running partition's resources.
     DlparOp { Add = "a", Remove = "r", Set = "s" }
 }

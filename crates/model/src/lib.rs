@@ -18,7 +18,7 @@ mod util;
 
 pub use backup::{BackupFile, ProfileBackup, RestoreRequest};
 pub use enums::{
-    Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, SharingMode,
+    Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, RmcState, SharingMode,
     ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};

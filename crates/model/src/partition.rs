@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{Accel, BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, SharingMode};
+use crate::{
+    Accel, BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, RmcState, SharingMode,
+};
 
 /// The management partition is always ID 1: the host OS that runs ivm.
 pub const MGMT_PARTITION_ID: u32 = 1;
@@ -85,6 +87,11 @@ pub struct RunInfo {
     /// (or never touched by the guest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paged_mem: Option<u64>,
+    /// The guest agent (ivm's RMC): active while the guest runs it.
+    pub rmc_state: RmcState,
+    /// The guest's first IPv4 address outside loopback, as its agent reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmc_ipaddr: Option<String>,
 }
 
 /// Processor assignment: min/desired/max processors (virtual ones when shared) and units.

@@ -153,6 +153,10 @@ pub struct DlparRequest {
     pub proc_units: Option<ProcUnits>,
     /// Memory in MB.
     pub mem: Option<u64>,
+    /// Add even without an active RMC connection (the guest agent), as HMC's `--force`:
+    /// the administrator knows the OS onlines what is added.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// `chhwres -o m`: move processors, units or memory from one partition to another.
@@ -169,6 +173,9 @@ pub struct MoveRequest {
     pub proc_units: Option<ProcUnits>,
     /// Memory to move, MB.
     pub mem: Option<u64>,
+    /// Move even when the target has no active RMC connection (`--force`).
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// `chhwres -r virtualio --rsubtype eth -o a|r -s SLOT [-a port_vlan_id=N,ieee_virtual_eth=0]`:

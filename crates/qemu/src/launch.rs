@@ -29,6 +29,11 @@ impl Paths {
         self.dir.join("console.sock")
     }
 
+    /// The guest agent's socket.
+    pub fn agent(&self) -> PathBuf {
+        self.dir.join("qga.sock")
+    }
+
     /// Everything the serial console printed.
     pub fn console_log(&self) -> PathBuf {
         self.dir.join("console.log")
@@ -53,7 +58,8 @@ pub struct LaunchSpec {
     pub vcpus: u32,
     /// vCPUs that may be hot-plugged up to.
     pub max_vcpus: u32,
-    /// Boot memory (never removed), MB.
+    /// Boot memory, MB: the desired memory, so a guest that onlines no hot-added memory sees
+    /// all of it. Never unplugged; what goes below it is taken by the balloon (`balloon`).
     pub base_mem_mb: u64,
     /// Memory plugged at start beyond the boot memory, MB.
     pub plugged_mem_mb: u64,
@@ -79,6 +85,10 @@ pub struct LaunchSpec {
     /// max_mem, mapped shared, so what the pool has no room for is written there), with a
     /// balloon that sets the logical memory in use and gives back what the guest frees.
     pub shared_mem: Option<String>,
+    /// Dedicated memory that DLPAR may take below the boot memory (min_mem under it): a
+    /// balloon that gives it back to the host and lowers the guest's MemTotal (no
+    /// deflate-on-oom, no free page reporting: the guest keeps what it was left).
+    pub balloon: bool,
 }
 
 /// The balloon device of a shared-memory partition.
@@ -281,6 +291,9 @@ impl LaunchSpec {
                 ),
             ]);
         }
+        if self.balloon && self.shared_mem.is_none() {
+            push(&["-device", &format!("virtio-balloon-pci,id={BALLOON_ID}")]);
+        }
         if extra > 0 {
             push(&[
                 "-object",
@@ -312,6 +325,25 @@ impl LaunchSpec {
             ),
         ]);
         push(&["-serial", "chardev:console"]);
+        // The guest agent's channel (ivm's RMC): every partition has one, used when the OS
+        // runs qemu-guest-agent.
+        push(&[
+            "-chardev",
+            &format!(
+                "socket,id={},path={},server=on,wait=off",
+                crate::agent::AGENT_CHARDEV,
+                p.agent().display()
+            ),
+        ]);
+        push(&["-device", "virtio-serial-pci,id=vser0"]);
+        push(&[
+            "-device",
+            &format!(
+                "virtserialport,bus=vser0.0,chardev={},name={}",
+                crate::agent::AGENT_CHARDEV,
+                crate::agent::AGENT_PORT
+            ),
+        ]);
         if let Some((kernel, initrd, args)) = &self.kernel {
             push(&["-kernel", kernel]);
             if !initrd.is_empty() {
@@ -445,6 +477,7 @@ mod tests {
             nic_slots: vec![3, 4],
             aio: "io_uring",
             shared_mem: None,
+            balloon: false,
         }
     }
 
@@ -542,6 +575,23 @@ mod tests {
         assert!(!a.contains("virtio-mem"), "{a}");
         assert!(a.contains("-accel kvm -cpu host,-arch-capabilities"), "{a}");
         assert!(a.contains("host-x86_64-cpu,id=cpu1"), "{a}");
+    }
+
+    #[test]
+    fn dedicated_memory_below_its_boot_memory_has_a_plain_balloon() {
+        let a = LaunchSpec {
+            balloon: true,
+            ..spec()
+        }
+        .argv()
+        .join(" ");
+        assert!(
+            a.contains(
+                "-device virtio-balloon-pci,id=balloon0 -object memory-backend-ram,id=vmem0-ram"
+            ),
+            "{a}"
+        );
+        assert!(!spec().argv().join(" ").contains("balloon"));
     }
 
     #[test]

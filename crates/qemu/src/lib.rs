@@ -2,6 +2,7 @@
 //! daemonized process per partition, and QMP over a Unix socket for everything after start.
 //! This crate carries out decisions; it makes none.
 
+pub mod agent;
 pub mod launch;
 pub mod probe;
 pub mod process;

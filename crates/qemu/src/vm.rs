@@ -20,6 +20,15 @@ pub fn status(q: &Qmp) -> Result<String, QmpError> {
         .to_string())
 }
 
+/// Whether the guest has the agent's port open (qemu-ga runs), from QEMU's chardev list.
+pub fn agent_open(q: &Qmp) -> Result<bool, QmpError> {
+    let v = q.execute("query-chardev", Value::Null)?;
+    Ok(v.as_array().into_iter().flatten().any(|c| {
+        c.get("label").and_then(Value::as_str) == Some(crate::agent::AGENT_CHARDEV)
+            && c.get("frontend-open").and_then(Value::as_bool) == Some(true)
+    }))
+}
+
 /// Resumes a stopped guest.
 pub fn cont(q: &Qmp) -> Result<(), QmpError> {
     q.execute("cont", Value::Null).map(|_| ())
@@ -364,6 +373,36 @@ pub fn detach_nic(q: &Qmp, slot: u32) -> Result<(), QmpError> {
 pub fn set_balloon(q: &Qmp, mb: u64) -> Result<(), QmpError> {
     q.execute("balloon", json!({ "value": mb << 20 }))
         .map(|_| ())
+}
+
+/// Sets the balloon of a dedicated-memory partition that booted with `boot_mb` to leave the
+/// guest `mb` and waits until the guest has filled or emptied it that far, so a memory limit
+/// lowered next finds the pages already given back. The balloon works below the boot memory
+/// only (what is above is plugged memory, never ballooned).
+pub fn set_balloon_and_wait(q: &Qmp, mb: u64, boot_mb: u64) -> Result<(), QmpError> {
+    set_balloon(q, mb)?;
+    wait_until(
+        || Ok(balloon_mb(q)?.min(boot_mb) == mb.min(boot_mb)),
+        "balloon",
+    )
+}
+
+/// Whether the partition has a balloon device (QMP answers `query-balloon` only then).
+pub fn has_balloon(q: &Qmp) -> Result<bool, QmpError> {
+    match q.execute("query-balloon", Value::Null) {
+        Ok(_) => Ok(true),
+        Err(QmpError::Command { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The memory the guest booted with (QEMU's base memory), MB.
+pub fn boot_mem_mb(q: &Qmp) -> Result<u64, QmpError> {
+    let v = q.execute("query-memory-size-summary", Value::Null)?;
+    v.get("base-memory")
+        .and_then(Value::as_u64)
+        .map(|b| b >> 20)
+        .ok_or_else(|| QmpError::Protocol(format!("query-memory-size-summary answered {v}")))
 }
 
 /// The memory the guest has now, by the balloon, MB.

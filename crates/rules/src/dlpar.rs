@@ -102,6 +102,7 @@ pub fn move_changes(
         procs: req.procs,
         proc_units: req.proc_units,
         mem: req.mem,
+        force: req.force,
     };
     Ok((
         dlpar_change(source, &part(DlparOp::Remove))?,
@@ -135,6 +136,7 @@ mod tests {
             procs,
             proc_units: units.map(ProcUnits),
             mem,
+            force: false,
         }
     }
 
@@ -186,6 +188,7 @@ mod tests {
             procs: None,
             proc_units: None,
             mem: Some(128),
+            force: false,
         };
         let (give, take) = move_changes(&p, &mgmt, &m).unwrap();
         assert_eq!(

@@ -317,6 +317,14 @@ pub enum RuleError {
         /// The partition.
         name: String,
     },
+    /// A DLPAR add the partition's OS would not take: no guest agent to online it.
+    #[error("partition {name} has no active RMC connection, so its operating system would not use the {what} added (ivm's RMC is the QEMU guest agent: install and start qemu-guest-agent in the partition), or force the change with --force")]
+    NoRmc {
+        /// The partition.
+        name: String,
+        /// `processors` or `memory`.
+        what: &'static str,
+    },
     /// The host has a Unix account of that name that ivm did not make.
     #[error("the host already has a Unix account {name} that ivm did not make; remove or rename it, or choose another user name")]
     ForeignAccount {
@@ -475,6 +483,7 @@ impl RuleError {
             | RuleError::NotPresent { .. }
             | RuleError::NoDeviceMapper { .. }
             | RuleError::InterruptedChange { .. }
+            | RuleError::NoRmc { .. }
             | RuleError::ForeignAccount { .. }
             | RuleError::NoLoginAccounts
             | RuleError::AlreadyActive { .. }

@@ -11,6 +11,7 @@ mod dlpar;
 mod entitlement;
 mod error;
 mod eth;
+mod guest_memory;
 mod live;
 mod management;
 mod media;
@@ -38,7 +39,8 @@ pub use eth::{
     change_adapters, check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth,
     ported_slots, FIRST_ETH_SLOT, MAX_PORTED_SLOTS, PVIDS,
 };
-pub use live::{check_live_change, check_settled, launch_limits};
+pub use guest_memory::{guest_memory_mb, memory_layout, MemoryLayout};
+pub use live::{check_live_change, check_rmc, check_settled, launch_limits};
 pub use management::default_management_partition;
 pub use media::{
     change_media, check_media_removal, check_repository_removal, find_media, find_optical,

@@ -32,6 +32,37 @@ pub fn check_settled(current: &Partition) -> Result<(), RuleError> {
     }
 }
 
+/// Checks that what a dynamic change adds to a running partition (booted with `boot_mem_mb`)
+/// reaches its OS: added processors and memory above the boot memory arrive offline in a
+/// guest that does not online them itself, and only the guest agent (`rmc_active`) can. A
+/// forced change goes through anyway (the administrator knows the OS onlines it); removals and
+/// memory given back below the boot memory (the balloon) need no agent.
+pub fn check_rmc(
+    current: &Partition,
+    next: &Partition,
+    boot_mem_mb: u64,
+    rmc_active: bool,
+    force: bool,
+) -> Result<(), RuleError> {
+    if rmc_active || force {
+        return Ok(());
+    }
+    let refuse = |what| {
+        Err(RuleError::NoRmc {
+            name: current.name.clone(),
+            what,
+        })
+    };
+    if next.procs.desired_procs > current.procs.desired_procs {
+        return refuse("processors");
+    }
+    let plugged = |p: &Partition| crate::memory_layout(boot_mem_mb, p.mem.desired_mem).plugged_mb;
+    if plugged(next) > plugged(current) {
+        return refuse("memory");
+    }
+    Ok(())
+}
+
 /// Checks a dynamic change from `current` to `next` against the running QEMU's `limits`, and
 /// returns the limits after it (vCPU plugs used up).
 pub fn check_live_change(
@@ -93,6 +124,37 @@ mod tests {
         let mut q = p.clone();
         q.procs.desired_procs = n;
         q
+    }
+
+    #[test]
+    fn without_rmc_only_what_the_os_takes_by_itself_goes_through() {
+        let p = lpar(1, 2);
+        let mem = |m: u64| {
+            let mut q = p.clone();
+            q.mem.desired_mem = m;
+            q
+        };
+        // Booted with 512 MB: more processors or memory above 512 need the agent.
+        let e = check_rmc(&p, &with_procs(&p, 2), 512, false, false).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RuleError::NoRmc {
+                    what: "processors",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("qemu-guest-agent"), "{e}");
+        let e = check_rmc(&p, &mem(768), 512, false, false).unwrap_err();
+        assert!(matches!(e, RuleError::NoRmc { what: "memory", .. }), "{e}");
+        // Back up to the boot memory (the balloon), removals, the agent or --force: allowed.
+        assert!(check_rmc(&mem(256), &mem(512), 512, false, false).is_ok());
+        assert!(check_rmc(&mem(768), &mem(640), 512, false, false).is_ok());
+        assert!(check_rmc(&with_procs(&p, 2), &p, 512, false, false).is_ok());
+        assert!(check_rmc(&p, &mem(768), 512, true, false).is_ok());
+        assert!(check_rmc(&p, &with_procs(&p, 2), 512, false, true).is_ok());
     }
 
     #[test]

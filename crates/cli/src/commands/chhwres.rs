@@ -53,6 +53,9 @@ pub struct Args {
     /// The physical volume of `-r mempool --rsubtype pgdev`.
     #[arg(long)]
     device: Option<String>,
+    /// Add processors or memory even without an active RMC connection (the guest agent).
+    #[arg(long)]
+    force: bool,
     /// Accepted for compatibility: ivm waits as long as the change takes.
     #[arg(short = 'w')]
     wait: Option<u32>,
@@ -122,6 +125,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 procs,
                 proc_units: units,
                 mem,
+                force: a.force,
             })?;
         }
         "a" | "r" | "s" => {
@@ -135,6 +139,7 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                     procs,
                     proc_units: units,
                     mem,
+                    force: a.force,
                 },
             )?;
         }

@@ -18,6 +18,10 @@ pub struct Args {
     /// Configuration data: attr=value pairs naming the partition and what to change.
     #[arg(short = 'i')]
     input: String,
+    /// A running partition takes added processors or memory even without an active RMC
+    /// connection (its guest agent): the administrator knows its OS onlines them (ivm's).
+    #[arg(long)]
+    force: bool,
 }
 
 const LPAR_CHANGES: &[&str] = &[
@@ -92,6 +96,6 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     // anything is sent.
     let change: PartitionChange = serde_json::from_value(Value::Object(change))
         .map_err(|e| CliError::Usage(format!("An invalid attribute was entered: {e}")))?;
-    ctx.client.change_partition(p.lpar_id, &change)?;
+    ctx.client.change_partition(p.lpar_id, &change, a.force)?;
     Ok(String::new())
 }

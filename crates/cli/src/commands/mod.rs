@@ -46,7 +46,7 @@ pub enum IvmCommand {
     /// Activate or shut down a partition.
     Chsysstate(chsysstate::Args),
     /// Add, remove, set or move processors and memory (DLPAR).
-    Chhwres(chhwres::Args),
+    Chhwres(Box<chhwres::Args>),
     /// List partitions' reference codes.
     Lsrefcode(lsrefcode::Args),
     /// Open a partition's virtual terminal (leave with ~.).
@@ -160,7 +160,7 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Lshwres(a) => lshwres::run(&ctx, a),
         IvmCommand::Lsivm(a) => lsivm::run(&ctx, a),
         IvmCommand::Chsysstate(a) => chsysstate::run(&ctx, a),
-        IvmCommand::Chhwres(a) => chhwres::run(&ctx, a),
+        IvmCommand::Chhwres(a) => chhwres::run(&ctx, *a),
         IvmCommand::Lsrefcode(a) => lsrefcode::run(&ctx, a),
         IvmCommand::Mkvt(a) => vt::mkvt(&ctx, a),
         IvmCommand::Rmvt(a) => vt::rmvt(&ctx, a),

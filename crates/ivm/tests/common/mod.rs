@@ -796,6 +796,28 @@ pub fn boot(d: &Daemon, name: &str, id: u32) -> Console {
     con
 }
 
+/// Waits (bounded) until the partition's guest agent, its RMC connection, is active: DLPAR
+/// adds need it.
+pub fn wait_rmc(d: &Daemon, name: &str) {
+    eventually(
+        &format!("{name}'s guest agent (rmc_state=active)"),
+        Duration::from_secs(90),
+        || {
+            d.ok(&[
+                "lssyscfg",
+                "-r",
+                "lpar",
+                "--filter",
+                &format!("lpar_names={name}"),
+                "-F",
+                "rmc_state",
+            ])
+            .trim()
+                == "active"
+        },
+    );
+}
+
 /// (partitions, committed memory MB, committed processing units in hundredths), counted
 /// straight from the database file.
 pub fn recount(data_dir: &Path) -> (i64, i64, i64) {

@@ -66,18 +66,30 @@ pub async fn create(
 
 /// Changes a partition and its profile; while it runs, only within its min..max.
 #[utoipa::path(patch, path = "/api/v1/partitions/{id}", tag = "partitions", request_body = PartitionChange,
-    params(("id" = u32, Path, description = "Partition ID")),
+    params(("id" = u32, Path, description = "Partition ID"), ForceQuery),
     responses((status = 200, body = Partition), (status = 400, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn change(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<u32>,
+    ApiQuery(q): ApiQuery<ForceQuery>,
     ApiJson(change): ApiJson<PartitionChange>,
 ) -> Result<Json<Partition>, ApiError> {
-    blocking(&state, move |svc| svc.change_partition(&actor, id, &change))
-        .await
-        .map(Json)
+    blocking(&state, move |svc| {
+        svc.change_partition(&actor, id, &change, q.force)
+    })
+    .await
+    .map(Json)
+}
+
+/// `?force=true`: a running partition takes added processors or memory even without an
+/// active RMC connection (its guest agent).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct ForceQuery {
+    /// Add without an active RMC connection.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// What goes with a deleted partition (`rmsyscfg --vioscfg [--vdisk]`).

@@ -33,6 +33,9 @@ pub enum HostError {
     /// QEMU refused or did not answer.
     #[error(transparent)]
     Qmp(#[from] QmpError),
+    /// The guest agent refused or did not answer.
+    #[error(transparent)]
+    Agent(#[from] ivm_qemu::agent::AgentError),
     /// LVM refused or failed.
     #[error(transparent)]
     Lvm(#[from] ivm_storage::lvm::LvmError),
@@ -154,6 +157,14 @@ pub struct Live {
     pub group: Group,
     /// Whether its CPUs are dedicated to it.
     pub dedicated: bool,
+    /// The memory it booted with, MB (DLPAR plugs above it and balloons below it).
+    pub boot_mem_mb: u64,
+    /// Whether its dedicated memory has a balloon (room below the boot memory).
+    pub balloon: bool,
+    /// Held while ivm talks to the guest agent (its socket takes one client at a time).
+    pub agent_lock: Mutex<()>,
+    /// The guest's address as its agent last reported it, and when it was asked.
+    pub rmc_ip: Mutex<Option<(std::time::Instant, Option<String>)>>,
     /// The host CPUs it may run on.
     pub cpus: Mutex<Vec<u32>>,
     /// Activation time, ms since the epoch.
@@ -559,6 +570,14 @@ impl Runtime {
             qmp,
             group,
             dedicated: plan.dedicated,
+            // Shared memory boots with all of max_mem (the balloon sets what is used).
+            boot_mem_mb: match plan.spec.shared_mem {
+                Some(_) => plan.spec.max_mem_mb,
+                None => plan.spec.base_mem_mb,
+            },
+            balloon: plan.spec.balloon,
+            agent_lock: Mutex::default(),
+            rmc_ip: Mutex::default(),
             cpus: Mutex::new(plan.cpus),
             started_ms: plan.now_ms,
             console: Mutex::new(None),
@@ -577,6 +596,7 @@ impl Runtime {
         &self,
         id: u32,
         dedicated: bool,
+        shared: bool,
         started_ms: i64,
     ) -> Result<(Arc<Live>, String), HostError> {
         let paths = self.paths(id);
@@ -600,6 +620,10 @@ impl Runtime {
             }
         };
         let status = vm::status(&qmp)?;
+        // Asked of QEMU, not remembered: a QEMU started by an older ivm booted with its
+        // minimum memory and has no balloon, and keeps working as it was started.
+        let boot_mem_mb = vm::boot_mem_mb(&qmp)?;
+        let balloon = !shared && vm::has_balloon(&qmp)?;
         let live = Arc::new(Live {
             id,
             pid,
@@ -607,6 +631,10 @@ impl Runtime {
             qmp,
             group,
             dedicated,
+            boot_mem_mb,
+            balloon,
+            agent_lock: Mutex::default(),
+            rmc_ip: Mutex::default(),
             cpus: Mutex::new(cpus),
             started_ms,
             console: Mutex::new(None),

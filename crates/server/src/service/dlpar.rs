@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ivm_model::{DlparRequest, ManagedSystem, MoveRequest, Partition};
+use ivm_model::{DlparRequest, ManagedSystem, MoveRequest, Partition, RmcState};
 use ivm_qemu::vm;
 use ivm_store::RunRecord;
 
@@ -35,7 +35,7 @@ impl Service {
     ) -> Result<Partition, ServiceError> {
         let op = format!("change resources ({})", req.op);
         self.logged(actor, &op, &format!("lpar {id}"), || {
-            let next = self.change_live(&[id], |sys, all| {
+            let next = self.change_live(&[id], req.force, |sys, all| {
                 let cur = find(all, id)?;
                 let change = ivm_rules::dlpar_change(cur, req)?;
                 Ok(vec![ivm_rules::apply_change(sys, all, cur, &change)?])
@@ -50,7 +50,7 @@ impl Service {
     pub fn move_resources(&self, actor: &Actor, req: &MoveRequest) -> Result<(), ServiceError> {
         let t = format!("lpar {} to lpar {}", req.source, req.target);
         self.logged(actor, "move resources", &t, || {
-            self.change_live(&[req.source, req.target], |sys, all| {
+            self.change_live(&[req.source, req.target], req.force, |sys, all| {
                 let (src, tgt) = (find(all, req.source)?, find(all, req.target)?);
                 let (give, take) = ivm_rules::move_changes(src, tgt, req)?;
                 let src_next = ivm_rules::apply_change(sys, all, src, &give)?;
@@ -69,10 +69,12 @@ impl Service {
     /// Carries out a change computed by `compute` (the new versions of some partitions, from
     /// all of them) on the store and, for running partitions, on the host: reserve, apply with
     /// undo, commit. Partitions are locked in ID order so two changes to one partition take
-    /// turns while changes to others go on.
+    /// turns while changes to others go on. What is added to a running partition must reach its
+    /// OS through the guest agent unless `force` (ivm_rules::check_rmc).
     pub(super) fn change_live(
         &self,
         ids: &[u32],
+        force: bool,
         compute: impl FnOnce(&ManagedSystem, &[Partition]) -> Result<Vec<Partition>, ServiceError>,
     ) -> Result<Vec<Partition>, ServiceError> {
         let locks: Vec<Arc<Mutex<()>>> = match &self.runtime {
@@ -90,6 +92,11 @@ impl Service {
             .collect();
         let rt = self.runtime.clone();
         let live_of = |id: u32| rt.as_ref().and_then(|rt| rt.get(id));
+        // Asked of QEMU before the store's transaction (no host call inside it).
+        let rmc: std::collections::HashMap<u32, bool> = ids
+            .iter()
+            .filter_map(|id| live_of(*id).map(|l| (*id, self.rmc_state(&l) == RmcState::Active)))
+            .collect();
 
         // 1. Reserve: the rules decide and the new values are committed with the old ones kept
         //    as pending, so no concurrent request can take what this one is about to use.
@@ -116,6 +123,8 @@ impl Service {
                         None => ivm_rules::launch_limits(&cur, self.runtime()?.env.accel),
                     };
                     let after = ivm_rules::check_live_change(&limits, &cur, next)?;
+                    let active = rmc.get(&cur.lpar_id).copied().unwrap_or(false);
+                    ivm_rules::check_rmc(&cur, next, live.boot_mem_mb, active, force)?;
                     tx.put_run(&RunRecord {
                         lpar_id: cur.lpar_id,
                         limits: after,
@@ -189,7 +198,7 @@ impl Service {
         let accel = rt.env.accel;
         let id = old.lpar_id;
         let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
-        let plugged = |p: &Partition| p.mem.desired_mem - p.mem.min_mem;
+        let layout = |p: &Partition| ivm_rules::memory_layout(live.boot_mem_mb, p.mem.desired_mem);
         let host = |e: HostError| ServiceError::from(e);
 
         let mem_limit = |p: &Partition| -> Result<(), ServiceError> {
@@ -198,15 +207,31 @@ impl Service {
                 .map_err(HostError::from)
                 .map_err(host)
         };
+        // What the guest agent must online: memory plugged above what was plugged, processors
+        // above the count before (a guest without an active agent got here only by --force).
+        let agent = self.rmc_state(live) == RmcState::Active;
         let plugged_mem = |p: &Partition| -> Result<(), ServiceError> {
-            vm::set_plugged_mem(&live.qmp, plugged(p))
+            vm::set_plugged_mem(&live.qmp, layout(p).plugged_mb)
+                .map_err(HostError::from)
+                .map_err(host)?;
+            if agent && layout(p).plugged_mb > layout(old).plugged_mb {
+                self.online_memory(live)?;
+            }
+            Ok(())
+        };
+        let dedicated_balloon = |p: &Partition| -> Result<(), ServiceError> {
+            vm::set_balloon_and_wait(&live.qmp, layout(p).balloon_target_mb, live.boot_mem_mb)
                 .map_err(HostError::from)
                 .map_err(host)
         };
         let vcpus = |p: &Partition| -> Result<(), ServiceError> {
             vm::set_vcpus(&live.qmp, accel, p.procs.desired_procs)
                 .map_err(HostError::from)
-                .map_err(host)
+                .map_err(host)?;
+            if agent && p.procs.desired_procs > old.procs.desired_procs {
+                self.online_vcpus(live, p.procs.desired_procs)?;
+            }
+            Ok(())
         };
         let control = |p: &Partition| -> Result<(), ServiceError> {
             live.group
@@ -226,10 +251,22 @@ impl Service {
         let mem_steps: Vec<Step> = if shared {
             vec![step("balloon", || balloon(new), || balloon(old))]
         } else {
-            vec![
-                step("mem_limit", || mem_limit(new), || mem_limit(old)),
-                step("plugged_mem", || plugged_mem(new), || plugged_mem(old)),
-            ]
+            // Growing: the limit, then the balloon emptied (down to the boot memory), then
+            // blocks plugged above it; shrinking runs the same steps backwards.
+            let mut s = vec![step("mem_limit", || mem_limit(new), || mem_limit(old))];
+            if live.balloon {
+                s.push(step(
+                    "balloon",
+                    || dedicated_balloon(new),
+                    || dedicated_balloon(old),
+                ));
+            }
+            s.push(step(
+                "plugged_mem",
+                || plugged_mem(new),
+                || plugged_mem(old),
+            ));
+            s
         };
         let (p0, p1) = (old.procs.desired_procs, new.procs.desired_procs);
         // CPUs a dedicated partition takes or gives back; filled in by the step that does it.

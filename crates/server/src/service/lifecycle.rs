@@ -221,8 +221,9 @@ impl Service {
                 accel: rt.env.accel,
                 vcpus: p.procs.desired_procs,
                 max_vcpus: p.procs.max_procs,
-                base_mem_mb: p.mem.min_mem,
-                plugged_mem_mb: p.mem.desired_mem - p.mem.min_mem,
+                // All the desired memory at boot (see ivm_rules::memory_layout).
+                base_mem_mb: p.mem.desired_mem,
+                plugged_mem_mb: 0,
                 max_mem_mb: p.mem.max_mem,
                 kernel,
                 run_as,
@@ -232,6 +233,7 @@ impl Service {
                 nics,
                 nic_slots: ivm_rules::ported_slots(p),
                 aio: rt.env.aio,
+                balloon: shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
                 shared_mem: shared_mem.map(|p| p.display().to_string()),
             },
             cpus,
@@ -346,7 +348,10 @@ impl Service {
                 self.record_exit(id, live.pid)?;
             }
             kind => {
-                if let Err(e) = vm::powerdown(&live.qmp) {
+                // The guest agent first (it shuts down an OS without ACPI button handling),
+                // then the power button.
+                let asked = self.agent_shutdown(live);
+                if let Err(e) = (!asked).then(|| vm::powerdown(&live.qmp)).transpose() {
                     self.store.write(|tx| {
                         tx.set_partition_state(id, PartitionState::Running, "", now_ms())
                     })?;
@@ -549,7 +554,8 @@ impl Service {
                 continue;
             }
             let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
-            match rt.adopt(p.lpar_id, dedicated, p.ref_time_ms) {
+            let shared = p.mem.mem_mode == MemMode::Shared;
+            match rt.adopt(p.lpar_id, dedicated, shared, p.ref_time_ms) {
                 Ok((live, status)) => {
                     self.cpus.adopt(
                         p.lpar_id,
@@ -662,7 +668,18 @@ impl Service {
             live.group
                 .set_memory_limit(limit(old).max(limit(stored)))
                 .map_err(HostError::from)?;
-            vm::set_plugged_mem(&live.qmp, old.mem.desired_mem - old.mem.min_mem).map_err(host)?;
+            let layout = ivm_rules::memory_layout(live.boot_mem_mb, old.mem.desired_mem);
+            if live.balloon && layout.plugged_mb == 0 {
+                vm::set_plugged_mem(&live.qmp, 0).map_err(host)?;
+                vm::set_balloon_and_wait(&live.qmp, layout.balloon_target_mb, live.boot_mem_mb)
+                    .map_err(host)?;
+            } else {
+                if live.balloon {
+                    vm::set_balloon_and_wait(&live.qmp, layout.balloon_target_mb, live.boot_mem_mb)
+                        .map_err(host)?;
+                }
+                vm::set_plugged_mem(&live.qmp, layout.plugged_mb).map_err(host)?;
+            }
             live.group
                 .set_memory_limit(limit(old))
                 .map_err(HostError::from)?;

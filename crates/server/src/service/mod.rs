@@ -15,6 +15,7 @@ mod netdev;
 mod network;
 mod partitions;
 mod pooldriver;
+mod rmc;
 mod steps;
 mod storage;
 mod tasks;

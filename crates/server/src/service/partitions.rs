@@ -41,11 +41,15 @@ impl Service {
         let mem = if shared {
             ivm_qemu::vm::balloon_mb(&live.qmp).unwrap_or(p.mem.desired_mem)
         } else {
-            p.mem.min_mem
-                + ivm_qemu::vm::plugged_mem_mb(&live.qmp)
-                    .unwrap_or(p.mem.desired_mem - p.mem.min_mem)
+            let layout = ivm_rules::memory_layout(live.boot_mem_mb, p.mem.desired_mem);
+            let plugged = ivm_qemu::vm::plugged_mem_mb(&live.qmp).unwrap_or(layout.plugged_mb);
+            let balloon = live
+                .balloon
+                .then(|| ivm_qemu::vm::balloon_mb(&live.qmp).unwrap_or(layout.balloon_target_mb));
+            ivm_rules::guest_memory_mb(live.boot_mem_mb, plugged, balloon)
         };
         let resident = shared.then(|| self.guest_resident_mb(&live));
+        let rmc_state = self.rmc_state(&live);
         let cpus = live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
         p.run = Some(ivm_model::RunInfo {
             pid: live.pid,
@@ -58,6 +62,8 @@ impl Service {
             utilized_units: ivm_model::ProcUnits(live.utilized()),
             phys_mem: resident,
             paged_mem: resident.map(|r| mem.saturating_sub(r)),
+            rmc_state,
+            rmc_ipaddr: self.rmc_ipaddr(&live, rmc_state),
         });
     }
 
@@ -111,12 +117,13 @@ impl Service {
         actor: &Actor,
         id: u32,
         change: &PartitionChange,
+        force: bool,
     ) -> Result<Partition, ServiceError> {
         self.logged(actor, "change partition", &format!("lpar {id}"), || {
             let mut change = change.clone();
             self.confine_boot(&mut change.boot_kernel, &mut change.boot_initrd)?;
             let change = &change;
-            let next = self.change_live(&[id], |sys, all| {
+            let next = self.change_live(&[id], force, |sys, all| {
                 let current = all
                     .iter()
                     .find(|p| p.lpar_id == id)

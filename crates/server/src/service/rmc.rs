@@ -1,0 +1,130 @@
+//! The partition's RMC connection: the QEMU guest agent. PowerVM needs RMC for DLPAR; ivm
+//! needs the agent to online what DLPAR adds in a guest that does not do it by itself (a
+//! stock distribution onlines neither hot-added processors nor memory), to learn the guest's
+//! address, and to shut the OS down cleanly.
+
+use std::time::{Duration, Instant};
+
+use ivm_model::RmcState;
+use ivm_qemu::agent::{Agent, AgentError};
+use ivm_qemu::vm;
+
+use super::{Service, ServiceError};
+use crate::runtime::{HostError, Live};
+
+/// How long one agent command may take (a TCG guest answers in well under a second).
+const AGENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the guest may take to show what QEMU plugged, before the agent onlines it.
+const GUEST_SEES_PLUG: Duration = Duration::from_secs(30);
+
+/// How long a reported address is reused by listings.
+const ADDRESS_TTL: Duration = Duration::from_secs(10);
+
+impl Service {
+    /// Whether the partition's guest runs its agent now.
+    pub(super) fn rmc_state(&self, live: &Live) -> RmcState {
+        match vm::agent_open(&live.qmp) {
+            Ok(true) => RmcState::Active,
+            _ => RmcState::Inactive,
+        }
+    }
+
+    /// Runs `f` on a fresh connection to the partition's agent, alone.
+    fn with_agent<T>(
+        &self,
+        live: &Live,
+        f: impl FnOnce(&mut Agent) -> Result<T, AgentError>,
+    ) -> Result<T, HostError> {
+        let _held = live.agent_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut agent = Agent::connect(&live.paths.agent(), AGENT_TIMEOUT)?;
+        Ok(f(&mut agent)?)
+    }
+
+    /// The guest's first IPv4 address (asked of the agent at most every ADDRESS_TTL).
+    pub(super) fn rmc_ipaddr(&self, live: &Live, state: RmcState) -> Option<String> {
+        if state != RmcState::Active {
+            return None;
+        }
+        let mut cached = live.rmc_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, ip)) = &*cached {
+            if at.elapsed() < ADDRESS_TTL {
+                return ip.clone();
+            }
+        }
+        let ip = self
+            .with_agent(live, |a| a.ipv4_addresses())
+            .map(|v| v.into_iter().next())
+            .unwrap_or_else(|e| {
+                tracing::debug!(lpar = live.id, error = %e, "no address from the guest agent");
+                None
+            });
+        *cached = Some((Instant::now(), ip.clone()));
+        ip
+    }
+
+    /// Asks the OS to power off through its agent; false when there is no agent to ask.
+    pub(super) fn agent_shutdown(&self, live: &Live) -> bool {
+        if self.rmc_state(live) != RmcState::Active {
+            return false;
+        }
+        match self.with_agent(live, |a| a.shutdown(false)) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(lpar = live.id, error = %e, "the guest agent did not take the shutdown; pressing the power button");
+                false
+            }
+        }
+    }
+
+    /// Onlines, through the agent, the processors the guest has offline once it sees `count`
+    /// of them (what QEMU plugged reaches the guest through ACPI a moment later).
+    pub(super) fn online_vcpus(&self, live: &Live, count: u32) -> Result<(), ServiceError> {
+        let deadline = Instant::now() + GUEST_SEES_PLUG;
+        self.with_agent(live, |a| loop {
+            let vcpus = a.vcpus()?;
+            let offline: Vec<u64> = vcpus.iter().filter(|v| !v.1).map(|v| v.0).collect();
+            if vcpus.len() as u32 >= count && offline.is_empty() {
+                return Ok(Ok(()));
+            }
+            if vcpus.len() as u32 >= count {
+                a.online_vcpus(&offline)?;
+                continue;
+            }
+            if Instant::now() > deadline {
+                return Ok(Err(format!(
+                    "the guest shows {} of {count} processors after {} s",
+                    vcpus.len(),
+                    GUEST_SEES_PLUG.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        })?
+        .map_err(|m| HostError::Failed(m).into())
+    }
+
+    /// Onlines, through the agent, every memory block the guest has offline (virtio-mem adds
+    /// its blocks at once when QEMU has plugged them).
+    pub(super) fn online_memory(&self, live: &Live) -> Result<(), ServiceError> {
+        self.with_agent(live, |a| {
+            let offline: Vec<u64> = a
+                .memory_blocks()?
+                .into_iter()
+                .filter(|b| !b.1)
+                .map(|b| b.0)
+                .collect();
+            if offline.is_empty() {
+                return Ok(Ok(()));
+            }
+            let refused = a.online_memory_blocks(&offline)?;
+            Ok(match refused.first() {
+                None => Ok(()),
+                Some((block, why)) => Err(format!(
+                    "the guest did not online memory block {block} ({why}) nor {} others",
+                    refused.len() - 1
+                )),
+            })
+        })?
+        .map_err(|m| HostError::Failed(m).into())
+    }
+}
