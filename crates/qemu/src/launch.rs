@@ -237,6 +237,7 @@ impl LaunchSpec {
         match self.accel {
             // Nested hosts abort on the arch-capabilities MSR; guests do not need it.
             Accel::Kvm => push(&["-accel", "kvm", "-cpu", "host,-arch-capabilities"]),
+            // tb-size is ivm_rules::TCG_TB_SIZE_MB: the rules count its regions for vCPU plugs.
             Accel::Tcg => push(&["-accel", "tcg,tb-size=64", "-cpu", "qemu64"]),
         }
         push(&[

@@ -29,6 +29,24 @@ pub fn agent_open(q: &Qmp) -> Result<bool, QmpError> {
     }))
 }
 
+/// Under TCG, the translation buffer's generated code and capacity in bytes (HMP `info jit`);
+/// `None` when QEMU does not say (KVM).
+pub fn jit_usage(q: &Qmp) -> Result<Option<(u64, u64)>, QmpError> {
+    let v = q.execute("human-monitor-command", json!({"command-line": "info jit"}))?;
+    Ok(v.as_str().and_then(parse_jit))
+}
+
+/// `gen code size       60936979/67026944` from `info jit`.
+fn parse_jit(text: &str) -> Option<(u64, u64)> {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("gen code size"))?;
+    let (used, capacity) = line.trim_start()["gen code size".len()..]
+        .trim()
+        .split_once('/')?;
+    Some((used.trim().parse().ok()?, capacity.trim().parse().ok()?))
+}
+
 /// Resumes a stopped guest.
 pub fn cont(q: &Qmp) -> Result<(), QmpError> {
     q.execute("cont", Value::Null).map(|_| ())
@@ -481,6 +499,21 @@ mod block_stats_tests {
                     wr_bytes: 0
                 },
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod jit_tests {
+    use super::*;
+
+    #[test]
+    fn info_jit_gives_the_generated_code_and_the_capacity() {
+        let text = "Accelerator settings:\r\none-insn-per-tb: off\r\n\r\nTranslation buffer state:\r\ngen code size       60936979/67026944\r\nTB count            107016\r\n";
+        assert_eq!(parse_jit(text), Some((60_936_979, 67_026_944)));
+        assert_eq!(
+            parse_jit("JIT information is only available with accel=tcg"),
+            None
         );
     }
 }

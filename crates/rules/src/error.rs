@@ -317,6 +317,16 @@ pub enum RuleError {
         /// The partition.
         name: String,
     },
+    /// Under TCG, no translation buffer region is free for another vCPU thread.
+    #[error("partition {name} runs under TCG and QEMU's translation buffer has no room for another processor now ({used_mb} of {capacity_mb} MB of generated code): a processor added now would stop the partition; try again later (QEMU empties the buffer when it fills) or activate the partition again")]
+    TcgBufferFull {
+        /// The partition.
+        name: String,
+        /// Generated code, MB.
+        used_mb: u64,
+        /// The buffer's capacity, MB.
+        capacity_mb: u64,
+    },
     /// A DLPAR add the partition's OS would not take: no guest agent to online it.
     #[error("partition {name} has no active RMC connection, so its operating system would not use the {what} added (ivm's RMC is the QEMU guest agent: install and start qemu-guest-agent in the partition), or force the change with --force")]
     NoRmc {
@@ -484,6 +494,7 @@ impl RuleError {
             | RuleError::NoDeviceMapper { .. }
             | RuleError::InterruptedChange { .. }
             | RuleError::NoRmc { .. }
+            | RuleError::TcgBufferFull { .. }
             | RuleError::ForeignAccount { .. }
             | RuleError::NoLoginAccounts
             | RuleError::AlreadyActive { .. }

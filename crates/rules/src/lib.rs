@@ -40,7 +40,10 @@ pub use eth::{
     ported_slots, FIRST_ETH_SLOT, MAX_PORTED_SLOTS, PVIDS,
 };
 pub use guest_memory::{guest_memory_mb, memory_layout, MemoryLayout};
-pub use live::{check_live_change, check_rmc, check_settled, launch_limits};
+pub use live::{
+    check_live_change, check_rmc, check_settled, check_tcg_plug, launch_limits, tcg_regions,
+    TCG_TB_SIZE_MB,
+};
 pub use management::default_management_partition;
 pub use media::{
     change_media, check_media_removal, check_repository_removal, find_media, find_optical,

@@ -63,6 +63,58 @@ pub fn check_rmc(
     Ok(())
 }
 
+/// The translation buffer ivm gives QEMU under TCG (`-accel tcg,tb-size=`), MB.
+pub const TCG_TB_SIZE_MB: u64 = 64;
+
+/// How QEMU 10 divides the translation buffer of a multi-threaded TCG guest with `max_cpus`
+/// vCPUs: regions of at least 2 MB, at least one per vCPU, at most eight (tcg_n_regions).
+pub fn tcg_regions(max_cpus: u32) -> u64 {
+    let max = u64::from(max_cpus);
+    let by_size = TCG_TB_SIZE_MB / 2;
+    match max {
+        0 | 1 => 1,
+        _ if by_size <= max => max,
+        _ => by_size.min(max * 8),
+    }
+}
+
+/// Checks that a vCPU plug under TCG finds a free translation buffer region: QEMU 10 gives each
+/// new vCPU thread a region of its own and aborts (tcg_region_initial_alloc) when none is left,
+/// which stops the partition. `jit` is QEMU's (generated code bytes, capacity) from `info jit`;
+/// regions in use are one per vCPU thread ever started (an unplug keeps its context) plus the
+/// ones filled, counted up so the check errs on the side of refusing. The buffer is emptied
+/// when it is full, so a refused plug can go through later.
+pub fn check_tcg_plug(
+    limits: &LaunchLimits,
+    current: &Partition,
+    next: &Partition,
+    jit: Option<(u64, u64)>,
+) -> Result<(), RuleError> {
+    let (Some((used, capacity)), Some(left)) = (jit, limits.vcpu_plugs_left) else {
+        return Ok(());
+    };
+    let adding = u64::from(
+        next.procs
+            .desired_procs
+            .saturating_sub(current.procs.desired_procs),
+    );
+    if adding == 0 || capacity == 0 {
+        return Ok(());
+    }
+    let regions = tcg_regions(limits.max_procs);
+    let per_region = (capacity / regions).max(1);
+    let threads = u64::from(limits.max_procs.saturating_sub(left));
+    let in_use = threads + used.div_ceil(per_region);
+    if in_use + adding > regions {
+        return Err(RuleError::TcgBufferFull {
+            name: current.name.clone(),
+            used_mb: used >> 20,
+            capacity_mb: capacity >> 20,
+        });
+    }
+    Ok(())
+}
+
 /// Checks a dynamic change from `current` to `next` against the running QEMU's `limits`, and
 /// returns the limits after it (vCPU plugs used up).
 pub fn check_live_change(
@@ -155,6 +207,49 @@ mod tests {
         assert!(check_rmc(&with_procs(&p, 2), &p, 512, false, false).is_ok());
         assert!(check_rmc(&p, &mem(768), 512, true, false).is_ok());
         assert!(check_rmc(&p, &with_procs(&p, 2), 512, false, true).is_ok());
+    }
+
+    #[test]
+    fn a_tcg_plug_needs_a_free_translation_region() {
+        assert_eq!(
+            (tcg_regions(1), tcg_regions(2), tcg_regions(8)),
+            (1, 16, 32)
+        );
+        let p = lpar(1, 2);
+        let limits = launch_limits(&p, Accel::Tcg);
+        let next = with_procs(&p, 2);
+        // Measured on the test guest with its agent: 58 MB of 64 MB generated, one vCPU thread:
+        // 16 regions of ~4 MB, 15 filled or held, so the count leaves none (QEMU aborted such
+        // plugs).
+        let e = check_tcg_plug(&limits, &p, &next, Some((60_936_979, 67_026_944))).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RuleError::TcgBufferFull {
+                    used_mb: 58,
+                    capacity_mb: 63,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Just after a flush there is room; KVM (no jit figures) and removals are never held.
+        assert!(check_tcg_plug(&limits, &p, &next, Some((14_000_000, 67_026_944))).is_ok());
+        assert!(check_tcg_plug(&limits, &p, &next, None).is_ok());
+        assert!(check_tcg_plug(&limits, &next, &p, Some((66_000_000, 67_026_944))).is_ok());
+        // Each vCPU thread ever started holds a region: with two of 16 held and 14 filled,
+        // nothing is left for a third (max_procs 3: 24 regions of ~2.8 MB).
+        let three = lpar(2, 3);
+        let l3 = launch_limits(&three, Accel::Tcg);
+        let full = Some((22 * 2_792_789, 67_026_944));
+        assert!(check_tcg_plug(&l3, &three, &with_procs(&three, 3), full).is_err());
+        assert!(check_tcg_plug(
+            &l3,
+            &three,
+            &with_procs(&three, 3),
+            Some((20 * 2_792_789, 67_026_944))
+        )
+        .is_ok());
     }
 
     #[test]

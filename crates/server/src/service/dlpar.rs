@@ -97,6 +97,17 @@ impl Service {
             .iter()
             .filter_map(|id| live_of(*id).map(|l| (*id, self.rmc_state(&l) == RmcState::Active)))
             .collect();
+        // Under TCG, how full QEMU's translation buffer is (a vCPU plug needs a free region).
+        let tcg = rt
+            .as_ref()
+            .is_some_and(|rt| rt.env.accel == ivm_model::Accel::Tcg);
+        let jit: std::collections::HashMap<u32, (u64, u64)> = ids
+            .iter()
+            .filter(|_| tcg)
+            .filter_map(|id| {
+                live_of(*id).and_then(|l| vm::jit_usage(&l.qmp).ok().flatten().map(|j| (*id, j)))
+            })
+            .collect();
 
         // 1. Reserve: the rules decide and the new values are committed with the old ones kept
         //    as pending, so no concurrent request can take what this one is about to use.
@@ -125,6 +136,7 @@ impl Service {
                     let after = ivm_rules::check_live_change(&limits, &cur, next)?;
                     let active = rmc.get(&cur.lpar_id).copied().unwrap_or(false);
                     ivm_rules::check_rmc(&cur, next, live.boot_mem_mb, active, force)?;
+                    ivm_rules::check_tcg_plug(&limits, &cur, next, jit.get(&cur.lpar_id).copied())?;
                     tx.put_run(&RunRecord {
                         lpar_id: cur.lpar_id,
                         limits: after,
