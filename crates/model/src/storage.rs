@@ -221,6 +221,10 @@ pub struct StorageView {
     /// Physical volumes given to the shared memory pool as paging devices.
     #[serde(default)]
     pub paging_pvs: Vec<String>,
+    /// Physical volumes nothing holds (present, not mapped, in no pool, not a paging device):
+    /// what `mksp`, `chsp -add` and the memory pool accept, as the server's rule decides.
+    #[serde(default)]
+    pub free_hdisks: Vec<String>,
     /// MB each pool has free: (pool, MB), as `lssp` counts it.
     pub pools_free_mb: Vec<(String, u64)>,
     /// The virtual media library, once made.

@@ -55,7 +55,8 @@ export function Storage({ live, canModify }: { live: Live; canModify: boolean })
                   <Td dataLabel="Name">{h.name}</Td><Td dataLabel="Device">{h.device}</Td><Td dataLabel="Size (MB)">{h.size_mb}</Td>
                   <Td dataLabel="PVID">{h.pvid}</Td>
                   <Td dataLabel="Used by">{pool ? `pool ${pool}` : m ? `${adapterLabel(m.vhost)} as ${m.vtd}`
-                    : view.paging_pvs?.includes(h.name) ? 'paging device (shared memory pool)' : 'free'}</Td>
+                    : view.paging_pvs?.includes(h.name) ? 'paging device (shared memory pool)'
+                    : view.free_hdisks?.includes(h.name) ? 'free' : ''}</Td>
                 </Tr>);
             })}</Tbody>
           </Table>

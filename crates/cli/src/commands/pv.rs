@@ -130,13 +130,10 @@ pub(super) fn lsmemdev(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     )
 }
 
-/// Attached physical volumes nothing holds: not mapped, in no storage pool, not a paging device.
+/// Attached physical volumes nothing holds, as the daemon's rule says.
 fn free_pvs(view: &StorageView) -> Vec<&Hdisk> {
     view.hdisks
         .iter()
-        .filter(|h| h.present)
-        .filter(|h| !view.mappings.iter().any(|m| m.backing == h.name))
-        .filter(|h| !view.members.iter().any(|(m, _)| *m == h.name))
-        .filter(|h| !view.paging_pvs.contains(&h.name))
+        .filter(|h| view.free_hdisks.contains(&h.name))
         .collect()
 }

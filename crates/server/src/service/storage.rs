@@ -70,6 +70,9 @@ impl Service {
     pub fn storage(&self) -> Result<StorageView, ServiceError> {
         self.store.read(|tx| {
             let (pools, disks, media) = (tx.pools()?, tx.disks()?, tx.media()?);
+            let (hdisks, mappings) = (tx.hdisks()?, tx.mappings()?);
+            // The rule that mksp and the memory pool apply, so clients need not restate it.
+            let free_hdisks = ivm_rules::free_hdisks(&hdisks, &mappings, &tx.hdisk_claims()?);
             Ok::<_, ServiceError>(StorageView {
                 pools_free_mb: pools
                     .iter()
@@ -85,8 +88,9 @@ impl Service {
                 pools,
                 disks,
                 adapters: tx.adapters()?,
-                mappings: tx.mappings()?,
-                hdisks: tx.hdisks()?,
+                mappings,
+                hdisks,
+                free_hdisks,
                 members: tx.pool_members()?,
                 paging_pvs: tx.paging_pvs()?.into_iter().map(|(name, _)| name).collect(),
                 media,
