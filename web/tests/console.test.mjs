@@ -71,7 +71,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
     page.waitForEvent('popup'),
     page.getByRole('button', { name: 'Open terminal window' }).click(),
   ]);
-  await term.getByText('Connected.').waitFor();
+  await term.getByText('Connected.', { exact: true }).waitFor();
   await term.locator('.xterm-rows').getByText('IVM-TEST-GUEST READY').waitFor({ timeout: 90_000 });
   await shot(term, 'terminal');
   // One session at a time: a second window is refused, and can take over.
@@ -80,7 +80,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await second.goto(`${daemon.url}/#/terminal/2`);
   await second.getByText('Virtual terminal is already connected.').waitFor();
   await second.getByRole('button', { name: 'Take over' }).click();
-  await second.getByText('Connected.').waitFor();
+  await second.getByText('Connected.', { exact: true }).waitFor();
   await term.getByText('Disconnected.').waitFor();
   // The taken-over session still holds the terminal: a third one is refused (mkvt exits 28).
   let third;
