@@ -6,10 +6,11 @@
 //! reply behind, so every use is a fresh connection that starts with `guest-sync-delimited`
 //! (which skips anything stale) and the caller holds the partition's agent lock.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -18,6 +19,10 @@ pub const AGENT_PORT: &str = "org.qemu.guest_agent.0";
 
 /// QEMU's chardev that carries the port (its `frontend-open` says whether the agent runs).
 pub const AGENT_CHARDEV: &str = "qga";
+
+/// The longest reply ivm reads: the guest writes the agent's replies, so neither their length
+/// nor their number is left to it.
+const MAX_REPLY: u64 = 1 << 20;
 
 /// Guest agent failures.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,7 @@ pub enum AgentError {
 pub struct Agent {
     writer: UnixStream,
     reader: BufReader<UnixStream>,
+    timeout: Duration,
 }
 
 impl Agent {
@@ -57,6 +63,7 @@ impl Agent {
         let mut agent = Agent {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
+            timeout,
         };
         agent.sync()?;
         Ok(agent)
@@ -82,12 +89,21 @@ impl Agent {
         );
         msg.push(b'\n');
         self.writer.write_all(&msg)?;
+        // A guest that keeps sending other replies must not hold ivm here.
+        let deadline = Instant::now() + self.timeout;
         loop {
+            if Instant::now() > deadline {
+                return Err(AgentError::Protocol(
+                    "no reply to guest-sync-delimited in time".into(),
+                ));
+            }
             let mut skipped = Vec::new();
-            self.reader.read_until(0xFF, &mut skipped)?;
+            (&mut self.reader)
+                .take(MAX_REPLY)
+                .read_until(0xFF, &mut skipped)?;
             if skipped.last() != Some(&0xFF) {
                 return Err(AgentError::Protocol(
-                    "the agent closed the connection".into(),
+                    "the agent closed the connection or sent too much".into(),
                 ));
             }
             let reply = self.read_reply()?;
@@ -97,21 +113,31 @@ impl Agent {
         }
     }
 
+    /// One reply: a line of at most MAX_REPLY bytes (blank lines skipped, a few at most).
     fn read_reply(&mut self) -> Result<Value, AgentError> {
-        loop {
-            let mut line = String::new();
-            if self.reader.read_line(&mut line)? == 0 {
+        for _ in 0..16 {
+            let mut raw = Vec::new();
+            (&mut self.reader)
+                .take(MAX_REPLY)
+                .read_until(b'\n', &mut raw)?;
+            if raw.last() != Some(&b'\n') {
                 return Err(AgentError::Protocol(
-                    "the agent closed the connection".into(),
+                    "the agent closed the connection or sent too much".into(),
                 ));
             }
+            let line = String::from_utf8_lossy(&raw);
             let line = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{FFFD}');
             if line.is_empty() {
                 continue;
             }
-            return serde_json::from_str(line)
-                .map_err(|e| AgentError::Protocol(format!("{e}: {line}")));
+            return serde_json::from_str(line).map_err(|e| {
+                let start: String = line.chars().take(200).collect();
+                AgentError::Protocol(format!("{e}: {start}"))
+            });
         }
+        Err(AgentError::Protocol(
+            "only blank lines from the agent".into(),
+        ))
     }
 
     /// Runs a command and returns its `return` value.
@@ -216,11 +242,14 @@ impl Agent {
                     .unwrap_or_default()
             })
             .filter(|a| a.get("ip-address-type").and_then(Value::as_str) == Some("ipv4"))
+            // The guest writes these: only what parses as an address is kept, printed anew,
+            // so no text of its own reaches lssyscfg's output (parsed by commas and lines).
             .filter_map(|a| {
                 a.get("ip-address")
                     .and_then(Value::as_str)
-                    .map(String::from)
+                    .and_then(|t| t.parse::<Ipv4Addr>().ok())
             })
+            .map(|a| a.to_string())
             .collect())
     }
 }
@@ -250,12 +279,13 @@ mod tests {
     /// exercised by the VM tests): a stale reply before the 0xFF marker is skipped and the
     /// reply to the sync is matched by ID.
     #[test]
-    fn sync_skips_a_stale_reply_and_matches_its_id() {
+    fn stale_replies_are_skipped_and_the_guests_words_are_bounded() {
         let dir = std::env::temp_dir().join(format!("ivm-agent-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("qga.sock");
         let listener = UnixListener::bind(&path).unwrap();
+        let (done, done_rx) = std::sync::mpsc::channel::<()>();
         let server = std::thread::spawn(move || {
             let (s, _) = listener.accept().unwrap();
             let mut r = BufReader::new(s.try_clone().unwrap());
@@ -275,9 +305,23 @@ mod tests {
             let req: Value = serde_json::from_str(&line).unwrap();
             assert_eq!(req["execute"], "guest-get-vcpus");
             w.write_all(b"{\"return\": [{\"logical-id\": 0, \"online\": true}, {\"logical-id\": 1, \"online\": false, \"can-offline\": true}]}\n").unwrap();
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            w.write_all(b"{\"return\": [{\"name\": \"eth0\", \"ip-addresses\": [{\"ip-address-type\": \"ipv4\", \"ip-address\": \"10.0.0.1,state=Running\\nname=x\"}, {\"ip-address-type\": \"ipv4\", \"ip-address\": \"192.0.2.7\"}]}]}\n").unwrap();
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            let junk = vec![b'x'; (MAX_REPLY as usize) + 10];
+            let _ = w.write_all(&junk);
+            // The connection stays open: only the limit, not an end of stream, stops the read.
+            let _ = done_rx.recv();
         });
         let mut a = Agent::connect(&path, Duration::from_secs(5)).unwrap();
         assert_eq!(a.vcpus().unwrap(), vec![(0, true), (1, false)]);
+        // Addresses are the guest's words: text that is not an address goes.
+        assert_eq!(a.ipv4_addresses().unwrap(), ["192.0.2.7"]);
+        // A reply without end is cut off at MAX_REPLY, not read into memory whole.
+        assert!(matches!(a.vcpus(), Err(AgentError::Protocol(_))));
+        done.send(()).unwrap();
         server.join().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }
