@@ -14,6 +14,7 @@ mod filter;
 mod routes;
 mod terminal;
 mod time;
+mod upgrade;
 
 use std::path::Path;
 

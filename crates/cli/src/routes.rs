@@ -11,6 +11,11 @@ use ivm_model::{
     ShutdownRequest, StorageView, SystemView, User, UtilConfig, UtilSample, VgPoolRequest,
 };
 
+use ivm_model::{
+    IncomingStatus, MigrationAccept, MigrationOffer, MigrationRequest, MigrationView, MobilityView,
+    TrustRequest,
+};
+
 use crate::client::Client;
 use crate::CliError;
 
@@ -391,5 +396,67 @@ impl Client {
     /// `POST /backup/clear`.
     pub fn clear_backup(&self) -> Result<()> {
         self.send::<()>("POST", "/backup/clear", None)
+    }
+
+    // Partition mobility.
+
+    /// `GET /migrations`.
+    pub fn migrations(&self) -> Result<Vec<MigrationView>> {
+        self.get("/migrations")
+    }
+
+    /// `GET /system/mobility`.
+    pub fn mobility(&self) -> Result<MobilityView> {
+        self.get("/system/mobility")
+    }
+
+    /// `POST /migrations`.
+    pub fn migrate(&self, req: &MigrationRequest) -> Result<MigrationAccept> {
+        self.request("POST", "/migrations", Some(req))
+    }
+
+    /// `POST /migrations/{id}/stop`.
+    pub fn stop_migration(&self, id: u32) -> Result<()> {
+        self.send::<()>("POST", &format!("/migrations/{id}/stop"), None)
+    }
+
+    /// `POST /migrations/{id}/recover`.
+    pub fn recover_migration(&self, id: u32) -> Result<()> {
+        self.send::<()>("POST", &format!("/migrations/{id}/recover"), None)
+    }
+
+    /// `GET /system/ssh-key`.
+    pub fn host_key(&self) -> Result<String> {
+        self.get("/system/ssh-key")
+    }
+
+    /// `POST /system/trust`.
+    pub fn trust(&self, req: &TrustRequest) -> Result<()> {
+        self.send("POST", "/system/trust", Some(req))
+    }
+
+    /// `POST /incoming/validate`.
+    pub fn incoming_validate(&self, offer: &MigrationOffer) -> Result<MigrationAccept> {
+        self.request("POST", "/incoming/validate", Some(offer))
+    }
+
+    /// `POST /incoming/prepare`.
+    pub fn incoming_prepare(&self, offer: &MigrationOffer) -> Result<MigrationAccept> {
+        self.request("POST", "/incoming/prepare", Some(offer))
+    }
+
+    /// `POST /incoming/{mid}/commit`.
+    pub fn incoming_commit(&self, mid: &str) -> Result<()> {
+        self.send::<()>("POST", &format!("/incoming/{}/commit", enc(mid)), None)
+    }
+
+    /// `POST /incoming/{mid}/abort`.
+    pub fn incoming_abort(&self, mid: &str) -> Result<()> {
+        self.send::<()>("POST", &format!("/incoming/{}/abort", enc(mid)), None)
+    }
+
+    /// `GET /incoming/{mid}`.
+    pub fn incoming_status(&self, mid: &str) -> Result<IncomingStatus> {
+        self.get(&format!("/incoming/{}", enc(mid)))
     }
 }

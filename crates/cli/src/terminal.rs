@@ -2,7 +2,6 @@
 //! console, with the local terminal in raw mode and `~.` at the start of a line to leave.
 
 use std::io::{IsTerminal, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
@@ -76,51 +75,24 @@ impl Drop for RawMode {
 /// Opens partition `id`'s console through the daemon and relays it until `~.`, the end of
 /// input, or the session being closed (rmvt, partition stopped).
 pub fn run(data_dir: &Path, id: u32) -> Result<(), CliError> {
-    let socket = data_dir.join("ivm.sock");
-    let mut stream = UnixStream::connect(&socket).map_err(|e| CliError::Exit {
-        code: exit::UNEXPECTED,
-        message: format!("cannot reach the ivm daemon at {}: {e}", socket.display()),
-    })?;
-    let request = format!(
-        "GET /api/v1/partitions/{id}/terminal HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: ivm-console\r\n\r\n"
-    );
     let io = |e: std::io::Error| CliError::Exit {
         code: exit::UNEXPECTED,
         message: e.to_string(),
     };
-    stream.write_all(request.as_bytes()).map_err(io)?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).map_err(io)? == 0 {
+    let mut stream = match crate::upgrade::open(
+        data_dir,
+        &format!("/api/v1/partitions/{id}/terminal"),
+        "ivm-console",
+    ) {
+        Ok(s) => s,
+        Err(crate::upgrade::Refused::Status(status, body)) => return Err(refused(status, &body)),
+        Err(crate::upgrade::Refused::Io(message)) => {
             return Err(CliError::Exit {
                 code: exit::UNEXPECTED,
-                message: "the daemon closed the connection".into(),
-            });
-        }
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    if status != 101 {
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().to_string())
+                message,
             })
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; len];
-        stream.read_exact(&mut body).map_err(io)?;
-        return Err(refused(status, &body));
-    }
-
+        }
+    };
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         eprint!("Connected to partition {id}. Type ~. at the start of a line to disconnect.\r\n");

@@ -5,6 +5,7 @@ pub mod cgroup;
 pub mod cpulist;
 pub mod discovery;
 pub mod logs;
+pub mod ssh;
 pub mod usage;
 pub mod users;
 

@@ -132,6 +132,17 @@ fn main() {
     if ivm_server::shell::FILTERS.contains(&name.as_str()) {
         std::process::exit(filters::run(&name, &args[1..]));
     }
+    if name == ivm_host::ssh::ASKPASS_NAME {
+        // ssh's askpass program for a login to another ivm host (mkauthkeys --ip): the
+        // password comes from the daemon in the environment, never from a file.
+        match std::env::var(ivm_host::ssh::ASKPASS_SECRET) {
+            Ok(secret) => {
+                println!("{secret}");
+                std::process::exit(0);
+            }
+            Err(_) => std::process::exit(1),
+        }
+    }
     if name == "passwd" {
         std::process::exit(ivm_cli::run_passwd(&args[1..], &data_dir_from_env()));
     }

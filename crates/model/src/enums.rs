@@ -88,6 +88,11 @@ string_enum! {
         ShuttingDown = "Shutting Down",
         Error = "Error",
         NotAvailable = "Not Available",
+        /// Running on this host while it moves to another (the source's copy).
+        MigratingRunning = "Migrating - Running",
+        /// Reserved on this host for a partition moving in (the target's copy), or a defined
+        /// partition whose definition is moving.
+        MigratingNotActivated = "Migrating - Not Activated",
     }
 }
 
@@ -119,6 +124,29 @@ string_enum! {
     DlparOp { Add = "a", Remove = "r", Set = "s" }
 }
 
+string_enum! {
+    /// Where a migration stands, as `lslparmigr -r lpar` prints `migration_state`.
+    MigrationState {
+        /// No migration.
+        NotMigrating = "Not Migrating",
+        /// Validated and reserved on the target; nothing has moved yet.
+        Starting = "Migration Starting",
+        /// Memory (or the definition) is moving.
+        InProgress = "Migration In Progress",
+        /// Being stopped (`migrlpar -o s`).
+        Stopping = "Migration Stopping",
+        /// Stopped part way: the source cannot tell whether the target took over, so
+        /// `migrlpar -o r` must decide (the partition runs on exactly one host until then:
+        /// the source is paused, the target not resumed).
+        RecoveryNeeded = "Migration Recovery Required",
+    }
+}
+
+string_enum! {
+    /// Active (running partition) or inactive (definition only) migration.
+    MigrationKind { Active = "active", Inactive = "inactive" }
+}
+
 impl PartitionState {
     /// True while a guest process exists, so only DLPAR-style changes are allowed.
     pub fn is_active(self) -> bool {
@@ -128,6 +156,15 @@ impl PartitionState {
                 | PartitionState::Running
                 | PartitionState::OpenFirmware
                 | PartitionState::ShuttingDown
+                | PartitionState::MigratingRunning
+        )
+    }
+
+    /// True while a migration holds the partition: nothing else may change it.
+    pub fn is_migrating(self) -> bool {
+        matches!(
+            self,
+            PartitionState::MigratingRunning | PartitionState::MigratingNotActivated
         )
     }
 }

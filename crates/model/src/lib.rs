@@ -6,6 +6,7 @@ mod backup;
 mod enums;
 mod eth;
 mod mempool;
+mod migration;
 mod netdev;
 mod partition;
 mod request;
@@ -18,12 +19,16 @@ mod util;
 
 pub use backup::{BackupFile, ProfileBackup, RestoreRequest};
 pub use enums::{
-    Accel, BootMode, DlparOp, LparEnv, MemMode, PartitionState, ProcMode, RmcState, SharingMode,
-    ShutdownKind, UnknownValue,
+    Accel, BootMode, DlparOp, LparEnv, MemMode, MigrationKind, MigrationState, PartitionState,
+    ProcMode, RmcState, SharingMode, ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};
 pub use mempool::{
     MemPool, MemPoolRequest, MemPoolView, PagingDevice, PagingPvRequest, DEFAULT_MEM_WEIGHT,
+};
+pub use migration::{
+    IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationOffer, MigrationRequest,
+    MigrationView, MobilityView, TrustRequest,
 };
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{

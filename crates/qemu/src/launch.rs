@@ -89,6 +89,9 @@ pub struct LaunchSpec {
     /// balloon that gives it back to the host and lowers the guest's MemTotal (no
     /// deflate-on-oom, no free page reporting: the guest keeps what it was left).
     pub balloon: bool,
+    /// Started as a migration's target (`-incoming defer`): the guest arrives over QMP
+    /// (`migration::start_incoming`) instead of booting.
+    pub incoming: bool,
 }
 
 /// The balloon device of a shared-memory partition.
@@ -422,6 +425,9 @@ impl LaunchSpec {
                 ),
             ]);
         }
+        if self.incoming {
+            push(&["-incoming", "defer"]);
+        }
         push(&["-run-with", &format!("user={}", self.run_as)]);
         push(&["-sandbox", SANDBOX]);
         // Always start stopped: ivm resumes the guest once QMP is attached, so no event is lost.
@@ -479,6 +485,7 @@ mod tests {
             aio: "io_uring",
             shared_mem: None,
             balloon: false,
+            incoming: false,
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod launch;
+pub mod migration;
 pub mod probe;
 pub mod process;
 pub mod qmp;

@@ -422,6 +422,79 @@ pub enum RuleError {
     /// An upload that did not arrive as announced; nothing was kept.
     #[error("{0}")]
     Upload(UploadRefusal),
+    /// A migration holds the partition.
+    #[error("partition {name} is migrating ({state}); wait for the migration to end, or stop it with migrlpar -o s (recover with migrlpar -o r)")]
+    Migrating {
+        /// The partition.
+        name: String,
+        /// Its state.
+        state: String,
+    },
+    /// A partition that cannot move as it is, and why.
+    #[error("partition {name} cannot migrate: {reason}")]
+    NotMigratable {
+        /// The partition.
+        name: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The target host cannot take the partition, and why.
+    #[error(
+        "the target system {system} refused the migration{}: {reason}",
+        of_partition(name)
+    )]
+    TargetRefuses {
+        /// The target managed system.
+        system: String,
+        /// The partition.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The other host's ivm refused a step (its own message).
+    #[error("{message} (the ivm at {ip})")]
+    RemoteRefusal {
+        /// The other host.
+        ip: String,
+        /// What it said.
+        message: String,
+    },
+    /// An address or user name for another host that ivm will not pass to ssh.
+    #[error("{attr} '{}' is not valid: {why}", given.escape_debug())]
+    BadPeer {
+        /// `--ip` or `-u`.
+        attr: &'static str,
+        /// What was given.
+        given: String,
+        /// What it must be.
+        why: &'static str,
+    },
+    /// The SSH trust with another host is missing or broken.
+    #[error("HSCL3653 there is no working trust with {target}: {cause}; set it up with mkauthkeys --ip {ip} -u {user}")]
+    NoTrust {
+        /// USER@HOST.
+        target: String,
+        /// What ssh said.
+        cause: String,
+        /// The host.
+        ip: String,
+        /// The user.
+        user: String,
+    },
+    /// No migration where one was named.
+    #[error("partition {name} is not migrating")]
+    NotMigrating {
+        /// The partition.
+        name: String,
+    },
+}
+
+fn of_partition(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" of partition {name}")
+    }
 }
 
 /// How an upload failed; nothing of it was kept.
@@ -499,7 +572,13 @@ impl RuleError {
             | RuleError::NoLoginAccounts
             | RuleError::AlreadyActive { .. }
             | RuleError::MemPoolExists
-            | RuleError::MediaBusy { .. } => Conflict,
+            | RuleError::MediaBusy { .. }
+            | RuleError::Migrating { .. }
+            | RuleError::NotMigratable { .. }
+            | RuleError::TargetRefuses { .. }
+            | RuleError::NotMigrating { .. }
+            | RuleError::NoTrust { .. }
+            | RuleError::RemoteRefusal { .. } => Conflict,
             RuleError::Missing(_)
             | RuleError::InvalidName { .. }
             | RuleError::IdOutOfRange { .. }
@@ -530,7 +609,8 @@ impl RuleError {
             | RuleError::NotAPlainFile { .. }
             | RuleError::PoolPath { .. }
             | RuleError::MediaSourceOutside { .. }
-            | RuleError::Upload(_) => Invalid,
+            | RuleError::Upload(_)
+            | RuleError::BadPeer { .. } => Invalid,
         }
     }
 }

@@ -17,6 +17,7 @@ mod management;
 mod media;
 mod memory;
 mod mempool;
+mod mobility;
 mod names;
 mod netdev;
 mod partition;
@@ -56,6 +57,7 @@ pub use mempool::{
     logical_mem, no_mem_pool, pick_paging_pv, pool_limits, resolve_pool, shared_partitions,
     PoolLimits, LOGICAL_PER_POOL,
 };
+pub use mobility::{check_incoming, check_not_migrating, check_peer, migration_kind};
 pub use names::{lowest_free_id, validate_partition_name};
 pub use netdev::{
     check_rmdev, is_nic_candidate, management_adapters, new_sea, scan_eth_devices, IVM_LINK_PREFIX,

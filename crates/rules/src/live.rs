@@ -28,7 +28,7 @@ pub fn check_settled(current: &Partition) -> Result<(), RuleError> {
             name: current.name.clone(),
             state: current.state.to_string(),
         }),
-        _ => Ok(()),
+        _ => crate::mobility::check_not_migrating(current),
     }
 }
 

@@ -117,6 +117,7 @@ pub fn apply_change(
     if change.is_empty() {
         return Err(RuleError::EmptyChange);
     }
+    crate::mobility::check_not_migrating(current)?;
     let running = current.state.is_active();
     let mut next = current.clone();
 
@@ -324,6 +325,7 @@ pub fn check_delete(p: &Partition) -> Result<(), RuleError> {
     if p.is_management() {
         return Err(RuleError::ManagementPartition("deleted"));
     }
+    crate::mobility::check_not_migrating(p)?;
     if p.state.is_active() {
         return Err(RuleError::MustBeInactive {
             name: p.name.clone(),

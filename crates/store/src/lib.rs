@@ -8,6 +8,7 @@ mod error;
 mod media;
 mod mempool;
 mod migrations;
+mod mobility;
 mod netdev;
 mod partitions;
 mod runs;
@@ -19,6 +20,7 @@ mod users;
 mod util;
 
 pub use error::StoreError;
+pub use mobility::MobilityRecord;
 pub use runs::RunRecord;
 pub use sessions::SessionRecord;
 pub use storage::DiskState;

@@ -241,6 +241,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user, position)
     );
     "#,
+    // 14: partition migrations this host takes part in (as source or target), with the state
+    // a partition goes back to when one is stopped or fails.
+    r#"
+    CREATE TABLE mobility (
+        id          TEXT PRIMARY KEY,
+        lpar_id     INTEGER NOT NULL,
+        outgoing    INTEGER NOT NULL,
+        record      TEXT NOT NULL,
+        prior_state TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -15,6 +15,7 @@ mod lssyscfg;
 mod lv;
 mod media;
 mod mksyscfg;
+mod mobility;
 mod netdev;
 mod pv;
 mod rmsyscfg;
@@ -131,6 +132,10 @@ pub enum IvmCommand {
     Lslparutil(lparutil::LsArgs),
     /// Change how often utilization is sampled.
     Chlparutil(lparutil::ChArgs),
+    /// Validate, carry out, stop or recover a partition's migration to another ivm host.
+    Migrlpar(Box<mobility::MigrArgs>),
+    /// List mobility capabilities (`-r sys`) and partitions' migrations (`-r lpar`).
+    Lslparmigr(mobility::LsArgs),
 }
 
 impl IvmCommand {
@@ -203,6 +208,8 @@ pub(crate) fn execute(cmd: IvmCommand, client: &Client) -> Result<String, CliErr
         IvmCommand::Lpcfgop(a) => backup::lpcfgop(&ctx, a),
         IvmCommand::Lslparutil(a) => lparutil::lslparutil(&ctx, a),
         IvmCommand::Chlparutil(a) => lparutil::chlparutil(&ctx, a),
+        IvmCommand::Migrlpar(a) => mobility::migrlpar(&ctx, *a),
+        IvmCommand::Lslparmigr(a) => mobility::lslparmigr(&ctx, a),
     }
 }
 

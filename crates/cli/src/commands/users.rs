@@ -194,7 +194,34 @@ pub(super) fn passwd(ctx: &Ctx, args: &[String]) -> Result<String, CliError> {
 }
 
 pub(super) fn mkauthkeys(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    let a = ViosArgs::parse(&a.args, &["a", "r", "add", "remove"], &["l", "list"])?;
+    let a = ViosArgs::parse(
+        &a.args,
+        &["a", "r", "add", "remove", "-ip", "ip", "u"],
+        &["l", "list", "g", "-test", "test"],
+    )?;
+    if a.flag("g") {
+        return Ok(format!("{}\n", ctx.client.host_key()?));
+    }
+    if let Some(ip) = a.value("-ip").or(a.value("ip")) {
+        // Trust with another ivm host: this host's key given to its user (IVM's mkauthkeys
+        // --ip HOST -u USER), that user's password asked once, never kept.
+        let user = a.value("u").unwrap_or(PRIME_ADMIN).to_string();
+        let test = a.flag("-test") || a.flag("test");
+        let password = if test {
+            None
+        } else {
+            Some(read_secret(&format!(
+                "Enter the password for user {user} on the remote host {ip}: "
+            ))?)
+        };
+        ctx.client.trust(&ivm_model::TrustRequest {
+            ip: ip.to_string(),
+            user,
+            password,
+            test,
+        })?;
+        return Ok(String::new());
+    }
     let me: User = ctx.client.session()?;
     let mut keys: Vec<String> = ctx.client.keys(&me.name)?;
     if a.flag("l") || a.flag("list") {
@@ -220,11 +247,10 @@ pub(super) fn mkauthkeys(ctx: &Ctx, a: Args) -> Result<String, CliError> {
                 )));
             }
         }
-        _ => {
-            return Err(CliError::Usage(
-                "Usage: mkauthkeys -a \"KEY\" | -r \"KEY\" | -l".into(),
-            ))
-        }
+        _ => return Err(CliError::Usage(
+            "Usage: mkauthkeys -a \"KEY\" | -r \"KEY\" | -l | -g | --ip HOST [-u USER] [--test]"
+                .into(),
+        )),
     }
     ctx.client.set_keys(&me.name, &keys)?;
     Ok(String::new())

@@ -34,6 +34,26 @@ pub fn drop_in(data_dir: &Path, exe_dir: &tempfile::TempDir) -> String {
 
 impl Sshd {
     pub fn start(data_dir: &Path, users: &[&str]) -> Sshd {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Sshd::start_at(data_dir, users, "127.0.0.1", port, None)
+    }
+
+    /// An sshd in the test's namespace `ns`, on `addr` port 22 (the namespace has no other).
+    pub fn start_in(data_dir: &Path, users: &[&str], ns: &super::Netns, addr: &str) -> Sshd {
+        Sshd::start_at(data_dir, users, addr, 22, Some(ns))
+    }
+
+    fn start_at(
+        data_dir: &Path,
+        users: &[&str],
+        addr: &str,
+        port: u16,
+        ns: Option<&super::Netns>,
+    ) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("host_key");
         let out = Command::new("ssh-keygen")
@@ -42,11 +62,6 @@ impl Sshd {
             .output()
             .expect("ssh-keygen (apt install openssh-client)");
         assert!(out.status.success(), "{out:?}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         // sshd runs the AuthorizedKeysCommand only from a path that root alone can write,
         // every directory up to `/` included: a copy of the binary in a directory in /run.
         let exe_dir = tempfile::Builder::new()
@@ -58,7 +73,7 @@ impl Sshd {
         std::fs::write(
             &cfg,
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}/sshd.pid\n\
+                "Port {port}\nListenAddress {addr}\nHostKey {}\nPidFile {}/sshd.pid\n\
                  PasswordAuthentication yes\nKbdInteractiveAuthentication no\nUsePAM no\n\
                  PermitRootLogin no\nAllowUsers {}\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n\
                  Subsystem sftp internal-sftp\n{}",
@@ -71,20 +86,36 @@ impl Sshd {
         .unwrap();
         // Privilege separation needs its empty directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f"])
-            .arg(&cfg)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sshd (apt install openssh-server)");
+        let mut cmd = Command::new("/usr/sbin/sshd");
+        cmd.args(["-D", "-e", "-f"]).arg(&cfg).stderr(Stdio::null());
+        if let Some(ns) = ns {
+            use std::os::unix::io::AsRawFd;
+            use std::os::unix::process::CommandExt;
+            let f = std::fs::File::open(ns.path()).expect("open the namespace");
+            // SAFETY: between fork and exec only setns on a descriptor opened before the fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().expect("sshd (apt install openssh-server)");
         let s = Sshd {
             child,
             port,
             _dir: dir,
             _exe_dir: exe_dir,
         };
+        let target = format!("{addr}:{port}");
         super::eventually("sshd to listen", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            let t = target.clone();
+            match ns {
+                Some(ns) => ns.run(move || std::net::TcpStream::connect(t.as_str()).is_ok()),
+                None => std::net::TcpStream::connect(t.as_str()).is_ok(),
+            }
         });
         s
     }

@@ -9,6 +9,7 @@ mod extract;
 mod lifecycle;
 mod media;
 mod mempool;
+mod mobility;
 mod network;
 mod openapi;
 mod partitions;
@@ -33,6 +34,7 @@ pub use access::{ACCESS, CSRF_HEADER};
 pub use console::TERMINAL_PROTOCOL;
 pub use error::ApiError;
 pub use extract::PeerIdentity;
+pub use mobility::MIGRATION_PROTOCOL;
 pub use openapi::openapi_json;
 
 /// The largest request body the API reads (its bodies are small JSON documents).
@@ -178,6 +180,18 @@ pub fn router(svc: Arc<Service>) -> Router {
             "/network/devices/{name}",
             axum::routing::delete(network::remove_device),
         )
+        .route("/migrations", get(mobility::list).post(mobility::migrate))
+        .route("/migrations/{id}/stop", post(mobility::stop))
+        .route("/migrations/{id}/recover", post(mobility::recover))
+        .route("/system/mobility", get(mobility::capabilities))
+        .route("/system/ssh-key", get(mobility::host_key))
+        .route("/system/trust", post(mobility::trust))
+        .route("/incoming/validate", post(mobility::incoming_validate))
+        .route("/incoming/prepare", post(mobility::incoming_prepare))
+        .route("/incoming/{mid}", get(mobility::incoming_status))
+        .route("/incoming/{mid}/stream", get(mobility::incoming_stream))
+        .route("/incoming/{mid}/commit", post(mobility::incoming_commit))
+        .route("/incoming/{mid}/abort", post(mobility::incoming_abort))
         .route("/events", get(events::events))
         // After routing, so each route's declared authority is known; outermost the count.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    backup, console, error, events, lifecycle, media, mempool, network, partitions, session,
-    storage, system, tasks, users, utilization,
+    backup, console, error, events, lifecycle, media, mempool, mobility, network, partitions,
+    session, storage, system, tasks, users, utilization,
 };
 
 /// ivm's REST API.
@@ -30,6 +30,9 @@ use super::{
         media::create_optical, media::load, media::unload,
         network::get_all, network::create_sea, network::remove_device,
         backup::get_backup, backup::get_backup_file, backup::restore, backup::clear,
+        mobility::list, mobility::capabilities, mobility::migrate, mobility::stop, mobility::recover,
+        mobility::host_key, mobility::trust, mobility::incoming_validate, mobility::incoming_prepare,
+        mobility::incoming_stream, mobility::incoming_commit, mobility::incoming_abort, mobility::incoming_status,
         utilization::samples, utilization::series, utilization::events, utilization::config, utilization::set_config, utilization::metrics,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),

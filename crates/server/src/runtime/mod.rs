@@ -48,6 +48,9 @@ pub enum HostError {
     /// Bridges, taps, addresses.
     #[error(transparent)]
     Net(#[from] ivm_net::NetError),
+    /// Another ivm host could not be reached or refused over SSH.
+    #[error(transparent)]
+    Ssh(#[from] ivm_host::ssh::SshError),
     /// A file or directory ivm keeps.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

@@ -65,6 +65,7 @@ impl Service {
                 if p.is_management() {
                     return Err(RuleError::ManagementPartition("activated: it always runs").into());
                 }
+                ivm_rules::check_not_migrating(&p)?;
                 if p.state.is_active() {
                     return Err(RuleError::AlreadyActive {
                         name: p.name.clone(),
@@ -94,7 +95,7 @@ impl Service {
             };
             laps.lap("reserve");
             let mode = boot_mode.unwrap_or(p.boot_mode);
-            match self.start(&rt, &p, mode, &mut laps) {
+            match self.start(&rt, &p, mode, &mut laps, None) {
                 Ok(state) => {
                     let code = if state == PartitionState::OpenFirmware {
                         refcode::FIRMWARE
@@ -140,12 +141,15 @@ impl Service {
         out
     }
 
-    fn start(
+    /// Starts `p`'s QEMU: booting, or (`incoming`) as a migration's target with the devices
+    /// the source's QEMU has now, stopped until the guest has arrived.
+    pub(super) fn start(
         &self,
         rt: &Runtime,
         p: &Partition,
         mode: BootMode,
         laps: &mut Laps,
+        incoming: Option<&ivm_model::MachineShape>,
     ) -> Result<PartitionState, ServiceError> {
         let run_as = rt.qemu_run_as(p.lpar_id)?;
         let mut storage = self.storage_for_launch(p.lpar_id)?;
@@ -179,9 +183,15 @@ impl Service {
         } else {
             (None, None)
         };
+        // An arriving guest holds its boot memory and plugged blocks whatever its balloon
+        // keeps: QEMU preallocates them before the stream starts.
+        let resident_mb = match incoming {
+            Some(s) => p.mem.desired_mem.max(s.boot_mem_mb + s.plugged_mem_mb),
+            None => p.mem.desired_mem,
+        };
         let mem_limit = match share {
             Some((limit, _)) => limit << 20,
-            None => ivm_rules::memory_limit_mb(p.mem.desired_mem, rt.env.accel) << 20,
+            None => ivm_rules::memory_limit_mb(resident_mb, rt.env.accel) << 20,
         };
         let cpus = self
             .cpus
@@ -205,7 +215,7 @@ impl Service {
             rt.set_pool_share(p.lpar_id, limit << 20, low << 20)?;
         }
         laps.lap("cgroup");
-        let resume = !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
+        let resume = incoming.is_none() && !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
         let kernel = (!p.boot.boot_kernel.is_empty()).then(|| {
             (
                 p.boot.boot_kernel.clone(),
@@ -219,12 +229,12 @@ impl Service {
                 name: format!("lpar{}", p.lpar_id),
                 paths: rt.paths(p.lpar_id),
                 accel: rt.env.accel,
-                vcpus: p.procs.desired_procs,
-                max_vcpus: p.procs.max_procs,
+                vcpus: incoming.map_or(p.procs.desired_procs, |s| s.vcpus),
+                max_vcpus: incoming.map_or(p.procs.max_procs, |s| s.limits.max_procs),
                 // All the desired memory at boot (see ivm_rules::memory_layout).
-                base_mem_mb: p.mem.desired_mem,
-                plugged_mem_mb: 0,
-                max_mem_mb: p.mem.max_mem,
+                base_mem_mb: incoming.map_or(p.mem.desired_mem, |s| s.boot_mem_mb),
+                plugged_mem_mb: incoming.map_or(0, |s| s.plugged_mem_mb),
+                max_mem_mb: incoming.map_or(p.mem.max_mem, |s| s.limits.max_mem),
                 kernel,
                 run_as,
                 vhost: storage.vhost,
@@ -233,15 +243,22 @@ impl Service {
                 nics,
                 nic_slots: ivm_rules::ported_slots(p),
                 aio: rt.env.aio,
-                balloon: shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
+                balloon: match incoming {
+                    Some(s) => s.balloon,
+                    None => shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
+                },
                 shared_mem: shared_mem.map(|p| p.display().to_string()),
+                incoming: incoming.is_some(),
             },
             cpus,
             dedicated,
             resume,
             now_ms: now_ms(),
             files: storage.files,
-            balloon_mb: share.map(|_| p.mem.desired_mem),
+            // An arriving guest brings its balloon's target with it.
+            balloon_mb: share
+                .filter(|_| incoming.is_none())
+                .map(|_| p.mem.desired_mem),
         };
         if let Err(e) = rt.start(plan, laps) {
             self.cpus.leave(rt, p.lpar_id);
@@ -276,6 +293,7 @@ impl Service {
             if p.is_management() {
                 return Err(RuleError::ManagementPartition("shut down").into());
             }
+            ivm_rules::check_not_migrating(&p)?;
             let live = rt.get(id).ok_or_else(|| {
                 ServiceError::from(RuleError::NotRunning {
                     name: p.name.clone(),
@@ -517,6 +535,17 @@ impl Service {
                 super::dlpar::restore(tx, &old)?;
             }
             tx.delete_run(id)?;
+            // A migration still holds it (the target's QEMU ended before the guest arrived):
+            // it stays reserved until the migration gives it back or takes it over.
+            let held = tx.partition(id)?.is_some_and(|p| p.state.is_migrating())
+                && tx
+                    .migration_of(id)?
+                    .is_some_and(|r| r.migration.state != ivm_model::MigrationState::NotMigrating);
+            let state = if held {
+                PartitionState::MigratingNotActivated
+            } else {
+                state
+            };
             tx.set_partition_state(id, state, code, now_ms())?;
             Ok::<_, ServiceError>(())
         })?;
@@ -563,6 +592,10 @@ impl Service {
                         live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone(),
                     );
                     let state = match status.as_str() {
+                        // A migration holds it: `migrlpar -o r` (or the source) decides.
+                        _ if p.state == PartitionState::MigratingRunning => {
+                            PartitionState::MigratingRunning
+                        }
                         "running" if p.state == PartitionState::ShuttingDown => {
                             PartitionState::ShuttingDown
                         }
@@ -605,18 +638,19 @@ impl Service {
                     }
                     rt.remove_leftovers(p.lpar_id);
                     self.forget_run(&p)?;
+                    let state = if p.state.is_migrating() {
+                        PartitionState::MigratingNotActivated
+                    } else {
+                        PartitionState::NotActivated
+                    };
                     self.store.write(|tx| {
-                        tx.set_partition_state(
-                            p.lpar_id,
-                            PartitionState::NotActivated,
-                            refcode::LOST,
-                            now_ms(),
-                        )
+                        tx.set_partition_state(p.lpar_id, state, refcode::LOST, now_ms())
                     })?;
                 }
             }
         }
         self.cpus.sync(&**rt)?;
+        self.resume_migrations();
         if host_booted {
             for p in self
                 .partitions()?

@@ -11,6 +11,7 @@ mod lifecycle;
 mod logins;
 mod media;
 mod mempool;
+mod mobility;
 mod netdev;
 mod network;
 mod partitions;
@@ -35,6 +36,7 @@ use crate::runtime::Runtime;
 
 pub use console::ConsoleLease;
 pub use error::{AuthError, ServiceError};
+pub use mobility::{valid_migration_id, IncomingOp};
 pub use users::SESSION_IDLE_TIMEOUT_MS;
 
 /// Who is asking: an ivm user and the role it holds.
@@ -94,6 +96,8 @@ pub struct Service {
     activation_phases: crate::timing::PhaseStats,
     /// Failed logins by address and user, for the back-off.
     logins: logins::LoginThrottle,
+    /// Partition mobility's own state (stop requests, incoming migrations' locks).
+    mobility: mobility::Mobility,
 }
 
 /// An open file QEMU inherits, with its descriptor number there.
@@ -140,6 +144,7 @@ impl Service {
             sampler_wake: wake::Wake::default(),
             activation_phases: Default::default(),
             logins: Default::default(),
+            mobility: Default::default(),
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };

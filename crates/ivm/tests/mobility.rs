@@ -1,0 +1,267 @@
+//! Partition mobility between two ivm hosts on one machine: each daemon in a network namespace
+//! of its own with its own data directory, joined by a veth pair; the target's padmin door is
+//! a real sshd in its namespace, and the trust is set up with `mkauthkeys --ip -u` as on IVM.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::sshd::{unix_account, Accounts, Sshd, PASSWORD};
+use common::{boot, install_guest, lock, Console, Daemon, Netns, Output};
+
+const SOURCE_IP: &str = "10.231.0.1";
+const TARGET_IP: &str = "10.231.0.2";
+
+/// Two ivm hosts joined by a veth pair, the source trusted by the target's padmin.
+struct Hosts {
+    src: Daemon,
+    dst: Daemon,
+    _sshd: Sshd,
+    _accounts: Accounts,
+    _a: Netns,
+    _b: Netns,
+}
+
+fn hosts(target_config: &str) -> Hosts {
+    assert!(
+        unix_account("padmin").is_none_or(|l| l.contains(":ivm user:")),
+        "this host has a padmin account ivm did not make"
+    );
+    let accounts = Accounts(vec!["padmin"]);
+    let a = Netns::new("ma");
+    let b = Netns::new("mb");
+    let (va, vb) = (format!("{}a", a.name), format!("{}b", b.name));
+    a.ip(&[
+        "link", "add", &va, "netns", &a.name, "type", "veth", "peer", "name", &vb, "netns", &b.name,
+    ]);
+    a.ip_in(&["addr", "add", &format!("{SOURCE_IP}/24"), "dev", &va]);
+    a.ip_in(&["link", "set", &va, "up"]);
+    b.ip_in(&["addr", "add", &format!("{TARGET_IP}/24"), "dev", &vb]);
+    b.ip_in(&["link", "set", &vb, "up"]);
+    let src = Daemon::start_in("name = \"ivm-src\"\nshutdown_delay_secs = 3\n", &a);
+    let dst = Daemon::start_in(
+        &format!(
+            "name = \"ivm-dst\"\nserial_num = \"TGT0002\"\nunix_accounts = true\nshutdown_delay_secs = 3\n{target_config}"
+        ),
+        &b,
+    );
+    dst.set_password("padmin", PASSWORD);
+    let sshd = Sshd::start_in(dst.data_dir(), &["padmin"], &b, TARGET_IP);
+    let h = Hosts {
+        src,
+        dst,
+        _sshd: sshd,
+        _accounts: accounts,
+        _a: a,
+        _b: b,
+    };
+    // IVM's way: the source's key goes to the target's padmin, whose password is asked once.
+    let o = with_input(
+        &h.src,
+        &["mkauthkeys", "--ip", TARGET_IP, "-u", "padmin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(o.code, 0, "mkauthkeys --ip: {o:?}");
+    let o = h
+        .src
+        .ivm(&["mkauthkeys", "--ip", TARGET_IP, "-u", "padmin", "--test"]);
+    assert_eq!(o.code, 0, "mkauthkeys --test: {o:?}");
+    h
+}
+
+fn with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(common::ivm_bin())
+        .args(args)
+        .env("IVM_DATA_DIR", d.data_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn migrlpar(d: &Daemon, op: &str, name: &str) -> Output {
+    d.ivm(&[
+        "migrlpar", "-o", op, "--ip", TARGET_IP, "-u", "padmin", "-p", name,
+    ])
+}
+
+fn lslparmigr(d: &Daemon, name: &str) -> String {
+    d.ok(&[
+        "lslparmigr",
+        "-r",
+        "lpar",
+        "--filter",
+        &format!("lpar_names={name}"),
+        "-F",
+        "migration_state",
+    ])
+    .trim()
+    .to_string()
+}
+
+fn names(d: &Daemon) -> Vec<String> {
+    d.ok(&["lssyscfg", "-r", "lpar", "-F", "name"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn define(d: &Daemon, name: &str, extra: &str) {
+    install_guest(d);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        &format!(
+            "name={name},desired_procs=1,desired_mem=256,boot_kernel=vmlinuz,boot_initrd=initramfs,{extra}"
+        ),
+    ]);
+}
+
+/// The ticks (`TICK-N`) a console log holds.
+fn ticks(log: &Path) -> Vec<u64> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .split("TICK-")
+        .skip(1)
+        .filter_map(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_running_partition_moves_to_another_host_and_keeps_running() {
+    let _l = lock();
+    let h = hosts("");
+    define(
+        &h.src,
+        "mover",
+        "\"boot_args=console=ttyS0 quiet ivm.ip=eth0:10.9.0.2/24\",\"virtual_eth_adapters=3/0/1//0/0\"",
+    );
+    // Its peer on the target, on the same virtual Ethernet ID.
+    define(
+        &h.dst,
+        "peer",
+        "\"boot_args=console=ttyS0 quiet ivm.ip=eth0:10.9.0.3/24\",\"virtual_eth_adapters=3/0/1//0/0\"",
+    );
+    let _peer = boot(&h.dst, "peer", 2);
+    let id: u32 = common::field(
+        &h.src,
+        &[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "--filter",
+            "lpar_names=mover",
+            "-F",
+            "lpar_id",
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    let mut con = boot(&h.src, "mover", id);
+    con.send("guest-status");
+    let before = con.wait_for("nics=", Duration::from_secs(30));
+    con.send("(i=0; while :; do echo TICK-$i; i=$((i+1)); sleep 0.2; done) &");
+    con.wait_for("TICK-5", Duration::from_secs(30));
+    drop(con);
+
+    // The partition's ID is taken on the target: it gets the lowest free one there.
+    let o = migrlpar(&h.src, "v", "mover");
+    assert_eq!(o.code, 0, "validate: {o:?}");
+    assert!(
+        !names(&h.dst).contains(&"mover".to_string()),
+        "validation reserved nothing"
+    );
+    let o = migrlpar(&h.src, "m", "mover");
+    assert_eq!(o.code, 0, "migrate: {o:?}");
+
+    assert!(
+        !names(&h.src).contains(&"mover".to_string()),
+        "{:?}",
+        names(&h.src)
+    );
+    let new_id: u32 = common::field(
+        &h.dst,
+        &[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "--filter",
+            "lpar_names=mover",
+            "-F",
+            "lpar_id",
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    assert_eq!(common::state(&h.dst, "mover"), "Running");
+    assert_eq!(lslparmigr(&h.dst, "mover"), "Not Migrating");
+    let mut con = Console::open(&h.dst, new_id);
+    // The counter goes on: the same guest, not a new boot.
+    let last_src = *ticks(&h.src.data_dir().join(format!("lpars/{id}/console.log")))
+        .last()
+        .unwrap();
+    let seen = con.wait_for("TICK-", Duration::from_secs(30));
+    let n: u64 = seen
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n > last_src, "tick {n} after the source's last {last_src}");
+    // No console line lost across the hosts: every tick is in one log or the other.
+    con.wait_for(&format!("TICK-{}", n + 5), Duration::from_secs(30));
+    let mut all = ticks(&h.src.data_dir().join(format!("lpars/{id}/console.log")));
+    all.extend(ticks(
+        &h.dst.data_dir().join(format!("lpars/{new_id}/console.log")),
+    ));
+    all.sort_unstable();
+    all.dedup();
+    let first = all[0];
+    let missing: Vec<u64> = (first..=n + 5).filter(|t| !all.contains(t)).collect();
+    assert!(missing.is_empty(), "ticks lost in the move: {missing:?}");
+    // The same MAC, and the network on the target's virtual Ethernet 1 works.
+    con.send("guest-status");
+    let after = con.wait_for("nics=", Duration::from_secs(30));
+    let nic = |s: &str| {
+        s.split_whitespace()
+            .find(|w| w.starts_with("nics="))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(nic(&before), nic(&after));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        con.send("echo \"PONG-\"\"DONE:$(ping -c 1 -W 3 10.9.0.3 >/dev/null 2>&1 && echo yes || echo no)\"");
+        if con
+            .wait_for("PONG-DONE:", Duration::from_secs(30))
+            .contains("yes")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the moved partition never reached its peer"
+        );
+    }
+}

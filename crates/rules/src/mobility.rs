@@ -1,0 +1,372 @@
+//! Partition mobility: which partitions may move, what a target may take, and the addresses
+//! ivm hands to ssh.
+
+use ivm_model::{
+    Accel, ManagedSystem, MemMode, MigrationKind, MigrationOffer, Partition, PartitionState,
+};
+
+use crate::RuleError;
+
+/// Refuses any change to a partition a migration holds.
+pub fn check_not_migrating(p: &Partition) -> Result<(), RuleError> {
+    if p.state.is_migrating() {
+        return Err(RuleError::Migrating {
+            name: p.name.clone(),
+            state: p.state.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks `--ip` and `-u` before ssh sees them: an IPv4 or IPv6 address or a host name (with
+/// an optional `:PORT` after a name or IPv4 address), and a plain user name. Nothing that
+/// could read as an option or a second argument reaches ssh.
+pub fn check_peer(ip: &str, user: &str) -> Result<(String, u16), RuleError> {
+    let bad = |attr, why| RuleError::BadPeer {
+        attr,
+        given: if attr == "--ip" { ip } else { user }.to_string(),
+        why,
+    };
+    let user_ok = !user.is_empty()
+        && user.len() <= 32
+        && !user.starts_with('-')
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !user_ok {
+        return Err(bad(
+            "-u",
+            "a user name is 1 to 32 letters, digits, '_', '-' or '.', not starting with '-'",
+        ));
+    }
+    if ip.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok((ip.to_string(), 22));
+    }
+    let (host, port) = match ip.rsplit_once(':') {
+        Some((h, p)) => match p.parse::<u16>() {
+            Ok(port) if port > 0 => (h, port),
+            _ => return Err(bad("--ip", "the port after ':' must be 1 to 65535")),
+        },
+        None => (ip, 22),
+    };
+    let name_ok = !host.is_empty()
+        && host.len() <= 253
+        && !host.starts_with(['-', '.'])
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+    if !name_ok {
+        return Err(bad(
+            "--ip",
+            "an IP address or a host name (letters, digits, '-' and '.'), with :PORT if not 22",
+        ));
+    }
+    Ok((host.to_string(), port))
+}
+
+/// Whether `p` may move, and how: a running partition moves active, a defined one inactive.
+/// `vtds` are its virtual target devices: this version moves no storage, so a partition with
+/// a mapped disk or optical device is refused with what to do.
+pub fn migration_kind(p: &Partition, vtds: &[String]) -> Result<MigrationKind, RuleError> {
+    let refuse = |reason: String| RuleError::NotMigratable {
+        name: p.name.clone(),
+        reason,
+    };
+    if p.is_management() {
+        return Err(RuleError::ManagementPartition("migrated"));
+    }
+    check_not_migrating(p)?;
+    let kind = match p.state {
+        PartitionState::Running => MigrationKind::Active,
+        PartitionState::NotActivated => MigrationKind::Inactive,
+        s => {
+            return Err(refuse(format!(
+                "it is {s}; only a Running or Not Activated partition moves"
+            )))
+        }
+    };
+    if !vtds.is_empty() {
+        return Err(refuse(format!(
+            "it has virtual target devices ({}) on this host's storage, which this version does not move; remove them (rmvdev) first",
+            vtds.join(", ")
+        )));
+    }
+    if p.mem.mem_mode == MemMode::Shared {
+        return Err(refuse(
+            "it uses shared memory, whose paging device stays on this host; change it to dedicated memory first".into(),
+        ));
+    }
+    Ok(kind)
+}
+
+/// What the target checks of an offer: the managed system asked for, the accelerator, the
+/// name, the ID (the one asked for, else the partition's own when free, else the lowest free),
+/// the boot files (`missing_boot_files`: those the target's boot directory lacks) and that the
+/// committed resources fit beside the target's own. Returns the partition as the target
+/// reserves it (`Migrating - Not Activated`).
+pub fn check_incoming(
+    sys: &ManagedSystem,
+    existing: &[Partition],
+    accel: Accel,
+    offer: &MigrationOffer,
+    missing_boot_files: &[String],
+) -> Result<Partition, RuleError> {
+    let p = &offer.partition;
+    let refuse = |reason: String| RuleError::TargetRefuses {
+        system: sys.name.clone(),
+        name: p.name.clone(),
+        reason,
+    };
+    if let Some(t) = &offer.target_system {
+        if *t != sys.name {
+            return Err(refuse(format!(
+                "the host at that address is managed system {}, not {t}",
+                sys.name
+            )));
+        }
+    }
+    if p.is_management() {
+        return Err(RuleError::ManagementPartition("migrated"));
+    }
+    if let Some(shape) = &offer.shape {
+        if shape.accel != accel {
+            return Err(refuse(format!(
+                "it runs under {} on the source and this host runs partitions under {accel}; a running partition moves only between hosts with the same accelerator",
+                shape.accel
+            )));
+        }
+    }
+    crate::validate_partition_name(&p.name)?;
+    if let Some(other) = existing.iter().find(|e| e.name == p.name) {
+        return Err(refuse(format!(
+            "partition {} here is already named {}; rename one of them first",
+            other.lpar_id, p.name
+        )));
+    }
+    let free = |id: u32| id > 1 && id <= sys.max_lpars && existing.iter().all(|e| e.lpar_id != id);
+    let id = match offer.dest_lpar_id {
+        Some(id) if free(id) => id,
+        Some(id) => {
+            return Err(refuse(format!(
+                "dest_lpar_id={id} is in use or outside 2 to {}",
+                sys.max_lpars
+            )))
+        }
+        None if free(p.lpar_id) => p.lpar_id,
+        None => crate::lowest_free_id(existing, sys.max_lpars)?,
+    };
+    if p.mem.mem_mode == MemMode::Shared {
+        return Err(refuse("it uses shared memory".into()));
+    }
+    // It keeps its MACs (its network peers know them): none may be a partition's here.
+    let others: Vec<&Partition> = existing.iter().collect();
+    crate::check_mac_base(&p.eth.virtual_eth_mac_base_value, &others).map_err(|e| {
+        refuse(format!(
+            "{e}; change the MAC base of one of them (chsyscfg virtual_eth_mac_base_value=) first"
+        ))
+    })?;
+    if !missing_boot_files.is_empty() {
+        return Err(refuse(format!(
+            "its boot files are not in this host's boot directory: {}; copy them there (same names) first",
+            missing_boot_files.join(", ")
+        )));
+    }
+    let mut next = p.clone();
+    next.lpar_id = id;
+    next.state = PartitionState::MigratingNotActivated;
+    next.ref_code = String::new();
+    next.run = None;
+    // Every rule mksyscfg applies, as for a restored backup: an offer is what the other host
+    // says, and this host takes no partition its own rules would refuse.
+    crate::backup::check_restored_partition(sys, &next).map_err(|e| refuse(e.to_string()))?;
+    crate::check_fits(sys, existing, None, &next).map_err(|e| refuse(e.to_string()))?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::tests::system;
+    use ivm_model::{LaunchLimits, MachineShape};
+
+    fn client(id: u32, name: &str, procs: u32, mem: u64) -> Partition {
+        let mut p = crate::default_management_partition(&system(4, 4096));
+        p.lpar_id = id;
+        p.name = name.into();
+        p.lpar_env = ivm_model::LparEnv::Aixlinux;
+        p.state = PartitionState::NotActivated;
+        p.procs.min_procs = 1;
+        p.procs.desired_procs = procs;
+        p.procs.max_procs = procs;
+        p.procs.min_proc_units = Some(ivm_model::ProcUnits(10));
+        p.procs.desired_proc_units = Some(ivm_model::ProcUnits(10 * procs));
+        p.procs.max_proc_units = Some(ivm_model::ProcUnits(100 * procs));
+        p.mem.min_mem = mem;
+        p.mem.desired_mem = mem;
+        p.mem.max_mem = mem;
+        let tag = name
+            .bytes()
+            .fold(0u16, |h, b| h.rotate_left(5) ^ u16::from(b));
+        p.eth.virtual_eth_mac_base_value = format!("02AABB{tag:04X}");
+        p
+    }
+
+    fn offer(p: Partition) -> MigrationOffer {
+        MigrationOffer {
+            migration_id: "m1".into(),
+            source_system: "src".into(),
+            partition: p,
+            shape: Some(MachineShape {
+                vcpus: 1,
+                boot_mem_mb: 256,
+                plugged_mem_mb: 0,
+                balloon: false,
+                limits: LaunchLimits {
+                    max_procs: 1,
+                    min_mem: 256,
+                    max_mem: 256,
+                    vcpu_plugs_left: None,
+                },
+                accel: Accel::Tcg,
+            }),
+            dest_lpar_id: None,
+            target_system: None,
+        }
+    }
+
+    #[test]
+    fn peers_are_addresses_and_plain_user_names() {
+        assert_eq!(
+            check_peer("10.1.2.3", "padmin").unwrap(),
+            ("10.1.2.3".into(), 22)
+        );
+        assert_eq!(
+            check_peer("ivm2.example:2222", "padmin").unwrap(),
+            ("ivm2.example".into(), 2222)
+        );
+        assert_eq!(
+            check_peer("fe80::1", "a.b").unwrap(),
+            ("fe80::1".into(), 22)
+        );
+        for (ip, user) in [
+            ("-oProxyCommand=x", "padmin"),
+            ("host name", "padmin"),
+            ("", "padmin"),
+            ("h:0", "padmin"),
+            ("h;id", "padmin"),
+            ("h", "-l"),
+            ("h", "a b"),
+            ("h", ""),
+            ("h", "x$(id)"),
+        ] {
+            assert!(
+                matches!(check_peer(ip, user), Err(RuleError::BadPeer { .. })),
+                "{ip} {user}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_running_or_defined_partitions_without_storage_move() {
+        let mut p = client(2, "a", 1, 256);
+        p.state = PartitionState::Running;
+        assert_eq!(migration_kind(&p, &[]).unwrap(), MigrationKind::Active);
+        p.state = PartitionState::NotActivated;
+        assert_eq!(migration_kind(&p, &[]).unwrap(), MigrationKind::Inactive);
+        assert!(matches!(
+            migration_kind(&p, &["vtscsi0".into()]),
+            Err(RuleError::NotMigratable { .. })
+        ));
+        for s in [
+            PartitionState::Starting,
+            PartitionState::OpenFirmware,
+            PartitionState::Error,
+        ] {
+            p.state = s;
+            assert!(matches!(
+                migration_kind(&p, &[]),
+                Err(RuleError::NotMigratable { .. })
+            ));
+        }
+        p.state = PartitionState::MigratingRunning;
+        assert!(matches!(
+            migration_kind(&p, &[]),
+            Err(RuleError::Migrating { .. })
+        ));
+    }
+
+    #[test]
+    fn the_target_keeps_the_id_when_free_and_refuses_clashes_and_overcommit() {
+        let sys = system(4, 4096);
+        let existing = vec![client(3, "other", 1, 256)];
+        let got = check_incoming(
+            &sys,
+            &existing,
+            Accel::Tcg,
+            &offer(client(2, "a", 1, 256)),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(got.lpar_id, 2);
+        assert_eq!(got.state, PartitionState::MigratingNotActivated);
+        // Its ID taken: the lowest free one.
+        let got = check_incoming(
+            &sys,
+            &existing,
+            Accel::Tcg,
+            &offer(client(3, "a", 1, 256)),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(got.lpar_id, 2);
+        // Asked for an ID in use.
+        let mut o = offer(client(2, "a", 1, 256));
+        o.dest_lpar_id = Some(3);
+        assert!(check_incoming(&sys, &existing, Accel::Tcg, &o, &[]).is_err());
+        // The same name.
+        assert!(check_incoming(
+            &sys,
+            &existing,
+            Accel::Tcg,
+            &offer(client(2, "other", 1, 256)),
+            &[]
+        )
+        .is_err());
+        // More memory than is free.
+        let full = vec![client(3, "other", 1, 3072)];
+        let e = check_incoming(
+            &sys,
+            &full,
+            Accel::Tcg,
+            &offer(client(2, "big", 1, 1024)),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("memory"), "{e}");
+        // A MAC base one of the target's partitions has.
+        let mut clash = client(2, "a", 1, 256);
+        clash.eth.virtual_eth_mac_base_value = existing[0].eth.virtual_eth_mac_base_value.clone();
+        let e = check_incoming(&sys, &existing, Accel::Tcg, &offer(clash), &[]).unwrap_err();
+        assert!(e.to_string().contains("MAC base"), "{e}");
+        // Another accelerator, another system name, missing boot files.
+        assert!(check_incoming(
+            &sys,
+            &existing,
+            Accel::Kvm,
+            &offer(client(2, "a", 1, 256)),
+            &[]
+        )
+        .is_err());
+        let mut o = offer(client(2, "a", 1, 256));
+        o.target_system = Some("elsewhere".into());
+        assert!(check_incoming(&sys, &existing, Accel::Tcg, &o, &[]).is_err());
+        assert!(check_incoming(
+            &sys,
+            &existing,
+            Accel::Tcg,
+            &offer(client(2, "a", 1, 256)),
+            &["vmlinuz".into()]
+        )
+        .is_err());
+    }
+}
