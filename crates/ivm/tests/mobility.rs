@@ -49,6 +49,9 @@ fn hosts(target_config: &str) -> Hosts {
         &b,
     );
     dst.set_password("padmin", PASSWORD);
+    // The same boot files on both hosts, as an administrator copies them.
+    install_guest(&src);
+    install_guest(&dst);
     let sshd = Sshd::start_in(dst.data_dir(), &["padmin"], &b, TARGET_IP);
     let h = Hosts {
         src,
@@ -264,4 +267,175 @@ fn a_running_partition_moves_to_another_host_and_keeps_running() {
             "the moved partition never reached its peer"
         );
     }
+}
+
+fn lpar_id(d: &Daemon, name: &str) -> u32 {
+    common::field(
+        d,
+        &[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "--filter",
+            &format!("lpar_names={name}"),
+            "-F",
+            "lpar_id",
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+/// The last tick a console log holds.
+fn last_tick(d: &Daemon, id: u32) -> u64 {
+    ticks(&d.data_dir().join(format!("lpars/{id}/console.log")))
+        .last()
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Boots `name` on the source and starts its counter.
+fn counting(h: &Hosts, name: &str) -> u32 {
+    define(&h.src, name, "\"boot_args=console=ttyS0 quiet\"");
+    let id = lpar_id(&h.src, name);
+    let mut con = boot(&h.src, name, id);
+    con.send("(i=0; while :; do echo TICK-$i; i=$((i+1)); sleep 0.2; done) &");
+    con.wait_for("TICK-3", Duration::from_secs(30));
+    id
+}
+
+#[test]
+fn a_target_without_room_or_with_the_name_refuses_and_nothing_moves() {
+    let _l = lock();
+    // The target has 2 GB; a partition there takes most of what its management partition
+    // leaves.
+    let h = hosts("installed_mem = 2048\n");
+    define(&h.dst, "twin", "\"boot_args=console=ttyS0 quiet\"");
+    define(&h.dst, "hog", "\"boot_args=console=ttyS0 quiet\"");
+    h.dst.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "name=hog,min_mem=256,desired_mem=640,max_mem=640",
+    ]);
+    let id = counting(&h, "big");
+    for op in ["v", "m"] {
+        let o = migrlpar(&h.src, op, "big");
+        assert_ne!(o.code, 0, "-o {op} should be refused: {o:?}");
+        assert!(o.stderr.contains("memory"), "{o:?}");
+    }
+    // Nothing reserved there, nothing changed here.
+    assert_eq!(names(&h.dst).iter().filter(|n| *n == "big").count(), 0);
+    assert_eq!(common::state(&h.src, "big"), "Running");
+    assert_eq!(lslparmigr(&h.src, "big"), "Not Migrating");
+    let before = last_tick(&h.src, id);
+    common::eventually("the counter to go on", Duration::from_secs(30), || {
+        last_tick(&h.src, id) > before
+    });
+    // A name the target has: refused with the reason.
+    define(&h.src, "twin", "\"boot_args=console=ttyS0 quiet\"");
+    let o = migrlpar(&h.src, "m", "twin");
+    assert_ne!(o.code, 0, "{o:?}");
+    assert!(o.stderr.contains("already named twin"), "{o:?}");
+    assert_eq!(common::state(&h.src, "twin"), "Not Activated");
+    // No trust with a host: HSCL3653, nothing reserved.
+    let o = h.src.ivm(&[
+        "migrlpar", "-o", "v", "--ip", TARGET_IP, "-u", "nobody", "-p", "big",
+    ]);
+    assert!(o.stderr.contains("HSCL3653"), "{o:?}");
+    let o = h.src.ivm(&[
+        "migrlpar",
+        "-o",
+        "v",
+        "--ip",
+        "-oProxyCommand=x",
+        "-p",
+        "big",
+    ]);
+    assert!(o.stderr.contains("--ip"), "{o:?}");
+}
+
+#[test]
+fn a_defined_partition_moves_inactive_and_starts_on_the_target() {
+    let _l = lock();
+    let h = hosts("");
+    define(&h.src, "sleeper", "\"boot_args=console=ttyS0 quiet\"");
+    let o = migrlpar(&h.src, "m", "sleeper");
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(!names(&h.src).contains(&"sleeper".to_string()));
+    assert_eq!(common::state(&h.dst, "sleeper"), "Not Activated");
+    let id = lpar_id(&h.dst, "sleeper");
+    let _con = boot(&h.dst, "sleeper", id);
+}
+
+#[test]
+fn a_migration_cut_at_the_commit_point_runs_on_exactly_one_host() {
+    let _l = lock();
+    let mut h = hosts("");
+    h.src
+        .restart_with_env(&[("IVM_FAILPOINTS", "migrate.commit=abort")]);
+    let id = counting(&h, "cut");
+    // The source daemon dies with all memory sent and before the target was told to take
+    // over: the source's copy is paused, the target's loaded and never resumed.
+    let o = migrlpar(&h.src, "m", "cut");
+    assert_ne!(o.code, 0, "{o:?}");
+    let dst_id = lpar_id(&h.dst, "cut");
+    assert_eq!(common::state(&h.dst, "cut"), "Migrating - Running");
+    // Then the target's QEMU is killed too.
+    let pid: i32 =
+        std::fs::read_to_string(h.dst.data_dir().join(format!("lpars/{dst_id}/qemu.pid")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+    // SAFETY: a signal to the target's QEMU, found by its pidfile.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    common::wait_state(&h.dst, "cut", "Migrating - Not Activated");
+    h.src.restart_after_kill();
+    assert_eq!(common::state(&h.src, "cut"), "Migrating - Running");
+    assert_eq!(lslparmigr(&h.src, "cut"), "Migration Recovery Required");
+    let paused_at = last_tick(&h.src, id);
+    let o = migrlpar(&h.src, "r", "cut");
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(common::state(&h.src, "cut"), "Running");
+    assert_eq!(lslparmigr(&h.src, "cut"), "Not Migrating");
+    assert!(
+        !names(&h.dst).contains(&"cut".to_string()),
+        "{:?}",
+        names(&h.dst)
+    );
+    common::eventually(
+        "the counter to go on where it was",
+        Duration::from_secs(30),
+        || last_tick(&h.src, id) > paused_at,
+    );
+}
+
+#[test]
+fn a_migration_the_target_took_over_is_finished_by_recovery() {
+    let _l = lock();
+    let mut h = hosts("");
+    h.src
+        .restart_with_env(&[("IVM_FAILPOINTS", "migrate.retire=abort")]);
+    let id = counting(&h, "taken");
+    // The target took the partition over; the source died before it removed its copy.
+    let o = migrlpar(&h.src, "m", "taken");
+    assert_ne!(o.code, 0, "{o:?}");
+    assert_eq!(common::state(&h.dst, "taken"), "Running");
+    let dst_id = lpar_id(&h.dst, "taken");
+    h.src.restart_after_kill();
+    assert_eq!(lslparmigr(&h.src, "taken"), "Migration Recovery Required");
+    let o = migrlpar(&h.src, "r", "taken");
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(!names(&h.src).contains(&"taken".to_string()));
+    assert_eq!(common::state(&h.dst, "taken"), "Running");
+    let at = last_tick(&h.dst, dst_id);
+    common::eventually(
+        "the counter to go on on the target",
+        Duration::from_secs(30),
+        || last_tick(&h.dst, dst_id) > at,
+    );
+    let _ = id;
 }

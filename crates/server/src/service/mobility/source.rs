@@ -412,11 +412,16 @@ impl Service {
         m.bytes_remaining = 0;
         self.note_migration(m);
         // The commit point.
-        let committed: Result<serde_json::Value, _> =
-            Self::remote(ident, peer, ip, IncomingOp::Commit, Some(&mid), None);
+        let committed: Result<serde_json::Value, ServiceError> =
+            crate::failpoint::hit("migrate.commit")
+                .map_err(|e| HostError::from(e).into())
+                .and_then(|()| Self::remote(ident, peer, ip, IncomingOp::Commit, Some(&mid), None));
         end_stream(&mut child);
         match committed {
-            Ok(_) => self.retire(rt, Some(live), id),
+            Ok(_) => {
+                crate::failpoint::hit("migrate.retire").map_err(HostError::from)?;
+                self.retire(rt, Some(live), id)
+            }
             Err(e) => self.after_failed_commit(rt, live, ident, peer, ip, m, e),
         }
     }
