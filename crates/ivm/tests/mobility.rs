@@ -193,8 +193,16 @@ fn a_running_partition_moves_to_another_host_and_keeps_running() {
         !names(&h.dst).contains(&"mover".to_string()),
         "validation reserved nothing"
     );
-    let o = migrlpar(&h.src, "m", "mover");
+    let o = h.src.ivm(&[
+        "migrlpar", "-o", "m", "--ip", TARGET_IP, "-u", "padmin", "-p", "mover", "-d", "1",
+    ]);
     assert_eq!(o.code, 0, "migrate: {o:?}");
+    // What it cost, printed for the record.
+    assert!(
+        o.stdout.contains("total_ms=") && o.stdout.contains("passes="),
+        "{o:?}"
+    );
+    eprintln!("moved a 256 MB test guest: {}", o.stdout.trim());
 
     assert!(
         !names(&h.src).contains(&"mover".to_string()),

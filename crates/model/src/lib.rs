@@ -27,8 +27,8 @@ pub use mempool::{
     MemPool, MemPoolRequest, MemPoolView, PagingDevice, PagingPvRequest, DEFAULT_MEM_WEIGHT,
 };
 pub use migration::{
-    IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationOffer, MigrationRequest,
-    MigrationView, MobilityView, TrustRequest,
+    IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationFigures, MigrationOffer,
+    MigrationRequest, MigrationView, MobilityView, TrustRequest,
 };
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{

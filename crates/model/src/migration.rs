@@ -68,13 +68,31 @@ pub struct MigrationOffer {
     pub target_system: Option<String>,
 }
 
-/// The target's answer to a validation or reservation.
+/// The target's answer to a validation or reservation (and, once moved, what it cost).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MigrationAccept {
     /// The target managed system's name.
     pub system: String,
     /// The partition's ID on the target.
     pub lpar_id: u32,
+    /// What an active move cost, once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<MigrationFigures>,
+}
+
+/// What an active migration cost, as QEMU measured it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MigrationFigures {
+    /// From the start of the memory stream to its end, ms.
+    pub total_ms: u64,
+    /// The guest's pause at the switch-over, ms (QEMU's own figure, source side).
+    pub downtime_ms: u64,
+    /// Memory bytes sent.
+    pub bytes: u64,
+    /// Memory passes.
+    pub passes: u64,
+    /// From the source's pause to the target's resume, ms, as ivm saw it (the commit included).
+    pub switch_ms: u64,
 }
 
 /// What the target says of a migration it was offered (asked by `migrlpar -o r`).

@@ -40,7 +40,7 @@ pub struct MigrArgs {
     /// Minutes to wait (accepted; ivm waits until the migration ends).
     #[arg(short = 'w')]
     wait: Option<u32>,
-    /// Detail level (accepted).
+    /// Detail level: 1 or more prints what the move cost.
     #[arg(short = 'd')]
     detail: Option<u32>,
     /// Accepted for HMC scripts.
@@ -103,8 +103,8 @@ pub(super) fn migrlpar(ctx: &Ctx, a: MigrArgs) -> Result<String, CliError> {
                 CliError::Usage("-o v and -o m need --ip, the target ivm host's address".into())
             })?;
             let dest_lpar_id = a.input.as_deref().map(input_data).transpose()?.flatten();
-            let _ = (a.wait, a.detail, a.force);
-            ctx.client.migrate(&MigrationRequest {
+            let _ = (a.wait, a.force);
+            let done = ctx.client.migrate(&MigrationRequest {
                 lpar_id: p.lpar_id,
                 ip,
                 user: a.user.clone().unwrap_or_else(|| PRIME_ADMIN.to_string()),
@@ -112,7 +112,14 @@ pub(super) fn migrlpar(ctx: &Ctx, a: MigrArgs) -> Result<String, CliError> {
                 dest_lpar_id,
                 validate_only: op == "v",
             })?;
-            Ok(String::new())
+            // With -d: what the move cost, as attr=value.
+            Ok(match (done.figures, a.detail) {
+                (Some(f), Some(d)) if d > 0 => format!(
+                    "dest_sys_name={},dest_lpar_id={},total_ms={},downtime_ms={},pause_ms={},bytes_transmitted={},passes={}\n",
+                    done.system, done.lpar_id, f.total_ms, f.downtime_ms, f.switch_ms, f.bytes, f.passes
+                ),
+                _ => String::new(),
+            })
         }
         "s" => {
             ctx.client.stop_migration(p.lpar_id)?;

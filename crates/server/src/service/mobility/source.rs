@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use ivm_host::ssh::{Identity, Peer};
 use ivm_model::{
-    IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationKind, MigrationOffer,
-    MigrationRequest, MigrationState, Partition, PartitionState,
+    IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationFigures, MigrationKind,
+    MigrationOffer, MigrationRequest, MigrationState, Partition, PartitionState,
 };
 use ivm_qemu::{migration, vm};
 use ivm_rules::RuleError;
@@ -263,7 +263,16 @@ impl Service {
                         }
                     }
                 }
-                Some(live) => self.send_active(&rt, &live, &ident, &peer, &req.ip, &mut m)?,
+                Some(live) => {
+                    let f = self.send_active(&rt, &live, &ident, &peer, &req.ip, &mut m)?;
+                    let t = format!(
+                        "{t}: {} ms, pause {} ms, {} bytes in {} passes",
+                        f.total_ms, f.switch_ms, f.bytes, f.passes
+                    );
+                    let mut accept = accept;
+                    accept.figures = Some(f);
+                    return Ok((accept, t));
+                }
             }
             Ok((accept, t))
         })
@@ -299,7 +308,7 @@ impl Service {
         peer: &Peer,
         ip: &str,
         m: &mut Migration,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<MigrationFigures, ServiceError> {
         let id = m.lpar_id;
         let mid = m.id.clone();
         let back_to_running = |why: ServiceError| {
@@ -409,6 +418,7 @@ impl Service {
             passes = progress.passes,
             "memory sent; asking the target to take over"
         );
+        let sent_at = Instant::now();
         m.bytes_remaining = 0;
         self.note_migration(m);
         // The commit point.
@@ -417,13 +427,21 @@ impl Service {
                 .map_err(|e| HostError::from(e).into())
                 .and_then(|()| Self::remote(ident, peer, ip, IncomingOp::Commit, Some(&mid), None));
         end_stream(&mut child);
+        let figures = MigrationFigures {
+            total_ms: progress.total_ms,
+            downtime_ms: progress.downtime_ms,
+            bytes: progress.transferred,
+            passes: progress.passes,
+            switch_ms: progress.downtime_ms + sent_at.elapsed().as_millis() as u64,
+        };
         match committed {
             Ok(_) => {
                 crate::failpoint::hit("migrate.retire").map_err(HostError::from)?;
-                self.retire(rt, Some(live), id)
+                self.retire(rt, Some(live), id)?;
             }
-            Err(e) => self.after_failed_commit(rt, live, ident, peer, ip, m, e),
+            Err(e) => self.after_failed_commit(rt, live, ident, peer, ip, m, e)?,
         }
+        Ok(figures)
     }
 
     /// The commit's answer did not come: ask what the target has. It owns the partition (the

@@ -117,6 +117,7 @@ impl Service {
                     MigrationAccept {
                         system: self.system.name.clone(),
                         lpar_id: p.lpar_id,
+                        figures: None,
                     },
                     format!("lpar {} ({})", p.lpar_id, p.name),
                 ))
@@ -214,6 +215,7 @@ impl Service {
                     MigrationAccept {
                         system: self.system.name.clone(),
                         lpar_id: id,
+                        figures: None,
                     },
                     format!("lpar {id} ({})", p.name),
                 ))
