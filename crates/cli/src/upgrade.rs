@@ -59,18 +59,42 @@ pub fn open(data_dir: &Path, path: &str, protocol: &str) -> Result<UnixStream, R
     Err(Refused::Status(status, body))
 }
 
-/// Copies standard input to `stream` and `stream` to standard output, untouched, until both
-/// directions have ended (the end of input is passed on as a half close).
+/// Standard input or output as a plain file: no buffer between the stream and the
+/// descriptor (the standard handles' line buffering would hold a reply that has no newline).
+fn raw(fd: i32) -> std::mem::ManuallyDrop<std::fs::File> {
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: 0 and 1 are open for the whole process; ManuallyDrop never closes them.
+    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+/// Copies `from` to `to` as bytes arrive, until the end of `from`.
+fn pump(from: &mut impl Read, to: &mut impl Write) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+    }
+}
+
+/// Copies standard input to `stream` and `stream` to standard output, untouched and
+/// unbuffered, until both directions have ended (the end of input is passed on as a half
+/// close).
 pub fn relay(stream: UnixStream) -> std::io::Result<()> {
     let mut to_daemon = stream.try_clone()?;
     let input = std::thread::spawn(move || {
-        let r = std::io::copy(&mut std::io::stdin().lock(), &mut to_daemon);
+        let mut stdin = raw(0);
+        let r = pump(&mut *stdin, &mut to_daemon);
         let _ = to_daemon.shutdown(std::net::Shutdown::Write);
-        r.map(|_| ())
+        r
     });
     let mut from_daemon = stream;
-    let mut stdout = std::io::stdout().lock();
-    let out = std::io::copy(&mut from_daemon, &mut stdout).and_then(|_| stdout.flush());
+    let mut stdout = raw(1);
+    let out = pump(&mut from_daemon, &mut *stdout);
     // The daemon has closed its side: whatever input is left has nowhere to go.
     let _ = from_daemon.shutdown(std::net::Shutdown::Both);
     if input.is_finished() {

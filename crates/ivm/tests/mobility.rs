@@ -447,3 +447,85 @@ fn a_migration_the_target_took_over_is_finished_by_recovery() {
     );
     let _ = id;
 }
+
+/// The MD5 of the first `mb` MB of a file, as `md5sum` prints it.
+fn md5_of(path: &Path, mb: u64) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "dd if={} bs=1M count={mb} 2>/dev/null | md5sum",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// What the guest's `md5sum` printed for its command (the answer follows a marker).
+fn guest_md5(con: &mut Console, what: &str, mb: u64) -> String {
+    con.send(&format!(
+        "echo \"MD5-{what}\"\":$(dd if=/dev/sda bs=1M count={mb} 2>/dev/null | md5sum)\""
+    ));
+    let line = con.wait_for(&format!("MD5-{what}:"), Duration::from_secs(60));
+    line.split(':')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_local_disk_the_guest_is_writing_moves_with_its_partition() {
+    let _l = lock();
+    let h = hosts("");
+    define(&h.src, "writer", "\"boot_args=console=ttyS0 quiet\"");
+    let id = lpar_id(&h.src, "writer");
+    h.src
+        .ok(&["mkbdsp", "64M", "-bd", "data", "-vadapter", "vhost0"]);
+    let mut con = boot(&h.src, "writer", id);
+    // 8 MB written before the move, and a writer that keeps writing the next 16 MB during it.
+    con.send(
+        "dd if=/dev/urandom of=/dev/sda bs=1M count=8 conv=fsync 2>/dev/null; echo wrote-\"\"first",
+    );
+    con.wait_for("wrote-first", Duration::from_secs(60));
+    let first = guest_md5(&mut con, "first", 8);
+    con.send("(while :; do dd if=/dev/urandom of=/dev/sda bs=64k seek=$((128 + RANDOM % 256)) count=1 conv=fsync 2>/dev/null; done) & echo started-\"\"writer");
+    con.wait_for("started-writer", Duration::from_secs(30));
+    drop(con);
+    let o = h.src.ivm(&[
+        "migrlpar", "-o", "m", "--ip", TARGET_IP, "-u", "padmin", "-p", "writer", "-d", "1",
+    ]);
+    assert_eq!(o.code, 0, "migrate: {o:?}");
+    eprintln!(
+        "moved a 256 MB guest with a 64 MB disk being written: {}",
+        o.stdout.trim()
+    );
+    // The disk went with it: made on the target, removed from the source.
+    assert!(!h.src.data_dir().join("pools/rootvg/data").exists());
+    assert!(h
+        .src
+        .ok(&["lssp", "-bd", "-sp", "rootvg"])
+        .lines()
+        .all(|l| !l.starts_with("data ")));
+    let file = h.dst.data_dir().join("pools/rootvg/data");
+    assert!(file.exists());
+    let new_id = lpar_id(&h.dst, "writer");
+    let mut con = Console::open(&h.dst, new_id);
+    con.send("kill %1 2>/dev/null; kill $(jobs -p) 2>/dev/null; sync; echo stopped-\"\"writer");
+    con.wait_for("stopped-writer", Duration::from_secs(30));
+    // What was there before the move is there, and the target's file is what the guest sees,
+    // the writes during the move included.
+    assert_eq!(guest_md5(&mut con, "again", 8), first);
+    let seen = guest_md5(&mut con, "all", 64);
+    assert_eq!(
+        md5_of(&file, 64),
+        seen,
+        "the target's disk file differs from what the guest reads"
+    );
+}

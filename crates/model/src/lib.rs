@@ -28,7 +28,7 @@ pub use mempool::{
 };
 pub use migration::{
     IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationFigures, MigrationOffer,
-    MigrationRequest, MigrationView, MobilityView, TrustRequest,
+    MigrationRequest, MigrationView, MobilityView, OfferedDisk, TrustRequest,
 };
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{

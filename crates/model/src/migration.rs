@@ -66,6 +66,23 @@ pub struct MigrationOffer {
     /// The managed system name the source was told to move to, if it was.
     #[serde(default)]
     pub target_system: Option<String>,
+    /// Its virtual disks, in LUN order: the target makes each (same name and size) and the
+    /// source copies it while the partition runs.
+    #[serde(default)]
+    pub disks: Vec<OfferedDisk>,
+}
+
+/// A virtual disk that moves with its partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OfferedDisk {
+    /// The source's virtual target device (the NBD export's name).
+    pub vtd: String,
+    /// Its LUN.
+    pub lun: u32,
+    /// The virtual disk's name.
+    pub name: String,
+    /// Its size, MB.
+    pub size_mb: u64,
 }
 
 /// The target's answer to a validation or reservation (and, once moved, what it cost).
@@ -154,6 +171,10 @@ pub struct Migration {
     pub expected_downtime_ms: u64,
     /// When it started, ms since the Unix epoch.
     pub started_ms: i64,
+    /// The virtual disks that move with it (the source's to remove once moved, the target's
+    /// to remove if it is given back).
+    #[serde(default)]
+    pub disks: Vec<String>,
 }
 
 /// `lslparmigr -r sys`: what this host's mobility can do and what it is doing.

@@ -109,6 +109,124 @@ pub fn cancel(q: &Qmp) -> Result<(), QmpError> {
     Ok(())
 }
 
+/// Target side: serves the partition's disks over NBD on `listener` (a listening socket ivm
+/// made, handed over as a descriptor), writable, each under the source's name for it, so the
+/// source can mirror into them while the guest is still arriving.
+pub fn serve_disks(
+    q: &Qmp,
+    listener: &std::os::unix::net::UnixListener,
+    exports: &[(String, String)],
+) -> Result<(), QmpError> {
+    q.execute_with_fd(
+        "getfd",
+        json!({"fdname": "nbd-listen"}),
+        listener.as_raw_fd(),
+    )?;
+    q.execute(
+        "nbd-server-start",
+        // SocketAddressLegacy: the address under `data`.
+        json!({"addr": {"type": "fd", "data": {"str": "nbd-listen"}}}),
+    )?;
+    for (node, name) in exports {
+        q.execute(
+            "nbd-server-add",
+            json!({"device": node, "name": name, "writable": true}),
+        )?;
+    }
+    Ok(())
+}
+
+/// Target side: stops serving the disks (before the guest resumes and writes them itself).
+pub fn stop_serving(q: &Qmp) -> Result<(), QmpError> {
+    match q.execute("nbd-server-stop", Value::Null) {
+        Ok(_) => Ok(()),
+        // Not serving (no disks, or stopped already).
+        Err(QmpError::Command { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn mirror_job(vtd: &str) -> String {
+    format!("mig-{vtd}")
+}
+
+/// Source side: mirrors disk `vtd` (its raw node) into the target's export of the same name,
+/// reached through `stream`. The guest keeps running and writing; the mirror keeps the target
+/// in step once it is ready.
+pub fn start_mirror(q: &Qmp, vtd: &str, stream: &UnixStream) -> Result<(), QmpError> {
+    let job = mirror_job(vtd);
+    q.execute_with_fd("getfd", json!({"fdname": job}), stream.as_raw_fd())?;
+    q.execute(
+        "blockdev-add",
+        json!({"driver": "nbd", "node-name": job, "export": vtd,
+               "server": {"type": "fd", "str": job}}),
+    )?;
+    if let Err(e) = q.execute(
+        "blockdev-mirror",
+        json!({"job-id": job, "device": vtd, "target": job, "sync": "full",
+               "auto-dismiss": true}),
+    ) {
+        let _ = q.execute("blockdev-del", json!({"node-name": job}));
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// A disk mirror's progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MirrorProgress {
+    /// Whether the target is in step (writes go to both from now on).
+    pub ready: bool,
+    /// Bytes copied.
+    pub offset: u64,
+    /// Bytes to copy.
+    pub len: u64,
+}
+
+/// The mirror of disk `vtd`, or `None` when it has ended (completed, cancelled or failed).
+pub fn mirror(q: &Qmp, vtd: &str) -> Result<Option<MirrorProgress>, QmpError> {
+    let job = mirror_job(vtd);
+    let jobs = q.execute("query-block-jobs", Value::Null)?;
+    Ok(jobs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|j| j.get("device").and_then(Value::as_str) == Some(job.as_str()))
+        .map(|j| MirrorProgress {
+            ready: j.get("ready").and_then(Value::as_bool).unwrap_or(false),
+            offset: j.get("offset").and_then(Value::as_u64).unwrap_or(0),
+            len: j.get("len").and_then(Value::as_u64).unwrap_or(0),
+        }))
+}
+
+/// Ends disk `vtd`'s mirror: once ready (and the guest paused) the target is left in step
+/// with the source (a ready mirror's cancel completes it without switching the source over);
+/// before that, the copy is abandoned. The NBD connection goes with it.
+pub fn end_mirror(q: &Qmp, vtd: &str) -> Result<(), QmpError> {
+    let job = mirror_job(vtd);
+    let in_step = mirror(q, vtd)?.is_some_and(|m| m.ready);
+    let ended = match q.execute("block-job-cancel", json!({"device": job})) {
+        Ok(_) | Err(QmpError::Command { .. }) => Ok(()),
+        Err(e) => Err(e),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while mirror(q, vtd)?.is_some() {
+        if std::time::Instant::now() > deadline {
+            return Err(QmpError::Timeout(format!("ending the mirror of {vtd}")));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = q.execute("blockdev-del", json!({"node-name": job}));
+    ended?;
+    if !in_step {
+        return Err(QmpError::Command {
+            command: "block-job-cancel".into(),
+            desc: format!("the mirror of {vtd} was not in step with the target when it ended"),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

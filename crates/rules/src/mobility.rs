@@ -2,7 +2,8 @@
 //! ivm hands to ssh.
 
 use ivm_model::{
-    Accel, ManagedSystem, MemMode, MigrationKind, MigrationOffer, Partition, PartitionState,
+    Accel, BackingDevice, BackingKind, DiskSpec, ManagedSystem, Mapping, MemMode, MigrationKind,
+    MigrationOffer, OfferedDisk, Partition, PartitionState, StoragePool,
 };
 
 use crate::RuleError;
@@ -65,9 +66,16 @@ pub fn check_peer(ip: &str, user: &str) -> Result<(String, u16), RuleError> {
 }
 
 /// Whether `p` may move, and how: a running partition moves active, a defined one inactive.
-/// `vtds` are its virtual target devices: this version moves no storage, so a partition with
-/// a mapped disk or optical device is refused with what to do.
-pub fn migration_kind(p: &Partition, vtds: &[String]) -> Result<MigrationKind, RuleError> {
+/// Its virtual disks (`mappings` to pool backing devices, in `disks`) move with a running
+/// partition, copied while it runs; a whole physical volume stays with its host and an
+/// optical device (`optical`, its virtual target devices) is not moved, so both are refused
+/// with what to do. Returns the kind and the disks that move, in LUN order.
+pub fn migration_kind(
+    p: &Partition,
+    mappings: &[Mapping],
+    optical: &[String],
+    disks: &[BackingDevice],
+) -> Result<(MigrationKind, Vec<OfferedDisk>), RuleError> {
     let refuse = |reason: String| RuleError::NotMigratable {
         name: p.name.clone(),
         reason,
@@ -85,28 +93,86 @@ pub fn migration_kind(p: &Partition, vtds: &[String]) -> Result<MigrationKind, R
             )))
         }
     };
-    if !vtds.is_empty() {
+    if !optical.is_empty() {
         return Err(refuse(format!(
-            "it has virtual target devices ({}) on this host's storage, which this version does not move; remove them (rmvdev) first",
-            vtds.join(", ")
+            "it has virtual optical devices ({}), which do not move; remove them (rmvdev) first",
+            optical.join(", ")
         )));
     }
-    if p.mem.mem_mode == MemMode::Shared {
+    let mut mine: Vec<&Mapping> = mappings.iter().filter(|m| m.lpar_id == p.lpar_id).collect();
+    mine.sort_by_key(|m| m.lun);
+    if let Some(m) = mine.iter().find(|m| m.kind != BackingKind::Lv) {
+        return Err(refuse(format!(
+            "{} maps the whole physical volume {}, which stays with this host; map a virtual disk instead",
+            m.vtd, m.backing
+        )));
+    }
+    if !mine.is_empty() && kind == MigrationKind::Inactive {
         return Err(refuse(
-            "it uses shared memory, whose paging device stays on this host; change it to dedicated memory first".into(),
+            "its virtual disks are copied only while it runs; activate it and move it, or remove its disks".into(),
         ));
     }
-    Ok(kind)
+    let mut moving = Vec::new();
+    for (i, m) in mine.iter().enumerate() {
+        if m.lun != i as u32 {
+            return Err(refuse(format!(
+                "its LUNs are not 0 to {} in order ({} is LUN {}); the target numbers them so",
+                mine.len() - 1,
+                m.vtd,
+                m.lun
+            )));
+        }
+        let d = disks.iter().find(|d| d.name == m.backing).ok_or_else(|| {
+            refuse(format!(
+                "{} maps {}, which is not a virtual disk here",
+                m.vtd, m.backing
+            ))
+        })?;
+        moving.push(OfferedDisk {
+            vtd: m.vtd.clone(),
+            lun: m.lun,
+            name: d.name.clone(),
+            size_mb: d.size_mb,
+        });
+    }
+    Ok((kind, moving))
+}
+
+/// The target's room for an offer's disks: each made, in order, in the default pool under
+/// its own name, as `mkbdsp` would.
+fn check_disk_room(
+    pools: &[StoragePool],
+    disks: &[BackingDevice],
+    offered: &[OfferedDisk],
+) -> Result<(), RuleError> {
+    let mut planned = disks.to_vec();
+    for d in offered {
+        let made = crate::new_disk(
+            pools,
+            &planned,
+            &DiskSpec {
+                name: d.name.clone(),
+                pool: None,
+                size_mb: d.size_mb,
+                vadapter: None,
+                vtd: None,
+            },
+        )?;
+        planned.push(made);
+    }
+    Ok(())
 }
 
 /// What the target checks of an offer: the managed system asked for, the accelerator, the
 /// name, the ID (the one asked for, else the partition's own when free, else the lowest free),
-/// the boot files (`missing_boot_files`: those the target's boot directory lacks) and that the
-/// committed resources fit beside the target's own. Returns the partition as the target
+/// the boot files (`missing_boot_files`: those the target's boot directory lacks), that the
+/// committed resources fit beside the target's own, and that its disks fit in the target's
+/// default pool (`storage`: the pools and backing devices there) under their own names. Returns the partition as the target
 /// reserves it (`Migrating - Not Activated`).
 pub fn check_incoming(
     sys: &ManagedSystem,
     existing: &[Partition],
+    storage: (&[StoragePool], &[BackingDevice]),
     accel: Accel,
     offer: &MigrationOffer,
     missing_boot_files: &[String],
@@ -180,6 +246,7 @@ pub fn check_incoming(
     // says, and this host takes no partition its own rules would refuse.
     crate::backup::check_restored_partition(sys, &next).map_err(|e| refuse(e.to_string()))?;
     crate::check_fits(sys, existing, None, &next).map_err(|e| refuse(e.to_string()))?;
+    check_disk_room(storage.0, storage.1, &offer.disks).map_err(|e| refuse(e.to_string()))?;
     Ok(next)
 }
 
@@ -231,6 +298,7 @@ mod tests {
             }),
             dest_lpar_id: None,
             target_system: None,
+            disks: vec![],
         }
     }
 
@@ -270,11 +338,49 @@ mod tests {
     fn only_running_or_defined_partitions_without_storage_move() {
         let mut p = client(2, "a", 1, 256);
         p.state = PartitionState::Running;
-        assert_eq!(migration_kind(&p, &[]).unwrap(), MigrationKind::Active);
+        assert_eq!(
+            migration_kind(&p, &[], &[], &[]).unwrap().0,
+            MigrationKind::Active
+        );
+        let disk = BackingDevice {
+            name: "d1".into(),
+            pool: "rootvg".into(),
+            size_mb: 64,
+        };
+        let map = |lun, kind| Mapping {
+            vtd: format!("vtscsi{lun}"),
+            lpar_id: 2,
+            vhost: 0,
+            lun,
+            backing: "d1".into(),
+            kind,
+        };
+        let (_, moving) = migration_kind(
+            &p,
+            &[map(0, BackingKind::Lv)],
+            &[],
+            std::slice::from_ref(&disk),
+        )
+        .unwrap();
+        assert_eq!(moving.len(), 1);
+        assert_eq!((moving[0].name.as_str(), moving[0].size_mb), ("d1", 64));
+        for (maps, optical) in [
+            (vec![map(0, BackingKind::Disk)], vec![]),
+            (vec![map(1, BackingKind::Lv)], vec![]),
+            (vec![], vec!["vtopt0".to_string()]),
+        ] {
+            assert!(matches!(
+                migration_kind(&p, &maps, &optical, std::slice::from_ref(&disk)),
+                Err(RuleError::NotMigratable { .. })
+            ));
+        }
         p.state = PartitionState::NotActivated;
-        assert_eq!(migration_kind(&p, &[]).unwrap(), MigrationKind::Inactive);
+        assert_eq!(
+            migration_kind(&p, &[], &[], &[]).unwrap().0,
+            MigrationKind::Inactive
+        );
         assert!(matches!(
-            migration_kind(&p, &["vtscsi0".into()]),
+            migration_kind(&p, &[map(0, BackingKind::Lv)], &[], &[disk]),
             Err(RuleError::NotMigratable { .. })
         ));
         for s in [
@@ -284,13 +390,13 @@ mod tests {
         ] {
             p.state = s;
             assert!(matches!(
-                migration_kind(&p, &[]),
+                migration_kind(&p, &[], &[], &[]),
                 Err(RuleError::NotMigratable { .. })
             ));
         }
         p.state = PartitionState::MigratingRunning;
         assert!(matches!(
-            migration_kind(&p, &[]),
+            migration_kind(&p, &[], &[], &[]),
             Err(RuleError::Migrating { .. })
         ));
     }
@@ -302,6 +408,7 @@ mod tests {
         let got = check_incoming(
             &sys,
             &existing,
+            (&[], &[]),
             Accel::Tcg,
             &offer(client(2, "a", 1, 256)),
             &[],
@@ -313,6 +420,7 @@ mod tests {
         let got = check_incoming(
             &sys,
             &existing,
+            (&[], &[]),
             Accel::Tcg,
             &offer(client(3, "a", 1, 256)),
             &[],
@@ -322,11 +430,12 @@ mod tests {
         // Asked for an ID in use.
         let mut o = offer(client(2, "a", 1, 256));
         o.dest_lpar_id = Some(3);
-        assert!(check_incoming(&sys, &existing, Accel::Tcg, &o, &[]).is_err());
+        assert!(check_incoming(&sys, &existing, (&[], &[]), Accel::Tcg, &o, &[]).is_err());
         // The same name.
         assert!(check_incoming(
             &sys,
             &existing,
+            (&[], &[]),
             Accel::Tcg,
             &offer(client(2, "other", 1, 256)),
             &[]
@@ -337,6 +446,7 @@ mod tests {
         let e = check_incoming(
             &sys,
             &full,
+            (&[], &[]),
             Accel::Tcg,
             &offer(client(2, "big", 1, 1024)),
             &[],
@@ -346,12 +456,14 @@ mod tests {
         // A MAC base one of the target's partitions has.
         let mut clash = client(2, "a", 1, 256);
         clash.eth.virtual_eth_mac_base_value = existing[0].eth.virtual_eth_mac_base_value.clone();
-        let e = check_incoming(&sys, &existing, Accel::Tcg, &offer(clash), &[]).unwrap_err();
+        let e = check_incoming(&sys, &existing, (&[], &[]), Accel::Tcg, &offer(clash), &[])
+            .unwrap_err();
         assert!(e.to_string().contains("MAC base"), "{e}");
         // Another accelerator, another system name, missing boot files.
         assert!(check_incoming(
             &sys,
             &existing,
+            (&[], &[]),
             Accel::Kvm,
             &offer(client(2, "a", 1, 256)),
             &[]
@@ -359,10 +471,11 @@ mod tests {
         .is_err());
         let mut o = offer(client(2, "a", 1, 256));
         o.target_system = Some("elsewhere".into());
-        assert!(check_incoming(&sys, &existing, Accel::Tcg, &o, &[]).is_err());
+        assert!(check_incoming(&sys, &existing, (&[], &[]), Accel::Tcg, &o, &[]).is_err());
         assert!(check_incoming(
             &sys,
             &existing,
+            (&[], &[]),
             Accel::Tcg,
             &offer(client(2, "a", 1, 256)),
             &["vmlinuz".into()]

@@ -168,8 +168,8 @@ fn incoming(ctx: &Ctx, op: &str, mid: Option<&str>) -> Result<String, CliError> 
             json(&serde_json::Value::Null)
         }
         "status" => json(&ctx.client.incoming_status(mid()?)?),
-        "stream" => {
-            let path = format!("/api/v1/incoming/{}/stream", crate::routes::enc(mid()?));
+        "stream" | "nbd" => {
+            let path = format!("/api/v1/incoming/{}/{op}", crate::routes::enc(mid()?));
             let stream = crate::upgrade::open(ctx.client.data_dir(), &path, "ivm-migration")
                 .map_err(|e| match e {
                     crate::upgrade::Refused::Status(status, body) => CliError::Api {
@@ -182,7 +182,7 @@ fn incoming(ctx: &Ctx, op: &str, mid: Option<&str>) -> Result<String, CliError> 
             Ok(String::new())
         }
         other => Err(CliError::Usage(format!(
-            "--incoming {other} is not valid: validate, prepare, stream, commit, abort or status"
+            "--incoming {other} is not valid: validate, prepare, stream, nbd, commit, abort or status"
         ))),
     }
 }

@@ -66,6 +66,7 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/incoming/prepare", Modify),
     ("GET", "/api/v1/incoming/{mid}", Modify),
     ("GET", "/api/v1/incoming/{mid}/stream", Modify),
+    ("GET", "/api/v1/incoming/{mid}/nbd", Modify),
     ("POST", "/api/v1/incoming/{mid}/commit", Modify),
     ("POST", "/api/v1/incoming/{mid}/abort", Modify),
     ("GET", "/api/v1/storage", Viewer),

@@ -137,19 +137,8 @@ fn checked(mid: String) -> Result<String, ApiError> {
     }
 }
 
-/// As a target: upgrades the connection to the migration stream (`Upgrade: ivm-migration`),
-/// joined to the waiting QEMU.
-#[utoipa::path(get, path = "/api/v1/incoming/{mid}/stream", tag = "mobility",
-    params(("mid" = String, Path, description = "Migration ID")),
-    responses((status = 101, description = "the raw migration stream follows"), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
-pub async fn incoming_stream(
-    State(state): State<AppState>,
-    ApiPath(mid): ApiPath<String>,
-    mut req: Request,
-) -> Result<Response, ApiError> {
-    let mid = checked(mid)?;
-    let ours = blocking(&state, move |svc| svc.incoming_stream(&mid)).await?;
+/// Answers an upgrade with 101 and joins the upgraded connection to `ours`.
+fn relay(ours: std::os::unix::net::UnixStream, mut req: Request) -> Result<Response, ApiError> {
     ours.set_nonblocking(true).map_err(ApiError::internal)?;
     let mut qemu = tokio::net::UnixStream::from_std(ours).map_err(ApiError::internal)?;
     let upgrade = hyper::upgrade::on(&mut req);
@@ -157,7 +146,7 @@ pub async fn incoming_stream(
         let Ok(upgraded) = upgrade.await else { return };
         let mut source = TokioIo::new(upgraded);
         if let Err(e) = tokio::io::copy_bidirectional(&mut source, &mut qemu).await {
-            tracing::warn!(error = %e, "the incoming migration stream broke");
+            tracing::warn!(error = %e, "an incoming migration stream broke");
         }
         let _ = source.shutdown().await;
     });
@@ -167,6 +156,37 @@ pub async fn incoming_stream(
         .header(header::UPGRADE, MIGRATION_PROTOCOL)
         .body(Body::empty())
         .map_err(ApiError::internal)
+}
+
+/// As a target: upgrades the connection to the migration stream (`Upgrade: ivm-migration`),
+/// joined to the waiting QEMU.
+#[utoipa::path(get, path = "/api/v1/incoming/{mid}/stream", tag = "mobility",
+    params(("mid" = String, Path, description = "Migration ID")),
+    responses((status = 101, description = "the raw migration stream follows"), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn incoming_stream(
+    State(state): State<AppState>,
+    ApiPath(mid): ApiPath<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let mid = checked(mid)?;
+    let ours = blocking(&state, move |svc| svc.incoming_stream(&mid)).await?;
+    relay(ours, req)
+}
+
+/// As a target: upgrades the connection to the arriving QEMU's disk server (NBD), for one
+/// disk's copy.
+#[utoipa::path(get, path = "/api/v1/incoming/{mid}/nbd", tag = "mobility",
+    params(("mid" = String, Path, description = "Migration ID")),
+    responses((status = 101, description = "the raw NBD connection follows"), (status = 404, body = ErrorBody)))]
+pub async fn incoming_nbd(
+    State(state): State<AppState>,
+    ApiPath(mid): ApiPath<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let mid = checked(mid)?;
+    let ours = blocking(&state, move |svc| svc.incoming_nbd(&mid)).await?;
+    relay(ours, req)
 }
 
 /// As a target: takes the partition over (records it, then resumes it).

@@ -190,6 +190,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/incoming/prepare", post(mobility::incoming_prepare))
         .route("/incoming/{mid}", get(mobility::incoming_status))
         .route("/incoming/{mid}/stream", get(mobility::incoming_stream))
+        .route("/incoming/{mid}/nbd", get(mobility::incoming_nbd))
         .route("/incoming/{mid}/commit", post(mobility::incoming_commit))
         .route("/incoming/{mid}/abort", post(mobility::incoming_abort))
         .route("/events", get(events::events))

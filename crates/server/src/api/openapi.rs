@@ -32,7 +32,7 @@ use super::{
         backup::get_backup, backup::get_backup_file, backup::restore, backup::clear,
         mobility::list, mobility::capabilities, mobility::migrate, mobility::stop, mobility::recover,
         mobility::host_key, mobility::trust, mobility::incoming_validate, mobility::incoming_prepare,
-        mobility::incoming_stream, mobility::incoming_commit, mobility::incoming_abort, mobility::incoming_status,
+        mobility::incoming_stream, mobility::incoming_nbd, mobility::incoming_commit, mobility::incoming_abort, mobility::incoming_status,
         utilization::samples, utilization::series, utilization::events, utilization::config, utilization::set_config, utilization::metrics,
     ),
     components(schemas(error::ErrorBody, ivm_model::SystemView)),

@@ -7,6 +7,7 @@
 //! learn which happened leaves its copy paused (`Migration Recovery Required`) and `-o r` asks
 //! again, so the partition never runs on two hosts.
 
+mod disks;
 mod source;
 mod target;
 mod trust;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ivm_host::ssh::{Identity, Peer};
 use ivm_model::{
     IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationFigures, MigrationKind,
-    MigrationOffer, MigrationRequest, MigrationState, Partition, PartitionState,
+    MigrationOffer, MigrationRequest, MigrationState, OfferedDisk, Partition, PartitionState,
 };
 use ivm_qemu::{migration, vm};
 use ivm_rules::RuleError;
@@ -132,8 +132,16 @@ impl Service {
             let lock = rt.partition_lock(id);
             let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
             let p = self.partition(id)?;
-            let vtds = self.vtds_of(id)?;
-            let kind = ivm_rules::migration_kind(&p, &vtds)?;
+            let (kind, moved_disks) = self.store.read(|tx| {
+                let optical: Vec<String> = tx
+                    .optical_devices()?
+                    .into_iter()
+                    .filter(|o| o.lpar_id == id)
+                    .map(|o| o.vtd)
+                    .collect();
+                ivm_rules::migration_kind(&p, &tx.mappings()?, &optical, &tx.disks()?)
+                    .map_err(ServiceError::from)
+            })?;
             let live = match kind {
                 MigrationKind::Active => Some(rt.get(id).ok_or_else(|| {
                     HostError::Failed(format!(
@@ -158,6 +166,7 @@ impl Service {
                 shape,
                 dest_lpar_id: req.dest_lpar_id,
                 target_system: req.target_system.clone(),
+                disks: moved_disks.clone(),
             };
             let done_target = |a: &MigrationAccept| {
                 format!(
@@ -198,6 +207,7 @@ impl Service {
                 passes: 0,
                 expected_downtime_ms: 0,
                 started_ms: now_ms(),
+                disks: moved_disks.iter().map(|d| d.name.clone()).collect(),
             };
             self.store.write(|tx| {
                 let cur = tx
@@ -264,7 +274,13 @@ impl Service {
                     }
                 }
                 Some(live) => {
-                    let f = self.send_active(&rt, &live, &ident, &peer, &req.ip, &mut m)?;
+                    let f = self.send_active(
+                        &rt,
+                        &live,
+                        (&ident, &peer, &req.ip),
+                        &mut m,
+                        &offer.disks,
+                    )?;
                     let t = format!(
                         "{t}: {} ms, pause {} ms, {} bytes in {} passes",
                         f.total_ms, f.switch_ms, f.bytes, f.passes
@@ -278,25 +294,6 @@ impl Service {
         })
     }
 
-    /// The virtual target devices of partition `id` (disks and optical devices).
-    fn vtds_of(&self, id: u32) -> Result<Vec<String>, ServiceError> {
-        self.store.read(|tx| {
-            let mut v: Vec<String> = tx
-                .mappings()?
-                .into_iter()
-                .filter(|m| m.lpar_id == id)
-                .map(|m| m.vtd)
-                .collect();
-            v.extend(
-                tx.optical_devices()?
-                    .into_iter()
-                    .filter(|o| o.lpar_id == id)
-                    .map(|o| o.vtd),
-            );
-            Ok::<_, ServiceError>(v)
-        })
-    }
-
     /// Sends the running guest, then the one commit point: the target records that it owns the
     /// partition and resumes it; only then does the source's copy go. The caller holds the
     /// partition's lock.
@@ -304,10 +301,9 @@ impl Service {
         &self,
         rt: &std::sync::Arc<Runtime>,
         live: &std::sync::Arc<Live>,
-        ident: &Identity,
-        peer: &Peer,
-        ip: &str,
+        (ident, peer, ip): (&Identity, &Peer, &str),
         m: &mut Migration,
+        disks: &[OfferedDisk],
     ) -> Result<MigrationFigures, ServiceError> {
         let id = m.lpar_id;
         let mid = m.id.clone();
@@ -325,6 +321,14 @@ impl Service {
                 tracing::warn!(lpar = id, error = %e, "the target did not give its reservation back; migrlpar -o r on it does");
             }
             r.is_ok()
+        };
+        // The disks first: the memory moves once every disk's copy is in step.
+        let mirrors = match self.copy_disks(live, ident, peer, m, disks) {
+            Ok(mirrors) => mirrors,
+            Err(e) => {
+                abort_remote();
+                return Err(back_to_running(e));
+            }
         };
         let (qemu_end, ssh_end) = UnixStream::pair().map_err(|e| HostError::Io {
             action: "make a socket pair for",
@@ -396,6 +400,10 @@ impl Service {
                     Err(e) => format!("QEMU stopped answering during the migration: {e}"),
                 };
                 end_stream(&mut child);
+                for d in disks {
+                    let _ = migration::end_mirror(&live.qmp, &d.vtd);
+                }
+                drop(mirrors);
                 abort_remote();
                 // The guest kept running here all along; a QEMU that ended meanwhile is
                 // recorded by the exit handler once the lock is released.
@@ -421,6 +429,16 @@ impl Service {
         let sent_at = Instant::now();
         m.bytes_remaining = 0;
         self.note_migration(m);
+        // The guest is paused: its disks' last writes reach the target before it takes over.
+        if let Err(e) = self.finish_disks(live, disks, mirrors) {
+            end_stream(&mut child);
+            abort_remote();
+            self.resume_here(live, m)?;
+            return Err(HostError::Failed(format!(
+                "the disks' copy did not end in step ({e}); the partition runs here again"
+            ))
+            .into());
+        }
         // The commit point.
         let committed: Result<serde_json::Value, ServiceError> =
             crate::failpoint::hit("migrate.commit")
@@ -519,12 +537,24 @@ impl Service {
             self.cpus.leave(&**rt, id);
             self.sweep_bridges();
         }
+        let moved: Vec<String> = self
+            .store
+            .read(|tx| tx.migration_of(id))?
+            .filter(|r| r.migration.outgoing)
+            .map(|r| r.migration.disks)
+            .unwrap_or_default();
+        // Its mappings go with it (a cascading delete), then the disks that moved.
         self.store.write(|tx| {
             tx.delete_migrations_of(id)?;
             tx.delete_run(id)?;
             tx.delete_partition(id)?;
             Ok::<_, ServiceError>(())
         })?;
+        for name in moved {
+            if let Err(e) = self.remove_disk(&Actor::system(), &name, false) {
+                tracing::warn!(disk = %name, error = %e, "a virtual disk that moved stays here; remove it with rmbdsp");
+            }
+        }
         Ok(())
     }
 

@@ -96,8 +96,15 @@ impl Service {
         self.store.read(|tx| {
             let sys = self.system_in(tx)?;
             let all = tx.partitions()?;
-            ivm_rules::check_incoming(&sys, &all, accel, &local, &missing)
-                .map_err(ServiceError::from)
+            ivm_rules::check_incoming(
+                &sys,
+                &all,
+                (&tx.pools()?, &tx.disks()?),
+                accel,
+                &local,
+                &missing,
+            )
+            .map_err(ServiceError::from)
         })
     }
 
@@ -148,7 +155,14 @@ impl Service {
                 let p = self.store.write(|tx| {
                     let sys = self.system_in(tx)?;
                     let all = tx.partitions()?;
-                    let p = ivm_rules::check_incoming(&sys, &all, accel, &local, &missing)?;
+                    let p = ivm_rules::check_incoming(
+                        &sys,
+                        &all,
+                        (&tx.pools()?, &tx.disks()?),
+                        accel,
+                        &local,
+                        &missing,
+                    )?;
                     tx.delete_migrations_of(p.lpar_id)?;
                     tx.put_partition(&p)?;
                     // Its virtual SCSI server adapter, as every client partition has one here.
@@ -170,12 +184,14 @@ impl Service {
                             passes: 0,
                             expected_downtime_ms: 0,
                             started_ms: now_ms(),
+                            disks: Vec::new(),
                         },
                         prior_state: PartitionState::NotActivated,
                     })?;
                     Ok::<_, ServiceError>(p)
                 })?;
                 let id = p.lpar_id;
+                let made = std::cell::RefCell::new(Vec::<String>::new());
                 let undo = |e: ServiceError| {
                     let _ = self.store.write(|tx| {
                         tx.delete_migration(&offer.migration_id)?;
@@ -183,14 +199,32 @@ impl Service {
                         tx.delete_partition(id)?;
                         Ok::<_, ServiceError>(())
                     });
+                    self.remove_arrived_disks(actor, &made.borrow());
                     e
                 };
+                // Its disks, made here as mkbdsp makes them and mapped at their LUNs.
+                let exports = self
+                    .make_arriving_disks(id, &offer.disks, &made)
+                    .map_err(undo)?;
+                if !exports.is_empty() {
+                    let mut r = self.incoming_record(&offer.migration_id).map_err(undo)?;
+                    r.migration.disks = made.borrow().clone();
+                    self.store
+                        .write(|tx| tx.put_migration(&r))
+                        .map_err(|e| undo(e.into()))?;
+                }
                 if let Some(shape) = &offer.shape {
                     let lock = rt.partition_lock(id);
                     let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
                     let mut laps = Laps::default();
                     self.start(&rt, &p, BootMode::Normal, &mut laps, Some(shape))
                         .map_err(undo)?;
+                    if !exports.is_empty() {
+                        self.serve_arriving_disks(&rt, id, &exports).map_err(|e| {
+                            self.drop_arrival(id);
+                            undo(e)
+                        })?;
+                    }
                     self.store
                         .write(|tx| {
                             tx.put_run(&RunRecord {
@@ -221,6 +255,105 @@ impl Service {
                 ))
             },
         )
+    }
+
+    /// Makes the offered disks (same names and sizes, the default pool) mapped to partition
+    /// `id` in LUN order; `made` collects their names. Returns (this host's virtual target
+    /// device, the source's) for each: the NBD exports.
+    fn make_arriving_disks(
+        &self,
+        id: u32,
+        disks: &[ivm_model::OfferedDisk],
+        made: &std::cell::RefCell<Vec<String>>,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        if disks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vhost = self
+            .store
+            .read(|tx| tx.adapters())?
+            .into_iter()
+            .find(|a| a.lpar_id == id)
+            .map(|a| a.vhost)
+            .ok_or_else(|| HostError::Failed(format!("partition {id} has no vhost adapter")))?;
+        let mut exports = Vec::new();
+        for d in disks {
+            self.make_disk(
+                &ivm_model::DiskSpec {
+                    name: d.name.clone(),
+                    pool: None,
+                    size_mb: d.size_mb,
+                    vadapter: Some(format!("vhost{vhost}")),
+                    vtd: None,
+                },
+                None,
+                &|_| {},
+            )?;
+            made.borrow_mut().push(d.name.clone());
+            let vtd = self
+                .store
+                .read(|tx| tx.mappings())?
+                .into_iter()
+                .find(|m| m.backing == d.name)
+                .map(|m| m.vtd)
+                .ok_or_else(|| HostError::Failed(format!("{} was made but not mapped", d.name)))?;
+            exports.push((vtd, d.vtd.clone()));
+        }
+        Ok(exports)
+    }
+
+    /// Removes the disks made for a migration that did not complete (the partition, and so
+    /// their mappings, gone already).
+    fn remove_arrived_disks(&self, actor: &Actor, names: &[String]) {
+        for name in names {
+            if let Err(e) = self.remove_disk(actor, name, false) {
+                tracing::warn!(disk = %name, error = %e, "a disk made for a migration stays; remove it with rmbdsp");
+            }
+        }
+    }
+
+    /// The socket the arriving QEMU serves its disks on.
+    fn nbd_socket(rt: &crate::runtime::Runtime, id: u32) -> std::path::PathBuf {
+        rt.paths(id).dir.join("nbd.sock")
+    }
+
+    /// Has the arriving QEMU serve its disks over NBD on a socket ivm made.
+    fn serve_arriving_disks(
+        &self,
+        rt: &crate::runtime::Runtime,
+        id: u32,
+        exports: &[(String, String)],
+    ) -> Result<(), ServiceError> {
+        let path = Self::nbd_socket(rt, id);
+        let _ = std::fs::remove_file(&path);
+        let listener =
+            std::os::unix::net::UnixListener::bind(&path).map_err(|e| HostError::Io {
+                action: "listen on",
+                path: path.clone(),
+                source: e,
+            })?;
+        let live = rt
+            .get(id)
+            .ok_or_else(|| HostError::Failed(format!("partition {id}'s QEMU has ended")))?;
+        migration::serve_disks(&live.qmp, &listener, exports).map_err(HostError::from)?;
+        Ok(())
+    }
+
+    /// `nbd`: a connection to the arriving QEMU's disk server, for one disk's copy.
+    pub fn incoming_nbd(&self, mid: &str) -> Result<UnixStream, ServiceError> {
+        let r = self.incoming_record(mid)?;
+        if r.migration.state == MigrationState::NotMigrating || r.migration.disks.is_empty() {
+            return Err(no_migration(mid));
+        }
+        let path = Self::nbd_socket(self.runtime()?, r.migration.lpar_id);
+        UnixStream::connect(&path).map_err(|e| {
+            HostError::Io {
+                action: "connect to",
+                path,
+                source: e,
+            }
+            .into()
+        })
     }
 
     /// Stops the QEMU waiting for (or loading) a guest that will not arrive, and forgets it.
@@ -337,6 +470,8 @@ impl Service {
                 Ok::<_, ServiceError>(())
             })?;
             if let Some(live) = live {
+                // The guest writes its disks itself from now on.
+                migration::stop_serving(&live.qmp).map_err(HostError::from)?;
                 ivm_qemu::vm::cont(&live.qmp).map_err(HostError::from)?;
             }
             Ok(((), format!("lpar {id}")))
@@ -379,6 +514,7 @@ impl Service {
                     tx.delete_partition(id)?;
                     Ok::<_, ServiceError>(())
                 })?;
+                self.remove_arrived_disks(actor, &r.migration.disks);
                 Ok(((), format!("lpar {id}")))
             },
         )
