@@ -30,6 +30,9 @@ export type UtilConfig = Schemas['UtilConfig'];
 export type UtilPoint = Schemas['UtilPoint'];
 export type MemPoolView = Schemas['MemPoolView'];
 export type MemPoolRequest = Schemas['MemPoolRequest'];
+export type MigrationRequest = Schemas['MigrationRequest'];
+export type MigrationAccept = Schemas['MigrationAccept'];
+export type MigrationView = Schemas['MigrationView'];
 
 /** An error the API returned: the server's message, shown verbatim. */
 export class ApiError extends Error {
@@ -105,6 +108,10 @@ export const api = {
     call<UtilPoint[]>('GET', `/utilization/series?from_ms=${from_ms}${lpar === null ? '' : `&lpar_id=${lpar}`}`),
   utilConfig: () => call<UtilConfig>('GET', '/utilization/config'),
   unload: (vtd: string) => call<OpticalDevice>('POST', `/storage/optical/${encodeURIComponent(vtd)}/unload`),
+  /** Validates (validate_only) or carries out a move to another ivm host; returns once done. */
+  migrate: (req: MigrationRequest) => call<MigrationAccept>('POST', '/migrations', req),
+  migrations: () => call<MigrationView[]>('GET', '/migrations'),
+  stopMigration: (id: number) => call<void>('POST', `/migrations/${id}/stop`),
 };
 
 /** Uploads an ISO into the media library, streamed, reporting progress (0..1). */

@@ -9,6 +9,7 @@ import { api, units, uptime, type Partition, type Summary } from '../api';
 import type { Live } from '../live';
 import { CreateWizard } from './CreateWizard';
 import { Properties } from './Properties';
+import { MigrateDialog } from './Migrate';
 
 /** Rows per page once there are more than this many partitions. */
 const PAGE = 100;
@@ -59,7 +60,7 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
   const [sort, setSort] = useState<{ col: number; dir: 'asc' | 'desc' }>({ col: 0, dir: 'asc' });
   const [selected, setSelected] = useState<number[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const [dialog, setDialog] = useState<'create' | 'shutdown' | 'delete' | 'properties' | null>(null);
+  const [dialog, setDialog] = useState<'create' | 'shutdown' | 'delete' | 'properties' | 'migrate' | null>(null);
   const parts = useMemo(() => {
     const f = filter.toLowerCase();
     const rows = (live.partitions ?? []).filter((p) =>
@@ -106,6 +107,8 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
               onClick={() => run((p) => api.activate(p.lpar_id), clients.filter((p) => p.state === 'Not Activated' || p.state === 'Error'))}>Activate</Button></ToolbarItem>
             <ToolbarItem><Button variant="secondary" isDisabled={!clients.some((p) => p.run)} onClick={() => setDialog('shutdown')}>Shutdown</Button></ToolbarItem>
             <ToolbarItem><Button variant="secondary" isDisabled={clients.length === 0} onClick={() => setDialog('delete')}>Delete</Button></ToolbarItem>
+            <ToolbarItem><Button variant="secondary" isDisabled={!one || one.lpar_id === 1 || !(one.state === 'Running' || one.state === 'Not Activated' || one.state.startsWith('Migrating'))}
+              onClick={() => setDialog('migrate')}>Migrate</Button></ToolbarItem>
           </>}
           <ToolbarItem><Button variant="secondary" isDisabled={!one} onClick={() => setDialog('properties')}>Properties</Button></ToolbarItem>
           {canConsole && <ToolbarItem><Button variant="secondary" isDisabled={!one || !one.run || one.lpar_id === 1}
@@ -157,6 +160,7 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
           </ModalFooter>
         </Modal>
       )}
+      {dialog === 'migrate' && one && <MigrateDialog partition={one} onClose={() => setDialog(null)} />}
       {dialog === 'properties' && one && <Properties partition={(live.partitions ?? []).find((p) => p.lpar_id === one.lpar_id) ?? one}
         canModify={canModify} onClose={() => setDialog(null)} />}
     </PageSection>
