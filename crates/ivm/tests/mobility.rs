@@ -529,3 +529,68 @@ fn a_local_disk_the_guest_is_writing_moves_with_its_partition() {
         "the target's disk file differs from what the guest reads"
     );
 }
+
+#[test]
+fn processors_and_memory_added_while_running_move_with_the_partition() {
+    let _l = lock();
+    let h = hosts("");
+    define(
+        &h.src,
+        "grown",
+        "max_procs=2,desired_proc_units=0.2,max_proc_units=2.0,min_mem=256,max_mem=512,\"boot_args=console=ttyS0 quiet\"",
+    );
+    let id = lpar_id(&h.src, "grown");
+    let mut con = boot(&h.src, "grown", id);
+    let (_, mem0) = con.status();
+    let sid = id.to_string();
+    h.src.ok(&[
+        "chhwres", "--force", "-r", "proc", "-o", "a", "--id", &sid, "--procs", "1",
+    ]);
+    common::eventually("the second vCPU online", Duration::from_secs(30), || {
+        con.status().0 == 2
+    });
+    h.src.ok(&[
+        "chhwres", "--force", "-r", "mem", "-o", "a", "--id", &sid, "-q", "128",
+    ]);
+    common::eventually("the added memory online", Duration::from_secs(30), || {
+        con.status().1 == mem0 + 128 * 1024
+    });
+    let mem1 = mem0 + 128 * 1024;
+    drop(con);
+    let o = migrlpar(&h.src, "m", "grown");
+    assert_eq!(o.code, 0, "{o:?}");
+    // The target's QEMU was made with what the source's had then: the same vCPUs and memory.
+    let new_id = lpar_id(&h.dst, "grown");
+    let mut con = Console::open(&h.dst, new_id);
+    assert_eq!(con.status(), (2, mem1));
+    let nid = new_id.to_string();
+    let lshwres = |what: &str, fields: &str| {
+        common::field(
+            &h.dst,
+            &[
+                "lshwres",
+                "-r",
+                what,
+                "--level",
+                "lpar",
+                "--filter",
+                &format!("lpar_ids={new_id}"),
+                "-F",
+                fields,
+            ],
+        )
+    };
+    assert_eq!(lshwres("proc", "curr_procs,run_procs"), "2,2");
+    assert_eq!(lshwres("mem", "curr_mem"), "384");
+    // DLPAR goes on there: the vCPU and the memory go again.
+    h.dst.ok(&[
+        "chhwres", "-r", "proc", "-o", "r", "--id", &nid, "--procs", "1",
+    ]);
+    h.dst
+        .ok(&["chhwres", "-r", "mem", "-o", "r", "--id", &nid, "-q", "128"]);
+    common::eventually(
+        "the target's guest to give them back",
+        Duration::from_secs(30),
+        || con.status() == (1, mem0),
+    );
+}
