@@ -4,99 +4,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::sshd::{unix_account, Accounts, Sshd, PASSWORD};
-use common::{boot, install_guest, lock, Console, Daemon, Netns, Output};
-
-const SOURCE_IP: &str = "10.231.0.1";
-const TARGET_IP: &str = "10.231.0.2";
-
-/// Two ivm hosts joined by a veth pair, the source trusted by the target's padmin.
-struct Hosts {
-    src: Daemon,
-    dst: Daemon,
-    _sshd: Sshd,
-    _accounts: Accounts,
-    _a: Netns,
-    _b: Netns,
-}
-
-fn hosts(target_config: &str) -> Hosts {
-    assert!(
-        unix_account("padmin").is_none_or(|l| l.contains(":ivm user:")),
-        "this host has a padmin account ivm did not make"
-    );
-    let accounts = Accounts(vec!["padmin"]);
-    let a = Netns::new("ma");
-    let b = Netns::new("mb");
-    let (va, vb) = (format!("{}a", a.name), format!("{}b", b.name));
-    a.ip(&[
-        "link", "add", &va, "netns", &a.name, "type", "veth", "peer", "name", &vb, "netns", &b.name,
-    ]);
-    a.ip_in(&["addr", "add", &format!("{SOURCE_IP}/24"), "dev", &va]);
-    a.ip_in(&["link", "set", &va, "up"]);
-    b.ip_in(&["addr", "add", &format!("{TARGET_IP}/24"), "dev", &vb]);
-    b.ip_in(&["link", "set", &vb, "up"]);
-    let src = Daemon::start_in("name = \"ivm-src\"\nshutdown_delay_secs = 3\n", &a);
-    let dst = Daemon::start_in(
-        &format!(
-            "name = \"ivm-dst\"\nserial_num = \"TGT0002\"\nunix_accounts = true\nshutdown_delay_secs = 3\n{target_config}"
-        ),
-        &b,
-    );
-    dst.set_password("padmin", PASSWORD);
-    // The same boot files on both hosts, as an administrator copies them.
-    install_guest(&src);
-    install_guest(&dst);
-    let sshd = Sshd::start_in(dst.data_dir(), &["padmin"], &b, TARGET_IP);
-    let h = Hosts {
-        src,
-        dst,
-        _sshd: sshd,
-        _accounts: accounts,
-        _a: a,
-        _b: b,
-    };
-    // IVM's way: the source's key goes to the target's padmin, whose password is asked once.
-    let o = with_input(
-        &h.src,
-        &["mkauthkeys", "--ip", TARGET_IP, "-u", "padmin"],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_eq!(o.code, 0, "mkauthkeys --ip: {o:?}");
-    let o = h
-        .src
-        .ivm(&["mkauthkeys", "--ip", TARGET_IP, "-u", "padmin", "--test"]);
-    assert_eq!(o.code, 0, "mkauthkeys --test: {o:?}");
-    h
-}
-
-fn with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(common::ivm_bin())
-        .args(args)
-        .env("IVM_DATA_DIR", d.data_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::hosts::{hosts, Hosts, TARGET_IP};
+use common::{boot, install_guest, lock, Console, Daemon, Output};
 
 fn migrlpar(d: &Daemon, op: &str, name: &str) -> Output {
     d.ivm(&[
@@ -401,6 +314,7 @@ fn a_migration_cut_at_the_commit_point_runs_on_exactly_one_host() {
     // SAFETY: a signal to the target's QEMU, found by its pidfile.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     common::wait_state(&h.dst, "cut", "Migrating - Not Activated");
+    assert_eq!(lslparmigr(&h.dst, "cut"), "Migration In Progress");
     h.src.restart_after_kill();
     assert_eq!(common::state(&h.src, "cut"), "Migrating - Running");
     assert_eq!(lslparmigr(&h.src, "cut"), "Migration Recovery Required");

@@ -138,6 +138,44 @@ pub fn migration_kind(
     Ok((kind, moving))
 }
 
+/// What the source says its QEMU holds must be the partition's committed values: the target
+/// preallocates the boot memory and plugged blocks, so a shape holding more than the desired
+/// memory (a balloon holding memory, or a forged offer) would use what is not committed here.
+fn check_shape(
+    sys: &ManagedSystem,
+    p: &Partition,
+    s: &ivm_model::MachineShape,
+) -> Result<(), String> {
+    let l = &s.limits;
+    if s.vcpus != p.procs.desired_procs
+        || s.vcpus == 0
+        || s.vcpus > l.max_procs
+        || l.max_procs > crate::procs::MAX_VIRTUAL_PROCS
+    {
+        return Err(format!(
+            "its QEMU has {} vCPUs of at most {}, which is not its desired_procs={} within 1 to {}",
+            s.vcpus,
+            l.max_procs,
+            p.procs.desired_procs,
+            crate::procs::MAX_VIRTUAL_PROCS
+        ));
+    }
+    let resident = s.boot_mem_mb + s.plugged_mem_mb;
+    if resident != p.mem.desired_mem {
+        return Err(format!(
+            "its QEMU holds {resident} MB (boot {} MB, plugged {} MB) but desired_mem={}: memory given back below the boot memory stays with the balloon; set the memory back to at least {} MB (chhwres -r mem -o s) or shut it down and move it inactive",
+            s.boot_mem_mb, s.plugged_mem_mb, p.mem.desired_mem, s.boot_mem_mb
+        ));
+    }
+    if l.max_mem < resident || l.max_mem > sys.installed_mem {
+        return Err(format!(
+            "its QEMU's memory maximum {} MB is outside {resident} to {} MB",
+            l.max_mem, sys.installed_mem
+        ));
+    }
+    Ok(())
+}
+
 /// The target's room for an offer's disks: each made, in order, in the default pool under
 /// its own name, as `mkbdsp` would.
 fn check_disk_room(
@@ -201,6 +239,9 @@ pub fn check_incoming(
                 shape.accel
             )));
         }
+    }
+    if let Some(shape) = &offer.shape {
+        check_shape(sys, p, shape).map_err(refuse)?;
     }
     crate::validate_partition_name(&p.name)?;
     if let Some(other) = existing.iter().find(|e| e.name == p.name) {
@@ -282,20 +323,20 @@ mod tests {
         MigrationOffer {
             migration_id: "m1".into(),
             source_system: "src".into(),
-            partition: p,
             shape: Some(MachineShape {
-                vcpus: 1,
-                boot_mem_mb: 256,
+                vcpus: p.procs.desired_procs,
+                boot_mem_mb: p.mem.desired_mem,
                 plugged_mem_mb: 0,
                 balloon: false,
                 limits: LaunchLimits {
-                    max_procs: 1,
-                    min_mem: 256,
-                    max_mem: 256,
+                    max_procs: p.procs.max_procs,
+                    min_mem: p.mem.desired_mem,
+                    max_mem: p.mem.max_mem,
                     vcpu_plugs_left: None,
                 },
                 accel: Accel::Tcg,
             }),
+            partition: p,
             dest_lpar_id: None,
             target_system: None,
             disks: vec![],
@@ -452,7 +493,21 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        assert!(e.to_string().contains("memory"), "{e}");
+        assert!(e.to_string().contains("not enough memory"), "{e}");
+        // A shape that holds more memory or vCPUs than the partition commits.
+        for forge in [
+            |s: &mut MachineShape| s.boot_mem_mb = 20_000,
+            |s: &mut MachineShape| s.vcpus = 2,
+            |s: &mut MachineShape| s.limits.max_mem = 1 << 30,
+        ] {
+            let mut o = offer(client(2, "a", 1, 256));
+            forge(o.shape.as_mut().unwrap());
+            assert!(
+                check_incoming(&sys, &existing, (&[], &[]), Accel::Tcg, &o, &[]).is_err(),
+                "{:?}",
+                o.shape
+            );
+        }
         // A MAC base one of the target's partitions has.
         let mut clash = client(2, "a", 1, 256);
         clash.eth.virtual_eth_mac_base_value = existing[0].eth.virtual_eth_mac_base_value.clone();
