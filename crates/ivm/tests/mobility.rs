@@ -508,3 +508,45 @@ fn processors_and_memory_added_while_running_move_with_the_partition() {
         || con.status() == (1, mem0),
     );
 }
+
+#[test]
+fn a_move_stopped_while_its_disk_is_copied_leaves_the_partition_where_it_was() {
+    let _l = lock();
+    let h = hosts("");
+    define(&h.src, "stopped", "\"boot_args=console=ttyS0 quiet\"");
+    let id = lpar_id(&h.src, "stopped");
+    // A disk large enough that its copy is still running when the stop arrives.
+    h.src
+        .ok(&["mkbdsp", "2G", "-bd", "big", "-vadapter", "vhost0"]);
+    let _con = boot(&h.src, "stopped", id);
+    let src_dir = h.src.data_dir().to_path_buf();
+    let mover = std::thread::spawn(move || {
+        Command::new(common::ivm_bin())
+            .args([
+                "migrlpar", "-o", "m", "--ip", TARGET_IP, "-u", "padmin", "-p", "stopped",
+            ])
+            .env("IVM_DATA_DIR", &src_dir)
+            .output()
+            .unwrap()
+    });
+    common::eventually("the move to be under way", Duration::from_secs(60), || {
+        lslparmigr(&h.src, "stopped") == "Migration In Progress"
+    });
+    let o = migrlpar_stop(&h.src, "stopped");
+    assert_eq!(o.code, 0, "migrlpar -o s: {o:?}");
+    let out = mover.join().unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stopped"),
+        "{out:?}"
+    );
+    // It runs here as before; the target gave back the partition and the disk it made.
+    assert_eq!(common::state(&h.src, "stopped"), "Running");
+    assert_eq!(lslparmigr(&h.src, "stopped"), "Not Migrating");
+    assert!(!names(&h.dst).contains(&"stopped".to_string()));
+    assert!(!h.dst.data_dir().join("pools/rootvg/big").exists());
+}
+
+fn migrlpar_stop(d: &Daemon, name: &str) -> Output {
+    d.ivm(&["migrlpar", "-o", "s", "-p", name])
+}
