@@ -131,6 +131,21 @@ impl Service {
         }
     }
 
+    /// Stops a partition's QEMU at once (QMP `quit`, SIGKILL after 10 s) and forgets it here:
+    /// its CPUs, and bridges nothing uses now. The caller holds the partition's lock, so the
+    /// exit handler finds it reaped already.
+    fn end_qemu(&self, rt: &crate::runtime::Runtime, live: &crate::runtime::Live) {
+        let _ = ivm_qemu::vm::quit(&live.qmp);
+        let qmp = live.paths.qmp();
+        let wait = std::time::Duration::from_secs(10);
+        if !ivm_qemu::process::wait_gone(live.pid, &qmp, wait) {
+            ivm_qemu::process::kill(live.pid, &qmp, wait);
+        }
+        rt.reap(live.id, live.pid);
+        self.cpus.leave(rt, live.id);
+        self.sweep_bridges();
+    }
+
     /// The state a partition in `state` goes back to when its migration ends without moving it.
     fn settled(state: PartitionState) -> PartitionState {
         match state {

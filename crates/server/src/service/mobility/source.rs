@@ -528,14 +528,7 @@ impl Service {
         id: u32,
     ) -> Result<(), ServiceError> {
         if let Some(live) = live {
-            let _ = vm::quit(&live.qmp);
-            let qmp = live.paths.qmp();
-            if !ivm_qemu::process::wait_gone(live.pid, &qmp, Duration::from_secs(10)) {
-                ivm_qemu::process::kill(live.pid, &qmp, Duration::from_secs(10));
-            }
-            rt.reap(id, live.pid);
-            self.cpus.leave(&**rt, id);
-            self.sweep_bridges();
+            self.end_qemu(rt, live);
         }
         let moved: Vec<String> = self
             .store

@@ -360,14 +360,7 @@ impl Service {
     fn drop_arrival(&self, id: u32) {
         let Ok(rt) = self.runtime() else { return };
         if let Some(live) = rt.get(id) {
-            let _ = ivm_qemu::vm::quit(&live.qmp);
-            let qmp = live.paths.qmp();
-            if !ivm_qemu::process::wait_gone(live.pid, &qmp, Duration::from_secs(10)) {
-                ivm_qemu::process::kill(live.pid, &qmp, Duration::from_secs(10));
-            }
-            rt.reap(id, live.pid);
-            self.cpus.leave(&**rt, id);
-            self.sweep_bridges();
+            self.end_qemu(rt, &live);
         }
     }
 
