@@ -39,23 +39,6 @@ fn median(mut v: Vec<u64>) -> u64 {
     v[v.len() / 2]
 }
 
-fn lpar_id(d: &Daemon, name: &str) -> u32 {
-    common::field(
-        d,
-        &[
-            "lssyscfg",
-            "-r",
-            "lpar",
-            "--filter",
-            &format!("lpar_names={name}"),
-            "-F",
-            "lpar_id",
-        ],
-    )
-    .parse()
-    .unwrap()
-}
-
 fn main() {
     let _l = lock();
     let h = hosts("");
@@ -72,7 +55,7 @@ fn main() {
                 "mksyscfg", "-r", "lpar", "-i",
                 &format!("name={name},desired_procs=1,min_mem=1024,desired_mem=1024,max_mem=1024,boot_kernel=vmlinuz,boot_initrd=initramfs,\"boot_args=console=ttyS0 quiet\""),
             ]);
-            let id = lpar_id(&h.src, &name);
+            let id = common::lpar_id(&h.src, &name);
             // The partitions before it moved away: it is partition 2 with adapter vhost0 again.
             let vhost = "vhost0";
             h.src.ok(&[

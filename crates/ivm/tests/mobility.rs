@@ -77,21 +77,7 @@ fn a_running_partition_moves_to_another_host_and_keeps_running() {
         "\"boot_args=console=ttyS0 quiet ivm.ip=eth0:10.9.0.3/24\",\"virtual_eth_adapters=3/0/1//0/0\"",
     );
     let _peer = boot(&h.dst, "peer", 2);
-    let id: u32 = common::field(
-        &h.src,
-        &[
-            "lssyscfg",
-            "-r",
-            "lpar",
-            "--filter",
-            "lpar_names=mover",
-            "-F",
-            "lpar_id",
-        ],
-    )
-    .trim()
-    .parse()
-    .unwrap();
+    let id: u32 = common::lpar_id(&h.src, "mover");
     let mut con = boot(&h.src, "mover", id);
     con.send("guest-status");
     let before = con.wait_for("nics=", Duration::from_secs(30));
@@ -122,21 +108,7 @@ fn a_running_partition_moves_to_another_host_and_keeps_running() {
         "{:?}",
         names(&h.src)
     );
-    let new_id: u32 = common::field(
-        &h.dst,
-        &[
-            "lssyscfg",
-            "-r",
-            "lpar",
-            "--filter",
-            "lpar_names=mover",
-            "-F",
-            "lpar_id",
-        ],
-    )
-    .trim()
-    .parse()
-    .unwrap();
+    let new_id: u32 = common::lpar_id(&h.dst, "mover");
     assert_eq!(common::state(&h.dst, "mover"), "Running");
     assert_eq!(lslparmigr(&h.dst, "mover"), "Not Migrating");
     let mut con = Console::open(&h.dst, new_id);
@@ -190,24 +162,6 @@ fn a_running_partition_moves_to_another_host_and_keeps_running() {
     }
 }
 
-fn lpar_id(d: &Daemon, name: &str) -> u32 {
-    common::field(
-        d,
-        &[
-            "lssyscfg",
-            "-r",
-            "lpar",
-            "--filter",
-            &format!("lpar_names={name}"),
-            "-F",
-            "lpar_id",
-        ],
-    )
-    .trim()
-    .parse()
-    .unwrap()
-}
-
 /// The last tick a console log holds.
 fn last_tick(d: &Daemon, id: u32) -> u64 {
     ticks(&d.data_dir().join(format!("lpars/{id}/console.log")))
@@ -219,7 +173,7 @@ fn last_tick(d: &Daemon, id: u32) -> u64 {
 /// Boots `name` on the source and starts its counter.
 fn counting(h: &Hosts, name: &str) -> u32 {
     define(&h.src, name, "\"boot_args=console=ttyS0 quiet\"");
-    let id = lpar_id(&h.src, name);
+    let id = common::lpar_id(&h.src, name);
     let mut con = boot(&h.src, name, id);
     con.send("(i=0; while :; do echo TICK-$i; i=$((i+1)); sleep 0.2; done) &");
     con.wait_for("TICK-3", Duration::from_secs(30));
@@ -287,7 +241,7 @@ fn a_defined_partition_moves_inactive_and_starts_on_the_target() {
     assert_eq!(o.code, 0, "{o:?}");
     assert!(!names(&h.src).contains(&"sleeper".to_string()));
     assert_eq!(common::state(&h.dst, "sleeper"), "Not Activated");
-    let id = lpar_id(&h.dst, "sleeper");
+    let id = common::lpar_id(&h.dst, "sleeper");
     let _con = boot(&h.dst, "sleeper", id);
 }
 
@@ -302,7 +256,7 @@ fn a_migration_cut_at_the_commit_point_runs_on_exactly_one_host() {
     // over: the source's copy is paused, the target's loaded and never resumed.
     let o = migrlpar(&h.src, "m", "cut");
     assert_ne!(o.code, 0, "{o:?}");
-    let dst_id = lpar_id(&h.dst, "cut");
+    let dst_id = common::lpar_id(&h.dst, "cut");
     assert_eq!(common::state(&h.dst, "cut"), "Migrating - Running");
     // Then the target's QEMU is killed too.
     let pid: i32 =
@@ -346,7 +300,7 @@ fn a_migration_the_target_took_over_is_finished_by_recovery() {
     let o = migrlpar(&h.src, "m", "taken");
     assert_ne!(o.code, 0, "{o:?}");
     assert_eq!(common::state(&h.dst, "taken"), "Running");
-    let dst_id = lpar_id(&h.dst, "taken");
+    let dst_id = common::lpar_id(&h.dst, "taken");
     h.src.restart_after_kill();
     assert_eq!(lslparmigr(&h.src, "taken"), "Migration Recovery Required");
     let o = migrlpar(&h.src, "r", "taken");
@@ -399,7 +353,7 @@ fn a_local_disk_the_guest_is_writing_moves_with_its_partition() {
     let _l = lock();
     let h = hosts("");
     define(&h.src, "writer", "\"boot_args=console=ttyS0 quiet\"");
-    let id = lpar_id(&h.src, "writer");
+    let id = common::lpar_id(&h.src, "writer");
     h.src
         .ok(&["mkbdsp", "64M", "-bd", "data", "-vadapter", "vhost0"]);
     let mut con = boot(&h.src, "writer", id);
@@ -429,7 +383,7 @@ fn a_local_disk_the_guest_is_writing_moves_with_its_partition() {
         .all(|l| !l.starts_with("data ")));
     let file = h.dst.data_dir().join("pools/rootvg/data");
     assert!(file.exists());
-    let new_id = lpar_id(&h.dst, "writer");
+    let new_id = common::lpar_id(&h.dst, "writer");
     let mut con = Console::open(&h.dst, new_id);
     con.send("kill %1 2>/dev/null; kill $(jobs -p) 2>/dev/null; sync; echo stopped-\"\"writer");
     con.wait_for("stopped-writer", Duration::from_secs(30));
@@ -453,7 +407,7 @@ fn processors_and_memory_added_while_running_move_with_the_partition() {
         "grown",
         "max_procs=2,desired_proc_units=0.2,max_proc_units=2.0,min_mem=256,max_mem=512,\"boot_args=console=ttyS0 quiet\"",
     );
-    let id = lpar_id(&h.src, "grown");
+    let id = common::lpar_id(&h.src, "grown");
     let mut con = boot(&h.src, "grown", id);
     let (_, mem0) = con.status();
     let sid = id.to_string();
@@ -474,7 +428,7 @@ fn processors_and_memory_added_while_running_move_with_the_partition() {
     let o = migrlpar(&h.src, "m", "grown");
     assert_eq!(o.code, 0, "{o:?}");
     // The target's QEMU was made with what the source's had then: the same vCPUs and memory.
-    let new_id = lpar_id(&h.dst, "grown");
+    let new_id = common::lpar_id(&h.dst, "grown");
     let mut con = Console::open(&h.dst, new_id);
     assert_eq!(con.status(), (2, mem1));
     let nid = new_id.to_string();
@@ -514,7 +468,7 @@ fn a_move_stopped_while_its_disk_is_copied_leaves_the_partition_where_it_was() {
     let _l = lock();
     let h = hosts("");
     define(&h.src, "stopped", "\"boot_args=console=ttyS0 quiet\"");
-    let id = lpar_id(&h.src, "stopped");
+    let id = common::lpar_id(&h.src, "stopped");
     // A disk large enough that its copy is still running when the stop arrives.
     h.src
         .ok(&["mkbdsp", "2G", "-bd", "big", "-vadapter", "vhost0"]);

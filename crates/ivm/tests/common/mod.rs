@@ -714,6 +714,24 @@ pub fn state(d: &Daemon, name: &str) -> String {
     .to_string()
 }
 
+/// A partition's ID by its name, as `lssyscfg` prints it.
+pub fn lpar_id(d: &Daemon, name: &str) -> u32 {
+    field(
+        d,
+        &[
+            "lssyscfg",
+            "-r",
+            "lpar",
+            "--filter",
+            &format!("lpar_names={name}"),
+            "-F",
+            "lpar_id",
+        ],
+    )
+    .parse()
+    .unwrap()
+}
+
 /// Waits (bounded) for a partition to reach a state.
 pub fn wait_state(d: &Daemon, name: &str, want: &str) {
     eventually(
