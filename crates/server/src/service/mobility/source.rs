@@ -228,6 +228,8 @@ impl Service {
                 tx.set_partition_state(id, moving, "", now_ms())?;
                 Ok::<_, ServiceError>(())
             })?;
+            // A stop asked of an earlier move that ended before it was seen is not this one's.
+            self.mobility.take_stop(id);
             let settle = |state: PartitionState| {
                 let _ = self.store.write(|tx| {
                     tx.delete_migration(&mid)?;
