@@ -195,6 +195,14 @@ impl Agent {
             .ok_or_else(|| AgentError::Protocol(format!("guest-set-vcpus answered {v}")))
     }
 
+    /// The size of the guest's memory blocks, bytes.
+    pub fn memory_block_size(&mut self) -> Result<u64, AgentError> {
+        let v = self.execute("guest-get-memory-block-info", Value::Null)?;
+        v.get("size").and_then(Value::as_u64).ok_or_else(|| {
+            AgentError::Protocol(format!("guest-get-memory-block-info answered {v}"))
+        })
+    }
+
     /// The guest's memory blocks: (physical index, online).
     pub fn memory_blocks(&mut self) -> Result<Vec<(u64, bool)>, AgentError> {
         let v = self.execute("guest-get-memory-blocks", Value::Null)?;

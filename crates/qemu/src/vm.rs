@@ -134,6 +134,19 @@ pub fn plugged_mem_mb(q: &Qmp) -> Result<u64, QmpError> {
     }
 }
 
+/// Where the virtio-mem device's region starts in guest physical memory, bytes (none when
+/// the partition has no room to grow).
+pub fn plugged_region_start(q: &Qmp) -> Result<Option<u64>, QmpError> {
+    let v = q.execute("query-memory-devices", Value::Null)?;
+    Ok(v.as_array().and_then(|devs| {
+        devs.iter()
+            .filter(|d| d.get("type").and_then(Value::as_str) == Some("virtio-mem"))
+            .map(|d| &d["data"])
+            .find(|d| d.get("id").and_then(Value::as_str) == Some(VIRTIO_MEM_ID))
+            .and_then(|d| d.get("memaddr").and_then(Value::as_u64))
+    }))
+}
+
 /// Asks the guest to hold `mb` of virtio-mem memory and waits until it does.
 pub fn set_plugged_mem(q: &Qmp, mb: u64) -> Result<(), QmpError> {
     q.execute(

@@ -469,6 +469,20 @@ pub enum RuleError {
         /// What it must be.
         why: &'static str,
     },
+    /// A password for another host that ssh cannot be given (never printed).
+    #[error("the password for the other host is not valid: {why}")]
+    BadPeerPassword {
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// ssh could not log in to another host with the password given.
+    #[error("cannot log in to {target}: {cause}; check the address, the user and the password")]
+    PeerLogin {
+        /// USER@HOST.
+        target: String,
+        /// What ssh said.
+        cause: String,
+    },
     /// The SSH trust with another host is missing or broken.
     #[error("HSCL3653 there is no working trust with {target}: {cause}; set it up with mkauthkeys --ip {ip} -u {user}")]
     NoTrust {
@@ -578,6 +592,7 @@ impl RuleError {
             | RuleError::TargetRefuses { .. }
             | RuleError::NotMigrating { .. }
             | RuleError::NoTrust { .. }
+            | RuleError::PeerLogin { .. }
             | RuleError::RemoteRefusal { .. } => Conflict,
             RuleError::Missing(_)
             | RuleError::InvalidName { .. }
@@ -610,7 +625,8 @@ impl RuleError {
             | RuleError::PoolPath { .. }
             | RuleError::MediaSourceOutside { .. }
             | RuleError::Upload(_)
-            | RuleError::BadPeer { .. } => Invalid,
+            | RuleError::BadPeer { .. }
+            | RuleError::BadPeerPassword { .. } => Invalid,
         }
     }
 }

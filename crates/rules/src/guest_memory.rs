@@ -37,9 +37,67 @@ pub fn guest_memory_mb(boot_mb: u64, plugged_mb: u64, balloon_actual_mb: Option<
     }
 }
 
+/// What the guest shows of memory plugged through virtio-mem, from its agent's list of
+/// memory blocks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlugSeen {
+    /// The guest has added blocks in the device's region that hold all that is plugged
+    /// (its driver adds a block a moment after QEMU counts the memory as plugged).
+    pub covered: bool,
+    /// Blocks the guest has and leaves offline (a stock distribution onlines none).
+    pub offline: Vec<u64>,
+}
+
+/// Whether the guest has added the blocks for `plugged` bytes of the virtio-mem region that
+/// starts at `region_start`, given its memory blocks (index, online) of `block_size` bytes.
+pub fn plug_seen(
+    blocks: &[(u64, bool)],
+    block_size: u64,
+    region_start: u64,
+    plugged: u64,
+) -> PlugSeen {
+    let bs = block_size.max(1);
+    let first = region_start / bs;
+    let in_region = blocks.iter().filter(|b| b.0 >= first).count() as u64;
+    PlugSeen {
+        covered: in_region.saturating_mul(bs) >= plugged,
+        offline: blocks.iter().filter(|b| !b.1).map(|b| b.0).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plug_is_seen_once_the_guest_has_added_blocks_for_it() {
+        const MB: u64 = 1 << 20;
+        let boot: Vec<(u64, bool)> = (0..4).map(|i| (i, true)).collect();
+        // 128 MB plugged at 4 GiB (block 32), not yet added by the guest.
+        let s = plug_seen(&boot, 128 * MB, 4096 * MB, 128 * MB);
+        assert_eq!(
+            s,
+            PlugSeen {
+                covered: false,
+                offline: vec![]
+            }
+        );
+        let mut added = boot.clone();
+        added.push((32, false));
+        let s = plug_seen(&added, 128 * MB, 4096 * MB, 128 * MB);
+        assert_eq!(
+            s,
+            PlugSeen {
+                covered: true,
+                offline: vec![32]
+            }
+        );
+        // 192 MB needs two blocks; a block that stayed after an unplug counts.
+        assert!(!plug_seen(&added, 128 * MB, 4096 * MB, 192 * MB).covered);
+        added.push((33, true));
+        assert!(plug_seen(&added, 128 * MB, 4096 * MB, 192 * MB).covered);
+        assert!(plug_seen(&boot, 128 * MB, 4096 * MB, 0).covered);
+    }
 
     #[test]
     fn above_the_boot_memory_is_plugged_and_below_it_is_ballooned() {

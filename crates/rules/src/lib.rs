@@ -40,7 +40,7 @@ pub use eth::{
     change_adapters, check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth,
     ported_slots, FIRST_ETH_SLOT, MAX_PORTED_SLOTS, PVIDS,
 };
-pub use guest_memory::{guest_memory_mb, memory_layout, MemoryLayout};
+pub use guest_memory::{guest_memory_mb, memory_layout, plug_seen, MemoryLayout, PlugSeen};
 pub use live::{
     check_live_change, check_rmc, check_settled, check_tcg_plug, launch_limits, tcg_regions,
     TCG_TB_SIZE_MB,
@@ -57,7 +57,9 @@ pub use mempool::{
     logical_mem, no_mem_pool, pick_paging_pv, pool_limits, resolve_pool, shared_partitions,
     PoolLimits, LOGICAL_PER_POOL,
 };
-pub use mobility::{check_incoming, check_not_migrating, check_peer, migration_kind};
+pub use mobility::{
+    check_incoming, check_not_migrating, check_peer, check_peer_password, migration_kind,
+};
 pub use names::{lowest_free_id, validate_partition_name};
 pub use netdev::{
     check_rmdev, is_nic_candidate, management_adapters, new_sea, scan_eth_devices, IVM_LINK_PREFIX,

@@ -65,6 +65,24 @@ pub fn check_peer(ip: &str, user: &str) -> Result<(String, u16), RuleError> {
     Ok((host.to_string(), port))
 }
 
+/// Checks the password `mkauthkeys` logs in with once: ssh's askpass hands it over as one
+/// line of text, so it must be 1 to 512 bytes with no control character (a NUL, a newline).
+pub fn check_peer_password(password: &str) -> Result<(), RuleError> {
+    let why = if password.is_empty() {
+        Some("it is empty")
+    } else if password.len() > 512 {
+        Some("it is longer than 512 bytes")
+    } else if password.chars().any(char::is_control) {
+        Some("it holds a control character (a NUL, a newline or a tab)")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(RuleError::BadPeerPassword { why }),
+        None => Ok(()),
+    }
+}
+
 /// Whether `p` may move, and how: a running partition moves active, a defined one inactive.
 /// Its virtual disks (`mappings` to pool backing devices, in `disks`) move with a running
 /// partition, copied while it runs; a whole physical volume stays with its host and an
@@ -340,6 +358,20 @@ mod tests {
             dest_lpar_id: None,
             target_system: None,
             disks: vec![],
+        }
+    }
+
+    #[test]
+    fn a_peer_password_is_one_line_of_text() {
+        assert!(check_peer_password("pa ss'\"$w0rd名前").is_ok());
+        for bad in ["", "a\0b", "a\nb", "a\tb", &"x".repeat(513)] {
+            assert!(
+                matches!(
+                    check_peer_password(bad),
+                    Err(RuleError::BadPeerPassword { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 

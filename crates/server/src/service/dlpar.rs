@@ -227,7 +227,7 @@ impl Service {
                 .map_err(HostError::from)
                 .map_err(host)?;
             if agent && layout(p).plugged_mb > layout(old).plugged_mb {
-                self.online_memory(live)?;
+                self.online_memory(live, layout(p).plugged_mb)?;
             }
             Ok(())
         };

@@ -104,27 +104,50 @@ impl Service {
         .map_err(|m| HostError::Failed(m).into())
     }
 
-    /// Onlines, through the agent, every memory block the guest has offline (virtio-mem adds
-    /// its blocks at once when QEMU has plugged them).
-    pub(super) fn online_memory(&self, live: &Live) -> Result<(), ServiceError> {
+    /// Onlines, through the agent, the memory blocks the guest adds for the `plugged_mb` of
+    /// virtio-mem memory QEMU has plugged. QEMU counts memory as plugged before the guest's
+    /// driver adds its block, so this waits (bounded) until the guest has blocks for all of
+    /// it, then onlines every block it left offline.
+    pub(super) fn online_memory(&self, live: &Live, plugged_mb: u64) -> Result<(), ServiceError> {
+        let start = vm::plugged_region_start(&live.qmp)
+            .map_err(HostError::from)?
+            .unwrap_or(0);
+        let deadline = Instant::now() + GUEST_SEES_PLUG;
         self.with_agent(live, |a| {
-            let offline: Vec<u64> = a
-                .memory_blocks()?
-                .into_iter()
-                .filter(|b| !b.1)
-                .map(|b| b.0)
-                .collect();
-            if offline.is_empty() {
-                return Ok(Ok(()));
+            let block_size = a.memory_block_size()?;
+            loop {
+                let blocks = a.memory_blocks()?;
+                let seen = ivm_rules::plug_seen(&blocks, block_size, start, plugged_mb << 20);
+                if seen.covered && seen.offline.is_empty() {
+                    return Ok(Ok(()));
+                }
+                if Instant::now() > deadline {
+                    return Ok(Err(if seen.covered {
+                        format!(
+                            "the guest left {} memory blocks offline after {} s (first: {})",
+                            seen.offline.len(),
+                            GUEST_SEES_PLUG.as_secs(),
+                            seen.offline[0]
+                        )
+                    } else {
+                        format!(
+                            "the guest did not add the blocks for {plugged_mb} MB of plugged memory in {} s",
+                            GUEST_SEES_PLUG.as_secs()
+                        )
+                    }));
+                }
+                if !seen.offline.is_empty() {
+                    let refused = a.online_memory_blocks(&seen.offline)?;
+                    if let Some((block, why)) = refused.first() {
+                        return Ok(Err(format!(
+                            "the guest did not online memory block {block} ({why}) nor {} others",
+                            refused.len() - 1
+                        )));
+                    }
+                    continue;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
-            let refused = a.online_memory_blocks(&offline)?;
-            Ok(match refused.first() {
-                None => Ok(()),
-                Some((block, why)) => Err(format!(
-                    "the guest did not online memory block {block} ({why}) nor {} others",
-                    refused.len() - 1
-                )),
-            })
         })?
         .map_err(|m| HostError::Failed(m).into())
     }

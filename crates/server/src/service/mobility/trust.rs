@@ -62,6 +62,30 @@ impl Service {
         .into()
     }
 
+    /// The refusal for a password login that failed: ssh could not reach or log in (the
+    /// address, the user or the password), or the other ivm refused the key.
+    fn login_failed(target: &str, ip: &str, e: ivm_host::ssh::SshError) -> ServiceError {
+        use ivm_host::ssh::SshError;
+        match e {
+            SshError::Connect(cause) => RuleError::PeerLogin {
+                target: target.to_string(),
+                cause,
+            }
+            .into(),
+            SshError::Timeout(_) => RuleError::PeerLogin {
+                target: target.to_string(),
+                cause: e.to_string(),
+            }
+            .into(),
+            SshError::Remote(message) => RuleError::RemoteRefusal {
+                ip: ip.to_string(),
+                message,
+            }
+            .into(),
+            e => HostError::from(e).into(),
+        }
+    }
+
     /// `mkauthkeys -g`: this host's public key.
     pub fn host_public_key(&self) -> Result<String, ServiceError> {
         self.ssh_identity()?
@@ -79,12 +103,19 @@ impl Service {
             "set up trust with another host"
         };
         let target = format!("{}@{}", req.user, req.ip);
+        let password = match (req.test, req.password.as_deref()) {
+            (true, _) => "",
+            (false, None) => {
+                return Err(RuleError::Missing("the password of the user on the other host").into())
+            }
+            (false, Some(p)) => {
+                ivm_rules::check_peer_password(p)?;
+                p
+            }
+        };
         self.logged(actor, op, &target, || {
             let id = self.ssh_identity()?;
             if !req.test {
-                let password = req.password.as_deref().ok_or(RuleError::Missing(
-                    "the password of the user on the other host",
-                ))?;
                 let key = id.public_key().map_err(HostError::from)?;
                 // The key is ivm's own ("ssh-ed25519 BASE64 ivm"): no quote or '$' in it.
                 id.run_with_password(
@@ -94,7 +125,7 @@ impl Service {
                     &format!("mkauthkeys -a \"{key}\""),
                     REMOTE_TIMEOUT,
                 )
-                .map_err(HostError::from)?;
+                .map_err(|e| Self::login_failed(&target, &req.ip, e))?;
             }
             id.run(&peer, "lsivm", b"", REMOTE_TIMEOUT)
                 .map_err(|e| Self::no_trust(&peer, &req.ip, e))?;
