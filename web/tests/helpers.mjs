@@ -95,13 +95,17 @@ let namespaces = 0;
 
 /** Debian's Chromium, headless, never a downloaded browser; in the daemon's network namespace. */
 export async function launchBrowser(daemon) {
-  const wrapper = join(mkdtempSync(join(tmpdir(), 'ivm-chromium-')), 'chromium');
+  const dir = mkdtempSync(join(tmpdir(), 'ivm-chromium-'));
+  const wrapper = join(dir, 'chromium');
   writeFileSync(wrapper, `#!/bin/sh\nexec nsenter --net=/run/netns/${daemon.browserNetns} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: wrapper,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  // The wrapper's directory goes with the browser, however the test ends.
+  browser.on('disconnected', () => rmSync(dir, { recursive: true, force: true }));
+  return browser;
 }
 
 /** A page that records JavaScript errors (4xx refusals the tests provoke, which the page shows, are not errors). */
