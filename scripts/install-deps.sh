@@ -36,6 +36,21 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! qemu-system-x86_64 --version 
     apt_update
     apt_install -t bookworm-backports qemu-system-x86 qemu-utils
 fi
+# QEMU's userspace block drivers (rbd for Ceph RBD pools), the same version as QEMU itself.
+if ! have qemu-block-extra || ! dpkg-query -W -f='${Version}' qemu-block-extra | grep -q '^1:10\.'; then
+    apt_update
+    apt_install -t bookworm-backports qemu-block-extra
+fi
+# Ceph's tools for RBD pools (rbd, ceph); the tests also run a single-node cluster of their
+# own (ceph-mon, ceph-osd).
+ceph=()
+for pkg in ceph-common ceph-mon ceph-osd; do
+    have "$pkg" || ceph+=("$pkg")
+done
+if ((${#ceph[@]})); then
+    apt_update
+    apt_install "${ceph[@]}"
+fi
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found; install Rust 1.87 or newer (rustup) and run again" >&2

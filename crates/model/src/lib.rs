@@ -28,7 +28,7 @@ pub use mempool::{
 };
 pub use migration::{
     IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationFigures, MigrationOffer,
-    MigrationRequest, MigrationView, MobilityView, OfferedDisk, TrustRequest,
+    MigrationRequest, MigrationView, MobilityView, OfferedDisk, SharedDisk, TrustRequest,
 };
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{
@@ -41,8 +41,8 @@ pub use request::{
 pub use storage::{
     BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, LoadRequest, MapRequest, Mapping,
     MediaAccess, MediaChange, MediaSpec, OpticalDevice, OpticalMedia, OpticalRequest, PoolKind,
-    PoolSpec, Repository, RepositorySpec, StoragePool, StorageView, VgPoolRequest,
-    VirtualScsiAdapter,
+    PoolSpec, RbdLocation, RbdSpec, Repository, RepositorySpec, StoragePool, StorageView,
+    VgPoolRequest, VirtualScsiAdapter,
 };
 pub use system::{
     CreatePreview, ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView,

@@ -83,6 +83,19 @@ pub struct OfferedDisk {
     pub name: String,
     /// Its size, MB.
     pub size_mb: u64,
+    /// Where it is when both hosts see it (a shared pool): nothing is copied, the target
+    /// opens the same image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedDisk>,
+}
+
+/// A virtual disk on storage both hosts see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SharedDisk {
+    /// The Ceph cluster's fsid.
+    pub fsid: String,
+    /// The Ceph pool.
+    pub pool: String,
 }
 
 /// The target's answer to a validation or reservation (and, once moved, what it cost).
@@ -175,6 +188,10 @@ pub struct Migration {
     /// to remove if it is given back).
     #[serde(default)]
     pub disks: Vec<String>,
+    /// The virtual disks on shared storage that move with it: never copied nor removed,
+    /// only taken over (the target's to forget if it is given back).
+    #[serde(default)]
+    pub shared_disks: Vec<String>,
 }
 
 /// `lslparmigr -r sys`: what this host's mobility can do and what it is doing.

@@ -13,6 +13,10 @@ pub enum PoolKind {
     /// A directory of files.
     #[serde(rename = "FBPOOL")]
     Fbpool,
+    /// A Ceph RBD pool that other ivm hosts may share (an ivm extension): its virtual disks
+    /// are RBD images QEMU opens itself.
+    #[serde(rename = "RBDPOOL")]
+    Rbdpool,
 }
 
 impl PoolKind {
@@ -21,6 +25,7 @@ impl PoolKind {
         match self {
             PoolKind::Lvpool => "LVPOOL",
             PoolKind::Fbpool => "FBPOOL",
+            PoolKind::Rbdpool => "RBDPOOL",
         }
     }
 }
@@ -37,9 +42,10 @@ impl std::str::FromStr for PoolKind {
         match s {
             "LVPOOL" => Ok(PoolKind::Lvpool),
             "FBPOOL" => Ok(PoolKind::Fbpool),
+            "RBDPOOL" => Ok(PoolKind::Rbdpool),
             other => Err(crate::UnknownValue {
                 value: other.to_string(),
-                allowed: "LVPOOL, FBPOOL".into(),
+                allowed: "LVPOOL, FBPOOL, RBDPOOL".into(),
             }),
         }
     }
@@ -60,6 +66,36 @@ pub struct StoragePool {
     pub thin: bool,
     /// The pool `mkbdsp` uses when none is named.
     pub default: bool,
+    /// Where a Ceph RBD pool is (RBDPOOL only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbd: Option<RbdLocation>,
+}
+
+/// A Ceph RBD pool as ivm reaches it. Its key is kept by the store and never shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RbdLocation {
+    /// The monitors, `HOST[:PORT]` separated by commas (port 6789 when none is given).
+    pub monitors: String,
+    /// The Ceph pool's name.
+    pub pool: String,
+    /// The Ceph user ivm and QEMU log in as (`ivm` for `client.ivm`).
+    pub user: String,
+    /// The cluster's fsid: how two hosts know they see the same pool.
+    pub fsid: String,
+}
+
+/// `mksp -rbd NAME -mon HOSTS -rbdpool POOL -user ID -size N`: a Ceph RBD pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RbdSpec {
+    /// The monitors, `HOST[:PORT]` separated by commas.
+    pub monitors: String,
+    /// The Ceph pool's name.
+    pub pool: String,
+    /// The Ceph user (without `client.`).
+    pub user: String,
+    /// That user's key (the base64 secret `ceph auth get-key` prints).
+    pub key: String,
 }
 
 /// A virtual disk carved from a pool (IVM's backing device, an LV on a volume group).
@@ -146,6 +182,9 @@ pub struct PoolSpec {
     /// Sparse virtual disks that may exceed the pool.
     #[serde(default)]
     pub thin: bool,
+    /// A Ceph RBD pool instead of a directory.
+    #[serde(default)]
+    pub rbd: Option<RbdSpec>,
 }
 
 /// `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]`.

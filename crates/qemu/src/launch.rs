@@ -137,6 +137,45 @@ pub struct LaunchDisk {
     pub block: bool,
     /// First in the boot order.
     pub boot: bool,
+    /// An RBD image QEMU opens itself; `fd` then carries its user's key.
+    pub rbd: Option<RbdDrive>,
+}
+
+/// A Ceph RBD image as QEMU's `rbd` driver opens it (no configuration file read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RbdDrive {
+    /// The Ceph pool.
+    pub pool: String,
+    /// The image.
+    pub image: String,
+    /// The monitors.
+    pub servers: Vec<(String, u16)>,
+    /// The Ceph user, without `client.`.
+    pub user: String,
+}
+
+/// The id of the secret object that holds disk `vtd`'s Ceph key.
+pub fn secret_id(vtd: &str) -> String {
+    format!("key-{vtd}")
+}
+
+/// The file node of an RBD disk, as QMP takes it (hot-plug) or, flattened, as `-blockdev`.
+pub fn rbd_node(vtd: &str, r: &RbdDrive) -> serde_json::Value {
+    let servers: Vec<serde_json::Value> = r
+        .servers
+        .iter()
+        .map(|(host, port)| serde_json::json!({"host": host, "port": port.to_string()}))
+        .collect();
+    serde_json::json!({
+        "driver": "rbd",
+        "node-name": format!("f-{vtd}"),
+        "pool": r.pool,
+        "image": r.image,
+        "server": servers,
+        "user": r.user,
+        "key-secret": secret_id(vtd),
+        "auth-client-required": ["cephx"],
+    })
 }
 
 /// Where a hot-plugged disk goes and what it is.
@@ -365,11 +404,26 @@ impl LaunchSpec {
                 let set = fdset_for(d.lun);
                 let (file, raw, dev) =
                     disk_nodes(vhost, &d.vtd, d.lun, set, d.direct, d.block, self.aio);
-                push(&[
-                    "-add-fd",
-                    &format!("fd={},set={set},opaque={}", d.fd, d.vtd),
-                ]);
-                push(&["-blockdev", &file, "-blockdev", &raw]);
+                if let Some(r) = &d.rbd {
+                    // The key is read from the inherited descriptor while QEMU starts, never
+                    // from a file or an argument.
+                    push(&[
+                        "-object",
+                        &format!(
+                            "secret,id={},format=base64,file=/proc/self/fd/{}",
+                            secret_id(&d.vtd),
+                            d.fd
+                        ),
+                    ]);
+                    push(&["-blockdev", &rbd_node(&d.vtd, r).to_string()]);
+                    push(&["-blockdev", &raw]);
+                } else {
+                    push(&[
+                        "-add-fd",
+                        &format!("fd={},set={set},opaque={}", d.fd, d.vtd),
+                    ]);
+                    push(&["-blockdev", &file, "-blockdev", &raw]);
+                }
                 let dev = if d.boot && self.kernel.is_none() {
                     format!("{dev},bootindex=1")
                 } else {
@@ -465,6 +519,7 @@ mod tests {
                 direct: true,
                 block: false,
                 boot: true,
+                rbd: None,
             }],
             optical: vec![],
             nics: vec![

@@ -10,7 +10,9 @@ pub mod process;
 pub mod qmp;
 pub mod vm;
 
-pub use launch::{DiskPlacement, LaunchDisk, LaunchNic, LaunchOptical, LaunchSpec, Paths};
+pub use launch::{
+    DiskPlacement, LaunchDisk, LaunchNic, LaunchOptical, LaunchSpec, Paths, RbdDrive,
+};
 pub use qmp::{Event, Qmp, QmpError};
 
 /// The QEMU system emulator ivm runs.

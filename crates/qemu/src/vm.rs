@@ -247,6 +247,46 @@ pub fn attach_disk(
     Ok(())
 }
 
+/// Hot-plugs an RBD image onto the partition's virtual SCSI controller `vhostN`: its key into
+/// a secret object (over the QMP socket, never on disk), then the block nodes and the SCSI
+/// disk. A failed step takes back the ones before it.
+pub fn attach_rbd(
+    q: &Qmp,
+    at: &crate::launch::DiskPlacement,
+    drive: &crate::launch::RbdDrive,
+    key: &str,
+) -> Result<(), QmpError> {
+    let vtd = at.vtd;
+    let secret = crate::launch::secret_id(vtd);
+    q.execute(
+        "object-add",
+        json!({"qom-type": "secret", "id": secret, "data": key, "format": "base64"}),
+    )?;
+    let undo_secret = || {
+        let _ = q.execute("object-del", json!({ "id": secret }));
+    };
+    if let Err(e) = q.execute("blockdev-add", crate::launch::rbd_node(vtd, drive)) {
+        undo_secret();
+        return Err(e);
+    }
+    let raw = json!({"driver": "raw", "node-name": vtd, "file": format!("f-{vtd}")});
+    if let Err(e) = q.execute("blockdev-add", raw) {
+        let _ = q.execute("blockdev-del", json!({"node-name": format!("f-{vtd}")}));
+        undo_secret();
+        return Err(e);
+    }
+    let device = json!({"driver": "scsi-hd",
+        "bus": format!("{}.0", crate::launch::controller_id(at.vhost)),
+        "channel": 0, "scsi-id": 0, "lun": at.lun, "drive": vtd, "id": vtd});
+    if let Err(e) = q.execute("device_add", device) {
+        let _ = q.execute("blockdev-del", json!({ "node-name": vtd }));
+        let _ = q.execute("blockdev-del", json!({"node-name": format!("f-{vtd}")}));
+        undo_secret();
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Unplugs device `id` if it is there and waits until the guest let it go.
 fn unplug(q: &Qmp, id: &str, what: &str) -> Result<(), QmpError> {
     if has_device(q, id)? {
@@ -268,10 +308,33 @@ pub fn has_device(q: &Qmp, id: &str) -> Result<bool, QmpError> {
 pub fn detach_disk(q: &Qmp, vtd: &str, lun: u32) -> Result<(), QmpError> {
     unplug(q, vtd, "disk unplug")?;
     for node in [vtd.to_string(), format!("f-{vtd}")] {
-        match q.execute("blockdev-del", json!({ "node-name": node })) {
-            Ok(_) | Err(QmpError::Command { .. }) => {}
-            Err(e) => return Err(e),
+        // The device leaves the QOM tree a moment before it lets go of its block backend
+        // (its iothread finishes first): "in use" is waited out, bounded.
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            match q.execute("blockdev-del", json!({ "node-name": node })) {
+                Ok(_) => break,
+                Err(QmpError::Command { desc, .. })
+                    if desc.contains("in use") && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(QmpError::Command { desc, .. }) if desc.contains("in use") => {
+                    return Err(QmpError::Timeout(format!(
+                        "disk unplug: QEMU still uses {node} after {} s ({desc})",
+                        SETTLE.as_secs()
+                    )));
+                }
+                // Already gone (an unplug that was cut short and is finished now).
+                Err(QmpError::Command { .. }) => break,
+                Err(e) => return Err(e),
+            }
         }
+    }
+    // An RBD disk's key (none for other disks).
+    match q.execute("object-del", json!({ "id": crate::launch::secret_id(vtd) })) {
+        Ok(_) | Err(QmpError::Command { .. }) => {}
+        Err(e) => return Err(e),
     }
     match q.execute(
         "remove-fd",

@@ -469,6 +469,18 @@ pub enum RuleError {
         /// What it must be.
         why: &'static str,
     },
+    /// A Ceph pool that does not answer as `mksp -rbd` described it.
+    #[error("cannot use Ceph pool {pool} at {monitors} as client.{user}: {cause}; check the monitors, the user, its key and that the pool exists")]
+    CephUnusable {
+        /// The Ceph pool.
+        pool: String,
+        /// The monitors.
+        monitors: String,
+        /// The Ceph user.
+        user: String,
+        /// What Ceph's tools said.
+        cause: String,
+    },
     /// A password for another host that ssh cannot be given (never printed).
     #[error("the password for the other host is not valid: {why}")]
     BadPeerPassword {
@@ -593,6 +605,7 @@ impl RuleError {
             | RuleError::NotMigrating { .. }
             | RuleError::NoTrust { .. }
             | RuleError::PeerLogin { .. }
+            | RuleError::CephUnusable { .. }
             | RuleError::RemoteRefusal { .. } => Conflict,
             RuleError::Missing(_)
             | RuleError::InvalidName { .. }

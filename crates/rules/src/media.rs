@@ -326,6 +326,7 @@ mod tests {
             path: "/p".into(),
             thin: false,
             default: true,
+            rbd: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use ivm_model::{
     Accel, BackingDevice, BackingKind, DiskSpec, ManagedSystem, Mapping, MemMode, MigrationKind,
-    MigrationOffer, OfferedDisk, Partition, PartitionState, StoragePool,
+    MigrationOffer, OfferedDisk, Partition, PartitionState, SharedDisk, StoragePool,
 };
 
 use crate::RuleError;
@@ -40,15 +40,27 @@ pub fn check_peer(ip: &str, user: &str) -> Result<(String, u16), RuleError> {
             "a user name is 1 to 32 letters, digits, '_', '-' or '.', not starting with '-'",
         ));
     }
+    let (host, port) = check_host(ip, "--ip")?;
+    Ok((host, if port == 0 { 22 } else { port }))
+}
+
+/// Checks an address for another host: an IPv6 address, or an IPv4 address or host name with
+/// an optional `:PORT`; `attr` names the option in the refusal.
+pub fn check_host(ip: &str, attr: &'static str) -> Result<(String, u16), RuleError> {
+    let bad = |why| RuleError::BadPeer {
+        attr,
+        given: ip.to_string(),
+        why,
+    };
     if ip.parse::<std::net::Ipv6Addr>().is_ok() {
-        return Ok((ip.to_string(), 22));
+        return Ok((ip.to_string(), 0));
     }
     let (host, port) = match ip.rsplit_once(':') {
         Some((h, p)) => match p.parse::<u16>() {
             Ok(port) if port > 0 => (h, port),
-            _ => return Err(bad("--ip", "the port after ':' must be 1 to 65535")),
+            _ => return Err(bad("the port after ':' must be 1 to 65535")),
         },
-        None => (ip, 22),
+        None => (ip, 0),
     };
     let name_ok = !host.is_empty()
         && host.len() <= 253
@@ -58,8 +70,7 @@ pub fn check_peer(ip: &str, user: &str) -> Result<(String, u16), RuleError> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
     if !name_ok {
         return Err(bad(
-            "--ip",
-            "an IP address or a host name (letters, digits, '-' and '.'), with :PORT if not 22",
+            "an IP address or a host name (letters, digits, '-' and '.'), with :PORT if not the default",
         ));
     }
     Ok((host.to_string(), port))
@@ -92,8 +103,9 @@ pub fn migration_kind(
     p: &Partition,
     mappings: &[Mapping],
     optical: &[String],
-    disks: &[BackingDevice],
+    storage: (&[StoragePool], &[BackingDevice]),
 ) -> Result<(MigrationKind, Vec<OfferedDisk>), RuleError> {
+    let (pools, disks) = storage;
     let refuse = |reason: String| RuleError::NotMigratable {
         name: p.name.clone(),
         reason,
@@ -125,11 +137,6 @@ pub fn migration_kind(
             m.vtd, m.backing
         )));
     }
-    if !mine.is_empty() && kind == MigrationKind::Inactive {
-        return Err(refuse(
-            "its virtual disks are copied only while it runs; activate it and move it, or remove its disks".into(),
-        ));
-    }
     let mut moving = Vec::new();
     for (i, m) in mine.iter().enumerate() {
         if m.lun != i as u32 {
@@ -146,11 +153,26 @@ pub fn migration_kind(
                 m.vtd, m.backing
             ))
         })?;
+        let shared = pools
+            .iter()
+            .find(|p| p.name == d.pool)
+            .and_then(|p| p.rbd.as_ref())
+            .map(|l| SharedDisk {
+                fsid: l.fsid.clone(),
+                pool: l.pool.clone(),
+            });
+        if shared.is_none() && kind == MigrationKind::Inactive {
+            return Err(refuse(format!(
+                "its virtual disk {} is in a pool only this host sees, and such disks are copied only while the partition runs; activate it and move it, or put its disks in a shared pool (mksp -rbd)",
+                d.name
+            )));
+        }
         moving.push(OfferedDisk {
             vtd: m.vtd.clone(),
             lun: m.lun,
             name: d.name.clone(),
             size_mb: d.size_mb,
+            shared,
         });
     }
     Ok((kind, moving))
@@ -195,7 +217,9 @@ fn check_shape(
 }
 
 /// The target's room for an offer's disks: each made, in order, in the default pool under
-/// its own name, as `mkbdsp` would.
+/// its own name, as `mkbdsp` would; a disk on shared storage is taken as it is, in the
+/// target's pool of the same Ceph pool (`disks` holds what this host keeps, so a name in
+/// use here is refused).
 fn check_disk_room(
     pools: &[StoragePool],
     disks: &[BackingDevice],
@@ -203,6 +227,27 @@ fn check_disk_room(
 ) -> Result<(), RuleError> {
     let mut planned = disks.to_vec();
     for d in offered {
+        if let Some(sh) = &d.shared {
+            let pool = storage_pool_of(pools, sh).ok_or_else(|| RuleError::NoSuch {
+                what: "RBD pool of this host on the same Ceph pool",
+                name: format!(
+                    "{} of cluster {} (make one with mksp -rbd)",
+                    sh.pool, sh.fsid
+                ),
+            })?;
+            if planned.iter().any(|x| x.name == d.name) || pools.iter().any(|p| p.name == d.name) {
+                return Err(RuleError::StorageNameInUse {
+                    what: "virtual disk",
+                    name: d.name.clone(),
+                });
+            }
+            planned.push(BackingDevice {
+                name: d.name.clone(),
+                pool: pool.name.clone(),
+                size_mb: d.size_mb,
+            });
+            continue;
+        }
         let made = crate::new_disk(
             pools,
             &planned,
@@ -217,6 +262,15 @@ fn check_disk_room(
         planned.push(made);
     }
     Ok(())
+}
+
+/// This host's pool on the shared storage `sh`, if it has one.
+pub fn storage_pool_of<'a>(pools: &'a [StoragePool], sh: &SharedDisk) -> Option<&'a StoragePool> {
+    pools.iter().find(|p| {
+        p.rbd
+            .as_ref()
+            .is_some_and(|l| l.fsid == sh.fsid && l.pool == sh.pool)
+    })
 }
 
 /// What the target checks of an offer: the managed system asked for, the accelerator, the
@@ -412,7 +466,7 @@ mod tests {
         let mut p = client(2, "a", 1, 256);
         p.state = PartitionState::Running;
         assert_eq!(
-            migration_kind(&p, &[], &[], &[]).unwrap().0,
+            migration_kind(&p, &[], &[], (&[], &[])).unwrap().0,
             MigrationKind::Active
         );
         let disk = BackingDevice {
@@ -432,7 +486,7 @@ mod tests {
             &p,
             &[map(0, BackingKind::Lv)],
             &[],
-            std::slice::from_ref(&disk),
+            (&[], std::slice::from_ref(&disk)),
         )
         .unwrap();
         assert_eq!(moving.len(), 1);
@@ -443,19 +497,53 @@ mod tests {
             (vec![], vec!["vtopt0".to_string()]),
         ] {
             assert!(matches!(
-                migration_kind(&p, &maps, &optical, std::slice::from_ref(&disk)),
+                migration_kind(&p, &maps, &optical, (&[], std::slice::from_ref(&disk))),
                 Err(RuleError::NotMigratable { .. })
             ));
         }
         p.state = PartitionState::NotActivated;
         assert_eq!(
-            migration_kind(&p, &[], &[], &[]).unwrap().0,
+            migration_kind(&p, &[], &[], (&[], &[])).unwrap().0,
             MigrationKind::Inactive
         );
         assert!(matches!(
-            migration_kind(&p, &[map(0, BackingKind::Lv)], &[], &[disk]),
+            migration_kind(
+                &p,
+                &[map(0, BackingKind::Lv)],
+                &[],
+                (&[], std::slice::from_ref(&disk))
+            ),
             Err(RuleError::NotMigratable { .. })
         ));
+        // A disk on a shared pool moves with a defined partition too: nothing is copied.
+        let ceph = StoragePool {
+            name: "rootvg".into(),
+            kind: ivm_model::PoolKind::Rbdpool,
+            size_mb: 1024,
+            path: "rbd:ivm".into(),
+            thin: false,
+            default: true,
+            rbd: Some(ivm_model::RbdLocation {
+                monitors: "10.0.0.1".into(),
+                pool: "ivm".into(),
+                user: "ivm".into(),
+                fsid: "f1".into(),
+            }),
+        };
+        let (_, moving) = migration_kind(
+            &p,
+            &[map(0, BackingKind::Lv)],
+            &[],
+            (std::slice::from_ref(&ceph), std::slice::from_ref(&disk)),
+        )
+        .unwrap();
+        assert_eq!(
+            moving[0].shared,
+            Some(SharedDisk {
+                fsid: "f1".into(),
+                pool: "ivm".into()
+            })
+        );
         for s in [
             PartitionState::Starting,
             PartitionState::OpenFirmware,
@@ -463,13 +551,13 @@ mod tests {
         ] {
             p.state = s;
             assert!(matches!(
-                migration_kind(&p, &[], &[], &[]),
+                migration_kind(&p, &[], &[], (&[], &[])),
                 Err(RuleError::NotMigratable { .. })
             ));
         }
         p.state = PartitionState::MigratingRunning;
         assert!(matches!(
-            migration_kind(&p, &[], &[], &[]),
+            migration_kind(&p, &[], &[], (&[], &[])),
             Err(RuleError::Migrating { .. })
         ));
     }

@@ -150,6 +150,7 @@ pub fn new_file_pool(pools: &[StoragePool], spec: &PoolSpec) -> Result<StoragePo
         path: spec.path.clone(),
         thin: spec.thin,
         default: pools.is_empty(),
+        rbd: None,
     })
 }
 
@@ -603,7 +604,112 @@ pub fn new_vg_pool(pools: &[StoragePool], name: &str) -> Result<StoragePool, Rul
         path: name.to_string(),
         thin: false,
         default: pools.is_empty(),
+        rbd: None,
     })
+}
+
+/// A new Ceph RBD pool (`mksp -rbd NAME -mon HOSTS -rbdpool POOL -user ID -size N`) of the
+/// cluster `fsid` (asked of the monitors once the spec passed these rules). Its size is what
+/// ivm commits of it, counting the images other hosts made there too.
+pub fn new_rbd_pool(
+    pools: &[StoragePool],
+    spec: &PoolSpec,
+    fsid: &str,
+) -> Result<StoragePool, RuleError> {
+    let r = check_rbd_spec(spec)?;
+    validate_storage_name(&spec.name)?;
+    if pools.iter().any(|p| p.name == spec.name) {
+        return Err(RuleError::StorageNameInUse {
+            what: "storage pool",
+            name: spec.name.clone(),
+        });
+    }
+    if let Some(p) = pools.iter().find(|p| {
+        p.rbd
+            .as_ref()
+            .is_some_and(|l| l.fsid == fsid && l.pool == r.pool)
+    }) {
+        return Err(RuleError::OutOfRange {
+            attr: "rbdpool",
+            value: r.pool.clone(),
+            allowed: format!(
+                "a Ceph pool no other storage pool is (pool {} is this one)",
+                p.name
+            ),
+        });
+    }
+    Ok(StoragePool {
+        name: spec.name.clone(),
+        kind: PoolKind::Rbdpool,
+        size_mb: spec.size_mb,
+        path: format!("rbd:{}", r.pool),
+        thin: false,
+        default: pools.is_empty(),
+        rbd: Some(ivm_model::RbdLocation {
+            monitors: r.monitors.clone(),
+            pool: r.pool.clone(),
+            user: r.user.clone(),
+            fsid: fsid.to_string(),
+        }),
+    })
+}
+
+/// Checks what `mksp -rbd` gives before any of it reaches the `rbd` tool or QEMU: monitors
+/// as host names or addresses with optional ports, Ceph names of letters, digits, '_', '-'
+/// and '.', and a key that is base64 text. Returns the RBD part of the spec.
+pub fn check_rbd_spec(spec: &PoolSpec) -> Result<&ivm_model::RbdSpec, RuleError> {
+    let r = spec
+        .rbd
+        .as_ref()
+        .ok_or(RuleError::Missing("-rbd's Ceph pool"))?;
+    if spec.size_mb == 0 {
+        return Err(RuleError::OutOfRange {
+            attr: "size",
+            value: "0".into(),
+            allowed: "a positive size".into(),
+        });
+    }
+    let mons: Vec<&str> = r.monitors.split(',').collect();
+    if r.monitors.is_empty() || mons.len() > 8 {
+        return Err(RuleError::OutOfRange {
+            attr: "mon",
+            value: r.monitors.clone(),
+            allowed: "1 to 8 monitors, HOST[:PORT] separated by commas".into(),
+        });
+    }
+    for m in &mons {
+        crate::mobility::check_host(m, "-mon")?;
+    }
+    let ceph_name = |v: &str| {
+        !v.is_empty()
+            && v.len() <= 64
+            && !v.starts_with(['-', '.'])
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    for (attr, v) in [("rbdpool", &r.pool), ("user", &r.user)] {
+        if !ceph_name(v) {
+            return Err(RuleError::OutOfRange {
+                attr,
+                value: v.clone(),
+                allowed: "1 to 64 letters, digits, '_', '-' or '.', not starting with '-' or '.'"
+                    .into(),
+            });
+        }
+    }
+    let key_ok = r.key.len() >= 16
+        && r.key.len() <= 128
+        && r.key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    if !key_ok {
+        return Err(RuleError::OutOfRange {
+            attr: "key",
+            value: "(not shown)".into(),
+            allowed: "the user's base64 key, as `ceph auth get-key client.USER` prints it".into(),
+        });
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
@@ -618,6 +724,7 @@ mod tests {
             path: format!("/p/{name}"),
             thin,
             default: name == "rootvg",
+            rbd: None,
         }
     }
 
@@ -818,5 +925,43 @@ mod tests {
             "mapped"
         );
         assert!(check_pool_hdisks(&["hdisk0".into(), "hdisk0".into()], &free).is_err());
+    }
+
+    #[test]
+    fn an_rbd_pool_takes_only_names_ssh_and_qemu_cannot_misread() {
+        let spec = |mons: &str, pool: &str, user: &str, key: &str| PoolSpec {
+            name: "ceph".into(),
+            size_mb: 1024,
+            rbd: Some(ivm_model::RbdSpec {
+                monitors: mons.into(),
+                pool: pool.into(),
+                user: user.into(),
+                key: key.into(),
+            }),
+            ..PoolSpec::default()
+        };
+        let key = "AQDnoRFrNDGmLxAAUOjie4Os+taYeMMeDnumXQ==";
+        let p = new_rbd_pool(&[], &spec("10.0.0.1,ceph2:3300", "ivm", "ivm", key), "f1").unwrap();
+        assert_eq!(p.kind, PoolKind::Rbdpool);
+        assert_eq!(p.rbd.as_ref().unwrap().fsid, "f1");
+        assert!(p.default);
+        for bad in [
+            spec("", "ivm", "ivm", key),
+            spec("-oProxyCommand=x", "ivm", "ivm", key),
+            spec("10.0.0.1;rm", "ivm", "ivm", key),
+            spec("10.0.0.1", "-p", "ivm", key),
+            spec("10.0.0.1", "ivm", "a,b=c", key),
+            spec("10.0.0.1", "ivm", "ivm", "key with spaces"),
+            spec("10.0.0.1", "ivm", "ivm", "short"),
+        ] {
+            assert!(new_rbd_pool(&[], &bad, "f1").is_err(), "{bad:?}");
+        }
+        // The same Ceph pool twice is refused; another pool of the cluster is not.
+        let again = PoolSpec {
+            name: "ceph2".into(),
+            ..spec("10.0.0.1", "ivm", "ivm", key)
+        };
+        assert!(new_rbd_pool(std::slice::from_ref(&p), &again, "f1").is_err());
+        assert!(new_rbd_pool(std::slice::from_ref(&p), &again, "f2").is_ok());
     }
 }

@@ -1,12 +1,15 @@
 //! Host storage drivers. `files`: the directory of a file pool and the files of its virtual
 //! disks (preallocated, or sparse in a thin pool), opened for QEMU as descriptors. `library`:
-//! the virtual media library's files. `lvm`: volume groups and logical volumes; `mounts`: filesystems on them. The drivers
+//! the virtual media library's files. `lvm`: volume groups and logical volumes; `mounts`: filesystems on them;
+//! `rbd`: images in Ceph RBD pools. The drivers
 //! carry out; the rules and the service decide.
 
 pub mod files;
 pub mod library;
 pub mod lvm;
 pub mod mounts;
+pub mod rbd;
 
 pub use files::{FileError, FilePool};
 pub use library::{Library, Upload};
+pub use rbd::{RbdError, RbdPool};

@@ -252,6 +252,12 @@ const MIGRATIONS: &[&str] = &[
         prior_state TEXT NOT NULL
     );
     "#,
+    // 15: Ceph RBD pools: where the pool is (JSON) and its user's key, kept apart so that no
+    // listing reads it.
+    r#"
+    ALTER TABLE storage_pools ADD COLUMN rbd TEXT;
+    ALTER TABLE storage_pools ADD COLUMN secret TEXT;
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

@@ -36,7 +36,9 @@ impl DiskState {
     }
 }
 
-fn pool_row(r: &Row) -> rusqlite::Result<(String, String, u64, String, bool, bool)> {
+type PoolRow = (String, String, u64, String, bool, bool, Option<String>);
+
+fn pool_row(r: &Row) -> rusqlite::Result<PoolRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -44,6 +46,7 @@ fn pool_row(r: &Row) -> rusqlite::Result<(String, String, u64, String, bool, boo
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
@@ -51,12 +54,12 @@ impl Tx<'_> {
     /// Every storage pool, by name.
     pub fn pools(&self) -> Result<Vec<StoragePool>, StoreError> {
         let mut st = self.tx.prepare_cached(
-            "SELECT name, kind, size_mb, path, thin, is_default FROM storage_pools ORDER BY name",
+            "SELECT name, kind, size_mb, path, thin, is_default, rbd FROM storage_pools ORDER BY name",
         )?;
         let rows = st.query_map([], pool_row)?;
         let mut out = Vec::new();
         for row in rows {
-            let (name, kind, size_mb, path, thin, default) = row?;
+            let (name, kind, size_mb, path, thin, default, rbd) = row?;
             out.push(StoragePool {
                 name,
                 kind: kind.parse().map_err(corrupt)?,
@@ -64,6 +67,10 @@ impl Tx<'_> {
                 path,
                 thin,
                 default,
+                rbd: rbd
+                    .map(|j| serde_json::from_str(&j))
+                    .transpose()
+                    .map_err(|e| corrupt(format!("storage pool location: {e}")))?,
             });
         }
         Ok(out)
@@ -72,12 +79,44 @@ impl Tx<'_> {
     /// Adds or replaces a pool.
     pub fn put_pool(&self, p: &StoragePool) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO storage_pools (name, kind, size_mb, path, thin, is_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+            "INSERT INTO storage_pools (name, kind, size_mb, path, thin, is_default, rbd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
              ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, size_mb = excluded.size_mb, \
-             path = excluded.path, thin = excluded.thin, is_default = excluded.is_default",
-            params![p.name, p.kind.as_str(), p.size_mb, p.path, p.thin, p.default],
+             path = excluded.path, thin = excluded.thin, is_default = excluded.is_default, rbd = excluded.rbd",
+            params![
+                p.name,
+                p.kind.as_str(),
+                p.size_mb,
+                p.path,
+                p.thin,
+                p.default,
+                p.rbd
+                    .as_ref()
+                    .map(|l| serde_json::to_string(l).unwrap_or_default())
+            ],
         )?;
         Ok(())
+    }
+
+    /// Keeps the key of pool `name` (a Ceph user's secret).
+    pub fn set_pool_secret(&self, name: &str, secret: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE storage_pools SET secret = ?2 WHERE name = ?1",
+            params![name, secret],
+        )?;
+        Ok(())
+    }
+
+    /// The key of pool `name`, if it has one.
+    pub fn pool_secret(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT secret FROM storage_pools WHERE name = ?1",
+                [name],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// Removes a pool.

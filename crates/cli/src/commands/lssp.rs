@@ -104,12 +104,17 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let rows: Vec<Row> = pools
         .iter()
         .map(|p| {
-            let alloc = ivm_rules::pool_allocated(&p.name, &view.disks);
+            // The server's figure: a shared pool's counts what other hosts hold there too.
+            let free = view
+                .pools_free_mb
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .map_or(0, |f| f.1);
             let bds = view.disks.iter().filter(|d| d.pool == p.name).count();
             vec![
                 ("pool", p.name.clone()),
                 ("size", p.size_mb.to_string()),
-                ("free", p.size_mb.saturating_sub(alloc).to_string()),
+                ("free", free.to_string()),
                 ("alloc", ivm_rules::FILE_POOL_PP_MB.to_string()),
                 ("bds", bds.to_string()),
                 ("type", p.kind.to_string()),

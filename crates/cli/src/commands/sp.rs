@@ -1,6 +1,10 @@
-//! `mksp -fb NAME -path DIR -size N [-thin]`, `mksp -fb NAME -sp PARENT -size N`, `rmsp NAME`, `chsp -default NAME`.
+//! `mksp -fb NAME -path DIR -size N [-thin]`, `mksp -fb NAME -sp PARENT -size N`,
+//! `mksp -rbd NAME -mon HOSTS -rbdpool POOL -user ID -size N` (key on standard input),
+//! `rmsp NAME`, `chsp -default NAME`.
 
-use ivm_model::{PoolSpec, VgPoolRequest};
+use std::io::{BufRead, IsTerminal, Read};
+
+use ivm_model::{PoolSpec, RbdSpec, VgPoolRequest};
 
 use super::vios::{size_mb, ViosArgs};
 use super::Ctx;
@@ -14,7 +18,14 @@ pub struct Args {
 }
 
 pub(super) fn mksp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    let a = ViosArgs::parse(&a.args, &["fb", "sp", "path", "size"], &["f", "thin"])?;
+    let a = ViosArgs::parse(
+        &a.args,
+        &["fb", "sp", "path", "size", "rbd", "mon", "rbdpool", "user"],
+        &["f", "thin"],
+    )?;
+    if let Some(name) = a.value("rbd") {
+        return mksp_rbd(ctx, &a, name);
+    }
     let Some(name) = a.value("fb") else {
         // mksp [-f] NAME hdiskN...: a volume group pool.
         let Some((name, hdisks)) = a.positional.split_first() else {
@@ -52,6 +63,38 @@ pub(super) fn mksp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         size_mb: size,
         thin: a.flag("thin"),
         parent: None,
+        rbd: None,
+    })?;
+    Ok(format!("{name}\n"))
+}
+
+/// `mksp -rbd NAME -mon HOSTS -rbdpool POOL -user ID -size N`: the Ceph user's key is read
+/// from standard input (one line, as `ceph auth get-key client.ID` prints it), never from
+/// the command line, which every user of the host can read.
+fn mksp_rbd(ctx: &Ctx, a: &ViosArgs, name: &str) -> Result<String, CliError> {
+    let monitors = a.required("mon")?.to_string();
+    let pool = a.required("rbdpool")?.to_string();
+    let user = a.required("user")?.to_string();
+    let size = size_mb(a.required("size")?)?;
+    if std::io::stdin().is_terminal() {
+        eprint!("Key of client.{user}: ");
+    }
+    let mut key = String::new();
+    std::io::stdin()
+        .lock()
+        .take(4096)
+        .read_line(&mut key)
+        .map_err(|e| CliError::Usage(format!("cannot read the key from standard input: {e}")))?;
+    ctx.client.create_pool(&PoolSpec {
+        name: name.to_string(),
+        size_mb: size,
+        rbd: Some(RbdSpec {
+            monitors,
+            pool,
+            user,
+            key: key.trim().to_string(),
+        }),
+        ..Default::default()
     })?;
     Ok(format!("{name}\n"))
 }

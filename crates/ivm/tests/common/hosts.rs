@@ -71,6 +71,13 @@ pub fn hosts(target_config: &str) -> Hosts {
     h
 }
 
+impl Hosts {
+    /// The source's network namespace (where a test puts what both hosts reach).
+    pub fn source_netns(&self) -> &str {
+        &self._a.name
+    }
+}
+
 pub fn with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(super::ivm_bin())
         .args(args)

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod ceph;
 pub mod hosts;
 pub mod sshd;
 
@@ -345,10 +346,7 @@ impl Daemon {
 
     /// Stops the daemon with SIGTERM (partitions keep running) and starts it again.
     pub fn restart(&mut self) {
-        self.stop();
-        let (child, addr, _) = spawn_daemon(self.dir.path());
-        self.child = child;
-        self.addr = addr;
+        self.restart_with_env(&[]);
     }
 
     /// Stops the daemon with SIGTERM and waits for it.

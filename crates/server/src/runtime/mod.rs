@@ -42,6 +42,9 @@ pub enum HostError {
     /// A filesystem could not be made, mounted or unmounted.
     #[error(transparent)]
     Mount(#[from] ivm_storage::mounts::MountError),
+    /// A Ceph RBD pool.
+    #[error(transparent)]
+    Rbd(#[from] ivm_storage::RbdError),
     /// A pool's or the media library's files.
     #[error(transparent)]
     File(#[from] ivm_storage::FileError),

@@ -315,7 +315,17 @@ impl Service {
             let disk = ivm_rules::find_disk(&disks, &name)?;
             let pools = tx.pools()?;
             let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
-            Ok(super::pooldriver::PoolDriver::of(pool).locate(&name).0)
+            super::pooldriver::PoolDriver::of(pool)
+                .locate(&name)
+                .map(|l| l.0)
+                .ok_or_else(|| {
+                    ivm_rules::RuleError::OutOfRange {
+                        attr: "paging device pool",
+                        value: pool.name.clone(),
+                        allowed: "a file or volume group pool (QEMU's memory backend is a file of this host, not an RBD image)".into(),
+                    }
+                    .into()
+                })
         })
     }
 

@@ -16,6 +16,7 @@ mod netdev;
 mod network;
 mod partitions;
 mod pooldriver;
+mod rbdpool;
 mod rmc;
 mod steps;
 mod storage;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ivm_model::{PoolKind, StoragePool};
 use ivm_rules::REPOSITORY_BD;
-use ivm_storage::{lvm, mounts, FilePool, Library};
+use ivm_storage::{lvm, mounts, FilePool, Library, RbdPool};
 
 use super::storage::host;
 use super::ServiceError;
@@ -16,14 +16,36 @@ pub(super) enum PoolDriver {
     Files(FilePool, bool),
     /// A volume group.
     Lvm(String),
+    /// A Ceph RBD pool (with its user's key).
+    Rbd(RbdPool),
 }
 
 impl PoolDriver {
-    /// The driver of `pool`.
+    /// The driver of `pool` (an RBD pool's key, which the store keeps apart, in `key`).
+    pub fn with_key(pool: &StoragePool, key: Option<String>) -> PoolDriver {
+        match (pool.kind, &pool.rbd) {
+            (PoolKind::Rbdpool, Some(l)) => PoolDriver::Rbd(RbdPool {
+                monitors: l.monitors.clone(),
+                pool: l.pool.clone(),
+                user: l.user.clone(),
+                key: key.unwrap_or_default(),
+            }),
+            (PoolKind::Lvpool, _) => PoolDriver::Lvm(pool.path.clone()),
+            _ => PoolDriver::Files(FilePool::new(&pool.path), pool.thin),
+        }
+    }
+
+    /// The driver of a pool that holds files or logical volumes (never an RBD pool's, whose
+    /// key it lacks: see `Service::pool_driver`).
     pub fn of(pool: &StoragePool) -> PoolDriver {
-        match pool.kind {
-            PoolKind::Fbpool => PoolDriver::Files(FilePool::new(&pool.path), pool.thin),
-            PoolKind::Lvpool => PoolDriver::Lvm(pool.path.clone()),
+        Self::with_key(pool, None)
+    }
+
+    /// The RBD pool, when this is one.
+    pub fn rbd(&self) -> Option<&RbdPool> {
+        match self {
+            PoolDriver::Rbd(r) => Some(r),
+            _ => None,
         }
     }
 
@@ -52,6 +74,12 @@ impl PoolDriver {
                 }
                 lvm::create_lv(vg, name, size_mb).map_err(host)
             }
+            PoolDriver::Rbd(r) => {
+                progress(0);
+                r.create(name, size_mb).map_err(host)?;
+                progress(100);
+                Ok(())
+            }
         }
     }
 
@@ -60,6 +88,7 @@ impl PoolDriver {
         match self {
             PoolDriver::Files(fp, thin) => fp.grow_disk(name, size_mb, *thin).map_err(host),
             PoolDriver::Lvm(vg) => lvm::grow_lv(vg, name, size_mb).map_err(host),
+            PoolDriver::Rbd(r) => r.grow(name, size_mb).map_err(host),
         }
     }
 
@@ -68,6 +97,7 @@ impl PoolDriver {
         match self {
             PoolDriver::Files(fp, _) => fp.rename_disk(from, to).map_err(host),
             PoolDriver::Lvm(vg) => lvm::rename_lv(vg, from, to).map_err(host),
+            PoolDriver::Rbd(r) => r.rename(from, to).map_err(host),
         }
     }
 
@@ -82,14 +112,17 @@ impl PoolDriver {
                     Ok(())
                 }
             }
+            PoolDriver::Rbd(r) => r.remove(name).map_err(host),
         }
     }
 
-    /// Where disk `name` is: a file to open, or a block device.
-    pub fn locate(&self, name: &str) -> (PathBuf, bool) {
+    /// Where disk `name` is on this host: a file to open, or a block device (an RBD image
+    /// is on neither: QEMU opens it itself).
+    pub fn locate(&self, name: &str) -> Option<(PathBuf, bool)> {
         match self {
-            PoolDriver::Files(fp, _) => (fp.disk_path(name), false),
-            PoolDriver::Lvm(vg) => (lvm::lv_path(vg, name), true),
+            PoolDriver::Files(fp, _) => Some((fp.disk_path(name), false)),
+            PoolDriver::Lvm(vg) => Some((lvm::lv_path(vg, name), true)),
+            PoolDriver::Rbd(_) => None,
         }
     }
 }
@@ -117,6 +150,7 @@ impl PoolDriver {
                 }
                 Ok(mount.to_path_buf())
             }
+            PoolDriver::Rbd(_) => Err(no_repository()),
         }
     }
 
@@ -129,6 +163,7 @@ impl PoolDriver {
                 mounts::mount_ext4(&lvm::lv_path(vg, REPOSITORY_BD), mount).map_err(host)?;
                 Ok(mount.to_path_buf())
             }
+            PoolDriver::Rbd(_) => Err(no_repository()),
         }
     }
 
@@ -140,6 +175,7 @@ impl PoolDriver {
                 lvm::grow_lv(vg, REPOSITORY_BD, size_mb).map_err(host)?;
                 mounts::grow_ext4(&lvm::lv_path(vg, REPOSITORY_BD)).map_err(host)
             }
+            PoolDriver::Rbd(_) => Err(no_repository()),
         }
     }
 
@@ -153,6 +189,18 @@ impl PoolDriver {
                 mounts::unmount(mount).map_err(host)?;
                 self.remove(REPOSITORY_BD)
             }
+            PoolDriver::Rbd(_) => Err(no_repository()),
         }
     }
+}
+
+/// The media repository is a directory on this host; an RBD pool cannot hold one.
+fn no_repository() -> ServiceError {
+    ivm_rules::RuleError::OutOfRange {
+        attr: "sp",
+        value: "an RBD pool".into(),
+        allowed: "a file or volume group pool: the media repository is a directory of this host"
+            .into(),
+    }
+    .into()
 }

@@ -68,6 +68,12 @@ pub(super) fn add_adapter(tx: &ivm_store::Tx, lpar_id: u32) -> Result<(), Servic
 impl Service {
     /// Pools, disks, adapters and mappings.
     pub fn storage(&self) -> Result<StorageView, ServiceError> {
+        // A shared pool's free space counts what other hosts hold there; a cluster that does
+        // not answer leaves only this host's disks counted, with a warning.
+        let foreign = self.foreign_disks().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot list the images of an RBD pool");
+            Vec::new()
+        });
         self.store.read(|tx| {
             let (pools, disks, media) = (tx.pools()?, tx.disks()?, tx.media()?);
             let (hdisks, mappings) = (tx.hdisks()?, tx.mappings()?);
@@ -76,7 +82,10 @@ impl Service {
             Ok::<_, ServiceError>(StorageView {
                 pools_free_mb: pools
                     .iter()
-                    .map(|p| (p.name.clone(), ivm_rules::pool_free(p, &disks)))
+                    .map(|p| {
+                        let all = with_foreign(disks.clone(), &foreign);
+                        (p.name.clone(), ivm_rules::pool_free(p, &all))
+                    })
                     .collect(),
                 repository: ivm_rules::repository(&disks)
                     .ok()
@@ -146,6 +155,7 @@ impl Service {
                 path: dir.to_string_lossy().into_owned(),
                 thin: false,
                 default: true,
+                rbd: None,
             };
             self.store.write(|tx| tx.put_pool(&pool))?;
             println!(
@@ -163,7 +173,7 @@ impl Service {
                 continue;
             }
             if let Some(pool) = pools.iter().find(|p| p.name == d.pool) {
-                PoolDriver::of(pool).remove(&d.name)?;
+                self.pool_driver(pool)?.remove(&d.name)?;
             }
             tracing::warn!(disk = %d.name, ?state, "finished an interrupted virtual disk operation: removed it");
             self.store.write(|tx| tx.delete_disk(&d.name))?;
@@ -175,6 +185,9 @@ impl Service {
     pub fn create_pool(&self, actor: &Actor, spec: &PoolSpec) -> Result<StoragePool, ServiceError> {
         if let Some(parent) = &spec.parent {
             return self.create_pool_in_vg(actor, spec, parent);
+        }
+        if spec.rbd.is_some() {
+            return self.create_rbd_pool(actor, spec);
         }
         let _held = self.storage_lock();
         self.logged(actor, "create storage pool", &spec.name, || {
@@ -624,11 +637,13 @@ impl Service {
         progress: &dyn Fn(u8),
     ) -> Result<BackingDevice, ServiceError> {
         {
+            // What other hosts hold in shared pools, read before the transaction.
+            let foreign = self.foreign_disks()?;
             // Reserve: the disk commits its size from here on, so no concurrent request can
             // take the same space.
             let (disk, pool) = self.store.write(|tx| {
                 let pools = tx.pools()?;
-                let disk = ivm_rules::new_disk(&pools, &tx.disks()?, spec)?;
+                let disk = ivm_rules::new_disk(&pools, &with_foreign(tx.disks()?, &foreign), spec)?;
                 let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?.clone();
                 if let Some(v) = &spec.vadapter {
                     // Check the mapping before making anything.
@@ -651,7 +666,7 @@ impl Service {
                 }
                 Ok::<_, ServiceError>((disk, pool))
             })?;
-            let driver = PoolDriver::of(&pool);
+            let driver = self.pool_driver(&pool)?;
             let made = (|| {
                 failpoint::hit("storage.create").map_err(HostError::from)?;
                 driver.create_with_progress(&disk.name, disk.size_mb, &mut |p| progress(p))?;
@@ -716,9 +731,10 @@ impl Service {
     }
 
     fn grow_disk(&self, name: &str, grow: u64) -> Result<BackingDevice, ServiceError> {
+        let foreign = self.foreign_disks()?;
         let (old, new, pool, mapping) = self.store.write(|tx| {
             let pools = tx.pools()?;
-            let disks = tx.disks()?;
+            let disks = with_foreign(tx.disks()?, &foreign);
             let old = ivm_rules::find_disk(&disks, name)?.clone();
             let new = ivm_rules::grow_disk(&pools, &disks, name, grow)?;
             let pool = ivm_rules::pick_pool(&pools, Some(&new.pool))?.clone();
@@ -727,7 +743,7 @@ impl Service {
             Ok::<_, ServiceError>((old, new, pool, mapping))
         })?;
         let grown = (|| {
-            PoolDriver::of(&pool).grow(name, new.size_mb)?;
+            self.pool_driver(&pool)?.grow(name, new.size_mb)?;
             if let Some(m) = &mapping {
                 if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
                     ivm_qemu::vm::resize_disk(&live.qmp, &m.vtd, new.size_mb)
@@ -762,7 +778,7 @@ impl Service {
             Ok::<_, ServiceError>(ivm_rules::pick_pool(&pools, Some(&d.pool))?.clone())
         };
         let pool = self.store.read(check)?;
-        let driver = PoolDriver::of(&pool);
+        let driver = self.pool_driver(&pool)?;
         let renamed = steps::run(
             "storage",
             from,
@@ -827,7 +843,7 @@ impl Service {
             Ok::<_, ServiceError>((disk, pool))
         })?;
         // Once marked, the removal is finished even if the daemon dies here.
-        PoolDriver::of(&pool).remove(&disk.name)?;
+        self.pool_driver(&pool)?.remove(&disk.name)?;
         self.store.write(|tx| tx.delete_disk(name))?;
         Ok(())
     }
@@ -875,7 +891,7 @@ impl Service {
         })
     }
 
-    fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
+    pub(super) fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
         let (m, source) = self.store.write(|tx| {
             not_a_pool_volume(&tx.pools()?, &req.backing)?;
             not_paging(tx, &req.backing, "mapped as a virtual disk")?;
@@ -899,6 +915,17 @@ impl Service {
         })?;
         let plugged = self.on_running(m.lpar_id, |q| {
             failpoint::hit("storage.attach").map_err(HostError::from)?;
+            if let Source::Rbd(drive, key) = &source {
+                let at = ivm_qemu::DiskPlacement {
+                    vhost: m.vhost,
+                    vtd: &m.vtd,
+                    lun: m.lun,
+                    direct: false,
+                    block: false,
+                };
+                return ivm_qemu::vm::attach_rbd(q, &at, drive, key)
+                    .map_err(|e| ServiceError::from(HostError::from(e)));
+            }
             let (file, direct) = source.open()?;
             let aio = self.runtime()?.env.aio;
             let at = ivm_qemu::DiskPlacement {
@@ -929,8 +956,24 @@ impl Service {
                 let disk = ivm_rules::find_disk(&disks, &m.backing)?;
                 let pools = tx.pools()?;
                 let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
-                let (path, block) = PoolDriver::of(pool).locate(&disk.name);
-                Ok(Source::Path(path, block))
+                let driver = PoolDriver::with_key(pool, tx.pool_secret(&pool.name)?);
+                match (driver.locate(&disk.name), driver.rbd()) {
+                    (Some((path, block)), _) => Ok(Source::Path(path, block)),
+                    (None, Some(r)) => Ok(Source::Rbd(
+                        ivm_qemu::RbdDrive {
+                            pool: r.pool.clone(),
+                            image: disk.name.clone(),
+                            servers: r.servers(),
+                            user: r.user.clone(),
+                        },
+                        r.key.clone(),
+                    )),
+                    (None, None) => Err(HostError::Failed(format!(
+                        "virtual disk {} has no place on this host",
+                        disk.name
+                    ))
+                    .into()),
+                }
             }
             BackingKind::Disk => {
                 let h = tx
@@ -1032,8 +1075,15 @@ impl Service {
         let mut launch = Vec::new();
         let mut files = Vec::new();
         for (i, (m, src)) in sources.iter().enumerate() {
-            let (file, direct) = src.open()?;
             let fd = FIRST_DISK_FD + i as i32;
+            let (file, direct, rbd) = match src {
+                // QEMU reads the key from this descriptor as it starts.
+                Source::Rbd(drive, key) => (secret_file(key)?, false, Some(drive.clone())),
+                _ => {
+                    let (file, direct) = src.open()?;
+                    (file, direct, None)
+                }
+            };
             launch.push(LaunchDisk {
                 vtd: m.vtd.clone(),
                 lun: m.lun,
@@ -1041,6 +1091,7 @@ impl Service {
                 direct,
                 block: src.is_block(),
                 boot: i == 0,
+                rbd,
             });
             files.push((file, fd));
         }
@@ -1085,6 +1136,8 @@ enum Source {
     Path(std::path::PathBuf, bool),
     /// A whole physical volume.
     Device(Hdisk),
+    /// An RBD image, and its user's key.
+    Rbd(ivm_qemu::RbdDrive, String),
 }
 
 impl Source {
@@ -1095,6 +1148,11 @@ impl Source {
             Source::Path(path, false) => ivm_storage::files::open_for_guest(path).map_err(host),
             Source::Path(path, true) => open_block(path, &path.display().to_string()),
             Source::Device(h) => open_block(&Path::new("/dev").join(&h.device), &h.name),
+            Source::Rbd(d, _) => Err(HostError::Failed(format!(
+                "RBD image {} is opened by QEMU, not by ivm",
+                d.image
+            ))
+            .into()),
         }
     }
 
@@ -1102,6 +1160,39 @@ impl Source {
     fn is_block(&self) -> bool {
         matches!(self, Source::Device(_) | Source::Path(_, true))
     }
+}
+
+/// This host's disks and, beside them, the shared pools' images other hosts hold (`foreign`,
+/// read before the transaction; a name that became this host's meanwhile counts once).
+fn with_foreign(mut disks: Vec<BackingDevice>, foreign: &[BackingDevice]) -> Vec<BackingDevice> {
+    let extra: Vec<BackingDevice> = foreign
+        .iter()
+        .filter(|f| !disks.iter().any(|d| d.name == f.name))
+        .cloned()
+        .collect();
+    disks.extend(extra);
+    disks
+}
+
+/// A memory-only file holding `key`, read from the start: how a key reaches QEMU without a
+/// file on disk or an argument others can read.
+fn secret_file(key: &str) -> Result<std::fs::File, ServiceError> {
+    use std::io::{Seek, Write};
+    use std::os::fd::FromRawFd;
+    let io = |source| HostError::Io {
+        action: "make the key file for",
+        path: "a Ceph disk".into(),
+        source,
+    };
+    // SAFETY: memfd_create with a static name; a non-negative result is a new descriptor we own.
+    let fd = unsafe { libc::memfd_create(c"ivm-ceph-key".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io(std::io::Error::last_os_error()).into());
+    }
+    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    f.write_all(key.as_bytes()).map_err(io)?;
+    f.rewind().map_err(io)?;
+    Ok(f)
 }
 
 /// Opens a block device exclusively, so the host cannot mount it while a partition has it.

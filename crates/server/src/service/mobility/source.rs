@@ -139,8 +139,13 @@ impl Service {
                     .filter(|o| o.lpar_id == id)
                     .map(|o| o.vtd)
                     .collect();
-                ivm_rules::migration_kind(&p, &tx.mappings()?, &optical, &tx.disks()?)
-                    .map_err(ServiceError::from)
+                ivm_rules::migration_kind(
+                    &p,
+                    &tx.mappings()?,
+                    &optical,
+                    (&tx.pools()?, &tx.disks()?),
+                )
+                .map_err(ServiceError::from)
             })?;
             let live = match kind {
                 MigrationKind::Active => Some(rt.get(id).ok_or_else(|| {
@@ -208,6 +213,7 @@ impl Service {
                 expected_downtime_ms: 0,
                 started_ms: now_ms(),
                 disks: moved_disks.iter().map(|d| d.name.clone()).collect(),
+                shared_disks: Vec::new(),
             };
             self.store.write(|tx| {
                 let cur = tx
@@ -307,6 +313,13 @@ impl Service {
         m: &mut Migration,
         disks: &[OfferedDisk],
     ) -> Result<MigrationFigures, ServiceError> {
+        // Disks on shared storage are not copied: the target opens the same images.
+        let copied: Vec<OfferedDisk> = disks
+            .iter()
+            .filter(|d| d.shared.is_none())
+            .cloned()
+            .collect();
+        let disks = copied.as_slice();
         let id = m.lpar_id;
         let mid = m.id.clone();
         let back_to_running = |why: ServiceError| {
@@ -546,6 +559,11 @@ impl Service {
             Ok::<_, ServiceError>(())
         })?;
         for name in moved {
+            // A disk on shared storage is the target's now: only its record goes.
+            if self.is_shared_disk(&name) {
+                self.forget_disks(std::slice::from_ref(&name));
+                continue;
+            }
             if let Err(e) = self.remove_disk(&Actor::system(), &name, false) {
                 tracing::warn!(disk = %name, error = %e, "a virtual disk that moved stays here; remove it with rmbdsp");
             }

@@ -185,6 +185,7 @@ impl Service {
                             expected_downtime_ms: 0,
                             started_ms: now_ms(),
                             disks: Vec::new(),
+                            shared_disks: Vec::new(),
                         },
                         prior_state: PartitionState::NotActivated,
                     })?;
@@ -192,6 +193,7 @@ impl Service {
                 })?;
                 let id = p.lpar_id;
                 let made = std::cell::RefCell::new(Vec::<String>::new());
+                let adopted = std::cell::RefCell::new(Vec::<String>::new());
                 let undo = |e: ServiceError| {
                     let _ = self.store.write(|tx| {
                         tx.delete_migration(&offer.migration_id)?;
@@ -200,15 +202,17 @@ impl Service {
                         Ok::<_, ServiceError>(())
                     });
                     self.remove_arrived_disks(actor, &made.borrow());
+                    self.forget_disks(&adopted.borrow());
                     e
                 };
                 // Its disks, made here as mkbdsp makes them and mapped at their LUNs.
                 let exports = self
-                    .make_arriving_disks(id, &offer.disks, &made)
+                    .make_arriving_disks(id, &offer.disks, (&made, &adopted))
                     .map_err(undo)?;
-                if !exports.is_empty() {
+                if !made.borrow().is_empty() || !adopted.borrow().is_empty() {
                     let mut r = self.incoming_record(&offer.migration_id).map_err(undo)?;
                     r.migration.disks = made.borrow().clone();
+                    r.migration.shared_disks = adopted.borrow().clone();
                     self.store
                         .write(|tx| tx.put_migration(&r))
                         .map_err(|e| undo(e.into()))?;
@@ -258,13 +262,17 @@ impl Service {
     }
 
     /// Makes the offered disks (same names and sizes, the default pool) mapped to partition
-    /// `id` in LUN order; `made` collects their names. Returns (this host's virtual target
-    /// device, the source's) for each: the NBD exports.
+    /// `id` in LUN order; `made` collects their names. A disk on shared storage is taken over
+    /// as it is (`adopted`). Returns (this host's virtual target device, the source's) for
+    /// each disk made: the NBD exports.
     fn make_arriving_disks(
         &self,
         id: u32,
         disks: &[ivm_model::OfferedDisk],
-        made: &std::cell::RefCell<Vec<String>>,
+        (made, adopted): (
+            &std::cell::RefCell<Vec<String>>,
+            &std::cell::RefCell<Vec<String>>,
+        ),
     ) -> Result<Vec<(String, String)>, ServiceError> {
         if disks.is_empty() {
             return Ok(Vec::new());
@@ -278,6 +286,11 @@ impl Service {
             .ok_or_else(|| HostError::Failed(format!("partition {id} has no vhost adapter")))?;
         let mut exports = Vec::new();
         for d in disks {
+            if d.shared.is_some() {
+                self.adopt_shared_disk(d, &format!("vhost{vhost}"))?;
+                adopted.borrow_mut().push(d.name.clone());
+                continue;
+            }
             self.make_disk(
                 &ivm_model::DiskSpec {
                     name: d.name.clone(),
@@ -508,6 +521,7 @@ impl Service {
                     Ok::<_, ServiceError>(())
                 })?;
                 self.remove_arrived_disks(actor, &r.migration.disks);
+                self.forget_disks(&r.migration.shared_disks);
                 Ok(((), format!("lpar {id}")))
             },
         )
