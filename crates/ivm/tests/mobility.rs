@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::ceph::Ceph;
 use common::hosts::{hosts, Hosts, TARGET_IP};
 use common::{boot, install_guest, lock, Console, Daemon, Output};
 
@@ -503,4 +504,171 @@ fn a_move_stopped_while_its_disk_is_copied_leaves_the_partition_where_it_was() {
 
 fn migrlpar_stop(d: &Daemon, name: &str) -> Output {
     d.ivm(&["migrlpar", "-o", "s", "-p", name])
+}
+
+/// `mksp -rbd ceph` on a host, the Ceph user's key on standard input.
+fn mksp_rbd(d: &Daemon, ceph: &Ceph) {
+    let o = common::hosts::with_input(
+        d,
+        &[
+            "mksp",
+            "-rbd",
+            "ceph",
+            "-mon",
+            &ceph.monitor,
+            "-rbdpool",
+            "ivm",
+            "-user",
+            "ivm",
+            "-size",
+            "1G",
+        ],
+        &format!("{}\n", ceph.key),
+    );
+    assert_eq!(o.code, 0, "mksp -rbd: {o:?}");
+}
+
+/// The virtual SCSI server adapter of partition `name`.
+fn mac_base(d: &Daemon, name: &str) -> String {
+    d.ok(&[
+        "lssyscfg",
+        "-r",
+        "lpar",
+        "--filter",
+        &format!("lpar_names={name}"),
+        "-F",
+        "virtual_eth_mac_base_value",
+    ])
+    .trim()
+    .to_string()
+}
+
+fn vhost_of(d: &Daemon, name: &str) -> String {
+    let id = format!("0x{:08x}:", common::lpar_id(d, name));
+    d.ok(&["lsmap", "-all", "-field", "clientid", "svsa", "-fmt", ":"])
+        .lines()
+        .find_map(|l| l.strip_prefix(&id).map(str::to_string))
+        .unwrap_or_else(|| panic!("{name} has no vhost adapter"))
+}
+
+/// `lssp` of pool `ceph`: (type, free MB).
+fn rbd_pool(d: &Daemon) -> (String, u64) {
+    let line = d.ok(&["lssp", "-sp", "ceph", "-field", "type", "free", "-fmt", ":"]);
+    let (kind, free) = line.trim().split_once(':').unwrap();
+    (kind.to_string(), free.parse().unwrap())
+}
+
+#[test]
+fn partitions_on_a_shared_rbd_pool_move_without_their_disks_being_copied() {
+    let _l = lock();
+    let h = hosts("");
+    let ceph = Ceph::start(h.source_netns(), common::hosts::SOURCE_IP);
+    mksp_rbd(&h.src, &ceph);
+    mksp_rbd(&h.dst, &ceph);
+    assert_eq!(rbd_pool(&h.src), ("RBDPOOL".to_string(), 1024));
+    define(&h.src, "shared", "\"boot_args=console=ttyS0 quiet\"");
+    let id = common::lpar_id(&h.src, "shared");
+    let vhost = vhost_of(&h.src, "shared");
+    h.src.ok(&[
+        "mkbdsp",
+        "-sp",
+        "ceph",
+        "64M",
+        "-bd",
+        "sdata",
+        "-vadapter",
+        &vhost,
+    ]);
+    assert_eq!(ceph.images(), vec!["sdata".to_string()]);
+    // The other host counts the image against the pool both see.
+    assert_eq!(rbd_pool(&h.dst).1, 1024 - 64);
+    let mut con = boot(&h.src, "shared", id);
+    // QEMU opens the image itself; the key is in no command line.
+    let cmdline = common::qemu_cmdline(&h.src, id);
+    assert!(cmdline.contains("\"driver\":\"rbd\""), "{cmdline}");
+    assert!(
+        !cmdline.contains(&ceph.key),
+        "the key is on QEMU's command line"
+    );
+    con.send(
+        "dd if=/dev/urandom of=/dev/sda bs=1M count=8 conv=fsync 2>/dev/null; echo wrote-\"\"first",
+    );
+    con.wait_for("wrote-first", Duration::from_secs(60));
+    let first = guest_md5(&mut con, "first", 8);
+    drop(con);
+    let o = h.src.ivm(&[
+        "migrlpar", "-o", "m", "--ip", TARGET_IP, "-u", "padmin", "-p", "shared", "-d", "1",
+    ]);
+    assert_eq!(o.code, 0, "migrate: {o:?}");
+    eprintln!(
+        "moved a 256 MB guest with a 64 MB disk on a shared RBD pool: {}",
+        o.stdout.trim()
+    );
+    // The image stayed where it was; only which host keeps it changed.
+    assert_eq!(ceph.images(), vec!["sdata".to_string()]);
+    assert!(h
+        .src
+        .ok(&["lssp", "-bd", "-sp", "ceph"])
+        .lines()
+        .all(|l| !l.starts_with("sdata ")));
+    assert!(h
+        .dst
+        .ok(&["lssp", "-bd", "-sp", "ceph"])
+        .lines()
+        .any(|l| l.starts_with("sdata ")));
+    assert_eq!(rbd_pool(&h.src).1, 1024 - 64);
+    let new_id = common::lpar_id(&h.dst, "shared");
+    let mut con = Console::open(&h.dst, new_id);
+    assert_eq!(guest_md5(&mut con, "after", 8), first);
+    con.send("dd if=/dev/urandom of=/dev/sda bs=1M count=1 seek=16 conv=fsync 2>/dev/null; echo wrote-\"\"after");
+    con.wait_for("wrote-after", Duration::from_secs(60));
+    drop(con);
+
+    // A defined partition moves inactive with its shared disk; one with a disk only this host
+    // sees is refused with what to do.
+    define(&h.src, "cold", "\"boot_args=console=ttyS0 quiet\"");
+    // It takes the ID the moved partition had here, but not its MAC base: that is still on
+    // the network, from the target.
+    assert_eq!(common::lpar_id(&h.src, "cold"), id);
+    assert_ne!(mac_base(&h.src, "cold"), mac_base(&h.dst, "shared"));
+    let vhost = vhost_of(&h.src, "cold");
+    h.src.ok(&[
+        "mkbdsp",
+        "-sp",
+        "ceph",
+        "32M",
+        "-bd",
+        "cdata",
+        "-vadapter",
+        &vhost,
+    ]);
+    define(&h.src, "local", "\"boot_args=console=ttyS0 quiet\"");
+    let vhost = vhost_of(&h.src, "local");
+    h.src
+        .ok(&["mkbdsp", "16M", "-bd", "ldata", "-vadapter", &vhost]);
+    let o = migrlpar(&h.src, "v", "local");
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("shared pool"), "{o:?}");
+    let o = migrlpar(&h.src, "m", "cold");
+    assert_eq!(o.code, 0, "inactive migrate: {o:?}");
+    assert!(names(&h.dst).contains(&"cold".to_string()));
+    assert!(!names(&h.src).contains(&"cold".to_string()));
+    assert!(h
+        .dst
+        .ok(&["lsmap", "-all", "-type", "lv"])
+        .contains("cdata"));
+    let mut images = ceph.images();
+    images.sort();
+    assert_eq!(images, vec!["cdata".to_string(), "sdata".to_string()]);
+    // The target owns it now: rmbdsp there removes the image.
+    h.dst.ok(&[
+        "rmsyscfg",
+        "-r",
+        "lpar",
+        "-n",
+        "cold",
+        "--vioscfg",
+        "--vdisk",
+    ]);
+    assert_eq!(ceph.images(), vec!["sdata".to_string()]);
 }

@@ -127,7 +127,7 @@ mod tests {
             max_mem: Some(1024),
             ..Default::default()
         };
-        new_partition(&sys, &[default_management_partition(&sys)], &spec).unwrap()
+        new_partition(&sys, (&[default_management_partition(&sys)], &[]), &spec).unwrap()
     }
 
     fn req(op: DlparOp, procs: Option<u32>, units: Option<u32>, mem: Option<u64>) -> DlparRequest {

@@ -107,24 +107,33 @@ pub fn check_mac_base(base: &str, others: &[&Partition]) -> Result<String, RuleE
     Ok(up)
 }
 
-/// A locally administered MAC base no other partition has: `02`, two bytes from the system's
-/// serial, two from the partition ID (the next free one on a clash).
-pub fn generate_mac_base(serial: &str, lpar_id: u32, others: &[&Partition]) -> String {
+/// A locally administered MAC base no other partition has, here or (`departed`) on the host a
+/// partition moved to: `02`, two bytes from the system's serial, two from the partition ID (the
+/// next free one on a clash).
+pub fn generate_mac_base(
+    serial: &str,
+    lpar_id: u32,
+    others: &[&Partition],
+    departed: &[String],
+) -> String {
     let mut h: u16 = 0;
     for b in serial.bytes() {
         h = h.rotate_left(5) ^ u16::from(b);
     }
-    let taken = |s: &str| others.iter().any(|p| p.eth.virtual_eth_mac_base_value == s);
+    let taken = |s: &str| {
+        others.iter().any(|p| p.eth.virtual_eth_mac_base_value == s)
+            || departed.iter().any(|d| d == s)
+    };
     (0u32..)
         .map(|i| format!("02{h:04X}{:04X}", (lpar_id + i) & 0xffff))
         .find(|s| !taken(s))
         .unwrap_or_default()
 }
 
-/// The Ethernet configuration of a new partition.
+/// The Ethernet configuration of a new partition; a generated MAC base avoids `departed` too.
 pub fn new_eth(
     sys: &ManagedSystem,
-    existing: &[Partition],
+    (existing, departed): (&[Partition], &[String]),
     lpar_id: u32,
     max_virtual_slots: u32,
     adapters: Option<&[VirtualEthAdapter]>,
@@ -138,7 +147,7 @@ pub fn new_eth(
     let others: Vec<&Partition> = existing.iter().filter(|p| p.lpar_id != lpar_id).collect();
     let base = match mac_base.filter(|b| !b.is_empty()) {
         Some(b) => check_mac_base(b, &others)?,
-        None => generate_mac_base(&sys.serial_num, lpar_id, &others),
+        None => generate_mac_base(&sys.serial_num, lpar_id, &others, departed),
     };
     let mut adapters = adapters;
     adapters.sort_by_key(|a| a.slot_num);
@@ -262,8 +271,12 @@ mod tests {
 
     #[test]
     fn mac_bases_are_unique_and_well_formed() {
-        let base = generate_mac_base("21A5E7V", 2, &[]);
+        let base = generate_mac_base("21A5E7V", 2, &[], &[]);
         assert!(base.starts_with("02") && base.len() == 10, "{base}");
+        // A base that moved with its partition to another host is not handed out again.
+        let next = generate_mac_base("21A5E7V", 2, &[], std::slice::from_ref(&base));
+        assert_ne!(next, base);
+        assert_eq!(&next[..6], &base[..6]);
         assert!(check_mac_base("02ab12cd34", &[]).unwrap() == "02AB12CD34");
         for bad in ["02AB12CD3", "02AB12CD3G", "03AB12CD34"] {
             assert!(check_mac_base(bad, &[]).is_err(), "{bad}");

@@ -169,7 +169,7 @@ mod tests {
             max_mem: Some(1024),
             ..Default::default()
         };
-        new_partition(&sys, &[default_management_partition(&sys)], &spec).unwrap()
+        new_partition(&sys, (&[default_management_partition(&sys)], &[]), &spec).unwrap()
     }
 
     fn with_procs(p: &Partition, n: u32) -> Partition {

@@ -56,6 +56,7 @@ pub fn default_management_partition(sys: &ManagedSystem) -> Partition {
                 &sys.serial_num,
                 MGMT_PARTITION_ID,
                 &[],
+                &[],
             ),
         },
         run: None,

@@ -15,10 +15,11 @@ use crate::RuleError;
 const DEFAULT_VIRTUAL_SLOTS: u32 = 10;
 const VIRTUAL_SLOTS: std::ops::RangeInclusive<u32> = 2..=1024;
 
-/// Builds a new client partition from a spec, or says which rule it breaks.
+/// Builds a new client partition from a spec, or says which rule it breaks; `departed` are the
+/// MAC bases of partitions that moved from here to another host.
 pub fn new_partition(
     sys: &ManagedSystem,
-    existing: &[Partition],
+    (existing, departed): (&[Partition], &[String]),
     spec: &PartitionSpec,
 ) -> Result<Partition, RuleError> {
     validate_partition_name(&spec.name)?;
@@ -72,7 +73,7 @@ pub fn new_partition(
     let max_virtual_slots = check_slots(spec.max_virtual_slots.unwrap_or(DEFAULT_VIRTUAL_SLOTS))?;
     let eth = crate::eth::new_eth(
         sys,
-        existing,
+        (existing, departed),
         lpar_id,
         max_virtual_slots,
         spec.virtual_eth_adapters.as_deref(),
@@ -220,7 +221,7 @@ pub fn apply_change(
             .unwrap_or(current.max_virtual_slots);
         next.eth = crate::eth::new_eth(
             sys,
-            existing,
+            (existing, &[]),
             current.lpar_id,
             slots,
             Some(
@@ -356,7 +357,7 @@ mod tests {
     fn a_partition_with_virtual_target_devices_is_not_deleted() {
         let sys = system(4, 8192);
         let parts = vec![default_management_partition(&sys)];
-        let p = new_partition(&sys, &parts, &spec("a", 1, 512)).unwrap();
+        let p = new_partition(&sys, (&parts, &[]), &spec("a", 1, 512)).unwrap();
         let map = |vtd: &str, lpar_id| ivm_model::Mapping {
             vtd: vtd.into(),
             lpar_id,
@@ -378,14 +379,14 @@ mod tests {
     fn create_assigns_ids_and_defaults() {
         let sys = system(4, 8192);
         let mut parts = vec![default_management_partition(&sys)];
-        let a = new_partition(&sys, &parts, &spec("a", 1, 512)).unwrap();
+        let a = new_partition(&sys, (&parts, &[]), &spec("a", 1, 512)).unwrap();
         assert_eq!(a.lpar_id, 2);
         assert_eq!(a.procs.proc_mode, ProcMode::Shared);
         assert_eq!(a.state, PartitionState::NotActivated);
         parts.push(a);
         let b = new_partition(
             &sys,
-            &parts,
+            (&parts, &[]),
             &PartitionSpec {
                 lpar_id: Some(7),
                 ..spec("b", 1, 512)
@@ -395,13 +396,13 @@ mod tests {
         assert_eq!(b.lpar_id, 7);
         parts.push(b);
         assert_eq!(
-            new_partition(&sys, &parts, &spec("c", 1, 512))
+            new_partition(&sys, (&parts, &[]), &spec("c", 1, 512))
                 .unwrap()
                 .lpar_id,
             3
         );
         assert_eq!(
-            new_partition(&sys, &parts, &spec("a", 1, 512)).unwrap_err(),
+            new_partition(&sys, (&parts, &[]), &spec("a", 1, 512)).unwrap_err(),
             RuleError::NameInUse("a".into())
         );
         let dup = PartitionSpec {
@@ -409,7 +410,7 @@ mod tests {
             ..spec("d", 1, 512)
         };
         assert_eq!(
-            new_partition(&sys, &parts, &dup).unwrap_err(),
+            new_partition(&sys, (&parts, &[]), &dup).unwrap_err(),
             RuleError::IdInUse(7)
         );
         let one = PartitionSpec {
@@ -417,7 +418,7 @@ mod tests {
             ..spec("d", 1, 512)
         };
         assert!(matches!(
-            new_partition(&sys, &parts, &one),
+            new_partition(&sys, (&parts, &[]), &one),
             Err(RuleError::IdOutOfRange { .. })
         ));
         let vios = PartitionSpec {
@@ -425,7 +426,7 @@ mod tests {
             ..spec("d", 1, 512)
         };
         assert!(matches!(
-            new_partition(&sys, &parts, &vios),
+            new_partition(&sys, (&parts, &[]), &vios),
             Err(RuleError::Unsupported { .. })
         ));
     }
@@ -438,17 +439,17 @@ mod tests {
             proc_mode: Some(ProcMode::Dedicated),
             ..spec("a", 2, 512)
         };
-        let e = new_partition(&sys, &parts, &ded).unwrap_err();
+        let e = new_partition(&sys, (&parts, &[]), &ded).unwrap_err();
         assert_eq!(
             e.to_string(),
             "not enough processing units available: the request needs 2.0 more, 1.8 available"
         );
-        let e = new_partition(&sys, &parts, &spec("a", 1, 3040)).unwrap_err();
+        let e = new_partition(&sys, (&parts, &[]), &spec("a", 1, 3040)).unwrap_err();
         assert_eq!(
             e.to_string(),
             "not enough memory available: the request needs 3040 MB more, 3008 MB available"
         );
-        new_partition(&sys, &parts, &spec("a", 1, 3008)).unwrap();
+        new_partition(&sys, (&parts, &[]), &spec("a", 1, 3008)).unwrap();
     }
 
     #[test]
@@ -457,7 +458,7 @@ mod tests {
         let parts = vec![default_management_partition(&sys)];
         let mut p = new_partition(
             &sys,
-            &parts,
+            (&parts, &[]),
             &PartitionSpec {
                 max_procs: Some(3),
                 max_mem: Some(2048),
@@ -565,9 +566,9 @@ mod tests {
     fn rename_checks_uniqueness() {
         let sys = system(4, 8192);
         let mut parts = vec![default_management_partition(&sys)];
-        let a = new_partition(&sys, &parts, &spec("a", 1, 512)).unwrap();
+        let a = new_partition(&sys, (&parts, &[]), &spec("a", 1, 512)).unwrap();
         parts.push(a.clone());
-        parts.push(new_partition(&sys, &parts, &spec("b", 1, 512)).unwrap());
+        parts.push(new_partition(&sys, (&parts, &[]), &spec("b", 1, 512)).unwrap());
         let to_b = PartitionChange {
             new_name: Some("b".into()),
             ..Default::default()

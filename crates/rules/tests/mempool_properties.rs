@@ -120,7 +120,7 @@ proptest! {
                         max_mem: Some(mem + extra),
                         ..Default::default()
                     };
-                    match new_partition(&sys, &parts, &spec) {
+                    match new_partition(&sys, (&parts, &[]), &spec) {
                         Ok(p) => parts.push(p),
                         Err(RuleError::Insufficient { resource, .. }) => {
                             if resource == "memory" {

@@ -116,7 +116,7 @@ proptest! {
                         max_mem: Some(max_mem),
                         ..Default::default()
                     };
-                    match new_partition(&sys, &parts, &spec) {
+                    match new_partition(&sys, (&parts, &[]), &spec) {
                         Ok(p) => {
                             // An accepted partition fits in what was available.
                             let (units, mem) = oracle::available(&sys, &parts);

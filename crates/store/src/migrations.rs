@@ -258,6 +258,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE storage_pools ADD COLUMN rbd TEXT;
     ALTER TABLE storage_pools ADD COLUMN secret TEXT;
     "#,
+    // 16: MAC bases of partitions that moved to another host: they are still in use on the
+    // network, so no new partition here is given one.
+    r#"
+    CREATE TABLE departed_macs (
+        mac_base TEXT PRIMARY KEY,
+        lpar_name TEXT NOT NULL,
+        dest_system TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

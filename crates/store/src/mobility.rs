@@ -95,4 +95,36 @@ impl Tx<'_> {
             .execute("DELETE FROM mobility WHERE id = ?1", [id])?;
         Ok(())
     }
+
+    /// The MAC bases of partitions that moved from here to another host.
+    pub fn departed_macs(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare("SELECT mac_base FROM departed_macs ORDER BY mac_base")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Remembers that partition `lpar_name`, with MAC base `mac_base`, moved to `dest_system`.
+    pub fn put_departed_mac(
+        &self,
+        mac_base: &str,
+        lpar_name: &str,
+        dest_system: &str,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO departed_macs (mac_base, lpar_name, dest_system) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(mac_base) DO UPDATE SET lpar_name = excluded.lpar_name, \
+             dest_system = excluded.dest_system",
+            params![mac_base, lpar_name, dest_system],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a departed MAC base (its partition came back).
+    pub fn delete_departed_mac(&self, mac_base: &str) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM departed_macs WHERE mac_base = ?1", [mac_base])?;
+        Ok(())
+    }
 }

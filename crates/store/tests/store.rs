@@ -223,7 +223,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 15
+            known: 16
         })
     ));
 }

@@ -78,7 +78,8 @@ impl Service {
             self.confine_boot(&mut spec.boot_kernel, &mut spec.boot_initrd)?;
             let p = self.store.write(|tx| {
                 let all = tx.partitions()?;
-                let p = ivm_rules::new_partition(&self.system_in(tx)?, &all, &spec)?;
+                let departed = tx.departed_macs()?;
+                let p = ivm_rules::new_partition(&self.system_in(tx)?, (&all, &departed), &spec)?;
                 tx.put_partition(&p)?;
                 super::storage::add_adapter(tx, p.lpar_id)?;
                 Ok::<_, ServiceError>(p)
@@ -102,10 +103,10 @@ impl Service {
     ) -> Result<CreatePreview, ServiceError> {
         let mut spec = spec.clone();
         self.confine_boot(&mut spec.boot_kernel, &mut spec.boot_initrd)?;
-        let (sys, mut all) = self
-            .store
-            .read(|tx| Ok::<_, ServiceError>((self.system_in(tx)?, tx.partitions()?)))?;
-        let partition = ivm_rules::new_partition(&sys, &all, &spec)?;
+        let (sys, mut all, departed) = self.store.read(|tx| {
+            Ok::<_, ServiceError>((self.system_in(tx)?, tx.partitions()?, tx.departed_macs()?))
+        })?;
+        let partition = ivm_rules::new_partition(&sys, (&all, &departed), &spec)?;
         all.push(partition.clone());
         let after = ivm_rules::summary(&sys, &all);
         Ok(CreatePreview { partition, after })

@@ -545,14 +545,21 @@ impl Service {
         if let Some(live) = live {
             self.end_qemu(rt, live);
         }
-        let moved: Vec<String> = self
+        let record = self
             .store
             .read(|tx| tx.migration_of(id))?
-            .filter(|r| r.migration.outgoing)
-            .map(|r| r.migration.disks)
+            .filter(|r| r.migration.outgoing);
+        let dest = record
+            .as_ref()
+            .map(|r| r.migration.dest_system.clone())
             .unwrap_or_default();
-        // Its mappings go with it (a cascading delete), then the disks that moved.
+        let moved: Vec<String> = record.map(|r| r.migration.disks).unwrap_or_default();
+        // Its mappings go with it (a cascading delete), then the disks that moved. Its MAC
+        // base is still on the network, from the target: no new partition here gets it.
         self.store.write(|tx| {
+            if let Some(p) = tx.partition(id)? {
+                tx.put_departed_mac(&p.eth.virtual_eth_mac_base_value, &p.name, &dest)?;
+            }
             tx.delete_migrations_of(id)?;
             tx.delete_run(id)?;
             tx.delete_partition(id)?;

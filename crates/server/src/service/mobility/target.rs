@@ -470,6 +470,10 @@ impl Service {
             };
             self.store.write(|tx| {
                 tx.set_partition_state(id, state, "", now_ms())?;
+                // A partition that left here once and came back has its MAC base again.
+                if let Some(p) = tx.partition(id)? {
+                    tx.delete_departed_mac(&p.eth.virtual_eth_mac_base_value)?;
+                }
                 let mut done = r.clone();
                 done.migration.state = MigrationState::NotMigrating;
                 tx.put_migration(&done)?;
