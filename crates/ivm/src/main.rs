@@ -169,14 +169,19 @@ fn main() {
 fn admin(data_dir: PathBuf, cmd: Top) -> anyhow::Result<()> {
     match cmd {
         Top::Serve { listen, cert, key } => {
-            tracing_subscriber::fmt()
+            let log = tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
                         .unwrap_or_else(|_| "info".into()),
                 )
                 .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal())
-                .init();
+                .with_ansi(std::io::stderr().is_terminal());
+            // Under systemd the journal stamps each line itself.
+            if ivm_server::systemd::logs_to_journal() {
+                log.without_time().init();
+            } else {
+                log.init();
+            }
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(ivm_server::serve(DaemonConfig {

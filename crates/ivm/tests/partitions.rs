@@ -635,11 +635,8 @@ fn partitions_outlive_the_daemon_and_deaths_are_recorded() {
     d.stop();
     std::fs::write(d.data_dir().join("boot_id"), "an earlier boot\n").unwrap();
     d.restart();
-    assert_eq!(
-        state(&d, "lp2"),
-        "Running",
-        "auto_start=1 after a host boot"
-    );
+    // Activated once the daemon is ready, in the background.
+    wait_state(&d, "lp2", "Running");
     assert_eq!(state(&d, "lp1"), "Not Activated", "auto_start=0 stays down");
     // An ordinary daemon restart does not start it again.
     stop_now(&d, "lp2");

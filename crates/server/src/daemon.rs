@@ -276,6 +276,7 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
             .shutdown_delay_secs
             .unwrap_or(DEFAULT_SHUTDOWN_DELAY_SECS),
     );
+    let auto_start_delay = Duration::from_secs(settings.auto_start_delay_secs.unwrap_or(0));
     let (events_tx, events_rx) = std::sync::mpsc::channel();
     let data_dir = cfg.data_dir.clone();
     let runtime =
@@ -317,7 +318,7 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
         })?;
     let booted = first_start_since_boot(&cfg.data_dir);
     let resume_svc = svc.clone();
-    tokio::task::spawn_blocking(move || resume_svc.resume_runtime(booted)).await??;
+    tokio::task::spawn_blocking(move || resume_svc.resume_runtime()).await??;
     // After the partitions are adopted: the first sample, taken at once, has them.
     let util_svc = svc.clone();
     std::thread::Builder::new()
@@ -357,6 +358,24 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
     let unix = tokio::spawn(unix::serve(listener, app));
     println!("ivm: serving https://{addr}/ and {}", socket.display());
     tracing::info!(%addr, socket = %socket.display(), system = %svc.system().name, "ivm started");
+    // Ready only now: partitions adopted, HTTPS and the socket listening.
+    crate::systemd::notify(&format!("READY=1\nSTATUS=serving https://{addr}/"));
+    if booted {
+        // After readiness: a long list of auto_start partitions, spaced out, does not hold
+        // the service's start (nor the console) back.
+        let start_svc = svc.clone();
+        std::thread::Builder::new()
+            .name("auto-start".into())
+            .spawn(move || {
+                if let Err(e) = start_svc.auto_start(auto_start_delay) {
+                    tracing::error!(error = %e, "auto_start: cannot list the partitions");
+                }
+            })?;
+    }
+    if let Some(every) = crate::systemd::watchdog_interval() {
+        let beat_svc = svc.clone();
+        tokio::spawn(async move { heartbeat(beat_svc, every).await });
+    }
 
     let result = tokio::select! {
         r = https => r.context("HTTPS server task").and_then(|r| r.context("HTTPS server")),
@@ -366,9 +385,30 @@ pub async fn serve(cfg: DaemonConfig) -> anyhow::Result<()> {
             Ok(())
         }
     };
+    crate::systemd::notify("STOPPING=1");
     let _ = fs::remove_file(&socket);
     tracing::info!("ivm stopped");
     result
+}
+
+/// Tells systemd's watchdog the daemon is alive, each time the async runtime turns over and
+/// the store answers a read within the interval: a daemon stuck on either is restarted.
+async fn heartbeat(svc: Arc<Service>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let probe = svc.clone();
+        let read = tokio::task::spawn_blocking(move || probe.partitions().map(|_| ()));
+        match tokio::time::timeout(every, read).await {
+            Ok(Ok(Ok(()))) => {
+                crate::systemd::notify("WATCHDOG=1");
+            }
+            Ok(Ok(Err(e))) => {
+                tracing::error!(error = %e, "the store does not answer; the watchdog is not told")
+            }
+            _ => tracing::error!("the store did not answer in time; the watchdog is not told"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -13,6 +13,7 @@ pub mod failpoint;
 pub mod runtime;
 pub mod service;
 pub mod shell;
+pub mod systemd;
 pub mod timing;
 mod tls;
 mod unix;

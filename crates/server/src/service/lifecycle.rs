@@ -564,9 +564,8 @@ impl Service {
     }
 
     /// After ivm starts: finds partitions that kept running (their QEMU outlived the daemon),
-    /// marks those that ended meanwhile, clears leftovers, and on the first start after a host
-    /// boot activates the partitions marked auto_start.
-    pub fn resume_runtime(&self, host_booted: bool) -> Result<(), ServiceError> {
+    /// marks those that ended meanwhile, and clears leftovers.
+    pub fn resume_runtime(&self) -> Result<(), ServiceError> {
         let rt = self.runtime()?;
         // Bridges a daemon that died left without taps (QEMUs still running keep theirs).
         self.sweep_bridges();
@@ -651,14 +650,31 @@ impl Service {
         }
         self.cpus.sync(&**rt)?;
         self.resume_migrations();
-        if host_booted {
-            for p in self
-                .partitions()?
-                .into_iter()
-                .filter(|p| p.auto_start && !p.is_management() && !p.state.is_active())
-            {
-                if let Err(e) = self.activate(&Actor::system(), p.lpar_id, None) {
-                    tracing::error!(lpar = p.lpar_id, error = %e, "auto_start activation failed");
+        Ok(())
+    }
+
+    /// On the first start after a host boot: activates the partitions marked auto_start, in
+    /// ID order, `delay` apart (a partition that serves others, such as a DNS or NFS server,
+    /// is given a lower ID).
+    pub fn auto_start(&self, delay: Duration) -> Result<(), ServiceError> {
+        let mut first = true;
+        let mut due: Vec<Partition> = self
+            .partitions()?
+            .into_iter()
+            .filter(|p| p.auto_start && !p.is_management() && !p.state.is_active())
+            .collect();
+        due.sort_by_key(|p| p.lpar_id);
+        for p in due {
+            if !first {
+                // The administrator's configured spacing between two starts, not a wait for
+                // an event: there is none that says a guest's services are up.
+                std::thread::sleep(delay);
+            }
+            first = false;
+            match self.activate(&Actor::system(), p.lpar_id, None) {
+                Ok(_) => tracing::info!(lpar = p.lpar_id, "auto_start: activated"),
+                Err(e) => {
+                    tracing::error!(lpar = p.lpar_id, error = %e, "auto_start activation failed")
                 }
             }
         }
