@@ -12,6 +12,8 @@ use serde::Deserialize;
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/ivm";
 /// Name of the configuration file in the data directory.
 pub const CONFIG_FILE: &str = "ivm.toml";
+/// The environment variable that names the configuration file instead.
+pub const CONFIG_ENV: &str = "IVM_CONFIG";
 /// Name of the database file in the data directory.
 pub const DB_FILE: &str = "ivm.db";
 /// Name of the Unix socket the commands use.
@@ -83,6 +85,26 @@ pub struct Settings {
     /// The most a running partition's console log (`console.log`) may hold, in KB, before its
     /// newest half is moved to `console.log.1` (default 4096): a guest cannot fill the disk.
     pub console_log_max_kb: Option<u64>,
+    /// Seconds between two `auto_start` activations after a host boot (default 0), so that
+    /// partitions that depend on others start after them, in ID order.
+    pub auto_start_delay_secs: Option<u64>,
+}
+
+/// The package's configuration file.
+pub const PACKAGE_CONFIG: &str = "/etc/ivm/ivm.toml";
+
+/// Which configuration file applies to `data_dir`, given `$IVM_CONFIG` and whether a file
+/// exists.
+fn config_path(data_dir: &Path, env: Option<PathBuf>, exists: impl Fn(&Path) -> bool) -> PathBuf {
+    if let Some(p) = env.filter(|p| !p.as_os_str().is_empty()) {
+        return p;
+    }
+    let own = data_dir.join(CONFIG_FILE);
+    if !exists(&own) && data_dir == Path::new(DEFAULT_DATA_DIR) && exists(Path::new(PACKAGE_CONFIG))
+    {
+        return PathBuf::from(PACKAGE_CONFIG);
+    }
+    own
 }
 
 /// A console log's bound when `ivm.toml` does not set one, KB.
@@ -104,9 +126,16 @@ pub const DEFAULT_SHUTDOWN_DELAY_SECS: u64 = 120;
 pub const DEFAULT_MAX_LPARS: u32 = 254;
 
 impl Settings {
-    /// Reads `ivm.toml` from the data directory; a missing file means no overrides.
+    /// Reads the configuration: `$IVM_CONFIG` (the package's service sets it), else `ivm.toml`
+    /// in the data directory, else for the default data directory the package's
+    /// `/etc/ivm/ivm.toml` (so root's commands and a daemon started by hand read what the
+    /// service reads). A missing file means no overrides.
     pub fn load(data_dir: &Path) -> anyhow::Result<Settings> {
-        let path = data_dir.join(CONFIG_FILE);
+        let path = config_path(
+            data_dir,
+            std::env::var_os(CONFIG_ENV).map(PathBuf::from),
+            |p| p.exists(),
+        );
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text)
                 .with_context(|| format!("invalid configuration in {}", path.display())),
@@ -150,6 +179,28 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configuration_is_the_environments_the_data_directorys_or_the_packages() {
+        let var = Path::new("/var/lib/ivm");
+        let own = var.join(CONFIG_FILE);
+        let env = Some(PathBuf::from("/tmp/x.toml"));
+        assert_eq!(config_path(var, env, |_| true), Path::new("/tmp/x.toml"));
+        assert_eq!(config_path(var, Some(PathBuf::new()), |_| false), own);
+        // The default data directory without its own file: the package's.
+        assert_eq!(
+            config_path(var, None, |p| p == Path::new(PACKAGE_CONFIG)),
+            Path::new(PACKAGE_CONFIG)
+        );
+        assert_eq!(config_path(var, None, |_| true), own);
+        // Any other data directory never reads /etc.
+        let tmp = Path::new("/tmp/ivm");
+        assert_eq!(config_path(tmp, None, |_| true), tmp.join(CONFIG_FILE));
+        assert_eq!(
+            config_path(tmp, None, |p| p == Path::new(PACKAGE_CONFIG)),
+            tmp.join(CONFIG_FILE)
+        );
+    }
 
     fn facts() -> HostFacts {
         HostFacts {

@@ -10,7 +10,7 @@ pub enum StoreError {
     #[error("database holds an invalid value: {0}")]
     Corrupt(String),
     /// The database was written by a newer ivm.
-    #[error("database schema version {found} is newer than this ivm understands ({known})")]
+    #[error("database schema version {found} was written by a newer ivm; this ivm ({}) reads versions up to {known}: install the newer ivm again (the store is left as it is)", env!("CARGO_PKG_VERSION"))]
     TooNew {
         /// Version found in the file.
         found: i64,
