@@ -8,6 +8,9 @@ scripts/install-deps.sh
 scripts/build-web.sh
 scripts/build-test-guest.sh target/test-guest
 cargo fmt --all -- --check
+# The previous release, for the upgrade test; built before this tree's binary, which it
+# shares the target directory with.
+scripts/build-previous-release.sh >/dev/null
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The crash and fuzz suite is a test target that `cargo test` alone leaves out (it takes minutes).
 cargo clippy -p ivm --test crash_fuzz --locked -- -D warnings
@@ -15,7 +18,8 @@ cargo test --workspace --locked
 # Tests that need what some hosts lack are #[ignore]d with the reason; here they run where
 # the feature exists: device-mapper for logical volumes, vhost-net for adapters, cgroup v2 for
 # the shared memory pool's lending, KVM on a host that is not itself a VM
-# (nested KVM is slower than TCG and ivm would not choose it).
+# (nested KVM is slower than TCG and ivm would not choose it), systemd as PID 1 for the
+# installed service.
 if grep -qw device-mapper /proc/misc; then
     cargo test -p ivm --locked --test storage -- --ignored
 fi
@@ -27,6 +31,9 @@ if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
 fi
 if [ -e /dev/kvm ] && ! grep -qw hypervisor /proc/cpuinfo; then
     cargo test -p ivm --locked --test hardening -- --ignored
+fi
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+    cargo test -p ivm --locked --test package -- --ignored
 fi
 scripts/crash-fuzz.sh
 # The browser console end to end, in Debian's Chromium; screenshots land in artifacts/screenshots.

@@ -5,6 +5,7 @@
 
 pub mod ceph;
 pub mod hosts;
+pub mod libvirt;
 pub mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
@@ -34,7 +35,7 @@ fn spawn_daemon(dir: &Path) -> (Child, String, String) {
 
 /// As [`spawn_daemon`], on a given address and with extra environment (failure points).
 fn spawn_daemon_with(dir: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String, String) {
-    spawn_daemon_in(dir, listen, env, Ns::Host)
+    spawn_daemon_in(&ivm_bin(), dir, listen, env, Ns::Host)
 }
 
 /// Which network namespace a daemon runs in.
@@ -77,13 +78,14 @@ fn loopback_up() -> std::io::Result<()> {
 /// As [`spawn_daemon_with`]; with `netns` the daemon (and so its QEMUs, bridges and taps)
 /// runs in a network namespace of its own, which the kernel removes with its last process.
 fn spawn_daemon_in(
+    bin: &Path,
     dir: &Path,
     listen: &str,
     env: &[(&str, &str)],
     ns: Ns,
 ) -> (Child, String, String) {
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(ivm_bin());
+    let mut cmd = Command::new(bin);
     cmd.args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
@@ -153,16 +155,24 @@ pub struct Daemon {
     pub password: String,
     /// The named network namespace it runs in (kept across restarts), if any.
     pub netns: Option<PathBuf>,
+    /// The ivm binary it runs, and the commands run with (this tree's, or an earlier
+    /// release's in the upgrade test).
+    pub bin: PathBuf,
 }
 
 impl Daemon {
     /// Starts a daemon on `listen` in namespace `ns`, with `config` in `ivm.toml`.
     fn start_with(config: &str, listen: &str, ns: Ns) -> Daemon {
+        Daemon::start_binary(&ivm_bin(), config, listen, ns)
+    }
+
+    /// Starts `bin`'s daemon on a new data directory.
+    fn start_binary(bin: &Path, config: &str, listen: &str, ns: Ns) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         // Traversable, so tests can run commands as other Unix users.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         write_config(dir.path(), config);
-        let (child, addr, password) = spawn_daemon_in(dir.path(), listen, &[], ns);
+        let (child, addr, password) = spawn_daemon_in(bin, dir.path(), listen, &[], ns);
         Daemon {
             dir,
             child,
@@ -172,7 +182,21 @@ impl Daemon {
                 Ns::Join(p) => Some(p.to_path_buf()),
                 _ => None,
             },
+            bin: bin.to_path_buf(),
         }
+    }
+
+    /// Starts the daemon of another ivm binary (an earlier release) on a new data directory;
+    /// its commands are that binary's too.
+    pub fn start_release(bin: &Path, config: &str) -> Daemon {
+        Daemon::start_binary(bin, config, "127.0.0.1:0", Ns::Host)
+    }
+
+    /// Stops the daemon with SIGTERM (partitions keep running) and starts `bin`'s on the same
+    /// data directory, as an upgrade or downgrade in place does; the commands follow it.
+    pub fn replace_binary(&mut self, bin: &Path) {
+        self.bin = bin.to_path_buf();
+        self.restart();
     }
 
     /// Starts a daemon; `config` is written to `ivm.toml` first (empty for the host's figures).
@@ -201,7 +225,13 @@ impl Daemon {
     pub fn restart_after_kill_at_same_address(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, addr, _) = spawn_daemon_with(self.dir.path(), &self.addr.clone(), &[]);
+        let (child, addr, _) = spawn_daemon_in(
+            &self.bin,
+            self.dir.path(),
+            &self.addr.clone(),
+            &[],
+            Ns::Host,
+        );
         self.child = child;
         self.addr = addr;
     }
@@ -213,7 +243,7 @@ impl Daemon {
 
     /// Runs `ivm ARGS...` as root.
     pub fn ivm(&self, args: &[&str]) -> Output {
-        self.run(Command::new(ivm_bin()).args(args))
+        self.run(Command::new(&self.bin).args(args))
     }
 
     /// Runs a command line through `sh -c`, with the data directory in the environment.
@@ -253,7 +283,7 @@ impl Daemon {
 
     /// Sets padmin's password with `ivm passwd`.
     pub fn set_password(&self, user: &str, password: &str) {
-        let mut child = Command::new(ivm_bin())
+        let mut child = Command::new(&self.bin)
             .args(["passwd", user])
             .env("IVM_DATA_DIR", self.data_dir())
             .stdin(Stdio::piped())
@@ -326,7 +356,7 @@ impl Daemon {
             Some(p) => Ns::Join(p),
             None => Ns::Host,
         };
-        let (child, addr, _) = spawn_daemon_in(self.dir.path(), "127.0.0.1:0", &[], ns);
+        let (child, addr, _) = spawn_daemon_in(&self.bin, self.dir.path(), "127.0.0.1:0", &[], ns);
         self.child = child;
         self.addr = addr;
     }
@@ -339,7 +369,7 @@ impl Daemon {
             Some(p) => Ns::Join(p),
             None => Ns::Host,
         };
-        let (child, addr, _) = spawn_daemon_in(self.dir.path(), "127.0.0.1:0", env, ns);
+        let (child, addr, _) = spawn_daemon_in(&self.bin, self.dir.path(), "127.0.0.1:0", env, ns);
         self.child = child;
         self.addr = addr;
     }
@@ -526,6 +556,13 @@ pub fn cgroup_mounts() -> Vec<PathBuf> {
         .collect()
 }
 
+/// [`test_guest`]'s kernel and initramfs, for a caller that boots them itself.
+pub fn test_guest_paths() -> (&'static Path, &'static Path) {
+    static PATHS: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    let (k, i) = PATHS.get_or_init(test_guest);
+    (k.as_path(), i.as_path())
+}
+
 /// The test guest built by `scripts/build-test-guest.sh` (in `target/test-guest`, or
 /// `IVM_TEST_GUEST`). Without it the VM tests cannot run: that is a failure, not a skip.
 pub fn test_guest() -> (PathBuf, PathBuf) {
@@ -575,9 +612,16 @@ pub struct Console {
 impl Console {
     /// Runs `ivm mkvt -id ID` with pipes.
     pub fn open(d: &Daemon, id: u32) -> Console {
-        let mut child = Command::new(ivm_bin())
-            .args(["mkvt", "-id", &id.to_string()])
-            .env("IVM_DATA_DIR", d.data_dir())
+        let mut cmd = Command::new(&d.bin);
+        cmd.args(["mkvt", "-id", &id.to_string()])
+            .env("IVM_DATA_DIR", d.data_dir());
+        Console::spawn(cmd)
+    }
+
+    /// Runs `cmd` (a program that joins its standard input and output to a guest's serial
+    /// console) with pipes.
+    pub fn spawn(mut cmd: Command) -> Console {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -615,6 +659,17 @@ impl Console {
     /// Waits until the output after the last match contains `needle`; returns the text up to
     /// and including the line that holds it.
     pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
+        match self.try_wait_for(needle, timeout) {
+            Some(text) => text,
+            None => panic!(
+                "console never showed {needle:?}; it showed: {}",
+                &self.output.lock().unwrap()[self.seen..]
+            ),
+        }
+    }
+
+    /// [`Console::wait_for`], or None at the deadline.
+    pub fn try_wait_for(&mut self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         loop {
             {
@@ -625,15 +680,13 @@ impl Console {
                     if let Some(e) = out[start..].find('\n') {
                         let text = out[start..start + e].to_string();
                         self.seen = start + e;
-                        return text;
+                        return Some(text);
                     }
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "console never showed {needle:?}; it showed: {}",
-                &self.output.lock().unwrap()[self.seen..]
-            );
+            if Instant::now() >= deadline {
+                return None;
+            }
             // Fine enough for the DLPAR latency benchmark to time what the guest prints. (The
             // terminal echoes what is typed: a marker to wait for must not be in the command
             // as typed, hence `echo done-""marker`.)
