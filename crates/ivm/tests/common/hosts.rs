@@ -76,6 +76,11 @@ impl Hosts {
     pub fn source_netns(&self) -> &str {
         &self._a.name
     }
+
+    /// The target's network namespace.
+    pub fn target_netns(&self) -> &str {
+        &self._b.name
+    }
 }
 
 pub fn with_input(d: &Daemon, args: &[&str], input: &str) -> Output {
