@@ -105,8 +105,7 @@ fn libvirt_move(a: &Libvirtd, b: &Libvirtd, name: &str, writing: bool) -> Figure
     load(&mut con, writing);
     drop(con);
     // libvirt copies into a disk the target already has, of the same size.
-    let disk = std::fs::File::create(b.image(&format!("{name}.raw"))).unwrap();
-    disk.set_len(2048 << 20).unwrap();
+    common::libvirt::allocated(&b.image(&format!("{name}.raw")), 2048);
     let t = Instant::now();
     let out = Command::new("virsh")
         .args([

@@ -156,10 +156,13 @@ fn mirror_job(vtd: &str) -> String {
 pub fn start_mirror(q: &Qmp, vtd: &str, stream: &UnixStream) -> Result<(), QmpError> {
     let job = mirror_job(vtd);
     q.execute_with_fd("getfd", json!({"fdname": job}), stream.as_raw_fd())?;
+    // Zeros the mirror reads (most of a new, fully allocated virtual disk) go as NBD
+    // write-zeroes requests instead of data; "on", not "unmap": the target keeps its blocks
+    // allocated, as a committed disk is.
     q.execute(
         "blockdev-add",
         json!({"driver": "nbd", "node-name": job, "export": vtd,
-               "server": {"type": "fd", "str": job}}),
+               "server": {"type": "fd", "str": job}, "detect-zeroes": "on"}),
     )?;
     if let Err(e) = q.execute(
         "blockdev-mirror",

@@ -58,7 +58,13 @@ impl Libvirtd {
         std::fs::write(dir.join("etc/qemu.conf"), QEMU_CONF).unwrap();
         let mounts: String = DIRS
             .iter()
-            .map(|(d, at)| format!("mount --bind {}/{d} {at} && ", dir.display()))
+            // The package makes some of them only when systemd starts its sockets.
+            .map(|(d, at)| {
+                format!(
+                    "mkdir -p {at} && mount --bind {}/{d} {at} && ",
+                    dir.display()
+                )
+            })
             .collect();
         let log = std::fs::File::create(dir.join("libvirtd.log")).unwrap();
         let child = Command::new("ip")
@@ -135,8 +141,7 @@ impl Libvirtd {
         mem_mb: u64,
         disk_mb: u64,
     ) {
-        let disk = std::fs::File::create(self.image(&format!("{name}.raw"))).unwrap();
-        disk.set_len(disk_mb << 20).unwrap();
+        allocated(&self.image(&format!("{name}.raw")), disk_mb);
         let (k, i) = (kernel.display(), initrd.display());
         let xml = format!(
             "<domain type='qemu'><name>{name}</name><memory unit='MiB'>{mem_mb}</memory><vcpu>1</vcpu>\
@@ -183,6 +188,17 @@ impl Libvirtd {
         let _ = self.virsh_status(&["undefine", name]);
         let _ = std::fs::remove_file(self.image(&format!("{name}.raw")));
     }
+}
+
+/// A raw disk file of `mb` with every block allocated, as ivm makes a virtual disk in a file
+/// pool (a sparse one would let the copy skip what the guest never wrote).
+pub fn allocated(path: &Path, mb: u64) {
+    let st = Command::new("fallocate")
+        .args(["-l", &format!("{mb}M")])
+        .arg(path)
+        .status()
+        .expect("run fallocate");
+    assert!(st.success(), "fallocate {}", path.display());
 }
 
 impl Drop for Libvirtd {
