@@ -81,6 +81,8 @@ pub struct LaunchSpec {
     pub nic_slots: Vec<u32>,
     /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
     pub aio: &'static str,
+    /// Threads that preallocate the boot memory (`ivm_rules::prealloc_threads`).
+    pub prealloc_threads: u32,
     /// Shared memory: the paging device that backs the guest's logical memory (all of
     /// max_mem, mapped shared, so what the pool has no room for is written there), with a
     /// balloon that sets the logical memory in use and gives back what the guest frees.
@@ -329,8 +331,12 @@ impl LaunchSpec {
             push(&[
                 "-object",
                 &format!(
-                    "memory-backend-ram,id=ram0,size={}M,prealloc=on",
-                    self.base_mem_mb
+                    "memory-backend-ram,id=ram0,size={}M,prealloc=on{}",
+                    self.base_mem_mb,
+                    match self.prealloc_threads {
+                        0 | 1 => String::new(),
+                        n => format!(",prealloc-threads={n}"),
+                    }
                 ),
             ]);
         }
@@ -538,6 +544,7 @@ mod tests {
             ],
             nic_slots: vec![3, 4],
             aio: "io_uring",
+            prealloc_threads: 1,
             shared_mem: None,
             balloon: false,
             incoming: false,
@@ -638,6 +645,22 @@ mod tests {
         assert!(!a.contains("virtio-mem"), "{a}");
         assert!(a.contains("-accel kvm -cpu host,-arch-capabilities"), "{a}");
         assert!(a.contains("host-x86_64-cpu,id=cpu1"), "{a}");
+    }
+
+    #[test]
+    fn boot_memory_is_preallocated_by_the_threads_asked_for() {
+        let one = spec().argv().join(" ");
+        assert!(one.contains("id=ram0,size=256M,prealloc=on "), "{one}");
+        let four = LaunchSpec {
+            prealloc_threads: 4,
+            ..spec()
+        }
+        .argv()
+        .join(" ");
+        assert!(
+            four.contains("id=ram0,size=256M,prealloc=on,prealloc-threads=4 "),
+            "{four}"
+        );
     }
 
     #[test]

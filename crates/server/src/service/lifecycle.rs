@@ -243,6 +243,10 @@ impl Service {
                 nics,
                 nic_slots: ivm_rules::ported_slots(p),
                 aio: rt.env.aio,
+                prealloc_threads: ivm_rules::prealloc_threads(
+                    cpus.len(),
+                    incoming.map_or(p.mem.desired_mem, |s| s.boot_mem_mb),
+                ),
                 balloon: match incoming {
                     Some(s) => s.balloon,
                     None => shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
