@@ -11,13 +11,47 @@ use crate::{Qmp, QmpError};
 /// How long the guest may take to online or release hot-plugged resources.
 const SETTLE: Duration = Duration::from_secs(30);
 
-/// QEMU's run state (`running`, `paused`, `prelaunch`, `shutdown`, ...).
-pub fn status(q: &Qmp) -> Result<String, QmpError> {
+/// QEMU's run state, as `query-status` names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// `running`: the guest runs.
+    Running,
+    /// `prelaunch`: started with `-S`, never run yet.
+    Prelaunch,
+    /// `paused`: stopped by a `stop` command.
+    Paused,
+    /// `shutdown`: the guest shut down and QEMU waits (`-no-shutdown`).
+    Shutdown,
+    /// `inmigrate`: an incoming migration's target, waiting for or reading the guest.
+    InMigrate,
+    /// `postmigrate`/`finish-migrate`: a source that has sent (or is sending) the last of
+    /// the guest.
+    Migrated,
+    /// Any other state (`internal-error`, `io-error`, `guest-panicked`, ...), by its name.
+    Other(String),
+}
+
+impl RunStatus {
+    /// The state QEMU names `name`.
+    pub fn from_qmp(name: &str) -> RunStatus {
+        match name {
+            "running" => RunStatus::Running,
+            "prelaunch" => RunStatus::Prelaunch,
+            "paused" => RunStatus::Paused,
+            "shutdown" => RunStatus::Shutdown,
+            "inmigrate" => RunStatus::InMigrate,
+            "postmigrate" | "finish-migrate" => RunStatus::Migrated,
+            other => RunStatus::Other(other.to_string()),
+        }
+    }
+}
+
+/// QEMU's run state.
+pub fn status(q: &Qmp) -> Result<RunStatus, QmpError> {
     let v = q.execute("query-status", Value::Null)?;
-    Ok(v.get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_string())
+    Ok(RunStatus::from_qmp(
+        v.get("status").and_then(Value::as_str).unwrap_or("unknown"),
+    ))
 }
 
 /// Whether the guest has the agent's port open (qemu-ga runs), from QEMU's chardev list.
@@ -590,6 +624,26 @@ mod jit_tests {
         assert_eq!(
             parse_jit("JIT information is only available with accel=tcg"),
             None
+        );
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn run_states_are_read_by_their_qmp_names() {
+        assert_eq!(RunStatus::from_qmp("running"), RunStatus::Running);
+        assert_eq!(RunStatus::from_qmp("prelaunch"), RunStatus::Prelaunch);
+        assert_eq!(RunStatus::from_qmp("paused"), RunStatus::Paused);
+        assert_eq!(RunStatus::from_qmp("shutdown"), RunStatus::Shutdown);
+        assert_eq!(RunStatus::from_qmp("inmigrate"), RunStatus::InMigrate);
+        assert_eq!(RunStatus::from_qmp("postmigrate"), RunStatus::Migrated);
+        assert_eq!(RunStatus::from_qmp("finish-migrate"), RunStatus::Migrated);
+        assert_eq!(
+            RunStatus::from_qmp("guest-panicked"),
+            RunStatus::Other("guest-panicked".into())
         );
     }
 }

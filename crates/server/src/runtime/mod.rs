@@ -604,7 +604,7 @@ impl Runtime {
         dedicated: bool,
         shared: bool,
         started_ms: i64,
-    ) -> Result<(Arc<Live>, String), HostError> {
+    ) -> Result<(Arc<Live>, vm::RunStatus), HostError> {
         let paths = self.paths(id);
         let pid = process::read_pid(&paths.pidfile())
             .filter(|pid| process::is_ours(*pid, &paths.qmp()))

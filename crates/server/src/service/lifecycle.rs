@@ -6,7 +6,8 @@ use ivm_host::cgroup::CpuControl;
 use ivm_model::{
     BootMode, MemMode, Partition, PartitionState, ProcMode, ShutdownKind, ShutdownRequest,
 };
-use ivm_qemu::{vm, LaunchSpec};
+use ivm_qemu::vm::{self, RunStatus};
+use ivm_qemu::LaunchSpec;
 use ivm_rules::RuleError;
 
 use super::cpus::GroupSpec;
@@ -594,18 +595,20 @@ impl Service {
                         dedicated,
                         live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone(),
                     );
-                    let state = match status.as_str() {
+                    let state = match status {
                         // A migration holds it: `migrlpar -o r` (or the source) decides.
                         _ if p.state == PartitionState::MigratingRunning => {
                             PartitionState::MigratingRunning
                         }
-                        "running" if p.state == PartitionState::ShuttingDown => {
+                        RunStatus::Running if p.state == PartitionState::ShuttingDown => {
                             PartitionState::ShuttingDown
                         }
-                        "running" => PartitionState::Running,
-                        "prelaunch" | "paused" => PartitionState::OpenFirmware,
-                        "shutdown" => PartitionState::ShuttingDown,
-                        _ => PartitionState::NotAvailable,
+                        RunStatus::Running => PartitionState::Running,
+                        RunStatus::Prelaunch | RunStatus::Paused => PartitionState::OpenFirmware,
+                        RunStatus::Shutdown => PartitionState::ShuttingDown,
+                        RunStatus::InMigrate | RunStatus::Migrated | RunStatus::Other(_) => {
+                            PartitionState::NotAvailable
+                        }
                     };
                     tracing::info!(lpar = p.lpar_id, %state, "re-adopted a running partition");
                     let limits = match &run {

@@ -660,7 +660,7 @@ impl Service {
                 }
                 // Paused after sending everything, or still running (the stream broke).
                 if let (Some(l), MigrationKind::Active) = (&live, m.kind) {
-                    if vm::status(&l.qmp).map_err(HostError::from)? != "running" {
+                    if vm::status(&l.qmp).map_err(HostError::from)? != vm::RunStatus::Running {
                         vm::cont(&l.qmp).map_err(HostError::from)?;
                     }
                 }
