@@ -4,18 +4,19 @@
 #      interleaved);
 #   2. daemon memory with N VMs defined: ivm's RSS against libvirtd's;
 #   3. activation to the guest's ready line for the same guest (kernel, initramfs, 1 vCPU,
-#      256 MB, serial console to a file): `chsysstate -o on` against `virsh start`
-#      (median of RUNS, interleaved).
+#      MEM MB (default 256), serial console to a file): `chsysstate -o on` against
+#      `virsh start` (median of RUNS, interleaved).
 # libvirt comes from Debian (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients)
 # and runs as a session daemon of the unprivileged user nobody with a HOME of its own under a
 # scratch directory (as ivm runs QEMU unprivileged), so the host's libvirt, if any, is not
 # touched and no systemd is needed. Everything defined is removed at the end, even on failure.
-#   N=1000 RUNS=5 scripts/bench-vs-libvirt.sh   (run as root, from a built tree)
+#   N=1000 RUNS=5 MEM=1024 scripts/bench-vs-libvirt.sh   (run as root, from a built tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 N=${N:-1000}
 RUNS=${RUNS:-5}
+MEM=${MEM:-256}
 guest=${IVM_TEST_GUEST:-$root/target/test-guest}
 
 if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
@@ -73,11 +74,11 @@ n=0; until virsh version >/dev/null 2>&1; do n=$((n + 1)); [ $n -lt 500 ] || { e
 libvirt_up=1
 libvirtd_pid=$(for p in $(pgrep -x libvirtd); do grep -qz "XDG_RUNTIME_DIR=$lv/run" "/proc/$p/environ" && echo "$p"; done | head -1)
 
-domain_xml() { # NAME LOG
+domain_xml() { # NAME LOG [MB]
     cat <<XML
 <domain type='qemu'>
   <name>$1</name>
-  <memory unit='MiB'>256</memory>
+  <memory unit='MiB'>${3:-256}</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='q35'>hvm</type>
     <kernel>$lv/guest/vmlinuz</kernel><initrd>$lv/guest/initramfs</initrd>
@@ -127,8 +128,8 @@ echo "activating the same guest $RUNS times in each, interleaved ..."
 export IVM_DATA_DIR=$work/ivm-one
 start_ivm "$IVM_DATA_DIR" ''
 cp "$guest/vmlinuz" "$guest/initramfs" "$IVM_DATA_DIR/boot/"
-"$ivm" mksyscfg -r lpar -i 'name=ready,desired_procs=1,desired_mem=256,virtual_eth_adapters=none,boot_kernel=vmlinuz,boot_initrd=initramfs,"boot_args=console=ttyS0 quiet"'
-domain_xml ready "$lv/ready.log" > "$lv/xml/ready.xml"
+"$ivm" mksyscfg -r lpar -i "name=ready,desired_procs=1,min_mem=$MEM,desired_mem=$MEM,max_mem=$MEM,virtual_eth_adapters=none,boot_kernel=vmlinuz,boot_initrd=initramfs,\"boot_args=console=ttyS0 quiet\""
+domain_xml ready "$lv/ready.log" "$MEM" > "$lv/xml/ready.xml"
 chown nobody:nogroup "$lv/xml/ready.xml"
 virsh -q define "$lv/xml/ready.xml" > /dev/null
 : > "$work/act-ivm"; : > "$work/act-virsh"; : > "$work/act-ratio"
@@ -151,5 +152,5 @@ echo
 echo "ivm $(git describe --always --dirty) against libvirt $(virsh --version), $N VMs, $(nproc) CPUs, accelerator $accel (libvirt: domain type qemu)"
 awk -v i="$li" -v v="$lvm" -v n="$RUNS" 'BEGIN {printf "listing all:          lssyscfg -r lpar %7.1f ms, virsh list --all %7.1f ms, ratio %.2f (median of %d)\n", i/1e6, v/1e6, i/v, n}'
 awk -v i="$rss_ivm" -v v="$rss_virt" 'BEGIN {printf "daemon RSS:           ivm %7.1f MB, libvirtd %7.1f MB, ratio %.2f\n", i/1024, v/1024, i/v}'
-awk -v i="$ai" -v v="$av" -v n="$RUNS" 'BEGIN {printf "activation to ready:  ivm %7.3f s, virsh start %7.3f s, ratio %.2f (median of %d, interleaved)\n", i/1e9, v/1e9, i/v, n}'
+awk -v i="$ai" -v v="$av" -v n="$RUNS" -v m="$MEM" 'BEGIN {printf "activation to ready:  ivm %7.3f s, virsh start %7.3f s, ratio %.2f (%d MB guest, median of %d, interleaved)\n", i/1e9, v/1e9, i/v, m, n}'
 echo "activation ratio per pair: median $(median < "$work/act-ratio"), $(spread < "$work/act-ratio")"

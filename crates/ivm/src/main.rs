@@ -166,9 +166,19 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Keeps glibc's threshold for serving an allocation from its own mapping fixed at its
+/// starting value (128 KiB). By default glibc raises it to the size of the largest mapped block
+/// freed, so after the first password hash (Argon2: 19 MiB) every later one comes from the heap
+/// and stays resident once freed: the idle daemon held 26 MB of anonymous memory instead of 6.
+fn return_large_allocations() {
+    // SAFETY: mallopt with a documented parameter, before the daemon's threads start.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+}
+
 fn admin(data_dir: PathBuf, cmd: Top) -> anyhow::Result<()> {
     match cmd {
         Top::Serve { listen, cert, key } => {
+            return_large_allocations();
             let log = tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
