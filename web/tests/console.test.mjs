@@ -21,6 +21,18 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await login(page, daemon.url, 'padmin', 'padmin-pass-1');
   await page.getByTestId('summary').waitFor();
   await shot(page, 'partitions');
+  // At 1280 px no column is clipped and the actions stand on one line.
+  const fit = await page.evaluate(() => {
+    const table = document.querySelector('[data-testid="partitions"]');
+    const box = table.parentElement;
+    const tops = [...document.querySelectorAll('.pf-v6-c-toolbar .pf-v6-c-button.pf-m-small')]
+      .filter((b) => b.offsetParent !== null)
+      .map((b) => Math.round(b.getBoundingClientRect().top));
+    return { table: table.scrollWidth, box: box.clientWidth, lines: new Set(tops).size, buttons: tops.length };
+  });
+  assert.ok(fit.table <= fit.box, `the table is ${fit.table} px wide in ${fit.box} px`);
+  assert.ok(fit.buttons >= 7, `toolbar buttons: ${fit.buttons}`);
+  assert.equal(fit.lines, 1, 'the toolbar holds its buttons on one line');
 
   // The wizard: units computed live; a value that does not fit is refused with the server's words.
   await page.getByRole('button', { name: 'Create Partition' }).click();
@@ -69,7 +81,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
   // The terminal window shows the guest's ready line.
   const [term] = await Promise.all([
     page.waitForEvent('popup'),
-    page.getByRole('button', { name: 'Open terminal window' }).click(),
+    page.getByRole('button', { name: 'Open terminal' }).click(),
   ]);
   await term.getByText('Connected.', { exact: true }).waitFor();
   await term.locator('.xterm-rows').getByText('IVM-TEST-GUEST READY').waitFor({ timeout: 90_000 });
@@ -144,7 +156,7 @@ test('a View Only user sees no change buttons and a forged change gets 403', { t
   await page.getByRole('button', { name: 'Log out' }).click();
   await login(page, daemon.url, 'viewer', 'viewer-pass');
   await row(page, 'keep').waitFor();
-  for (const name of ['Create Partition', 'Activate', 'Shutdown', 'Delete', 'Open terminal window']) {
+  for (const name of ['Create Partition', 'Activate', 'Shutdown', 'Delete', 'Open terminal']) {
     assert.equal(await page.getByRole('button', { name }).count(), 0, `${name} is shown to View Only`);
   }
   assert.equal(await page.getByRole('link', { name: 'User Accounts' }).count(), 0);

@@ -1,8 +1,8 @@
 // View/Modify Partitions: the system's totals, the partition table (live), and the actions.
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type CSSProperties } from 'react';
 import {
   Alert, Button, Flex, FlexItem, Modal, ModalBody, ModalFooter, ModalHeader, PageSection, Progress, Radio,
-  SearchInput, Checkbox, Title, Toolbar, ToolbarContent, ToolbarItem, Label, Pagination,
+  SearchInput, Checkbox, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem, Label, Pagination,
 } from '@patternfly/react-core';
 import { InnerScrollContainer, OuterScrollContainer, Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
 import { api, units, uptime, type Partition, type Summary } from '../api';
@@ -10,6 +10,15 @@ import type { Live } from '../live';
 import { CreateWizard } from './CreateWizard';
 import { Properties } from './Properties';
 import { MigrateDialog } from './Migrate';
+
+/** Half of PatternFly's cell and sort-button side padding, so that the nine columns fit a
+ * 1280 px window beside the navigation without clipping. */
+const NARROW_CELLS = {
+  '--pf-v6-c-table--cell--Padding--base': 'var(--pf-t--global--spacer--sm)',
+  '--pf-v6-c-table__button--PaddingInlineStart': 'var(--pf-t--global--spacer--sm)',
+  '--pf-v6-c-table__button--PaddingInlineEnd': 'var(--pf-t--global--spacer--sm)',
+  '--pf-v6-c-table__sort-indicator--MarginInlineStart': 'var(--pf-t--global--spacer--xs)',
+} as CSSProperties;
 
 /** Rows per page once there are more than this many partitions. */
 const PAGE = 100;
@@ -98,21 +107,24 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
       <Toolbar>
         <ToolbarContent>
           <ToolbarItem>
-            <SearchInput aria-label="Filter partitions" value={filter}
+            <SearchInput aria-label="Filter partitions" style={{ width: '10rem' }} value={filter}
               onChange={(_e, v) => setFilter(v)} onClear={() => setFilter('')} />
           </ToolbarItem>
+          {/* Small buttons close together: the actions stay on one line in a 1280 px window. */}
+          <ToolbarGroup columnGap={{ default: 'columnGapSm' }}>
           {canModify && <>
-            <ToolbarItem><Button onClick={() => setDialog('create')}>Create Partition</Button></ToolbarItem>
-            <ToolbarItem><Button variant="secondary" isDisabled={!clients.some((p) => p.state === 'Not Activated' || p.state === 'Error')}
+            <ToolbarItem><Button size="sm" onClick={() => setDialog('create')}>Create Partition</Button></ToolbarItem>
+            <ToolbarItem><Button size="sm" variant="secondary" isDisabled={!clients.some((p) => p.state === 'Not Activated' || p.state === 'Error')}
               onClick={() => run((p) => api.activate(p.lpar_id), clients.filter((p) => p.state === 'Not Activated' || p.state === 'Error'))}>Activate</Button></ToolbarItem>
-            <ToolbarItem><Button variant="secondary" isDisabled={!clients.some((p) => p.run)} onClick={() => setDialog('shutdown')}>Shutdown</Button></ToolbarItem>
-            <ToolbarItem><Button variant="secondary" isDisabled={clients.length === 0} onClick={() => setDialog('delete')}>Delete</Button></ToolbarItem>
-            <ToolbarItem><Button variant="secondary" isDisabled={!one || one.lpar_id === 1 || !(one.state === 'Running' || one.state === 'Not Activated' || one.state.startsWith('Migrating'))}
+            <ToolbarItem><Button size="sm" variant="secondary" isDisabled={!clients.some((p) => p.run)} onClick={() => setDialog('shutdown')}>Shutdown</Button></ToolbarItem>
+            <ToolbarItem><Button size="sm" variant="secondary" isDisabled={clients.length === 0} onClick={() => setDialog('delete')}>Delete</Button></ToolbarItem>
+            <ToolbarItem><Button size="sm" variant="secondary" isDisabled={!one || one.lpar_id === 1 || !(one.state === 'Running' || one.state === 'Not Activated' || one.state.startsWith('Migrating'))}
               onClick={() => setDialog('migrate')}>Migrate</Button></ToolbarItem>
           </>}
-          <ToolbarItem><Button variant="secondary" isDisabled={!one} onClick={() => setDialog('properties')}>Properties</Button></ToolbarItem>
-          {canConsole && <ToolbarItem><Button variant="secondary" isDisabled={!one || !one.run || one.lpar_id === 1}
-            onClick={() => one && window.open(`#/terminal/${one.lpar_id}`, `ivm-terminal-${one.lpar_id}`)}>Open terminal window</Button></ToolbarItem>}
+          <ToolbarItem><Button size="sm" variant="secondary" isDisabled={!one} onClick={() => setDialog('properties')}>Properties</Button></ToolbarItem>
+          {canConsole && <ToolbarItem><Button size="sm" variant="secondary" isDisabled={!one || !one.run || one.lpar_id === 1}
+            onClick={() => one && window.open(`#/terminal/${one.lpar_id}`, `ivm-terminal-${one.lpar_id}`)}>Open terminal</Button></ToolbarItem>}
+          </ToolbarGroup>
           {paged && <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
             <Pagination data-testid="pagination" itemCount={parts.length} perPage={perPage} page={Math.min(pageNo, lastPage)} isCompact
               perPageOptions={[{ title: '100', value: 100 }, { title: '250', value: 250 }, { title: '500', value: 500 }]}
@@ -121,7 +133,7 @@ export function Partitions({ live, canModify, canConsole }: { live: Live; canMod
         </ToolbarContent>
       </Toolbar>
       <OuterScrollContainer style={{ maxHeight: paged ? '70vh' : undefined }}><InnerScrollContainer>
-      <Table aria-label="Partitions" variant="compact" data-testid="partitions" isStickyHeader>
+      <Table aria-label="Partitions" variant="compact" data-testid="partitions" isStickyHeader style={NARROW_CELLS}>
         <Thead>
           <Tr>
             <Th screenReaderText="Select" />
