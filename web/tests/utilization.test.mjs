@@ -50,4 +50,9 @@ test('the utilization view charts samples for the system and a partition', { tim
   await page.getByRole('button', { name: 'Last day' }).click();
   await chartWith(page, 'util-chart', 2);
   await shot(page, 'utilization');
+  // A short span in the day's view: its time labels carry seconds and none repeats.
+  const times = (await page.getByTestId('util-chart').locator('svg text').allTextContents())
+    .filter((t) => /^\d\d:\d\d/.test(t));
+  assert.ok(times.length >= 2, `time labels: ${times}`);
+  assert.equal(new Set(times).size, times.length, `time labels repeat: ${times}`);
 });

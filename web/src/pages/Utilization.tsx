@@ -12,10 +12,32 @@ import type { Live } from '../live';
 
 const RANGES = { hour: 3_600_000, day: 86_400_000 } as const;
 
-function clock(ms: number, range: keyof typeof RANGES): string {
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** A time at the resolution a span of `span` ms needs: seconds under ten minutes, dates past
+ * a day. */
+function clock(ms: number, span: number): string {
   const d = new Date(ms);
-  const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-  return range === 'hour' ? `${hm}:${String(d.getSeconds()).padStart(2, '0')}` : hm;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (span < 600_000) return `${hm}:${pad(d.getSeconds())}`;
+  if (span <= RANGES.day) return hm;
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+}
+
+/** Up to six times spread over the samples shown, labelled at the resolution their span
+ * needs, none repeating its neighbour's label (a few seconds of samples in the "Last day"
+ * view read 15:32 six times before). */
+function timeTicks(times: number[]): { values: number[]; label: (t: number) => string } {
+  if (times.length === 0) return { values: [], label: (t) => clock(t, 0) };
+  const from = times[0];
+  const span = times[times.length - 1] - from;
+  const label = (t: number) => clock(t, span);
+  const values: number[] = [];
+  for (let i = 0; i <= 5; i++) {
+    const t = from + (span * i) / 5;
+    if (values.length === 0 || label(values[values.length - 1]) !== label(t)) values.push(t);
+  }
+  return { values, label };
 }
 
 export function Utilization({ live, lpar }: { live: Live; lpar: number | null }) {
@@ -42,13 +64,14 @@ export function Utilization({ live, lpar }: { live: Live; lpar: number | null })
   const used = (points ?? []).map((p) => ({ x: p.time_ms, y: p.used_units, name: 'Used' }));
   const memAssigned = (points ?? []).map((p) => ({ x: p.time_ms, y: p.curr_mem, name: 'Assigned' }));
   const memResident = (points ?? []).map((p) => ({ x: p.time_ms, y: p.mem_resident, name: 'Resident' }));
+  const ticks = timeTicks((points ?? []).map((p) => p.time_ms));
   const chart = (testid: string, title: string, unit: string, a: typeof entitled, b: typeof entitled, legend: string[]) => (
     <div data-testid={testid} data-points={a.length} style={{ height: 260, maxWidth: 900 }}>
       <Chart ariaTitle={title} height={260} width={900} padding={{ bottom: 50, left: 70, right: 150, top: 20 }}
         legendData={legend.map((n) => ({ name: n }))} legendOrientation="vertical" legendPosition="right"
         containerComponent={<ChartVoronoiContainer labels={({ datum }) => `${datum.name}: ${Number(datum.y).toFixed(2)} ${unit}`} constrainToVisibleArea />}
         scale={{ x: 'time', y: 'linear' }} minDomain={{ y: 0 }}>
-        <ChartAxis tickFormat={(t: number) => clock(t, range)} tickCount={6} />
+        <ChartAxis tickValues={ticks.values} tickFormat={ticks.label} />
         <ChartAxis dependentAxis showGrid />
         <ChartGroup>
           <ChartLine data={a} />
