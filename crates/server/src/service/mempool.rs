@@ -317,7 +317,7 @@ impl Service {
             let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
             super::pooldriver::PoolDriver::of(pool)
                 .locate(&name)
-                .map(|l| l.0)
+                .map(|l| l.path().to_path_buf())
                 .ok_or_else(|| {
                     ivm_rules::RuleError::OutOfRange {
                         attr: "paging device pool",

@@ -10,10 +10,28 @@ use ivm_storage::{lvm, mounts, FilePool, Library, RbdPool};
 use super::storage::host;
 use super::ServiceError;
 
+/// Where a virtual disk is on this host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum DiskPlace {
+    /// A file in a file pool.
+    File(PathBuf),
+    /// A logical volume's block device.
+    Block(PathBuf),
+}
+
+impl DiskPlace {
+    /// The file or device path.
+    pub fn path(&self) -> &Path {
+        match self {
+            DiskPlace::File(p) | DiskPlace::Block(p) => p,
+        }
+    }
+}
+
 /// The driver of one pool.
 pub(super) enum PoolDriver {
-    /// A file pool.
-    Files(FilePool, bool),
+    /// A file pool; `thin` pools make sparse files.
+    Files { pool: FilePool, thin: bool },
     /// A volume group.
     Lvm(String),
     /// A Ceph RBD pool (with its user's key).
@@ -31,7 +49,10 @@ impl PoolDriver {
                 key: key.unwrap_or_default(),
             }),
             (PoolKind::Lvpool, _) => PoolDriver::Lvm(pool.path.clone()),
-            _ => PoolDriver::Files(FilePool::new(&pool.path), pool.thin),
+            _ => PoolDriver::Files {
+                pool: FilePool::new(&pool.path),
+                thin: pool.thin,
+            },
         }
     }
 
@@ -62,7 +83,7 @@ impl PoolDriver {
         progress: &mut dyn FnMut(u8),
     ) -> Result<(), ServiceError> {
         match self {
-            PoolDriver::Files(fp, thin) => fp
+            PoolDriver::Files { pool: fp, thin } => fp
                 .create_disk_with_progress(name, size_mb, *thin, progress)
                 .map(|_| ())
                 .map_err(host),
@@ -86,7 +107,9 @@ impl PoolDriver {
     /// Grows disk `name` to `size_mb`.
     pub fn grow(&self, name: &str, size_mb: u64) -> Result<(), ServiceError> {
         match self {
-            PoolDriver::Files(fp, thin) => fp.grow_disk(name, size_mb, *thin).map_err(host),
+            PoolDriver::Files { pool: fp, thin } => {
+                fp.grow_disk(name, size_mb, *thin).map_err(host)
+            }
             PoolDriver::Lvm(vg) => lvm::grow_lv(vg, name, size_mb).map_err(host),
             PoolDriver::Rbd(r) => r.grow(name, size_mb).map_err(host),
         }
@@ -95,7 +118,7 @@ impl PoolDriver {
     /// Renames disk `from` to `to`.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), ServiceError> {
         match self {
-            PoolDriver::Files(fp, _) => fp.rename_disk(from, to).map_err(host),
+            PoolDriver::Files { pool: fp, .. } => fp.rename_disk(from, to).map_err(host),
             PoolDriver::Lvm(vg) => lvm::rename_lv(vg, from, to).map_err(host),
             PoolDriver::Rbd(r) => r.rename(from, to).map_err(host),
         }
@@ -104,7 +127,7 @@ impl PoolDriver {
     /// Removes disk `name` (a missing one is fine: an interrupted removal).
     pub fn remove(&self, name: &str) -> Result<(), ServiceError> {
         match self {
-            PoolDriver::Files(fp, _) => fp.remove_disk(name).map_err(host),
+            PoolDriver::Files { pool: fp, .. } => fp.remove_disk(name).map_err(host),
             PoolDriver::Lvm(vg) => {
                 if lvm::lv_path(vg, name).exists() {
                     lvm::remove_lv(vg, name).map_err(host)
@@ -118,10 +141,10 @@ impl PoolDriver {
 
     /// Where disk `name` is on this host: a file to open, or a block device (an RBD image
     /// is on neither: QEMU opens it itself).
-    pub fn locate(&self, name: &str) -> Option<(PathBuf, bool)> {
+    pub fn locate(&self, name: &str) -> Option<DiskPlace> {
         match self {
-            PoolDriver::Files(fp, _) => Some((fp.disk_path(name), false)),
-            PoolDriver::Lvm(vg) => Some((lvm::lv_path(vg, name), true)),
+            PoolDriver::Files { pool: fp, .. } => Some(DiskPlace::File(fp.disk_path(name))),
+            PoolDriver::Lvm(vg) => Some(DiskPlace::Block(lvm::lv_path(vg, name))),
             PoolDriver::Rbd(_) => None,
         }
     }
@@ -133,7 +156,7 @@ impl PoolDriver {
     /// mounted on `mount`.
     pub fn create_repository(&self, size_mb: u64, mount: &Path) -> Result<PathBuf, ServiceError> {
         match self {
-            PoolDriver::Files(fp, _) => {
+            PoolDriver::Files { pool: fp, .. } => {
                 let lib = Library::new(fp.dir.join(REPOSITORY_BD));
                 lib.create().map_err(host)?;
                 Ok(lib.dir)
@@ -158,7 +181,7 @@ impl PoolDriver {
     /// restart of the host).
     pub fn repository_dir(&self, mount: &Path) -> Result<PathBuf, ServiceError> {
         match self {
-            PoolDriver::Files(fp, _) => Ok(fp.dir.join(REPOSITORY_BD)),
+            PoolDriver::Files { pool: fp, .. } => Ok(fp.dir.join(REPOSITORY_BD)),
             PoolDriver::Lvm(vg) => {
                 mounts::mount_ext4(&lvm::lv_path(vg, REPOSITORY_BD), mount).map_err(host)?;
                 Ok(mount.to_path_buf())
@@ -170,7 +193,7 @@ impl PoolDriver {
     /// Grows the repository to `size_mb` (a file pool's is only accounting).
     pub fn grow_repository(&self, size_mb: u64) -> Result<(), ServiceError> {
         match self {
-            PoolDriver::Files(..) => Ok(()),
+            PoolDriver::Files { .. } => Ok(()),
             PoolDriver::Lvm(vg) => {
                 lvm::grow_lv(vg, REPOSITORY_BD, size_mb).map_err(host)?;
                 mounts::grow_ext4(&lvm::lv_path(vg, REPOSITORY_BD)).map_err(host)
@@ -182,7 +205,7 @@ impl PoolDriver {
     /// Removes the (empty) repository.
     pub fn remove_repository(&self, mount: &Path) -> Result<(), ServiceError> {
         match self {
-            PoolDriver::Files(fp, _) => Library::new(fp.dir.join(REPOSITORY_BD))
+            PoolDriver::Files { pool: fp, .. } => Library::new(fp.dir.join(REPOSITORY_BD))
                 .remove()
                 .map_err(host),
             PoolDriver::Lvm(_) => {

@@ -42,7 +42,7 @@ pub(super) fn host<E: Into<HostError>>(e: E) -> ServiceError {
     ServiceError::Host(e.into())
 }
 
-use super::pooldriver::PoolDriver;
+use super::pooldriver::{DiskPlace, PoolDriver};
 
 /// The adapter a partition has (every client partition has one).
 pub(super) fn adapter_for(
@@ -958,7 +958,7 @@ impl Service {
                 let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
                 let driver = PoolDriver::with_key(pool, tx.pool_secret(&pool.name)?);
                 match (driver.locate(&disk.name), driver.rbd()) {
-                    (Some((path, block)), _) => Ok(Source::Path(path, block)),
+                    (Some(place), _) => Ok(Source::Disk(place)),
                     (None, Some(r)) => Ok(Source::Rbd(
                         ivm_qemu::RbdDrive {
                             pool: r.pool.clone(),
@@ -1132,8 +1132,8 @@ fn not_a_pool_volume(pools: &[StoragePool], name: &str) -> Result<(), ServiceErr
 
 /// A mapping's data on the host: a virtual disk's file, or a whole physical volume.
 enum Source {
-    /// A virtual disk: its file, or its logical volume's block device (true).
-    Path(std::path::PathBuf, bool),
+    /// A virtual disk: its file, or its logical volume's block device.
+    Disk(DiskPlace),
     /// A whole physical volume.
     Device(Hdisk),
     /// An RBD image, and its user's key.
@@ -1145,8 +1145,10 @@ impl Source {
     /// the host cannot mount it while a partition has it.
     fn open(&self) -> Result<(std::fs::File, bool), ServiceError> {
         match self {
-            Source::Path(path, false) => ivm_storage::files::open_for_guest(path).map_err(host),
-            Source::Path(path, true) => open_block(path, &path.display().to_string()),
+            Source::Disk(DiskPlace::File(path)) => {
+                ivm_storage::files::open_for_guest(path).map_err(host)
+            }
+            Source::Disk(DiskPlace::Block(path)) => open_block(path, &path.display().to_string()),
             Source::Device(h) => open_block(&Path::new("/dev").join(&h.device), &h.name),
             Source::Rbd(d, _) => Err(HostError::Failed(format!(
                 "RBD image {} is opened by QEMU, not by ivm",
@@ -1158,7 +1160,7 @@ impl Source {
 
     /// Whether QEMU gets a block device (`host_device`) rather than a file.
     fn is_block(&self) -> bool {
-        matches!(self, Source::Device(_) | Source::Path(_, true))
+        matches!(self, Source::Device(_) | Source::Disk(DiskPlace::Block(_)))
     }
 }
 
