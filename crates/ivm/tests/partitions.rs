@@ -630,18 +630,49 @@ fn partitions_outlive_the_daemon_and_deaths_are_recorded() {
         "B2001300"
     );
 
-    // After a host boot (a new boot ID), auto_start partitions are activated.
+    // After a host boot (a new boot ID), auto_start partitions are activated, in ID order
+    // and `auto_start_delay_secs` apart.
+    define(&d, "lp3", "desired_procs=1,desired_mem=256,auto_start=1");
     stop_now(&d, "lp2");
     d.stop();
     std::fs::write(d.data_dir().join("boot_id"), "an earlier boot\n").unwrap();
+    std::fs::write(
+        d.data_dir().join("ivm.toml"),
+        format!("{SETTINGS}auto_start_delay_secs = 1\nunix_accounts = false\n"),
+    )
+    .unwrap();
     d.restart();
     // Activated once the daemon is ready, in the background.
     wait_state(&d, "lp2", "Running");
+    wait_state(&d, "lp3", "Running");
     assert_eq!(state(&d, "lp1"), "Not Activated", "auto_start=0 stays down");
-    // An ordinary daemon restart does not start it again.
+    let tasks = common::tasks(&d);
+    // Tasks name their partition "lpar ID (NAME)"; lp2 has the lower ID.
+    let started = |name: &str| {
+        tasks
+            .iter()
+            .filter(|t| {
+                t["operation"] == "activate partition"
+                    && t["target"]
+                        .as_str()
+                        .is_some_and(|s| s.ends_with(&format!("({name})")))
+            })
+            .map(|t| t["started_ms"].as_i64().unwrap())
+            .max()
+            .unwrap_or_else(|| panic!("no activation of {name} in the task log: {tasks:?}"))
+    };
+    let (two, three) = (started("lp2"), started("lp3"));
+    assert!(
+        three - two >= 1000,
+        "lp3 was activated {} ms after lp2 (ID order, 1 s apart)",
+        three - two
+    );
+    // An ordinary daemon restart does not start them again.
     stop_now(&d, "lp2");
+    stop_now(&d, "lp3");
     d.restart();
     assert_eq!(state(&d, "lp2"), "Not Activated");
+    assert_eq!(state(&d, "lp3"), "Not Activated");
 }
 
 fn run_pid_file(d: &Daemon, id: u32) -> u32 {

@@ -815,6 +815,24 @@ pub fn partition_json(d: &Daemon, id: u32) -> serde_json::Value {
     })
 }
 
+/// The task log, newest first (`GET /api/v1/tasks`), as padmin.
+pub fn tasks(d: &Daemon) -> Vec<serde_json::Value> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    d.set_password("padmin", "padmin-pass-1");
+    rt.block_on(async {
+        let t = d.token("padmin", "padmin-pass-1").await;
+        d.https()
+            .get(d.url("/tasks?limit=1000"))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
 /// The PID of a running partition's QEMU (0 when not running).
 /// The command line of a running partition's QEMU, arguments joined by spaces (found by its
 /// pidfile, so it works for a daemon in a network namespace too).
