@@ -193,8 +193,8 @@ fn installed(args: &[&str]) -> String {
         .env("IVM_DATA_DIR", DATA))
 }
 
-/// The QEMU PID of installed partition `name` (from `lssyscfg`'s state and the data
-/// directory's pid file), 0 when it does not run.
+/// The QEMU PID of the installed daemon's partition `id` (its pid file, if that process
+/// exists), 0 when it does not run.
 fn installed_pid(id: u32) -> u32 {
     std::fs::read_to_string(Path::new(DATA).join(format!("lpars/{id}/qemu.pid")))
         .ok()

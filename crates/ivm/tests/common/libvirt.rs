@@ -193,12 +193,17 @@ impl Libvirtd {
 /// A raw disk file of `mb` with every block allocated, as ivm makes a virtual disk in a file
 /// pool (a sparse one would let the copy skip what the guest never wrote).
 pub fn allocated(path: &Path, mb: u64) {
-    let st = Command::new("fallocate")
-        .args(["-l", &format!("{mb}M")])
-        .arg(path)
-        .status()
-        .expect("run fallocate");
-    assert!(st.success(), "fallocate {}", path.display());
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::create(path).unwrap();
+    // SAFETY: fallocate on a descriptor this function owns.
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, (mb << 20) as libc::off_t) };
+    assert_eq!(
+        r,
+        0,
+        "fallocate {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
 }
 
 impl Drop for Libvirtd {

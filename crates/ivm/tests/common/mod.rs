@@ -27,17 +27,6 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// Starts `ivm serve` on `dir` and waits until it serves; returns the child, its HTTPS
-/// address and padmin's initial password (empty after the first start).
-fn spawn_daemon(dir: &Path) -> (Child, String, String) {
-    spawn_daemon_with(dir, "127.0.0.1:0", &[])
-}
-
-/// As [`spawn_daemon`], on a given address and with extra environment (failure points).
-fn spawn_daemon_with(dir: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String, String) {
-    spawn_daemon_in(&ivm_bin(), dir, listen, env, Ns::Host)
-}
-
 /// Which network namespace a daemon runs in.
 #[derive(Clone, Copy)]
 enum Ns<'a> {
@@ -75,8 +64,9 @@ fn loopback_up() -> std::io::Result<()> {
     }
 }
 
-/// As [`spawn_daemon_with`]; with `netns` the daemon (and so its QEMUs, bridges and taps)
-/// runs in a network namespace of its own, which the kernel removes with its last process.
+/// Starts `bin serve` on `dir` and waits until it serves; returns the child, its HTTPS
+/// address and padmin's initial password (empty after the first start). In namespace `ns`
+/// the daemon (and so its QEMUs, bridges and taps) runs in that network namespace.
 fn spawn_daemon_in(
     bin: &Path,
     dir: &Path,
@@ -797,14 +787,14 @@ pub fn field(d: &Daemon, args: &[&str]) -> String {
     d.ok(args).trim().to_string()
 }
 
-/// A partition as the REST API shows it (with what the running guest has).
-pub fn partition_json(d: &Daemon, id: u32) -> serde_json::Value {
+/// `GET /api/v1PATH` as padmin (whose password this sets), its JSON answer.
+pub fn api_get(d: &Daemon, path: &str) -> serde_json::Value {
     let rt = tokio::runtime::Runtime::new().unwrap();
     d.set_password("padmin", "padmin-pass-1");
     rt.block_on(async {
         let t = d.token("padmin", "padmin-pass-1").await;
         d.https()
-            .get(d.url(&format!("/partitions/{id}")))
+            .get(d.url(path))
             .bearer_auth(t)
             .send()
             .await
@@ -815,22 +805,14 @@ pub fn partition_json(d: &Daemon, id: u32) -> serde_json::Value {
     })
 }
 
-/// The task log, newest first (`GET /api/v1/tasks`), as padmin.
+/// A partition as the REST API shows it (with what the running guest has).
+pub fn partition_json(d: &Daemon, id: u32) -> serde_json::Value {
+    api_get(d, &format!("/partitions/{id}"))
+}
+
+/// The task log, newest first (`GET /api/v1/tasks`).
 pub fn tasks(d: &Daemon) -> Vec<serde_json::Value> {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    d.set_password("padmin", "padmin-pass-1");
-    rt.block_on(async {
-        let t = d.token("padmin", "padmin-pass-1").await;
-        d.https()
-            .get(d.url("/tasks?limit=1000"))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    })
+    serde_json::from_value(api_get(d, "/tasks?limit=1000")).unwrap()
 }
 
 /// The PID of a running partition's QEMU (0 when not running).
