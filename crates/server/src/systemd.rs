@@ -9,14 +9,17 @@ use std::time::Duration;
 /// Sends `state` (`READY=1`, `WATCHDOG=1`, `STOPPING=1`, ...) to the service manager, if
 /// there is one; false when there is none or it could not be told.
 pub fn notify(state: &str) -> bool {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return false;
-    };
-    let path = path.to_string_lossy().into_owned();
-    // An address starting with '@' is in the abstract namespace.
+    match std::env::var_os("NOTIFY_SOCKET") {
+        Some(path) => notify_to(&path.to_string_lossy(), state),
+        None => false,
+    }
+}
+
+/// Sends `state` to the notification socket at `path` (`@NAME`: in the abstract namespace).
+fn notify_to(path: &str, state: &str) -> bool {
     let addr = match path.strip_prefix('@') {
         Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
-        None => SocketAddr::from_pathname(&path),
+        None => SocketAddr::from_pathname(path),
     };
     let Ok(addr) = addr else {
         return false;
@@ -30,9 +33,18 @@ pub fn notify(state: &str) -> bool {
 /// How often to tell the watchdog the daemon is alive: half of `$WATCHDOG_USEC`, when it is
 /// set for this process (`$WATCHDOG_PID` unset or this PID).
 pub fn watchdog_interval() -> Option<Duration> {
-    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
-        if pid.parse::<u32>().ok()? != std::process::id() {
+    watchdog_every(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    )
+}
+
+/// [`watchdog_interval`] from the variables' values and this process's PID.
+fn watchdog_every(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Duration> {
+    let usec: u64 = usec?.parse().ok()?;
+    if let Some(pid) = pid {
+        if pid.parse::<u32>().ok()? != me {
             return None;
         }
     }
@@ -53,26 +65,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let server = UnixDatagram::bind(&path).unwrap();
-        std::env::set_var("NOTIFY_SOCKET", &path);
-        assert!(notify("READY=1"));
+        assert!(notify_to(path.to_str().unwrap(), "READY=1"));
         let mut buf = [0u8; 64];
         let n = server.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"READY=1");
-        std::env::set_var("NOTIFY_SOCKET", dir.path().join("absent"));
-        assert!(!notify("READY=1"));
-        std::env::remove_var("NOTIFY_SOCKET");
-        assert!(!notify("READY=1"));
+        let absent = dir.path().join("absent");
+        assert!(!notify_to(absent.to_str().unwrap(), "READY=1"));
     }
 
     #[test]
     fn the_watchdog_interval_is_half_the_timeout_for_this_process_only() {
-        std::env::set_var("WATCHDOG_USEC", "30000000");
-        std::env::set_var("WATCHDOG_PID", std::process::id().to_string());
-        assert_eq!(watchdog_interval(), Some(Duration::from_secs(15)));
-        std::env::set_var("WATCHDOG_PID", "1");
-        assert_eq!(watchdog_interval(), None);
-        std::env::remove_var("WATCHDOG_PID");
-        std::env::remove_var("WATCHDOG_USEC");
-        assert_eq!(watchdog_interval(), None);
+        let half = Some(Duration::from_secs(15));
+        assert_eq!(watchdog_every(Some("30000000"), Some("42"), 42), half);
+        assert_eq!(watchdog_every(Some("30000000"), None, 42), half);
+        assert_eq!(watchdog_every(Some("30000000"), Some("1"), 42), None);
+        assert_eq!(watchdog_every(Some("0"), None, 42), None);
+        assert_eq!(watchdog_every(None, None, 42), None);
     }
 }

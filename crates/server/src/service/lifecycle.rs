@@ -664,20 +664,18 @@ impl Service {
     /// ID order, `delay` apart (a partition that serves others, such as a DNS or NFS server,
     /// is given a lower ID).
     pub fn auto_start(&self, delay: Duration) -> Result<(), ServiceError> {
-        let mut first = true;
         let mut due: Vec<Partition> = self
             .partitions()?
             .into_iter()
             .filter(|p| p.auto_start && !p.is_management() && !p.state.is_active())
             .collect();
         due.sort_by_key(|p| p.lpar_id);
-        for p in due {
-            if !first {
+        for (i, p) in due.iter().enumerate() {
+            if i > 0 {
                 // The administrator's configured spacing between two starts, not a wait for
                 // an event: there is none that says a guest's services are up.
                 std::thread::sleep(delay);
             }
-            first = false;
             match self.activate(&Actor::system(), p.lpar_id, None) {
                 Ok(_) => tracing::info!(lpar = p.lpar_id, "auto_start: activated"),
                 Err(e) => {
