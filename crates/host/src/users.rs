@@ -13,6 +13,15 @@ pub fn unix_user_name(root: &Path, uid: u32) -> Option<String> {
     })
 }
 
+/// The user and primary group IDs of Unix user `name`, from the passwd file below `root`.
+pub fn ids_of(root: &Path, name: &str) -> Option<(u32, u32)> {
+    let text = std::fs::read_to_string(root.join("etc/passwd")).ok()?;
+    text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (f.len() > 3 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+    })
+}
+
 /// Whether Unix user `name` exists in the passwd file below `root`.
 pub fn unix_user_exists(root: &Path, name: &str) -> bool {
     std::fs::read_to_string(root.join("etc/passwd"))

@@ -426,8 +426,29 @@ fn a_whole_physical_volume_is_named_mapped_and_written_by_a_guest() {
     assert!(!d.ok(&["lspv"]).contains(&format!("{hdisk} ")));
 }
 
+/// Converts `raw` into a qcow2 image `name` in the daemon's boot directory (readable by
+/// others, as boot files are), as an administrator brings a cloud image or another host's disk.
+fn stage_qcow2(d: &Daemon, raw: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let boot = d.data_dir().join("boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    let q = boot.join(name);
+    let out = std::process::Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(raw)
+        .arg(&q)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::set_permissions(&q, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    q
+}
+
 #[test]
-fn a_partition_boots_from_its_virtual_disk() {
+fn a_partition_boots_from_a_virtual_disk_imported_from_a_qcow2_image() {
     let _l = lock();
     let d = Daemon::start(SETTINGS);
     let (kernel, _) = common::test_guest();
@@ -437,6 +458,7 @@ fn a_partition_boots_from_its_virtual_disk() {
         "scripts/build-test-guest.sh builds {}",
         image.display()
     );
+    stage_qcow2(&d, &image, "guest.qcow2");
     // No boot_kernel: the firmware boots the first disk.
     d.ok(&[
         "mksyscfg",
@@ -445,14 +467,127 @@ fn a_partition_boots_from_its_virtual_disk() {
         "-i",
         "name=diskboot,desired_procs=1,desired_mem=256",
     ]);
-    d.ok(&["mkbdsp", "32M", "-bd", "bootdisk", "-vadapter", "vhost0"]);
-    // The administrator's copy of an installed system onto the virtual disk.
-    std::fs::copy(&image, d.data_dir().join("pools/rootvg/bootdisk")).unwrap();
+    // No size: the disk takes the image's (rounded up to whole MB).
+    d.ok(&[
+        "mkbdsp",
+        "-bd",
+        "bootdisk",
+        "-file",
+        "guest.qcow2",
+        "-vadapter",
+        "vhost0",
+    ]);
+    let image_mb = std::fs::metadata(&image).unwrap().len().div_ceil(1 << 20);
+    let disk = d.data_dir().join("pools/rootvg/bootdisk");
+    let meta = std::fs::metadata(&disk).unwrap();
+    assert_eq!(meta.len(), image_mb << 20);
+    // Every block of a full pool's disk is allocated, the image's holes included.
+    assert!(std::os::unix::fs::MetadataExt::blocks(&meta) * 512 >= meta.len());
+    assert_eq!(
+        (
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            std::os::unix::fs::MetadataExt::mode(&meta) & 0o777
+        ),
+        (0, 0o600)
+    );
+    let task = common::tasks(&d)
+        .into_iter()
+        .find(|t| t["operation"] == "import virtual disk")
+        .expect("the import is in the task log");
+    assert_eq!(
+        (&task["result"], &task["progress"]),
+        (&"succeeded".into(), &100.into()),
+        "{task}"
+    );
     let mut con = boot(&d, "diskboot", 2);
     con.send("cat /proc/cmdline");
     con.wait_for("ivm.boot=disk", Duration::from_secs(30));
     drop(con);
     stop_now(&d, "diskboot");
+}
+
+#[test]
+fn images_that_are_not_self_contained_or_do_not_fit_are_refused_and_leave_nothing() {
+    let d = Daemon::start(SETTINGS);
+    let boot = d.data_dir().join("boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    let raw = boot.join("four.raw");
+    std::fs::write(&raw, vec![7u8; 4 << 20]).unwrap();
+    std::fs::set_permissions(&raw, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let q = stage_qcow2(&d, &raw, "four.qcow2");
+    let free = || d.ok(&["lssp", "-field", "pool", "free", "-fmt", ":"]);
+    let before = free();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["2M", "-bd", "small", "-file", "four.qcow2"],
+            "holds 4 MB, more than the 2 MB given",
+        ),
+        (
+            vec!["-bd", "out", "-file", "/etc/shadow"],
+            "not a regular file in a directory ivm manages",
+        ),
+        (
+            vec!["-bd", "up", "-file", "../ivm.db"],
+            "not a regular file in a directory ivm manages",
+        ),
+        (
+            vec!["-bd", "nofile", "-file", "missing.qcow2"],
+            "missing.qcow2",
+        ),
+        (
+            vec!["-sp", "nosuch", "-bd", "nopool", "-file", "four.qcow2"],
+            "nosuch",
+        ),
+        (vec!["-bd", "bad/name", "-file", "four.qcow2"], "bad/name"),
+    ];
+    for (args, want) in &cases {
+        let mut a = vec!["mkbdsp"];
+        a.extend(args);
+        let e = d.fails(&a);
+        assert!(e.contains(want), "{a:?}: {e}");
+    }
+    // A backing file on the host, and an image only root may read.
+    let leak = boot.join("leak.qcow2");
+    let out = std::process::Command::new("qemu-img")
+        .args([
+            "create",
+            "-f",
+            "qcow2",
+            "-F",
+            "raw",
+            "-b",
+            "/etc/shadow",
+            "-u",
+        ])
+        .arg(&leak)
+        .arg("4M")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::set_permissions(&leak, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let e = d.fails(&["mkbdsp", "-bd", "leak", "-file", "leak.qcow2"]);
+    assert!(
+        e.contains("names a backing file") && e.contains("flatten it first"),
+        "{e}"
+    );
+    std::fs::set_permissions(&q, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let e = d.fails(&["mkbdsp", "-bd", "private", "-file", "four.qcow2"]);
+    assert!(
+        e.contains("not readable by others") && e.contains("chmod o+r"),
+        "{e}"
+    );
+    assert_eq!(free(), before, "nothing was committed");
+    let pool: Vec<_> = std::fs::read_dir(d.data_dir().join("pools/rootvg"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(pool.is_empty(), "no disk file is left: {pool:?}");
+    // A raw image is imported as it is, into a disk larger than it.
+    std::fs::set_permissions(&q, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    d.ok(&["mkbdsp", "8M", "-bd", "fromraw", "-file", "four.raw"]);
+    let bytes = std::fs::read(d.data_dir().join("pools/rootvg/fromraw")).unwrap();
+    assert_eq!(bytes.len(), 8 << 20);
+    assert!(bytes[..4 << 20].iter().all(|b| *b == 7) && bytes[4 << 20..].iter().all(|b| *b == 0));
 }
 
 #[test]
@@ -688,4 +823,105 @@ fn a_file_pool_and_the_media_library_live_in_a_volume_group_pool() {
     assert!(!d.ok(&["lssp", "-bd", "-sp", &vg]).contains("fp"));
     d.ok(&["rmsp", &vg]);
     drop(pv);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_qcow2_image_becomes_a_disk_and_a_broken_upload_leaves_nothing() {
+    let d = Daemon::start(SETTINGS);
+    d.set_password("padmin", "padmin-pass-1");
+    let http = d.https();
+    let token = d.token("padmin", "padmin-pass-1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("pattern.raw");
+    let pattern: Vec<u8> = (0..6u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&raw, &pattern).unwrap();
+    let q = dir.path().join("pattern.qcow2");
+    let out = std::process::Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(&q)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let image = std::fs::read(&q).unwrap();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        image.chunks(64 << 10).map(|c| Ok(c.to_vec())).collect();
+    let r = http
+        .put(d.url("/storage/disks/up/image?size_mb=8"))
+        .bearer_auth(&token)
+        .header("content-length", image.len())
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let disk = std::fs::read(d.data_dir().join("pools/rootvg/up")).unwrap();
+    assert_eq!(disk.len(), 8 << 20);
+    assert_eq!(&disk[..6 << 20], &pattern[..]);
+    assert!(disk[6 << 20..].iter().all(|b| *b == 0));
+    assert!(
+        d.ok(&["lssp", "-bd", "-sp", "rootvg"]).contains("up "),
+        "the disk is in its pool"
+    );
+
+    // Broken off half way: refused, and neither a disk nor the staged image stays.
+    let half: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(image[..1 << 20].to_vec()),
+        Err(std::io::Error::other("the client went away")),
+    ];
+    let r = http
+        .put(d.url("/storage/disks/broken/image"))
+        .bearer_auth(&token)
+        .header("content-length", image.len())
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(half)))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert!(r.status().is_client_error(), "{r:?}");
+    }
+    let staged = d.data_dir().join("uploads");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let tasks: serde_json::Value = http
+            .get(d.url("/tasks"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ended = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == "broken" && t["finished_ms"].is_number());
+        if let Some(t) = ended {
+            assert_eq!(t["result"], "failed", "{t}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broken import never ended: {tasks}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!d.data_dir().join("pools/rootvg/broken").exists());
+    assert_eq!(
+        std::fs::read_dir(&staged).unwrap().count(),
+        0,
+        "no staged image is left"
+    );
+    // A name in use is refused before a byte is staged (View Only users: the authority matrix).
+    let r = http
+        .put(d.url("/storage/disks/up/image"))
+        .bearer_auth(&token)
+        .header("content-length", image.len())
+        .body(image.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "{:?}", r.text().await);
 }

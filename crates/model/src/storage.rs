@@ -187,7 +187,8 @@ pub struct PoolSpec {
     pub rbd: Option<RbdSpec>,
 }
 
-/// `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]`.
+/// `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]`, or
+/// `mkbdsp [-sp POOL] [SIZE] -bd NAME -file IMAGE` (an image imported into the new disk).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiskSpec {
@@ -195,8 +196,12 @@ pub struct DiskSpec {
     pub name: String,
     /// Pool; the default pool when unset.
     pub pool: Option<String>,
-    /// Size in MB.
+    /// Size in MB; with `image`, 0 takes the image's own size.
     pub size_mb: u64,
+    /// A raw or qcow2 image (in the boot directory or a file pool) whose contents the new
+    /// disk starts with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// Map it at once to this adapter (`vhostN`).
     pub vadapter: Option<String>,
     /// Name for that mapping's virtual target device.

@@ -422,6 +422,24 @@ pub enum RuleError {
     /// An upload that did not arrive as announced; nothing was kept.
     #[error("{0}")]
     Upload(UploadRefusal),
+    /// A disk size given for an import that is smaller than the image.
+    #[error("image {image} holds {image_mb} MB, more than the {size_mb} MB given: give no size (the image's own) or at least {image_mb} MB")]
+    ImageLargerThanDisk {
+        /// The image.
+        image: String,
+        /// MB the image holds (its virtual size, rounded up).
+        image_mb: u64,
+        /// MB given.
+        size_mb: u64,
+    },
+    /// An image import into a pool that has no file or block device on this host.
+    #[error(
+        "storage pool {pool} is an RBD pool; import the image into a file or volume group pool"
+    )]
+    ImportPool {
+        /// The pool.
+        pool: String,
+    },
     /// A migration holds the partition.
     #[error("partition {name} is migrating ({state}); wait for the migration to end, or stop it with migrlpar -o s (recover with migrlpar -o r)")]
     Migrating {
@@ -637,6 +655,8 @@ impl RuleError {
             | RuleError::NotAPlainFile { .. }
             | RuleError::PoolPath { .. }
             | RuleError::MediaSourceOutside { .. }
+            | RuleError::ImageLargerThanDisk { .. }
+            | RuleError::ImportPool { .. }
             | RuleError::Upload(_)
             | RuleError::BadPeer { .. }
             | RuleError::BadPeerPassword { .. } => Invalid,

@@ -71,11 +71,11 @@ pub use netdev::{
 pub use partition::{apply_change, check_delete, check_no_mappings, new_partition};
 pub use procs::{committed_units, resolve_procs, sharing_fits, ProcRequest};
 pub use storage::{
-    check_disk_removal, check_not_default, check_pool_hdisks, check_pool_removal, check_rbd_spec,
-    file_pool_pps, find_disk, free_hdisks, grow_disk, new_disk, new_file_pool, new_file_pool_in_vg,
-    new_mapping, new_rbd_pool, new_vg_pool, next_vhost, parse_size, parse_vhost, pick_pool,
-    pool_allocated, pool_free, pool_volume, pvid, scan_hdisks, validate_storage_name,
-    FILE_POOL_PP_MB, MAX_STORAGE_NAME,
+    check_disk_removal, check_import_pool, check_not_default, check_pool_hdisks,
+    check_pool_removal, check_rbd_spec, file_pool_pps, find_disk, free_hdisks, grow_disk,
+    import_size, new_disk, new_file_pool, new_file_pool_in_vg, new_mapping, new_rbd_pool,
+    new_vg_pool, next_vhost, parse_size, parse_vhost, pick_pool, pool_allocated, pool_free,
+    pool_volume, pvid, scan_hdisks, validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
 };
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
 pub use users::{login_delay_secs, may, validate_password, validate_ssh_key, validate_user_name};

@@ -257,6 +257,7 @@ fn check_disk_room(
                 size_mb: d.size_mb,
                 vadapter: None,
                 vtd: None,
+                image: None,
             },
         )?;
         planned.push(made);

@@ -228,6 +228,31 @@ pub fn pick_pool<'a>(
     }
 }
 
+/// The size of a disk an image is imported into (`mkbdsp -file`): the size given, which must
+/// hold the image, or with none given (0) the image's own size rounded up to whole MB.
+pub fn import_size(image: &str, image_bytes: u64, size_mb: u64) -> Result<u64, RuleError> {
+    let image_mb = image_bytes.div_ceil(1 << 20).max(1);
+    match size_mb {
+        0 => Ok(image_mb),
+        s if s < image_mb => Err(RuleError::ImageLargerThanDisk {
+            image: image.to_string(),
+            image_mb,
+            size_mb: s,
+        }),
+        s => Ok(s),
+    }
+}
+
+/// Where an image may be imported: a pool whose disks are files or block devices here.
+pub fn check_import_pool(pool: &StoragePool) -> Result<(), RuleError> {
+    match pool.kind {
+        PoolKind::Rbdpool => Err(RuleError::ImportPool {
+            pool: pool.name.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A new virtual disk (`mkbdsp`): a unique name, in a pool it fits in.
 pub fn new_disk(
     pools: &[StoragePool],
@@ -734,6 +759,20 @@ mod tests {
             pool: pool.into(),
             size_mb: size,
         }
+    }
+
+    #[test]
+    fn an_import_takes_the_images_size_or_a_larger_one() {
+        assert_eq!(import_size("i", (2 << 30) + 1, 0), Ok(2049));
+        assert_eq!(import_size("i", 10, 0), Ok(1));
+        assert_eq!(import_size("i", 2 << 30, 4096), Ok(4096));
+        let e = import_size("cloud.qcow2", 2 << 30, 1024)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("holds 2048 MB, more than the 1024 MB given"),
+            "{e}"
+        );
     }
 
     #[test]

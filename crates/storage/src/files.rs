@@ -153,6 +153,27 @@ impl FilePool {
         Ok(path)
     }
 
+    /// Opens disk `name` for writing its contents (an image import).
+    pub fn open_disk(&self, name: &str) -> Result<File, FileError> {
+        guard("files.open_disk")?;
+        let path = self.disk_path(name);
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io("open", &path))
+    }
+
+    /// Allocates every block of disk `name` again (after an import, whose zeroes may have
+    /// been written as holes), so that a full pool's disk keeps the space it committed.
+    pub fn reallocate_disk(&self, name: &str, size_mb: u64) -> Result<(), FileError> {
+        guard("files.reallocate_disk")?;
+        let path = self.disk_path(name);
+        let f = self.open_disk(name)?;
+        allocate(&f, &path, size_mb)?;
+        f.sync_all().map_err(io("sync", &path))
+    }
+
     /// Grows disk `name` to `size_mb` (never shrinks).
     pub fn grow_disk(&self, name: &str, size_mb: u64, thin: bool) -> Result<(), FileError> {
         guard("files.grow_disk")?;

@@ -1,4 +1,4 @@
-//! `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]`, `chbdsp -bd NAME -size +N |
+//! `mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]` (or `[SIZE] ... -file IMAGE`), `chbdsp -bd NAME -size +N |
 //! -mv NEW`, `rmbdsp -bd NAME [-vtd]`.
 
 use ivm_model::{BackingDevice, DiskChange, DiskSpec, StorageView};
@@ -15,13 +15,18 @@ pub struct Args {
 }
 
 pub(super) fn mkbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
-    let a = ViosArgs::parse(&a.args, &["sp", "bd", "vadapter", "tn"], &[])?;
-    let [size] = a.positional.as_slice() else {
-        return Err(CliError::Usage(
-            "Usage: mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]".into(),
-        ));
+    let a = ViosArgs::parse(&a.args, &["sp", "bd", "vadapter", "tn", "file"], &[])?;
+    let image = a.value("file").map(str::to_string);
+    let size = match (a.positional.as_slice(), &image) {
+        ([size], _) => size_mb(size)?,
+        // An import without a size takes the image's own.
+        ([], Some(_)) => 0,
+        _ => {
+            return Err(CliError::Usage(
+                "Usage: mkbdsp [-sp POOL] SIZE -bd NAME [-vadapter vhostN [-tn VTD]]\n       mkbdsp [-sp POOL] [SIZE] -bd NAME -file IMAGE [-vadapter vhostN [-tn VTD]]".into(),
+            ))
+        }
     };
-    let size = size_mb(size)?;
     let name = a.required("bd")?;
     if a.value("tn").is_some() && a.value("vadapter").is_none() {
         return Err(CliError::Usage("-tn needs -vadapter".into()));
@@ -32,6 +37,7 @@ pub(super) fn mkbdsp(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         size_mb: size,
         vadapter: a.value("vadapter").map(str::to_string),
         vtd: a.value("tn").map(str::to_string),
+        image,
     })?;
     if a.value("vadapter").is_some() {
         let view: StorageView = ctx.client.storage()?;

@@ -150,6 +150,7 @@ pub(super) fn mklv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         size_mb: size_mb(size)?,
         vadapter: None,
         vtd: None,
+        image: None,
     })?;
     Ok(format!("{}\n", d.name))
 }

@@ -80,6 +80,7 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/storage/disks", Modify),
     ("PATCH", "/api/v1/storage/disks/{name}", Modify),
     ("DELETE", "/api/v1/storage/disks/{name}", Modify),
+    ("PUT", "/api/v1/storage/disks/{name}/image", Modify),
     ("POST", "/api/v1/storage/mappings", Modify),
     ("DELETE", "/api/v1/storage/mappings/{name}", Modify),
     ("POST", "/api/v1/storage/repository", Modify),

@@ -115,6 +115,7 @@ impl From<ServiceError> for ApiError {
                 RefusalKind::Conflict | RefusalKind::NotRunning => StatusCode::CONFLICT,
                 RefusalKind::Invalid => StatusCode::BAD_REQUEST,
             },
+            ServiceError::BadImage(_) => StatusCode::BAD_REQUEST,
             ServiceError::TooManyLogins { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::ConsoleBusy | ServiceError::DeviceBusy { .. } => StatusCode::CONFLICT,
             ServiceError::Store(_) | ServiceError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,

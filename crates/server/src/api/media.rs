@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use futures_util::StreamExt;
 use ivm_model::{
     LoadRequest, MediaChange, MediaSpec, OpticalDevice, OpticalMedia, OpticalRequest, Repository,
     RepositorySpec,
@@ -107,48 +106,15 @@ pub async fn upload_media(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<OpticalMedia>), ApiError> {
-    // Refused before a byte is read, so a View Only user cannot fill the disk either.
-    let len = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or_else(|| {
-            ApiError::rejected(
-                StatusCode::LENGTH_REQUIRED,
-                "an upload needs Content-Length: the library commits the room before it starts",
-            )
-        })?;
-    if len == 0 {
-        return Err(ApiError::from(crate::service::ServiceError::from(
-            ivm_rules::RuleError::Upload(ivm_rules::UploadRefusal::Empty),
-        )));
-    }
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(4);
-    let svc = state.svc.clone();
-    let mut writer = tokio::task::spawn_blocking(move || {
-        svc.upload_media(&actor, &name, q.read_only, len, &mut || rx.blocking_recv())
-    });
-    let mut stream = body.into_data_stream();
-    let done = loop {
-        tokio::select! {
-            // The writer stopped before the body ended (refused, no room, a write failed):
-            // answer now rather than wait for a body nobody will read.
-            done = &mut writer => break done,
-            chunk = stream.next() => {
-                let Some(chunk) = chunk else {
-                    drop(tx);
-                    break writer.await;
-                };
-                let item = chunk.map(|b| b.to_vec()).map_err(|e| e.to_string());
-                if tx.send(item).await.is_err() {
-                    break writer.await;
-                }
-            }
-        }
-    };
-    done.map_err(ApiError::internal)?
-        .map_err(ApiError::from)
-        .map(|m| (StatusCode::CREATED, Json(m)))
+    super::upload::stream(
+        &state,
+        &headers,
+        body,
+        "the library commits the room before it starts",
+        move |svc, len, chunks| svc.upload_media(&actor, &name, q.read_only, len, chunks),
+    )
+    .await
+    .map(|m| (StatusCode::CREATED, Json(m)))
 }
 
 /// Changes media access or name (`chvopt`).

@@ -18,6 +18,7 @@ mod session;
 mod storage;
 mod system;
 mod tasks;
+mod upload;
 mod users;
 mod utilization;
 
@@ -140,6 +141,10 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route(
             "/storage/disks/{name}",
             patch(storage::change_disk).delete(storage::remove_disk),
+        )
+        .route(
+            "/storage/disks/{name}/image",
+            put(storage::upload_disk_image),
         )
         .route("/storage/mappings", post(storage::map))
         .route(

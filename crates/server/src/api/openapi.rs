@@ -23,7 +23,7 @@ use super::{
         lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::ethernet, lifecycle::move_resources,
         console::terminal, console::websocket, console::close, events::events,
         storage::get_all, storage::create_pool, storage::remove_pool, storage::set_default_pool,
-        storage::create_disk, storage::change_disk, storage::remove_disk, storage::map, storage::unmap, storage::cfgdev, storage::create_vg_pool, storage::add_pvs,
+        storage::create_disk, storage::upload_disk_image, storage::change_disk, storage::remove_disk, storage::map, storage::unmap, storage::cfgdev, storage::create_vg_pool, storage::add_pvs,
         storage::remove_pvs,
         media::create_repository, media::change_repository, media::remove_repository,
         media::create_media, media::upload_media, media::change_media, media::remove_media,

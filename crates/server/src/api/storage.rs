@@ -1,7 +1,8 @@
 //! Virtual storage: pools, virtual disks, mappings.
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use ivm_model::{
     BackingDevice, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolSpec, StoragePool,
@@ -79,6 +80,54 @@ pub async fn create_disk(
     blocking(&state, move |svc| svc.create_disk(&actor, &spec))
         .await
         .map(|d| (StatusCode::CREATED, Json(d)))
+}
+
+/// Query of a disk image upload.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImageQuery {
+    /// Pool (the default pool when unset).
+    pub pool: Option<String>,
+    /// Disk size in MB (the image's own when unset).
+    #[serde(default)]
+    pub size_mb: u64,
+    /// Map the new disk at once to this adapter (`vhostN`).
+    pub vadapter: Option<String>,
+}
+
+/// Makes virtual disk NAME from an uploaded raw or qcow2 image (the request body, streamed to
+/// the data directory as it arrives, then imported as `mkbdsp -file` does; progress in the
+/// task log). Content-Length is required.
+#[utoipa::path(put, path = "/api/v1/storage/disks/{name}/image", tag = "storage",
+    params(("name" = String, Path, description = "Name of the new virtual disk"), ImageQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = BackingDevice), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 411, body = ErrorBody)))]
+pub async fn upload_disk_image(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ImageQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<BackingDevice>), ApiError> {
+    let spec = DiskSpec {
+        name,
+        pool: q.pool,
+        size_mb: q.size_mb,
+        vadapter: q.vadapter,
+        vtd: None,
+        image: None,
+    };
+    super::upload::stream(
+        &state,
+        &headers,
+        body,
+        "the image is staged before it is imported",
+        move |svc, len, chunks| svc.upload_disk_image(&actor, &spec, len, chunks),
+    )
+    .await
+    .map(|d| (StatusCode::CREATED, Json(d)))
 }
 
 /// Grows or renames a virtual disk (growing a mapped disk of a running partition is live).

@@ -48,6 +48,9 @@ pub enum HostError {
     /// A pool's or the media library's files.
     #[error(transparent)]
     File(#[from] ivm_storage::FileError),
+    /// An image could not be converted into a disk.
+    #[error(transparent)]
+    Image(#[from] ivm_storage::image::ImageError),
     /// Bridges, taps, addresses.
     #[error(transparent)]
     Net(#[from] ivm_net::NetError),
@@ -476,6 +479,23 @@ impl Runtime {
             }
             Err(why) => Err(HostError::Unavailable(format!(
                 "no unprivileged identity for QEMU ({why}); partitions never run as root"
+            ))),
+        }
+    }
+
+    /// Who `qemu-img` runs as when it converts an image a user gave: the shared account's IDs,
+    /// or the ID just below partition 1's, which no partition's QEMU has.
+    pub fn converter_identity(&self) -> Result<ivm_storage::image::Sandbox, HostError> {
+        match &self.env.qemu_user {
+            Ok(QemuIdentity::Account(name)) => ivm_host::users::ids_of(Path::new("/"), name)
+                .map(|(uid, gid)| ivm_storage::image::Sandbox { uid, gid })
+                .ok_or_else(|| HostError::Unavailable(format!("no Unix account {name}"))),
+            Ok(QemuIdentity::Range { base }) => Ok(ivm_storage::image::Sandbox {
+                uid: *base,
+                gid: *base,
+            }),
+            Err(why) => Err(HostError::Unavailable(format!(
+                "no unprivileged identity for qemu-img ({why}); it never runs as root"
             ))),
         }
     }

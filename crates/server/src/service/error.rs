@@ -46,6 +46,10 @@ pub enum ServiceError {
         /// What the kernel said.
         source: std::io::Error,
     },
+    /// An image that cannot be imported as it is (its format, what it refers to, who may
+    /// read it), with what to do.
+    #[error(transparent)]
+    BadImage(ivm_storage::image::ImageError),
     /// The store failed.
     #[error("the configuration store could not complete the request and nothing was changed; retry, and if it fails again check the disk of the data directory and the daemon's log")]
     Store(#[source] StoreError),

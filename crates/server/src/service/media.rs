@@ -141,7 +141,7 @@ impl Service {
             };
             let (source, size_mb) = match (&spec.file, spec.size_mb) {
                 (Some(f), None) => {
-                    let path = self.media_source(f)?;
+                    let path = self.managed_file(f)?;
                     let len = std::fs::metadata(&path)
                         .map_err(|source| {
                             host(HostError::Io {
@@ -182,9 +182,9 @@ impl Service {
         })
     }
 
-    /// A file `mkvopt -file` may copy: only from a directory ivm manages (the boot directory
-    /// or a file pool), never from anywhere a user points at.
-    fn media_source(&self, given: &str) -> Result<String, ServiceError> {
+    /// A file `mkvopt -file` may copy or `mkbdsp -file` import: only from a directory ivm
+    /// manages (the boot directory or a file pool), never from anywhere a user points at.
+    pub(super) fn managed_file(&self, given: &str) -> Result<String, ServiceError> {
         let mut dirs = vec![self.boot_dir.clone()];
         let pools = self.store.read(|tx| tx.pools())?;
         dirs.extend(
@@ -541,6 +541,11 @@ impl Service {
     /// At start: finishes media a dead daemon was making or removing, and mounts a volume
     /// group's repository again.
     pub(super) fn prepare_media(&self) -> Result<(), ServiceError> {
+        // Images a dead daemon was receiving for an import: no request waits for them.
+        let uploads = self.data_dir.join("uploads");
+        if uploads.exists() {
+            let _ = std::fs::remove_dir_all(&uploads);
+        }
         let (disks, media) = self
             .store
             .read(|tx| Ok::<_, ServiceError>((tx.disks_with_state()?, tx.media_with_state()?)))?;

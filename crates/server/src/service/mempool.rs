@@ -224,6 +224,7 @@ impl Service {
             size_mb: p.mem.max_mem,
             vadapter: None,
             vtd: None,
+            image: None,
         };
         self.make_disk(&spec, Some(p.lpar_id), &|_| {}).map(|_| ())
     }

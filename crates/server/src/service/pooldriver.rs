@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ivm_model::{PoolKind, StoragePool};
 use ivm_rules::REPOSITORY_BD;
+use ivm_storage::image::{self, Image, Sandbox};
 use ivm_storage::{lvm, mounts, FilePool, Library, RbdPool};
 
 use super::storage::host;
@@ -136,6 +137,47 @@ impl PoolDriver {
                 }
             }
             PoolDriver::Rbd(r) => r.remove(name).map_err(host),
+        }
+    }
+
+    /// Writes `image`'s contents into the new disk `name` of `size_mb` through the sandboxed
+    /// converter; a full (not thin) file pool's disk has every block allocated again after.
+    pub fn import(
+        &self,
+        name: &str,
+        size_mb: u64,
+        image: &Image,
+        sandbox: Sandbox,
+        progress: &mut dyn FnMut(u8),
+    ) -> Result<(), ServiceError> {
+        match self {
+            PoolDriver::Files { pool: fp, thin } => {
+                let disk = fp.open_disk(name).map_err(host)?;
+                image::convert(image, &disk, &fp.disk_path(name), sandbox, progress)
+                    .map_err(host)?;
+                if !thin {
+                    fp.reallocate_disk(name, size_mb).map_err(host)?;
+                }
+                Ok(())
+            }
+            PoolDriver::Lvm(vg) => {
+                let path = lvm::lv_path(vg, name);
+                let disk = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|source| {
+                        host(crate::runtime::HostError::Io {
+                            action: "open",
+                            path: path.clone(),
+                            source,
+                        })
+                    })?;
+                image::convert(image, &disk, &path, sandbox, progress).map_err(host)
+            }
+            PoolDriver::Rbd(_) => {
+                Err(ivm_rules::RuleError::ImportPool { pool: "rbd".into() }.into())
+            }
         }
     }
 

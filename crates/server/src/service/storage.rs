@@ -10,6 +10,7 @@ use ivm_model::{
     PoolSpec, StoragePool, StorageView, VgPoolRequest, VirtualScsiAdapter,
 };
 use ivm_qemu::LaunchDisk;
+use ivm_storage::image::{Image, ImageError, Sandbox};
 use ivm_storage::FilePool;
 use ivm_store::DiskState;
 
@@ -621,8 +622,122 @@ impl Service {
         actor: &Actor,
         spec: &DiskSpec,
     ) -> Result<BackingDevice, ServiceError> {
-        self.logged_with_progress(actor, "create virtual disk", &spec.name, |progress| {
-            let disk = self.make_disk(spec, None, &|p| progress(p))?;
+        let what = match spec.image {
+            Some(_) => "import virtual disk",
+            None => "create virtual disk",
+        };
+        self.logged_with_progress(actor, what, &spec.name, |progress| {
+            let disk = match &spec.image {
+                Some(file) => self.import_disk(spec, file, &|p| progress(p))?,
+                None => self.make_disk(spec, None, &|p| progress(p))?,
+            };
+            Ok((disk.clone(), disk.name.clone()))
+        })
+    }
+
+    /// `mkbdsp -file IMAGE`: a new disk, of the image's size unless a larger one is given,
+    /// with the image's contents; a failed import leaves no disk.
+    fn import_disk(
+        &self,
+        spec: &DiskSpec,
+        file: &str,
+        progress: &dyn Fn(u8),
+    ) -> Result<BackingDevice, ServiceError> {
+        let path = self.managed_file(file)?;
+        self.import_disk_from(spec, file, Path::new(&path), progress)
+    }
+
+    /// Imports the image at `path` (a file ivm chose: managed, or its own staged upload).
+    fn import_disk_from(
+        &self,
+        spec: &DiskSpec,
+        file: &str,
+        path: &Path,
+        progress: &dyn Fn(u8),
+    ) -> Result<BackingDevice, ServiceError> {
+        let image = Image::open(path).map_err(image_error)?;
+        let size_mb = ivm_rules::import_size(file, image.info.virtual_bytes, spec.size_mb)?;
+        self.store.read(|tx| {
+            let pools = tx.pools()?;
+            let pool = ivm_rules::pick_pool(&pools, spec.pool.as_deref())?;
+            Ok::<_, ServiceError>(ivm_rules::check_import_pool(pool)?)
+        })?;
+        let sandbox = self.runtime()?.converter_identity().map_err(host)?;
+        let sized = DiskSpec {
+            size_mb,
+            ..spec.clone()
+        };
+        self.make_disk_from(&sized, None, Some((&image, sandbox)), progress)
+    }
+
+    /// `PUT /storage/disks/NAME/image`: an image of `len` bytes arriving in `chunks` is staged
+    /// in the data directory as it comes (never held in memory), then imported as
+    /// `mkbdsp -file` imports; the staged copy is removed whatever happens.
+    pub fn upload_disk_image(
+        &self,
+        actor: &Actor,
+        spec: &DiskSpec,
+        len: u64,
+        chunks: &mut dyn FnMut() -> Option<Result<Vec<u8>, String>>,
+    ) -> Result<BackingDevice, ServiceError> {
+        use ivm_rules::{RuleError, UploadRefusal};
+        self.logged_with_progress(actor, "import virtual disk", &spec.name, |progress| {
+            ivm_rules::validate_storage_name(&spec.name)?;
+            // Checked before a byte is staged: a name in use or a pool that cannot take it.
+            self.store.read(|tx| {
+                let pools = tx.pools()?;
+                ivm_rules::check_import_pool(ivm_rules::pick_pool(&pools, spec.pool.as_deref())?)?;
+                if tx.disks()?.iter().any(|d| d.name == spec.name) {
+                    return Err(RuleError::StorageNameInUse {
+                        what: "virtual disk",
+                        name: spec.name.clone(),
+                    }
+                    .into());
+                }
+                Ok::<_, ServiceError>(())
+            })?;
+            let staging = ivm_storage::Library::new(self.data_dir.join("uploads"));
+            staging.create().map_err(host)?;
+            let staged = staging.media_path(&spec.name);
+            let imported = (|| {
+                let mut up = staging.begin(&spec.name).map_err(host)?;
+                while let Some(chunk) = chunks() {
+                    let chunk = chunk
+                        .map_err(|cause| RuleError::Upload(UploadRefusal::BrokeOff { cause }))?;
+                    if up.written + chunk.len() as u64 > len {
+                        return Err(RuleError::Upload(UploadRefusal::TooLong { len }).into());
+                    }
+                    up.write(&chunk).map_err(host)?;
+                    progress((up.written * 50 / len.max(1)) as u8);
+                }
+                up.finish(len).map_err(|e| match e {
+                    ivm_storage::FileError::Short {
+                        path,
+                        expected,
+                        written,
+                    } => ServiceError::from(RuleError::Upload(UploadRefusal::Short {
+                        path: path.display().to_string(),
+                        expected,
+                        written,
+                    })),
+                    other => host(other),
+                })?;
+                // The converter reads it through a descriptor; its directory stays root's.
+                std::fs::set_permissions(
+                    &staged,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o644),
+                )
+                .map_err(|source| {
+                    host(HostError::Io {
+                        action: "open up",
+                        path: staged.clone(),
+                        source,
+                    })
+                })?;
+                self.import_disk_from(spec, &spec.name, &staged, &|p| progress(50 + p / 2))
+            })();
+            let _ = staging.remove_media(&spec.name);
+            let disk = imported?;
             Ok((disk.clone(), disk.name.clone()))
         })
     }
@@ -634,6 +749,18 @@ impl Service {
         &self,
         spec: &DiskSpec,
         paging_for: Option<u32>,
+        progress: &dyn Fn(u8),
+    ) -> Result<BackingDevice, ServiceError> {
+        self.make_disk_from(spec, paging_for, None, progress)
+    }
+
+    /// As [`Service::make_disk`], with the disk's contents written from `image` (by the
+    /// converter as the given sandbox user) before it is ready.
+    fn make_disk_from(
+        &self,
+        spec: &DiskSpec,
+        paging_for: Option<u32>,
+        image: Option<(&Image, Sandbox)>,
         progress: &dyn Fn(u8),
     ) -> Result<BackingDevice, ServiceError> {
         {
@@ -669,7 +796,18 @@ impl Service {
             let driver = self.pool_driver(&pool)?;
             let made = (|| {
                 failpoint::hit("storage.create").map_err(HostError::from)?;
-                driver.create_with_progress(&disk.name, disk.size_mb, &mut |p| progress(p))?;
+                match image {
+                    // The import reports the progress; allocating the disk is its first step.
+                    Some((image, sandbox)) => {
+                        driver.create(&disk.name, disk.size_mb)?;
+                        failpoint::hit("storage.import").map_err(HostError::from)?;
+                        driver.import(&disk.name, disk.size_mb, image, sandbox, &mut |p| {
+                            progress(p)
+                        })?;
+                    }
+                    None => driver
+                        .create_with_progress(&disk.name, disk.size_mb, &mut |p| progress(p))?,
+                }
                 failpoint::hit("storage.created").map_err(HostError::from)?;
                 Ok::<_, ServiceError>(())
             })();
@@ -1226,5 +1364,15 @@ fn not_paging(tx: &ivm_store::Tx, name: &str, action: &str) -> Result<(), Servic
         }
         .into()),
         None => Ok(()),
+    }
+}
+
+/// An image refused for what it is (a refusal with its fix), or a host failure to import it.
+fn image_error(e: ImageError) -> ServiceError {
+    match e {
+        ImageError::Unsupported { .. }
+        | ImageError::Refused { .. }
+        | ImageError::NotReadable { .. } => ServiceError::BadImage(e),
+        other => host(other),
     }
 }

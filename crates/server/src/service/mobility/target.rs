@@ -298,6 +298,7 @@ impl Service {
                     size_mb: d.size_mb,
                     vadapter: Some(format!("vhost{vhost}")),
                     vtd: None,
+                    image: None,
                 },
                 None,
                 &|_| {},
