@@ -52,7 +52,7 @@ Installed-Size: $size
 Section: admin
 Priority: optional
 Depends: libc6 (>= 2.36), qemu-system-x86 (>= 1:10), qemu-utils (>= 1:10), qemu-block-extra (>= 1:10), lvm2, openssh-server, util-linux, e2fsprogs, passwd, procps
-Recommends: sudo, ceph-common
+Recommends: sudo, ceph-common, ovmf
 Description: Integrated Virtualization Manager for Linux/KVM
  ivm manages the logical partitions (QEMU/KVM virtual machines) of one Linux host,
  with committed, never overcommitted processors, memory and storage: a browser

@@ -12,18 +12,20 @@
 # in a stock distribution. `ivm.ip=eth0:10.0.0.2/24` on the kernel command line sets an adapter's address, and a
 # guest with an address runs a TCP echo responder on port 7 (busybox nc).
 #
-# Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX); guest.iso: the same
+# Also writes disk.img: the same guest on a bootable disk (FAT + SYSLINUX); disk-uefi.img: the
+# same guest on a GPT disk whose EFI system partition holds systemd-boot (`ivm.boot=uefi`); guest.iso: the same
 # guest on a bootable ISO (ISOLINUX, El Torito); tools.iso: Debian's fio with the libraries it
 # loads (an ISO a partition mounts from a virtual optical device to run the disk benchmark).
 #
 # Needs: apt-get (with package lists), dpkg-deb, depmod (kmod), cpio, gzip, syslinux, mtools,
-# dosfstools, isolinux, syslinux-common, xorriso, fio (scripts/install-deps.sh installs them).
+# dosfstools, isolinux, syslinux-common, xorriso, fio, sfdisk (fdisk), systemd-boot-efi (scripts/install-deps.sh installs them).
 set -euo pipefail
 
 out=${1:?usage: build-test-guest.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs" ] && [ -s "$out/disk.img" ] && [ -s "$out/guest.iso" ] \
+    && [ -s "$out/disk-uefi.img" ] \
     && [ -s "$out/tools.iso" ] && [ "$out/initramfs" -nt "$0" ]; then
     echo "test guest already built in $out"
     exit 0
@@ -225,6 +227,26 @@ mcopy -i "$img" "$work/initramfs.gz" ::initramfs
 mcopy -i "$img" "$work/syslinux.cfg" ::syslinux.cfg
 cp "$img" "$out/disk.img.new"
 
+# The same guest for UEFI: a GPT disk with one EFI system partition (FAT32 from 1 MiB) holding
+# systemd-boot as the removable-media loader (EFI/BOOT/BOOTX64.EFI), which boots the kernel by
+# its EFI stub. Built with mtools at the partition's offset, nothing mounted.
+uefi="$work/disk-uefi.img"
+truncate -s 40M "$uefi"
+printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"\n' \
+    | sfdisk -q "$uefi"
+esp="$uefi@@1M"
+mformat -i "$esp" -F -v IVMESP ::
+mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+mcopy -i "$esp" /usr/lib/systemd/boot/efi/systemd-bootx64.efi ::/EFI/BOOT/BOOTX64.EFI
+printf 'timeout 0\ndefault ivm.conf\n' > "$work/loader.conf"
+printf 'title ivm test guest\nlinux /vmlinuz\ninitrd /initramfs\noptions console=ttyS0 quiet ivm.boot=uefi\n' \
+    > "$work/ivm.conf"
+mcopy -i "$esp" "$work/loader.conf" ::/loader/loader.conf
+mcopy -i "$esp" "$work/ivm.conf" ::/loader/entries/ivm.conf
+mcopy -i "$esp" "pkg/boot/vmlinuz-$version" ::/vmlinuz
+mcopy -i "$esp" "$work/initramfs.gz" ::/initramfs
+cp "$uefi" "$out/disk-uefi.img.new"
+
 # The same guest on a bootable ISO: ISOLINUX in El Torito no-emulation mode.
 iso=$work/iso
 mkdir -p "$iso/isolinux"
@@ -253,4 +275,5 @@ mv "$out/guest.iso.new" "$out/guest.iso"
 mv "$out/tools.iso.new" "$out/tools.iso"
 mv "$out/initramfs.new" "$out/initramfs"
 mv "$out/disk.img.new" "$out/disk.img"
-echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs, bootable disk.img and guest.iso, tools.iso in $out"
+mv "$out/disk-uefi.img.new" "$out/disk-uefi.img"
+echo "test guest: kernel $version, $(du -h "$out/vmlinuz" | cut -f1) kernel, $(du -h "$out/initramfs" | cut -f1) initramfs, bootable disk.img, disk-uefi.img and guest.iso, tools.iso in $out"

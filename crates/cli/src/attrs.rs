@@ -1,6 +1,6 @@
 //! `-i` attributes turned into the JSON the daemon takes, each value checked for its type.
 
-use ivm_model::{BootMode, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode};
+use ivm_model::{BootFirmware, BootMode, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode};
 use serde_json::{Map, Value};
 
 use crate::CliError;
@@ -27,6 +27,7 @@ pub const PROFILE: &[&str] = &[
     "boot_kernel",
     "boot_initrd",
     "boot_args",
+    "boot_firmware",
     "virtual_eth_adapters",
 ];
 
@@ -150,6 +151,7 @@ fn convert(attr: &str, value: &str) -> Result<Value, CliError> {
         "sharing_mode" => enum_value::<SharingMode>(attr, value),
         "mem_mode" => enum_value::<MemMode>(attr, value),
         "boot_mode" => enum_value::<BootMode>(attr, value),
+        "boot_firmware" => enum_value::<BootFirmware>(attr, value),
         _ => Err(CliError::Usage(format!(
             "An invalid attribute was entered: {attr}"
         ))),

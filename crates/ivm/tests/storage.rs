@@ -925,3 +925,101 @@ async fn an_uploaded_qcow2_image_becomes_a_disk_and_a_broken_upload_leaves_nothi
         .unwrap();
     assert_eq!(r.status(), 409, "{:?}", r.text().await);
 }
+
+#[test]
+fn a_uefi_partition_boots_its_gpt_disk_and_keeps_its_variables_in_backups() {
+    let _l = lock();
+    let d = Daemon::start(SETTINGS);
+    let (kernel, _) = common::test_guest();
+    let image = kernel.parent().unwrap().join("disk-uefi.img");
+    assert!(
+        image.is_file(),
+        "scripts/build-test-guest.sh builds {}",
+        image.display()
+    );
+    let boot_dir = d.data_dir().join("boot");
+    std::fs::create_dir_all(&boot_dir).unwrap();
+    std::fs::copy(&image, boot_dir.join("uefi.img")).unwrap();
+    let e = d.fails(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=efi,desired_procs=1,desired_mem=256,boot_firmware=efi",
+    ]);
+    assert!(
+        e.contains("boot_firmware") && e.contains("bios, uefi"),
+        "{e}"
+    );
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=efi,desired_procs=1,desired_mem=256,boot_firmware=uefi",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "lssyscfg",
+            "-r",
+            "prof",
+            "--filter",
+            "lpar_names=efi",
+            "-F",
+            "boot_firmware"
+        ]),
+        "uefi\n"
+    );
+    // A raw image (a GPT disk with an EFI system partition) imported as it is.
+    d.ok(&[
+        "mkbdsp",
+        "-bd",
+        "efidisk",
+        "-file",
+        "uefi.img",
+        "-vadapter",
+        "vhost0",
+    ]);
+    let mut con = boot(&d, "efi", 2);
+    con.send("cat /proc/cmdline; [ -d /sys/firmware/efi ] && echo FIRMWARE-IS-EFI");
+    con.wait_for("ivm.boot=uefi", Duration::from_secs(30));
+    con.wait_for("FIRMWARE-IS-EFI", Duration::from_secs(30));
+    drop(con);
+    let cmdline = common::qemu_cmdline(&d, 2);
+    assert!(
+        cmdline.contains("if=pflash") && cmdline.contains("OVMF_CODE_4M.fd"),
+        "{cmdline}"
+    );
+    let e = d.fails(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "lpar_name=efi,boot_firmware=bios",
+    ]);
+    assert!(
+        e.contains("boot_firmware") && e.contains("shut the partition down"),
+        "{e}"
+    );
+    stop_now(&d, "efi");
+    // The firmware wrote its boot entries into the partition's own variables.
+    let nvram = d.data_dir().join("nvram/lpar-2.fd");
+    let vars = std::fs::read(&nvram).unwrap();
+    assert_ne!(
+        vars,
+        std::fs::read("/usr/share/OVMF/OVMF_VARS_4M.fd").unwrap()
+    );
+    // They are in the backup, and come back with the partition.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("profile.bak");
+    let f = file.to_str().unwrap();
+    d.ok(&["bkprofdata", "-o", "backup", "-f", f]);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("\"nvram\""));
+    d.ok(&["rmvdev", "-vtd", "vtscsi0"]);
+    d.ok(&["rmsyscfg", "-r", "lpar", "-n", "efi"]);
+    assert!(!nvram.exists(), "the variables went with the partition");
+    d.ok(&["rstprofdata", "-l", "1", "-f", f]);
+    assert_eq!(std::fs::read(&nvram).unwrap(), vars);
+}

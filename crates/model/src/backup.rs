@@ -28,6 +28,10 @@ pub struct ProfileBackup {
     /// The shared memory pool, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mem_pool: Option<crate::MemPool>,
+    /// UEFI partitions' variables (boot entries, settings), zlib-compressed and hex, by
+    /// partition ID.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub nvram: std::collections::BTreeMap<u32, String>,
 }
 
 /// The first line of a backup file.

@@ -79,6 +79,20 @@ string_enum! {
 }
 
 string_enum! {
+    /// The firmware a partition boots with (`boot_firmware`, ivm's attribute): SeaBIOS, or
+    /// UEFI (OVMF) with the partition's own NVRAM variables.
+    BootFirmware { Bios = "bios", Uefi = "uefi" }
+}
+
+// string_enum! writes the derives; a #[default] variant would need Default in all of them.
+#[allow(clippy::derivable_impls)]
+impl Default for BootFirmware {
+    fn default() -> Self {
+        BootFirmware::Bios
+    }
+}
+
+string_enum! {
     /// A partition's state, with IVM's exact strings.
     PartitionState {
         NotActivated = "Not Activated",

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    Accel, BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, RmcState, SharingMode,
+    Accel, BootFirmware, BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, RmcState,
+    SharingMode,
 };
 
 /// The management partition is always ID 1: the host OS that runs ivm.
@@ -59,6 +60,9 @@ pub struct BootConfig {
     pub boot_initrd: String,
     /// Kernel command line.
     pub boot_args: String,
+    /// Firmware: BIOS, or UEFI with NVRAM variables kept for the partition.
+    #[serde(default)]
+    pub boot_firmware: BootFirmware,
 }
 
 /// A running partition as the host really has it.

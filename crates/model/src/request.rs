@@ -57,6 +57,9 @@ pub struct PartitionSpec {
     pub boot_initrd: Option<String>,
     /// Kernel command line for direct kernel boot.
     pub boot_args: Option<String>,
+    /// Firmware (`bios` or `uefi`); default `bios`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_firmware: Option<crate::BootFirmware>,
     /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
     pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
     /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
@@ -109,6 +112,9 @@ pub struct PartitionChange {
     pub boot_initrd: Option<String>,
     /// Kernel command line for direct kernel boot.
     pub boot_args: Option<String>,
+    /// Firmware (`bios` or `uefi`); default `bios`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_firmware: Option<crate::BootFirmware>,
     /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
     pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
     /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.

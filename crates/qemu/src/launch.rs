@@ -67,6 +67,10 @@ pub struct LaunchSpec {
     pub max_mem_mb: u64,
     /// Direct kernel boot: kernel, initrd (may be empty), command line.
     pub kernel: Option<(String, String, String)>,
+    /// UEFI: the descriptor numbers of the partition's variables file, opened read-write and
+    /// read-only (QEMU opens it both ways and takes from its descriptor set the one whose
+    /// access matches); OVMF's code is shared read-only. BIOS when unset.
+    pub uefi_vars_fd: Option<(i32, i32)>,
     /// Unprivileged Unix user QEMU switches to once its devices are open.
     pub run_as: String,
     /// The virtual SCSI controller (N of `vhostN`), when the partition has one.
@@ -393,6 +397,22 @@ impl LaunchSpec {
                 crate::agent::AGENT_PORT
             ),
         ]);
+        if let Some((rw, ro)) = self.uefi_vars_fd {
+            let set = crate::firmware::NVRAM_FDSET;
+            push(&[
+                "-drive",
+                &format!(
+                    "if=pflash,format=raw,unit=0,readonly=on,file={}",
+                    crate::firmware::OVMF_CODE
+                ),
+                "-add-fd",
+                &format!("fd={rw},set={set},opaque=nvram"),
+                "-add-fd",
+                &format!("fd={ro},set={set},opaque=nvram-ro"),
+                "-drive",
+                &format!("if=pflash,format=raw,unit=1,file=/dev/fdset/{set}"),
+            ]);
+        }
         if let Some((kernel, initrd, args)) = &self.kernel {
             push(&["-kernel", kernel]);
             if !initrd.is_empty() {
@@ -516,6 +536,7 @@ mod tests {
             plugged_mem_mb: 128,
             max_mem_mb: 1024,
             kernel: Some(("/k".into(), "/i".into(), "console=ttyS0 quiet".into())),
+            uefi_vars_fd: None,
             run_as: "ivm-qemu".into(),
             vhost: Some(0),
             disks: vec![LaunchDisk {
@@ -555,6 +576,7 @@ mod tests {
     fn optical_devices_boot_after_the_disk_and_carry_their_media() {
         let s = LaunchSpec {
             kernel: None,
+            uefi_vars_fd: None,
             optical: vec![
                 LaunchOptical {
                     vtd: "vtopt0".into(),
@@ -637,6 +659,7 @@ mod tests {
             max_mem_mb: 256,
             plugged_mem_mb: 0,
             kernel: None,
+            uefi_vars_fd: None,
             accel: Accel::Kvm,
             ..spec()
         };
@@ -645,6 +668,22 @@ mod tests {
         assert!(!a.contains("virtio-mem"), "{a}");
         assert!(a.contains("-accel kvm -cpu host,-arch-capabilities"), "{a}");
         assert!(a.contains("host-x86_64-cpu,id=cpu1"), "{a}");
+    }
+
+    #[test]
+    fn uefi_shares_ovmfs_code_and_gives_the_partition_its_own_variables_by_descriptor() {
+        let a = LaunchSpec {
+            uefi_vars_fd: Some((12, 13)),
+            kernel: None,
+            ..spec()
+        }
+        .argv()
+        .join(" ");
+        assert!(
+            a.contains("-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd -add-fd fd=12,set=4000,opaque=nvram -add-fd fd=13,set=4000,opaque=nvram-ro -drive if=pflash,format=raw,unit=1,file=/dev/fdset/4000"),
+            "{a}"
+        );
+        assert!(!spec().argv().join(" ").contains("pflash"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! This crate carries out decisions; it makes none.
 
 pub mod agent;
+pub mod firmware;
 pub mod launch;
 pub mod migration;
 pub mod probe;

@@ -15,6 +15,7 @@ pub fn resolve_boot(
         boot_kernel: kernel.map_or_else(|| base.boot_kernel.clone(), str::to_string),
         boot_initrd: initrd.map_or_else(|| base.boot_initrd.clone(), str::to_string),
         boot_args: args.map_or_else(|| base.boot_args.clone(), str::to_string),
+        boot_firmware: base.boot_firmware,
     };
     for (attr, path) in [
         ("boot_kernel", &next.boot_kernel),

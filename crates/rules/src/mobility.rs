@@ -113,6 +113,12 @@ pub fn migration_kind(
     if p.is_management() {
         return Err(RuleError::ManagementPartition("migrated"));
     }
+    if p.boot.boot_firmware == ivm_model::BootFirmware::Uefi {
+        // Its UEFI variables are a file of this host that the migration stream does not carry.
+        return Err(refuse(
+            "it boots with UEFI, whose variables do not move yet; set boot_firmware=bios (its disk's own boot loader still boots with BIOS only if it has one) or recreate it on the target".into(),
+        ));
+    }
     check_not_migrating(p)?;
     let kind = match p.state {
         PartitionState::Running => MigrationKind::Active,

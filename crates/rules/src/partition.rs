@@ -92,12 +92,15 @@ pub fn new_partition(
         max_virtual_slots,
         procs,
         mem,
-        boot: resolve_boot(
-            &BootConfig::default(),
-            spec.boot_kernel.as_deref(),
-            spec.boot_initrd.as_deref(),
-            spec.boot_args.as_deref(),
-        )?,
+        boot: BootConfig {
+            boot_firmware: spec.boot_firmware.unwrap_or_default(),
+            ..resolve_boot(
+                &BootConfig::default(),
+                spec.boot_kernel.as_deref(),
+                spec.boot_initrd.as_deref(),
+                spec.boot_args.as_deref(),
+            )?
+        },
         eth,
         run: None,
     };
@@ -203,6 +206,19 @@ pub fn apply_change(
         change.boot_initrd.as_deref(),
         change.boot_args.as_deref(),
     )?;
+    if let Some(fw) = change.boot_firmware {
+        if running && fw != current.boot.boot_firmware {
+            return Err(RuleError::NotWhileRunning(
+                "boot_firmware (the firmware is chosen at activation: shut the partition down first)",
+            ));
+        }
+        if current.is_management() {
+            return Err(RuleError::ManagementPartition(
+                "given another boot_firmware",
+            ));
+        }
+        next.boot.boot_firmware = fw;
+    }
     if running
         && (change.virtual_eth_adapters.is_some() || change.virtual_eth_mac_base_value.is_some())
     {

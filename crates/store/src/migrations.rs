@@ -267,6 +267,11 @@ const MIGRATIONS: &[&str] = &[
         dest_system TEXT NOT NULL
     );
     "#,
+    // 17: the firmware each partition boots with (its UEFI variables are a file beside the
+    // store, like its disks).
+    r#"
+    ALTER TABLE partitions ADD COLUMN boot_firmware TEXT NOT NULL DEFAULT 'bios';
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

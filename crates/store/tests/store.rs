@@ -40,6 +40,7 @@ fn partition(id: u32, name: &str) -> Partition {
             boot_kernel: "/k".into(),
             boot_initrd: String::new(),
             boot_args: "console=ttyS0".into(),
+            boot_firmware: ivm_model::BootFirmware::Uefi,
         },
         eth: ivm_model::EthConfig {
             virtual_eth_adapters: vec![ivm_model::VirtualEthAdapter {
@@ -223,7 +224,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 16
+            known: 17
         })
     ));
 }

@@ -48,6 +48,9 @@ pub enum HostError {
     /// A pool's or the media library's files.
     #[error(transparent)]
     File(#[from] ivm_storage::FileError),
+    /// A partition's UEFI firmware could not be given to it.
+    #[error(transparent)]
+    Firmware(#[from] ivm_qemu::firmware::FirmwareError),
     /// An image could not be converted into a disk.
     #[error(transparent)]
     Image(#[from] ivm_storage::image::ImageError),

@@ -34,8 +34,18 @@ impl Service {
                     optical: tx.optical_devices()?,
                     mem_pool: tx.mem_pool()?,
                     partitions,
+                    nvram: Default::default(),
                 })
             })?;
+            // UEFI variables are files beside the store, read after its transaction.
+            let mut b = b;
+            for p in &b.partitions {
+                if p.boot.boot_firmware == ivm_model::BootFirmware::Uefi {
+                    if let Ok(bytes) = std::fs::read(self.nvram_path(p.lpar_id)) {
+                        b.nvram.insert(p.lpar_id, pack(&bytes));
+                    }
+                }
+            }
             Ok((
                 b.to_file_text(),
                 format!("{} partitions", b.partitions.len()),
@@ -122,6 +132,14 @@ impl Service {
                 p.boot.boot_kernel = kernel.map_err(refused)?;
                 p.boot.boot_initrd = initrd.map_err(refused)?;
             }
+            for (id, vars) in &b.nvram {
+                let ok = unpack(vars).is_some();
+                if !ok || !b.partitions.iter().any(|p| p.lpar_id == *id) {
+                    return Err(bad(format!(
+                        "holds UEFI variables for partition ID {id} that are not a flash image of one of its partitions"
+                    )));
+                }
+            }
             Ok(b)
         };
         let parsed = backup();
@@ -178,9 +196,26 @@ impl Service {
                 tx.put_optical(o)?;
             }
             let ids: Vec<u32> = parts.iter().map(|p| p.lpar_id).collect();
-            Ok(((ids, parts), format!("{} partitions", b.partitions.len())))
+            // By name: the variables go to the partition restored from the one they were taken of.
+            let nvram: Vec<(u32, String)> = b
+                .nvram
+                .iter()
+                .filter_map(|(id, vars)| {
+                    let name = &b.partitions.iter().find(|p| p.lpar_id == *id)?.name;
+                    let to = parts.iter().find(|p| &p.name == name)?.lpar_id;
+                    Some((to, vars.clone()))
+                })
+                .collect();
+            Ok(((ids, parts, nvram), format!("{} partitions", b.partitions.len())))
         })
-        .map(|(ids, parts)| {
+        .map(|(ids, parts, nvram)| {
+            // UEFI variables are files: written once the partitions are in the store.
+            for (id, vars) in nvram {
+                let bytes = unpack(&vars).unwrap_or_default();
+                if let Err(e) = ivm_qemu::firmware::restore_vars(&self.nvram_path(id), &bytes) {
+                    tracing::warn!(lpar = id, error = %e, "cannot restore the UEFI variables; OVMF's template is used");
+                }
+            }
             // Shared-memory partitions get their paging devices; one that cannot have its
             // device now gets it at its activation.
             for p in &parts {
@@ -190,5 +225,47 @@ impl Service {
             }
             ids
         })
+    }
+}
+
+/// A variables file as a backup holds it: mostly erased flash (0xFF), so compressed, then hex.
+fn pack(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to memory cannot fail.
+    let _ = z.write_all(bytes);
+    hex::encode(z.finish().unwrap_or_default())
+}
+
+/// A backup's variables file, or `None` when it is not one (at most 4 MB, OVMF's largest
+/// flash layout).
+fn unpack(text: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let packed = hex::decode(text).ok()?;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(&packed[..])
+        .take((4 << 20) + 1)
+        .read_to_end(&mut out)
+        .ok()?;
+    (!out.is_empty() && out.len() <= 4 << 20).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_files_pack_small_and_come_back_whole() {
+        let mut vars = vec![0xffu8; 540_672];
+        vars[..4096]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = i as u8);
+        let text = pack(&vars);
+        assert!(text.len() < 20_000, "{}", text.len());
+        assert_eq!(unpack(&text).unwrap(), vars);
+        assert_eq!(unpack("zz"), None);
+        // More than a flash image holds is not taken.
+        assert_eq!(unpack(&pack(&vec![0u8; (4 << 20) + 1])), None);
     }
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use ivm_host::cgroup::CpuControl;
 use ivm_model::{
-    BootMode, MemMode, Partition, PartitionState, ProcMode, ShutdownKind, ShutdownRequest,
+    BootFirmware, BootMode, MemMode, Partition, PartitionState, ProcMode, ShutdownKind,
+    ShutdownRequest,
 };
 use ivm_qemu::vm::{self, RunStatus};
 use ivm_qemu::LaunchSpec;
@@ -160,6 +161,18 @@ impl Service {
             .map(|(_, fd)| *fd + 1)
             .max()
             .unwrap_or(10);
+        // UEFI: the partition's own variables, by descriptor (QEMU runs unprivileged).
+        let uefi_vars_fd = match p.boot.boot_firmware {
+            BootFirmware::Uefi => {
+                let (rw, ro) = ivm_qemu::firmware::open_vars(&self.nvram_path(p.lpar_id))
+                    .map_err(HostError::from)?;
+                storage.files.push((rw, first_nic_fd));
+                storage.files.push((ro, first_nic_fd + 1));
+                Some((first_nic_fd, first_nic_fd + 1))
+            }
+            BootFirmware::Bios => None,
+        };
+        let first_nic_fd = first_nic_fd + if uefi_vars_fd.is_some() { 2 } else { 0 };
         let (nics, taps) = self
             .nics_for_launch(rt, p, first_nic_fd)
             .inspect_err(|_| self.sweep_bridges())?;
@@ -237,6 +250,7 @@ impl Service {
                 plugged_mem_mb: incoming.map_or(0, |s| s.plugged_mem_mb),
                 max_mem_mb: incoming.map_or(p.mem.max_mem, |s| s.limits.max_mem),
                 kernel,
+                uefi_vars_fd,
                 run_as,
                 vhost: storage.vhost,
                 disks: storage.disks,

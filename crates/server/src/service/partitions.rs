@@ -169,8 +169,21 @@ impl Service {
             tx.delete_partition(id)?;
             Ok(((), target(&p)))
         })?;
+        // Its UEFI variables go with it; a new partition given the ID starts from OVMF's
+        // template.
+        let nvram = self.nvram_path(id);
+        if let Err(e) = std::fs::remove_file(&nvram) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(lpar = id, error = %e, path = %nvram.display(), "cannot remove the partition's UEFI variables");
+            }
+        }
         // Its paging device goes with it (the partition is gone even if this fails: the
         // device is then an ordinary backing device again, removable with rmbdsp).
         self.remove_paging_device(id)
+    }
+
+    /// Where partition `id`'s UEFI variables are kept.
+    pub(super) fn nvram_path(&self, id: u32) -> std::path::PathBuf {
+        self.data_dir.join("nvram").join(format!("lpar-{id}.fd"))
     }
 }
