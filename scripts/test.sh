@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build-web.sh
 scripts/build-test-guest.sh target/test-guest
+scripts/build-stock-guest.sh target/stock-guest
 cargo fmt --all -- --check
 # The previous release, for the upgrade test; built before this tree's binary, which it
 # shares the target directory with.

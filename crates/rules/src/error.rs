@@ -422,6 +422,14 @@ pub enum RuleError {
     /// An upload that did not arrive as announced; nothing was kept.
     #[error("{0}")]
     Upload(UploadRefusal),
+    /// The guest could not empty memory plugged above its boot memory; the removal was undone.
+    #[error("partition {name} did not give back {mb} MB of the memory added above its boot memory: its kernel holds pages there (a kernel that onlines added memory into its normal zone, as a stock distribution does through its guest agent, often cannot empty it again). Nothing changed; remove the memory with the partition shut down (chsyscfg -r prof desired_mem), or keep such guests' DLPAR removals within what was added and later freed")]
+    GuestKeepsMemory {
+        /// The partition.
+        name: String,
+        /// MB asked back.
+        mb: u64,
+    },
     /// A disk size given for an import that is smaller than the image.
     #[error("image {image} holds {image_mb} MB, more than the {size_mb} MB given: give no size (the image's own) or at least {image_mb} MB")]
     ImageLargerThanDisk {
@@ -611,6 +619,7 @@ impl RuleError {
             | RuleError::NoDeviceMapper { .. }
             | RuleError::InterruptedChange { .. }
             | RuleError::NoRmc { .. }
+            | RuleError::GuestKeepsMemory { .. }
             | RuleError::TcgBufferFull { .. }
             | RuleError::ForeignAccount { .. }
             | RuleError::NoLoginAccounts

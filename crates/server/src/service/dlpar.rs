@@ -223,11 +223,24 @@ impl Service {
         // above the count before (a guest without an active agent got here only by --force).
         let agent = self.rmc_state(live) == RmcState::Active;
         let plugged_mem = |p: &Partition| -> Result<(), ServiceError> {
-            vm::set_plugged_mem(&live.qmp, layout(p).plugged_mb)
-                .map_err(HostError::from)
-                .map_err(host)?;
-            if agent && layout(p).plugged_mb > layout(old).plugged_mb {
-                self.online_memory(live, layout(p).plugged_mb)?;
+            let target = layout(p).plugged_mb;
+            vm::set_plugged_mem(&live.qmp, target).map_err(|e| match e {
+                // Memory the guest's kernel cannot empty (it holds pages there) is not given
+                // back: said as what it is, with what to do, rather than as a time-out.
+                ivm_qemu::QmpError::Timeout(_)
+                    if target < layout(old).plugged_mb.max(layout(new).plugged_mb) =>
+                {
+                    ServiceError::from(ivm_rules::RuleError::GuestKeepsMemory {
+                        name: old.name.clone(),
+                        mb: layout(old).plugged_mb.saturating_sub(target),
+                    })
+                }
+                other => host(HostError::from(other)),
+            })?;
+            // Also after an undone removal: the guest may have given back part before it
+            // stopped, and what QEMU plugs again arrives offline in a stock guest.
+            if agent && target > 0 {
+                self.online_memory(live, target)?;
             }
             Ok(())
         };

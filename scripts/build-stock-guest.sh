@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds a stock Debian 12 guest as a new user would: debootstrap from Debian's packages with
+# the distribution's kernel (linux-image-cloud-amd64) and qemu-guest-agent, on an ext4 root
+# file system in an MBR partition booted by EXTLINUX, with nothing ivm-specific: no kernel
+# arguments but `root=` and the serial console, no udev rules, no onlining helpers. Root logs in
+# on the serial console without a password (systemd's getty autologin), so a test can type
+# commands there. D-Bus is included as apt would (systemd recommends it): without it logind
+# does not run, and neither the power button nor the agent's shutdown (shutdown +0) works.
+# Leaves OUTDIR/stock.img (raw) and OUTDIR/stock.qcow2 (the same disk).
+#
+# Needs: debootstrap, extlinux, syslinux-common, e2fsprogs, fdisk (sfdisk), qemu-utils, mount
+# and a loop device (scripts/install-deps.sh installs the packages). Runs as root.
+set -euo pipefail
+
+out=${1:?usage: build-stock-guest.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+if [ -s "$out/stock.img" ] && [ -s "$out/stock.qcow2" ] && [ "$out/stock.qcow2" -nt "$0" ]; then
+    echo "stock guest already built in $out"
+    exit 0
+fi
+
+# The mirror apt uses here (deb822 sources or a one-line list).
+mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+if [ -z "$mirror" ]; then
+    mirror=$(awk '$1 == "deb" && $3 ~ /^bookworm/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+fi
+[ -n "$mirror" ] || { echo "build-stock-guest: no Debian mirror in apt's sources" >&2; exit 1; }
+
+work=$(mktemp -d)
+mnt=$work/mnt
+cleanup() {
+    mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
+    for m in proc sys dev; do mountpoint -q "$work/root/$m" 2>/dev/null && umount -l "$work/root/$m"; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+root=$work/root
+
+debootstrap --variant=minbase \
+    --include=linux-image-cloud-amd64,systemd-sysv,dbus,udev,kmod,qemu-guest-agent,iproute2,procps \
+    bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+
+echo stock > "$root/etc/hostname"
+printf '127.0.0.1 localhost\n127.0.1.1 stock\n' > "$root/etc/hosts"
+passwd_root() { chroot "$root" passwd -d root >/dev/null; }
+passwd_root
+mkdir -p "$root/etc/systemd/system/serial-getty@ttyS0.service.d"
+cat > "$root/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'EOF'
+[Service]
+ExecStart=
+ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,38400,9600 %I $TERM
+EOF
+# No shell prompt decorations a test would have to parse around; a fixed prompt instead.
+echo 'PS1="stock# "' >> "$root/root/.bashrc"
+apt_clean() { rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*; }
+apt_clean
+
+# The root file system as an image of its own, the boot loader installed on it mounted.
+fs=$work/root.ext4
+size_mb=1024
+uuid=$(cat /proc/sys/kernel/random/uuid)
+echo "UUID=$uuid / ext4 defaults 0 1" > "$root/etc/fstab"
+kernel=$(cd "$root/boot" && ls vmlinuz-* | head -1)
+initrd=$(cd "$root/boot" && ls initrd.img-* | head -1)
+mkdir -p "$root/boot/extlinux"
+cat > "$root/boot/extlinux/extlinux.conf" <<EOF
+DEFAULT debian
+PROMPT 0
+TIMEOUT 0
+LABEL debian
+  KERNEL /boot/$kernel
+  INITRD /boot/$initrd
+  APPEND root=UUID=$uuid ro console=ttyS0
+EOF
+# EXTLINUX reads neither 64-bit ext4 nor metadata checksums.
+truncate -s "${size_mb}M" "$fs"
+mkfs.ext4 -q -F -U "$uuid" -O ^64bit,^metadata_csum -L stock -d "$root" "$fs"
+mkdir -p "$mnt"
+mount -o loop "$fs" "$mnt"
+extlinux --install "$mnt/boot/extlinux" >/dev/null 2>&1
+umount "$mnt"
+
+# The disk: an MBR with one active partition from 1 MiB, SYSLINUX's MBR code, the file system.
+img=$work/stock.img
+truncate -s $((size_mb + 1))M "$img"
+printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$img"
+dd if=/usr/lib/syslinux/mbr/mbr.bin of="$img" bs=440 count=1 conv=notrunc status=none
+dd if="$fs" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+qemu-img convert -f raw -O qcow2 "$img" "$work/stock.qcow2"
+mv "$img" "$out/stock.img"
+mv "$work/stock.qcow2" "$out/stock.qcow2"
+echo "stock guest: Debian 12, kernel ${kernel#vmlinuz-}, $(du -h "$out/stock.img" | cut -f1) raw, $(du -h "$out/stock.qcow2" | cut -f1) qcow2 in $out"
