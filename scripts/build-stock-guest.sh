@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a stock Debian 12 guest as a new user would: debootstrap from Debian's packages with
-# the distribution's kernel (linux-image-cloud-amd64) and qemu-guest-agent, on an ext4 root
+# the distribution's kernel (linux-image-cloud-amd64), qemu-guest-agent and cloud-init (which
+# finds nothing to do without a seed and then stays out of the way), on an ext4 root
 # file system in an MBR partition booted by EXTLINUX, with nothing ivm-specific: no kernel
 # arguments but `root=` and the serial console, no udev rules, no onlining helpers. Root logs in
 # on the serial console without a password (systemd's getty autologin), so a test can type
@@ -41,6 +42,15 @@ debootstrap --variant=minbase \
     --include=linux-image-cloud-amd64,systemd-sysv,dbus,udev,kmod,qemu-guest-agent,iproute2,procps \
     bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+
+# cloud-init with apt, as an administrator adds a package (debootstrap's own resolver cannot
+# configure its Python dependencies in one pass).
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends cloud-init \
+    >"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log" >&2; exit 1; }
+umount "$root/dev" "$root/sys" "$root/proc"
 
 echo stock > "$root/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 stock\n' > "$root/etc/hosts"

@@ -220,8 +220,26 @@ fn a_stock_debian_guest_sees_what_it_was_committed_and_takes_dlpar_through_its_a
     wait_state(&d, "debian", "Not Activated");
 }
 
+/// `PUT /api/v1PATH` with a JSON body as padmin; the status.
+fn api_put(d: &Daemon, path: &str, body: serde_json::Value) -> u16 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    d.set_password("padmin", "padmin-pass-1");
+    rt.block_on(async {
+        let t = d.token("padmin", "padmin-pass-1").await;
+        d.https()
+            .put(d.url(path))
+            .bearer_auth(t)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
 #[test]
-fn the_same_stock_disk_imported_from_a_raw_image_boots() {
+fn the_same_stock_disk_imported_from_a_raw_image_boots_and_takes_its_cloud_init_seed() {
     let _l = lock();
     let d = Daemon::start(SETTINGS);
     stage(&d, "stock.img");
@@ -241,12 +259,34 @@ fn the_same_stock_disk_imported_from_a_raw_image_boots() {
         "-vadapter",
         "vhost0",
     ]);
+    // A NoCloud seed: the hostname and an SSH key for root.
+    let key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIvmTestKeyForCloudInitSeedOnly0000000000 seed@ivm";
+    let bad = api_put(
+        &d,
+        "/partitions/2/cloud-init",
+        serde_json::json!({"hostname": "bad_host!", "user_data": ""}),
+    );
+    assert_eq!(bad, 400);
+    let user_data =
+        format!("#cloud-config\ndisable_root: false\nusers: []\nssh_authorized_keys:\n  - {key}\n");
+    let ok = api_put(
+        &d,
+        "/partitions/2/cloud-init",
+        serde_json::json!({"hostname": "seeded-host", "user_data": user_data}),
+    );
+    assert_eq!(ok, 204);
     d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "rawdeb"]);
+    assert!(common::qemu_cmdline(&d, 2).contains("scsi-cd,bus=ci0.0"));
     let mut con = Console::open(&d, 2);
     con.wait_for("(automatic login)", BOOT);
     let (mem, cpus) = seen(&mut con);
     assert!(mem > 384 * 1024 && mem <= 512 * 1024, "{mem} kB of 512 MB");
     assert_eq!(cpus, 1);
+    // cloud-init finishes its last stage after the login prompt: wait for it, then look.
+    con.send("cloud-init status --wait >/dev/null; echo \"CI\"\"DONE $(hostname) $(grep -c seed@ivm /root/.ssh/authorized_keys)\"");
+    let line = con.wait_for("CIDONE ", BOOT);
+    assert!(line.contains("CIDONE seeded-host 1"), "{line}");
     assert_eq!(state(&d, "rawdeb"), "Running");
     drop(con);
     stop_now(&d, "rawdeb");

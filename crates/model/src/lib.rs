@@ -32,7 +32,8 @@ pub use migration::{
 };
 pub use netdev::{EthDevice, EthDeviceKind, NetworkView, SeaRequest, VirtualEthernet};
 pub use partition::{
-    BootConfig, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo, MGMT_PARTITION_ID,
+    BootConfig, CloudInit, LaunchLimits, MemConfig, Partition, ProcConfig, RunInfo,
+    MGMT_PARTITION_ID,
 };
 pub use request::{
     ActivateRequest, DlparRequest, EthDlparRequest, MoveRequest, PartitionChange, PartitionSpec,

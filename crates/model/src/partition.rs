@@ -163,3 +163,20 @@ pub struct LaunchLimits {
     /// gives back, and QEMU aborts when it runs out.
     pub vcpu_plugs_left: Option<u32>,
 }
+
+/// A partition's cloud-init NoCloud seed (`cloud_init_*`, ivm's attributes): given to the
+/// guest at activation as a small read-only optical device labelled `cidata`, with
+/// `meta-data` (the instance ID and hostname), `user-data` and, when set, `network-config`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudInit {
+    /// The guest's hostname (`local-hostname`); the partition's name when empty.
+    #[serde(default)]
+    pub hostname: String,
+    /// `user-data`: a `#cloud-config` document or a script.
+    #[serde(default)]
+    pub user_data: String,
+    /// `network-config` (version 1 or 2), none when empty.
+    #[serde(default)]
+    pub network_config: String,
+}

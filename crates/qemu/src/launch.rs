@@ -71,6 +71,9 @@ pub struct LaunchSpec {
     /// read-only (QEMU opens it both ways and takes from its descriptor set the one whose
     /// access matches); OVMF's code is shared read-only. BIOS when unset.
     pub uefi_vars_fd: Option<(i32, i32)>,
+    /// The descriptor number of the partition's cloud-init seed medium (`cidata`), shown as a
+    /// read-only optical device on a SCSI controller of its own.
+    pub cidata_fd: Option<i32>,
     /// Unprivileged Unix user QEMU switches to once its devices are open.
     pub run_as: String,
     /// The virtual SCSI controller (N of `vhostN`), when the partition has one.
@@ -258,6 +261,9 @@ pub fn fdset_for(lun: u32) -> u32 {
 /// gain privilege.
 pub const SANDBOX: &str = "on,obsolete=deny,resourcecontrol=deny";
 
+/// The descriptor set of a partition's cloud-init seed medium.
+pub const CIDATA_FDSET: u32 = 4001;
+
 /// The virtio-mem device that carries memory beyond the boot memory.
 pub const VIRTIO_MEM_ID: &str = "vmem0";
 
@@ -413,6 +419,18 @@ impl LaunchSpec {
                 &format!("if=pflash,format=raw,unit=1,file=/dev/fdset/{set}"),
             ]);
         }
+        if let Some(fd) = self.cidata_fd {
+            push(&[
+                "-device",
+                "virtio-scsi-pci,id=ci0",
+                "-add-fd",
+                &format!("fd={fd},set={CIDATA_FDSET},opaque=cidata"),
+                "-drive",
+                &format!("if=none,id=d-cidata,file=/dev/fdset/{CIDATA_FDSET},format=raw,media=cdrom,readonly=on"),
+                "-device",
+                "scsi-cd,bus=ci0.0,channel=0,scsi-id=0,lun=0,id=cidata,drive=d-cidata",
+            ]);
+        }
         if let Some((kernel, initrd, args)) = &self.kernel {
             push(&["-kernel", kernel]);
             if !initrd.is_empty() {
@@ -537,6 +555,7 @@ mod tests {
             max_mem_mb: 1024,
             kernel: Some(("/k".into(), "/i".into(), "console=ttyS0 quiet".into())),
             uefi_vars_fd: None,
+            cidata_fd: None,
             run_as: "ivm-qemu".into(),
             vhost: Some(0),
             disks: vec![LaunchDisk {
@@ -577,6 +596,7 @@ mod tests {
         let s = LaunchSpec {
             kernel: None,
             uefi_vars_fd: None,
+            cidata_fd: None,
             optical: vec![
                 LaunchOptical {
                     vtd: "vtopt0".into(),
@@ -660,6 +680,7 @@ mod tests {
             plugged_mem_mb: 0,
             kernel: None,
             uefi_vars_fd: None,
+            cidata_fd: None,
             accel: Accel::Kvm,
             ..spec()
         };
@@ -674,6 +695,7 @@ mod tests {
     fn uefi_shares_ovmfs_code_and_gives_the_partition_its_own_variables_by_descriptor() {
         let a = LaunchSpec {
             uefi_vars_fd: Some((12, 13)),
+            cidata_fd: Some(14),
             kernel: None,
             ..spec()
         }
@@ -684,6 +706,10 @@ mod tests {
             "{a}"
         );
         assert!(!spec().argv().join(" ").contains("pflash"));
+        assert!(
+            a.contains("-device virtio-scsi-pci,id=ci0 -add-fd fd=14,set=4001,opaque=cidata -drive if=none,id=d-cidata,file=/dev/fdset/4001,format=raw,media=cdrom,readonly=on -device scsi-cd,bus=ci0.0,channel=0,scsi-id=0,lun=0,id=cidata,drive=d-cidata"),
+            "{a}"
+        );
     }
 
     #[test]

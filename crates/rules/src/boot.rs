@@ -1,6 +1,6 @@
 //! Direct kernel boot settings of a profile.
 
-use ivm_model::BootConfig;
+use ivm_model::{BootConfig, CloudInit};
 
 use crate::RuleError;
 
@@ -44,9 +44,110 @@ pub fn resolve_boot(
     Ok(next)
 }
 
+/// Most bytes of a cloud-init seed's `user-data` (the NoCloud medium is a small disc).
+pub const MAX_USER_DATA: usize = 64 << 10;
+/// Most bytes of its `network-config`.
+pub const MAX_NETWORK_CONFIG: usize = 16 << 10;
+
+/// Checks a cloud-init seed: a hostname as DNS allows one (letters, digits, hyphens; labels of
+/// at most 63, at most 253 in all), documents of bounded size without NUL bytes.
+pub fn check_cloud_init(seed: &CloudInit) -> Result<(), RuleError> {
+    let h = &seed.hostname;
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if !h.is_empty() && (h.len() > 253 || !h.split('.').all(label_ok)) {
+        return Err(RuleError::OutOfRange {
+            attr: "cloud_init_hostname",
+            value: h.escape_debug().to_string(),
+            allowed: "a host name: labels of letters, digits and hyphens (at most 63 each, 253 in all), separated by dots".into(),
+        });
+    }
+    for (attr, text, max) in [
+        ("cloud_init_user_data", &seed.user_data, MAX_USER_DATA),
+        (
+            "cloud_init_network_config",
+            &seed.network_config,
+            MAX_NETWORK_CONFIG,
+        ),
+    ] {
+        if text.len() > max || text.contains('\0') {
+            return Err(RuleError::OutOfRange {
+                attr,
+                value: format!("({} bytes)", text.len()),
+                allowed: format!("text of at most {max} bytes without NUL characters"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The seed's `meta-data`: the instance ID (the same for the partition's life, so cloud-init
+/// applies its per-instance settings once) and the hostname (the partition's name when unset).
+pub fn cloud_init_meta_data(
+    serial: &str,
+    lpar_id: u32,
+    lpar_name: &str,
+    seed: &CloudInit,
+) -> String {
+    let host = if seed.hostname.is_empty() {
+        // A partition name may hold what a hostname may not: keep what it may.
+        let h: String = lpar_name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        h.trim_matches('-').chars().take(63).collect()
+    } else {
+        seed.hostname.clone()
+    };
+    format!("instance-id: ivm-{serial}-lpar{lpar_id}\nlocal-hostname: {host}\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloud_init_seeds_are_checked_and_described() {
+        let ok = CloudInit {
+            hostname: "web-1.example".into(),
+            user_data: "#cloud-config\n".into(),
+            network_config: String::new(),
+        };
+        assert!(check_cloud_init(&ok).is_ok());
+        for bad in ["-x", "a_b", "a..b", &"x".repeat(64)] {
+            let s = CloudInit {
+                hostname: bad.into(),
+                ..ok.clone()
+            };
+            assert!(check_cloud_init(&s).is_err(), "{bad}");
+        }
+        let big = CloudInit {
+            user_data: "x".repeat(MAX_USER_DATA + 1),
+            ..ok.clone()
+        };
+        assert!(check_cloud_init(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("65536 bytes"));
+        assert_eq!(
+            cloud_init_meta_data("S1", 3, "Web Server_1", &CloudInit::default()),
+            "instance-id: ivm-S1-lpar3\nlocal-hostname: web-server-1\n"
+        );
+        assert!(
+            cloud_init_meta_data("S1", 3, "x", &ok).ends_with("local-hostname: web-1.example\n")
+        );
+    }
 
     #[test]
     fn set_unset_and_check() {

@@ -28,7 +28,9 @@ mod users;
 mod util;
 
 pub use backup::check_restore;
-pub use boot::resolve_boot;
+pub use boot::{
+    check_cloud_init, cloud_init_meta_data, resolve_boot, MAX_NETWORK_CONFIG, MAX_USER_DATA,
+};
 pub use capacity::{check_fits, committed_mem, summary, Totals};
 pub use dlpar::{dlpar_change, move_changes};
 pub use entitlement::{

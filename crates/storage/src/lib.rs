@@ -10,6 +10,7 @@ pub mod library;
 pub mod lvm;
 pub mod mounts;
 pub mod rbd;
+pub mod seed;
 
 pub use files::{FileError, FilePool};
 pub use library::{Library, Upload};

@@ -272,6 +272,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE partitions ADD COLUMN boot_firmware TEXT NOT NULL DEFAULT 'bios';
     "#,
+    // 18: cloud-init NoCloud seeds, one per partition at most.
+    r#"
+    CREATE TABLE cloud_init (
+        lpar_id        INTEGER PRIMARY KEY,
+        hostname       TEXT NOT NULL,
+        user_data      TEXT NOT NULL,
+        network_config TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

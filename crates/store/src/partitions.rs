@@ -238,9 +238,50 @@ impl Tx<'_> {
 
     /// Deletes a partition; true when it existed.
     pub fn delete_partition(&self, id: u32) -> Result<bool, StoreError> {
+        self.tx
+            .execute("DELETE FROM cloud_init WHERE lpar_id = ?1", [id])?;
         Ok(self
             .tx
             .execute("DELETE FROM partitions WHERE lpar_id = ?1", [id])?
             > 0)
+    }
+}
+
+impl Tx<'_> {
+    /// Partition `id`'s cloud-init seed, if it has one.
+    pub fn cloud_init(&self, id: u32) -> Result<Option<ivm_model::CloudInit>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT hostname, user_data, network_config FROM cloud_init WHERE lpar_id = ?1",
+                [id],
+                |r| {
+                    Ok(ivm_model::CloudInit {
+                        hostname: r.get(0)?,
+                        user_data: r.get(1)?,
+                        network_config: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Sets partition `id`'s cloud-init seed, or removes it (`None`).
+    pub fn put_cloud_init(
+        &self,
+        id: u32,
+        seed: Option<&ivm_model::CloudInit>,
+    ) -> Result<(), StoreError> {
+        match seed {
+            Some(c) => self.tx.execute(
+                "INSERT OR REPLACE INTO cloud_init (lpar_id, hostname, user_data, network_config) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![id, c.hostname, c.user_data, c.network_config],
+            )?,
+            None => self
+                .tx
+                .execute("DELETE FROM cloud_init WHERE lpar_id = ?1", [id])?,
+        };
+        Ok(())
     }
 }

@@ -224,7 +224,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 17
+            known: 18
         })
     ));
 }

@@ -38,6 +38,10 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/partitions/{id}", Viewer),
     ("PATCH", "/api/v1/partitions/{id}", Modify),
     ("DELETE", "/api/v1/partitions/{id}", Modify),
+    // User-data may hold passwords and keys: read only by roles that may change it.
+    ("GET", "/api/v1/partitions/{id}/cloud-init", Modify),
+    ("PUT", "/api/v1/partitions/{id}/cloud-init", Modify),
+    ("DELETE", "/api/v1/partitions/{id}/cloud-init", Modify),
     ("POST", "/api/v1/partitions/move", Modify),
     ("POST", "/api/v1/partitions/{id}/activate", Modify),
     ("POST", "/api/v1/partitions/{id}/shutdown", Modify),

@@ -102,6 +102,12 @@ pub fn router(svc: Arc<Service>) -> Router {
                 .patch(partitions::change)
                 .delete(partitions::delete),
         )
+        .route(
+            "/partitions/{id}/cloud-init",
+            get(partitions::get_cloud_init)
+                .put(partitions::set_cloud_init)
+                .delete(partitions::remove_cloud_init),
+        )
         .route("/partitions/move", post(lifecycle::move_resources))
         .route("/partitions/{id}/activate", post(lifecycle::activate))
         .route("/partitions/{id}/shutdown", post(lifecycle::shutdown))

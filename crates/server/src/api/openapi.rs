@@ -17,6 +17,7 @@ use super::{
         mempool::get_pool, mempool::create_pool, mempool::change_pool, mempool::remove_pool,
         mempool::add_pgdev, mempool::remove_pgdev,
         partitions::list, partitions::get_one, partitions::create, partitions::change, partitions::delete,
+        partitions::get_cloud_init, partitions::set_cloud_init, partitions::remove_cloud_init,
         session::login, session::logout, session::whoami, session::create_token,
         users::list, users::create, users::change_role, users::delete, users::set_password, users::keys, users::set_keys,
         tasks::list,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ivm_model::{CreatePreview, Partition, PartitionChange, PartitionSpec};
+use ivm_model::{CloudInit, CreatePreview, Partition, PartitionChange, PartitionSpec};
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -122,4 +122,59 @@ pub async fn delete(
     })
     .await
     .map(|()| StatusCode::NO_CONTENT)
+}
+
+/// The partition's cloud-init seed (404 when it has none). Its user-data may hold secrets:
+/// only roles that may change partitions read it.
+#[utoipa::path(get, path = "/api/v1/partitions/{id}/cloud-init", tag = "partitions",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 200, body = CloudInit), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn get_cloud_init(
+    State(state): State<AppState>,
+    _actor: Actor,
+    ApiPath(id): ApiPath<u32>,
+) -> Result<Json<CloudInit>, ApiError> {
+    blocking(&state, move |svc| {
+        svc.cloud_init(id)?.map(Json).ok_or_else(|| {
+            crate::service::ServiceError::from(ivm_rules::RuleError::NoSuch {
+                what: "cloud-init seed of partition",
+                name: id.to_string(),
+            })
+        })
+    })
+    .await
+}
+
+/// Sets the partition's cloud-init seed, given to it as a `cidata` optical device from its
+/// next activation.
+#[utoipa::path(put, path = "/api/v1/partitions/{id}/cloud-init", tag = "partitions",
+    params(("id" = u32, Path, description = "Partition ID")), request_body = CloudInit,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn set_cloud_init(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<u32>,
+    ApiJson(seed): ApiJson<CloudInit>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| {
+        svc.set_cloud_init(&actor, id, Some(&seed))
+    })
+    .await
+    .map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Removes the partition's cloud-init seed.
+#[utoipa::path(delete, path = "/api/v1/partitions/{id}/cloud-init", tag = "partitions",
+    params(("id" = u32, Path, description = "Partition ID")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_cloud_init(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<u32>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, move |svc| svc.set_cloud_init(&actor, id, None))
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }

@@ -51,6 +51,9 @@ pub enum HostError {
     /// A partition's UEFI firmware could not be given to it.
     #[error(transparent)]
     Firmware(#[from] ivm_qemu::firmware::FirmwareError),
+    /// A cloud-init seed medium could not be made.
+    #[error(transparent)]
+    Seed(#[from] ivm_storage::seed::SeedError),
     /// An image could not be converted into a disk.
     #[error(transparent)]
     Image(#[from] ivm_storage::image::ImageError),

@@ -173,6 +173,15 @@ impl Service {
             BootFirmware::Bios => None,
         };
         let first_nic_fd = first_nic_fd + if uefi_vars_fd.is_some() { 2 } else { 0 };
+        // cloud-init: the seed medium made anew from the store at every activation.
+        let cidata_fd = match self.seed_medium(p)? {
+            Some(f) => {
+                storage.files.push((f, first_nic_fd));
+                Some(first_nic_fd)
+            }
+            None => None,
+        };
+        let first_nic_fd = first_nic_fd + i32::from(cidata_fd.is_some());
         let (nics, taps) = self
             .nics_for_launch(rt, p, first_nic_fd)
             .inspect_err(|_| self.sweep_bridges())?;
@@ -251,6 +260,7 @@ impl Service {
                 max_mem_mb: incoming.map_or(p.mem.max_mem, |s| s.limits.max_mem),
                 kernel,
                 uefi_vars_fd,
+                cidata_fd,
                 run_as,
                 vhost: storage.vhost,
                 disks: storage.disks,

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod backup;
+mod cloudinit;
 mod console;
 mod cpus;
 mod dlpar;

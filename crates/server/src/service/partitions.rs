@@ -171,10 +171,13 @@ impl Service {
         })?;
         // Its UEFI variables go with it; a new partition given the ID starts from OVMF's
         // template.
-        let nvram = self.nvram_path(id);
-        if let Err(e) = std::fs::remove_file(&nvram) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(lpar = id, error = %e, path = %nvram.display(), "cannot remove the partition's UEFI variables");
+        // Its last cloud-init seed medium too.
+        let seed = self.data_dir.join("cidata").join(format!("lpar-{id}.iso"));
+        for path in [self.nvram_path(id), seed] {
+            if let Err(e) = std::fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(lpar = id, error = %e, path = %path.display(), "cannot remove a file of the deleted partition");
+                }
             }
         }
         // Its paging device goes with it (the partition is gone even if this fails: the
