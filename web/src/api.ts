@@ -17,6 +17,7 @@ export type SystemView = Schemas['SystemView'];
 export type Task = Schemas['Task'];
 export type StoragePool = Schemas['StoragePool'];
 export type BackingDevice = Schemas['BackingDevice'];
+export type CloudInit = Schemas['CloudInit'];
 export type Mapping = Schemas['Mapping'];
 export type Adapter = Schemas['VirtualScsiAdapter'];
 export type Hdisk = Schemas['Hdisk'];
@@ -86,6 +87,10 @@ export const api = {
   storage: () => call<StorageView>('GET', '/storage'),
   createDisk: (name: string, pool: string | null, size_mb: number, vadapter: string | null) =>
     call<BackingDevice>('POST', '/storage/disks', { name, pool, size_mb, vadapter }),
+  /** A new disk with a raw or qcow2 image's contents (a file in the boot directory or a file pool). */
+  importDisk: (name: string, image: string, vadapter: string | null) =>
+    call<BackingDevice>('POST', '/storage/disks', { name, pool: null, size_mb: 0, image, vadapter }),
+  setCloudInit: (id: number, seed: CloudInit) => call<void>('PUT', `/partitions/${id}/cloud-init`, seed),
   removeDisk: (name: string) => call<void>('DELETE', `/storage/disks/${encodeURIComponent(name)}?with_vtd=true`),
   map: (backing: string, vadapter: string) => call<Mapping>('POST', '/storage/mappings', { backing, vadapter }),
   unmap: (vtd: string) => call<Mapping>('DELETE', `/storage/mappings/${encodeURIComponent(vtd)}`),

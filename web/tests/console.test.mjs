@@ -53,6 +53,11 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await page.getByLabel('Adapter in slot 3: virtual Ethernet ID').fill('7');
   await page.getByLabel('Adapter in slot 4: virtual Ethernet ID').fill('');
   await page.getByRole('button', { name: 'Next' }).click();
+  // A cloud-init seed, saved with the partition.
+  await page.getByLabel('Hostname').fill('web1-host');
+  await page.getByLabel('User data').fill('#cloud-config\n');
+  await shot(page, 'create-wizard-cloud-init');
+  await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Create' }).click();
   const refusal = await page.getByTestId('create-error').textContent();
   assert.match(refusal, /desired_mem=999999 is (not valid|out of range)/);
@@ -74,6 +79,8 @@ test('administer a partition through its whole life in the browser', { timeout: 
   // It appears without a reload, then runs after Activate.
   await state(page, 'web1').filter({ hasText: 'Not Activated' }).waitFor();
   assert.equal(daemon.ivm(['lssyscfg', '-r', 'prof', '--filter', 'lpar_names=web1', '-F', 'virtual_eth_adapters']), '3/0/7//0/0\n');
+  const seed = await page.evaluate(() => fetch('/api/v1/partitions/2/cloud-init').then((r) => r.json()));
+  assert.deepEqual(seed, { hostname: 'web1-host', user_data: '#cloud-config\n', network_config: '' });
   await row(page, 'web1').getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Activate' }).click();
   await state(page, 'web1').filter({ hasText: 'Running' }).waitFor({ timeout: 60_000 });

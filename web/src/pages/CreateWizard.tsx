@@ -1,11 +1,11 @@
-// Create Partition: name, memory, processors, boot, storage (a disk to assign or create, media
-// to load), Ethernet, summary. The server decides: the units it would compute and the capacity
+// Create Partition: name, memory, processors, boot (kernel, firmware), storage (a disk to
+// assign, create or import from an image, media to load), Ethernet, a cloud-init seed, summary. The server decides: the units it would compute and the capacity
 // left after the partition come from a dry run of the same request, and its refusal is shown
 // as it says it.
 import { useEffect, useRef, useState } from 'react';
 import {
   Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Form, FormGroup,
-  FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, Modal, Radio, Switch, TextInput, Wizard,
+  FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, Modal, Radio, Switch, TextArea, TextInput, Wizard,
   WizardHeader, WizardStep,
 } from '@patternfly/react-core';
 import { api, units, type CreatePreview, type StorageView, type Summary } from '../api';
@@ -26,10 +26,14 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   const [capped, setCapped] = useState(false);
   const [weight, setWeight] = useState('128');
   const [boot, setBoot] = useState({ kernel: '', initrd: '', args: 'console=ttyS0' });
+  const [firmware, setFirmware] = useState<'bios' | 'uefi'>('bios');
+  // The cloud-init seed (NoCloud), saved after the partition is made; empty: none.
+  const [seed, setSeed] = useState({ hostname: '', user_data: '', network_config: '' });
+  const hasSeed = seed.hostname !== '' || seed.user_data !== '' || seed.network_config !== '';
   const [error, setError] = useState<string | null>(null);
   const [storage, setStorage] = useState<StorageView | null>(null);
-  const [disk, setDisk] = useState<{ kind: 'none' | 'existing' | 'new'; existing: string; name: string; size: string }>(
-    { kind: 'none', existing: '', name: '', size: '' });
+  const [disk, setDisk] = useState<{ kind: 'none' | 'existing' | 'new' | 'image'; existing: string; name: string; size: string; image: string }>(
+    { kind: 'none', existing: '', name: '', size: '', image: '' });
   const [media, setMedia] = useState('');
   // The virtual Ethernet IDs of the adapters in slots 3 and 4 (empty: no adapter there).
   const [eth, setEth] = useState({ a: '1', b: '2' });
@@ -56,6 +60,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
     });
   }
   if (boot.kernel) Object.assign(spec, { boot_kernel: boot.kernel, boot_initrd: boot.initrd, boot_args: boot.args });
+  if (firmware === 'uefi') spec.boot_firmware = 'uefi';
   // ivm's default adapters (slot 3 on ID 1, slot 4 on ID 2) unless the step changed them.
   if (eth.a !== '1' || eth.b !== '2') {
     spec.virtual_eth_adapters = ([[3, eth.a], [4, eth.b]] as const)
@@ -82,21 +87,24 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   // The partition first; then its storage on the adapter the server gave it. A storage step
   // that fails leaves the partition made and says what did not happen.
   const save = () => api.create(spec).then(async (p) => {
-    if (disk.kind === 'none' && !media) { onClose(); return; }
+    if (disk.kind === 'none' && !media && !hasSeed) { onClose(); return; }
     try {
+      if (hasSeed) await api.setCloudInit(p.lpar_id, seed);
+      if (disk.kind === 'none' && !media) { onClose(); return; }
       const view = await api.storage();
       const a = view.adapters.find((x) => x.lpar_id === p.lpar_id);
       if (!a) throw new Error('the partition has no virtual SCSI adapter');
       const vhost = `vhost${a.vhost}`;
       if (disk.kind === 'new') await api.createDisk(disk.name, null, Number(disk.size), vhost);
       if (disk.kind === 'existing') await api.map(disk.existing, vhost);
+      if (disk.kind === 'image') await api.importDisk(disk.name, disk.image, vhost);
       if (media) {
         const o = await api.createOptical(vhost);
         await api.load(o.vtd, media);
       }
       onClose();
     } catch (e) {
-      setError(`Partition ${p.name} was created, but its storage was not set up: ${(e as Error).message}`);
+      setError(`Partition ${p.name} was created, but its storage or cloud-init seed was not set up: ${(e as Error).message}`);
     }
   }, (e) => setError(e.message));
   const field = (label: string, value: string, set: (v: string) => void, id: string, helper?: string) => (
@@ -178,6 +186,10 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
             {field('Kernel (direct kernel boot, optional)', boot.kernel, (v) => setBoot({ ...boot, kernel: v }), 'c-kernel', 'A file in the boot directory (boot/ in the data directory), by name')}
             {field('Initial ramdisk', boot.initrd, (v) => setBoot({ ...boot, initrd: v }), 'c-initrd')}
             {field('Kernel command line', boot.args, (v) => setBoot({ ...boot, args: v }), 'c-args')}
+            <FormGroup role="radiogroup" label="Firmware" fieldId="c-firmware">
+              <Radio id="c-fw-bios" name="firmware" label="BIOS" isChecked={firmware === 'bios'} onChange={() => setFirmware('bios')} />
+              <Radio id="c-fw-uefi" name="firmware" label="UEFI (OVMF, with the partition's own variables)" isChecked={firmware === 'uefi'} onChange={() => setFirmware('uefi')} />
+            </FormGroup>
           </Form>
         </WizardStep>
         <WizardStep name="Storage" id="step-storage">
@@ -187,6 +199,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
               <Radio id="c-disk-existing" name="disk" label="Assign an existing virtual disk" isChecked={disk.kind === 'existing'}
                 isDisabled={freeDisks.length === 0} onChange={() => setDisk({ ...disk, kind: 'existing', existing: disk.existing || freeDisks[0]?.name || '' })} />
               <Radio id="c-disk-new" name="disk" label="Create a virtual disk" isChecked={disk.kind === 'new'} onChange={() => setDisk({ ...disk, kind: 'new' })} />
+              <Radio id="c-disk-image" name="disk" label="Import a disk image (raw or qcow2)" isChecked={disk.kind === 'image'} onChange={() => setDisk({ ...disk, kind: 'image' })} />
             </FormGroup>
             {disk.kind === 'existing' && <FormGroup label="Existing virtual disk" fieldId="c-disk-pick">
               <FormSelect id="c-disk-pick" value={disk.existing} onChange={(_e, v) => setDisk({ ...disk, existing: v })}>
@@ -195,6 +208,11 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
             {disk.kind === 'new' && <>
               {field('New disk name', disk.name, (v) => setDisk({ ...disk, name: v }), 'c-disk-name')}
               {field('New disk size (MB)', disk.size, (v) => setDisk({ ...disk, size: v }), 'c-disk-size', 'From the default storage pool')}
+            </>}
+            {disk.kind === 'image' && <>
+              {field('New disk name', disk.name, (v) => setDisk({ ...disk, name: v }), 'c-image-disk')}
+              {field('Image file', disk.image, (v) => setDisk({ ...disk, image: v }), 'c-image-file',
+                'A file in the boot directory or a file pool, by name; the disk takes its size, from the default storage pool')}
             </>}
             <FormGroup label="Optical media" fieldId="c-media">
               <FormSelect id="c-media" value={media} onChange={(_e, v) => setMedia(v)} isDisabled={!storage?.repository}>
@@ -210,13 +228,27 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
               'Adapters on one ID reach each other; a virtual Ethernet bridge joins an ID to a physical network')}
           </Form>
         </WizardStep>
+        <WizardStep name="cloud-init" id="step-cloud-init">
+          <Form>
+            {field('Hostname', seed.hostname, (v) => setSeed({ ...seed, hostname: v }), 'c-ci-host',
+              'Optional: a NoCloud seed (an optical device labelled cidata) is given to the partition at each activation')}
+            <FormGroup label="User data" fieldId="c-ci-user">
+              <TextArea id="c-ci-user" value={seed.user_data} onChange={(_e, v) => setSeed({ ...seed, user_data: v })}
+                placeholder={'#cloud-config\nssh_authorized_keys:\n  - ssh-ed25519 AAAA...'} rows={6} resizeOrientation="vertical" />
+            </FormGroup>
+            <FormGroup label="Network configuration" fieldId="c-ci-net">
+              <TextArea id="c-ci-net" value={seed.network_config} onChange={(_e, v) => setSeed({ ...seed, network_config: v })}
+                placeholder="version: 2 (empty: cloud-init's default)" rows={3} resizeOrientation="vertical" />
+            </FormGroup>
+          </Form>
+        </WizardStep>
         <WizardStep name="Summary" id="step-summary" footer={{ nextButtonText: 'Create' }}>
           {error && <Alert variant="danger" isInline title="The partition was not created" data-testid="create-error">{error}</Alert>}
           {!error && refusal}
           {computedUnits}
           {capacityAfter}
           <DescriptionList isHorizontal>
-            {Object.entries(spec).map(([k, v]) => (
+            {[...Object.entries(spec), ...(hasSeed ? [['cloud-init hostname', seed.hostname || '(the partition name)']] : [])].map(([k, v]) => (
               <DescriptionListGroup key={k}><DescriptionListTerm>{k}</DescriptionListTerm>
                 <DescriptionListDescription>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</DescriptionListDescription></DescriptionListGroup>
             ))}
