@@ -209,6 +209,41 @@ impl Agent {
         list(&v, "guest-get-memory-blocks", "phys-index")
     }
 
+    /// Onlines the given memory blocks into the kernel's movable zone (by writing
+    /// `online_movable` to each block's state file through the agent's file commands), so the
+    /// kernel can empty them again for a removal; the ones that could not be (an agent that
+    /// does not allow file access, a block the kernel keeps out of that zone) are returned for
+    /// [`Agent::online_memory_blocks`].
+    pub fn online_memory_blocks_movable(&mut self, ids: &[u64]) -> Result<Vec<u64>, AgentError> {
+        // base64 of "online_movable".
+        const ONLINE_MOVABLE: &str = "b25saW5lX21vdmFibGU=";
+        let mut left = Vec::new();
+        for id in ids {
+            let path = format!("/sys/devices/system/memory/memory{id}/state");
+            let handle = match self.execute("guest-file-open", json!({ "path": path, "mode": "w" }))
+            {
+                Ok(h) => h,
+                Err(AgentError::Command { .. }) => {
+                    left.push(*id);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let wrote = self.execute(
+                "guest-file-write",
+                json!({ "handle": handle, "buf-b64": ONLINE_MOVABLE }),
+            );
+            // The kernel answers the write itself; closing flushes nothing more.
+            let _ = self.execute("guest-file-close", json!({ "handle": handle }));
+            match wrote {
+                Ok(_) => {}
+                Err(AgentError::Command { .. }) => left.push(*id),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(left)
+    }
+
     /// Onlines the given memory blocks; the ones the guest refused, with its reason.
     pub fn online_memory_blocks(&mut self, ids: &[u64]) -> Result<Vec<(u64, String)>, AgentError> {
         let blocks: Vec<Value> = ids

@@ -137,7 +137,14 @@ impl Service {
                     }));
                 }
                 if !seen.offline.is_empty() {
-                    let refused = a.online_memory_blocks(&seen.offline)?;
+                    // Movable first, so a removal can take the memory back later; what the
+                    // guest keeps out of that zone is onlined as the agent onlines it.
+                    let left = a.online_memory_blocks_movable(&seen.offline)?;
+                    let refused = if left.is_empty() {
+                        Vec::new()
+                    } else {
+                        a.online_memory_blocks(&left)?
+                    };
                     if let Some((block, why)) = refused.first() {
                         return Ok(Err(format!(
                             "the guest did not online memory block {block} ({why}) nor {} others",
