@@ -151,11 +151,11 @@ impl Hierarchy {
         }
     }
 
-    /// `v1` or `v2`, for logs.
-    pub fn version(&self) -> &'static str {
+    /// Which hierarchy this is.
+    pub fn version(&self) -> CgroupVersion {
         match self {
-            Hierarchy::V1 { .. } => "v1",
-            Hierarchy::V2 { .. } => "v2",
+            Hierarchy::V1 { .. } => CgroupVersion::V1,
+            Hierarchy::V2 { .. } => CgroupVersion::V2,
         }
     }
 
@@ -193,11 +193,11 @@ impl Hierarchy {
     /// limits memory and nothing else); on v2 a group its partitions' groups live in.
     pub fn mem_pool(&self, parent: &str) -> Group {
         let g = self.group_at(&Path::new(parent).join(MEM_POOL));
-        if g.v2 {
+        if g.version == CgroupVersion::V2 {
             g
         } else {
             Group {
-                v2: false,
+                version: CgroupVersion::V1,
                 cpu: PathBuf::new(),
                 cpuset: PathBuf::new(),
                 memory: g.memory,
@@ -210,7 +210,7 @@ impl Hierarchy {
     /// its processors where every partition's are (v1); wholly inside the pool's group (v2).
     pub fn pooled_child(&self, parent: &str, name: &str) -> Group {
         let pooled = self.group_at(&Path::new(parent).join(MEM_POOL).join(name));
-        if pooled.v2 {
+        if pooled.version == CgroupVersion::V2 {
             return pooled;
         }
         Group {
@@ -227,7 +227,7 @@ impl Hierarchy {
                 memory,
                 cpuacct,
             } => Group {
-                v2: false,
+                version: CgroupVersion::V1,
                 cpu: cpu.join(rel),
                 cpuset: cpuset.join(rel),
                 memory: memory.join(rel),
@@ -237,7 +237,7 @@ impl Hierarchy {
             Hierarchy::V2 { root } => {
                 let p = root.join(rel);
                 Group {
-                    v2: true,
+                    version: CgroupVersion::V2,
                     cpu: p.clone(),
                     cpuset: p.clone(),
                     memory: p,
@@ -251,10 +251,28 @@ impl Hierarchy {
 /// The name of the shared memory pool's group under an instance's parent group.
 pub const MEM_POOL: &str = "mempool";
 
+/// The cgroup hierarchy's version: per-controller (v1) or unified (v2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgroupVersion {
+    /// One hierarchy per controller.
+    V1,
+    /// The unified hierarchy.
+    V2,
+}
+
+impl std::fmt::Display for CgroupVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CgroupVersion::V1 => "v1",
+            CgroupVersion::V2 => "v2",
+        })
+    }
+}
+
 /// One group, as directories in each controller's hierarchy (the same one on v2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
-    v2: bool,
+    version: CgroupVersion,
     cpu: PathBuf,
     cpuset: PathBuf,
     memory: PathBuf,
@@ -264,7 +282,7 @@ pub struct Group {
 
 impl Group {
     fn dirs(&self) -> Vec<&Path> {
-        if self.v2 {
+        if self.version == CgroupVersion::V2 {
             vec![&self.cpu]
         } else {
             // The pool's v1 group has a memory directory only.
@@ -282,7 +300,7 @@ impl Group {
     pub fn create_pool(&self, limit_bytes: u64) -> Result<(), CgroupError> {
         if !self.memory.is_dir() {
             mkdir(&self.memory)?;
-            if self.v2 {
+            if self.version == CgroupVersion::V2 {
                 write(
                     &self.memory.join("cgroup.subtree_control"),
                     "+cpu +cpuset +memory",
@@ -307,7 +325,7 @@ impl Group {
     /// v1 has no such protection under a parent's limit, where ivm lowers the others' limits
     /// instead, so this does nothing there).
     pub fn set_memory_low(&self, bytes: u64) -> Result<(), CgroupError> {
-        if self.v2 {
+        if self.version == CgroupVersion::V2 {
             write(&self.memory.join("memory.low"), &bytes.to_string())
         } else {
             Ok(())
@@ -317,7 +335,7 @@ impl Group {
     /// CPU time the group's tasks have used, from the kernel's own accounting (v1
     /// `cpuacct.usage`, v2 `cpu.stat` usage_usec).
     pub fn cpu_usage(&self) -> Option<std::time::Duration> {
-        if self.v2 {
+        if self.version == CgroupVersion::V2 {
             let stat = fs::read_to_string(self.cpu.join("cpu.stat")).ok()?;
             let us = stat
                 .lines()
@@ -335,7 +353,7 @@ impl Group {
     /// Memory the group's tasks hold, in bytes (v1 `memory.usage_in_bytes`, v2
     /// `memory.current`).
     pub fn memory_usage(&self) -> Option<u64> {
-        let file = if self.v2 {
+        let file = if self.version == CgroupVersion::V2 {
             "memory.current"
         } else {
             "memory.usage_in_bytes"
@@ -348,7 +366,7 @@ impl Group {
         for dir in self.dirs() {
             mkdir(dir)?;
         }
-        if !self.v2 {
+        if self.version == CgroupVersion::V1 {
             let mems = fs::read_to_string(
                 self.cpuset
                     .parent()
@@ -373,7 +391,7 @@ impl Group {
 
     /// CFS quota and weight.
     pub fn set_cpu(&self, c: &CpuControl) -> Result<(), CgroupError> {
-        if self.v2 {
+        if self.version == CgroupVersion::V2 {
             let max = match c.quota_us {
                 Some(q) => format!("{q} {}", c.period_us),
                 None => format!("max {}", c.period_us),
@@ -395,7 +413,7 @@ impl Group {
 
     /// Hard memory limit.
     pub fn set_memory_limit(&self, bytes: u64) -> Result<(), CgroupError> {
-        let file = if self.v2 {
+        let file = if self.version == CgroupVersion::V2 {
             "memory.max"
         } else {
             "memory.limit_in_bytes"
@@ -524,12 +542,12 @@ mod tests {
         })();
         let cpus = g.read("cpuset.cpus");
         let usage = g.cpu_usage();
-        let quota = if h.version() == "v2" {
+        let quota = if h.version() == CgroupVersion::V2 {
             g.read("cpu.max")
         } else {
             g.read("cpu.cfs_quota_us")
         };
-        let mem = if h.version() == "v2" {
+        let mem = if h.version() == CgroupVersion::V2 {
             g.read("memory.max")
         } else {
             g.read("memory.limit_in_bytes")

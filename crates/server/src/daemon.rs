@@ -187,7 +187,7 @@ fn build_runtime(
     println!("ivm: accelerator {accel}: {accel_reason}");
     let cgroups = Hierarchy::detect().map_err(|e| e.to_string());
     match &cgroups {
-        Ok(h) => tracing::info!(version = h.version(), "using cgroups"),
+        Ok(h) => tracing::info!(version = %h.version(), "using cgroups"),
         Err(e) => tracing::warn!(error = %e, "partitions cannot be activated"),
     }
     let parent = cgroup_parent(data_dir);

@@ -321,7 +321,7 @@ impl Runtime {
     /// Whether the host's cgroups are v2 (a shared-memory partition's share is protected
     /// there, and idle pool memory lent).
     pub fn cgroup_v2(&self) -> Result<bool, HostError> {
-        Ok(self.cgroups()?.version() == "v2")
+        Ok(self.cgroups()?.version() == ivm_host::cgroup::CgroupVersion::V2)
     }
 
     fn cgroups(&self) -> Result<&Hierarchy, HostError> {
