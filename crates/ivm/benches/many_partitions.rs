@@ -51,17 +51,35 @@ fn listing(d: &Daemon, runs: usize) -> Duration {
     )
 }
 
-/// `chhwres` adding then removing 64 MB on partition 2 (the guest has no agent: --force).
+/// `chhwres` adding then removing 0.1 processing units on partition 2 (its cgroup's quota).
 fn dlpar(d: &Daemon, runs: usize) -> (Duration, Duration) {
     let (mut add, mut rm) = (vec![], vec![]);
     for _ in 0..runs {
         let t = Instant::now();
         d.ok(&[
-            "chhwres", "--force", "-r", "mem", "-o", "a", "-q", "64", "--id", "2",
+            "chhwres",
+            "-r",
+            "proc",
+            "-o",
+            "a",
+            "--procunits",
+            "0.1",
+            "--id",
+            "2",
         ]);
         add.push(t.elapsed());
         let t = Instant::now();
-        d.ok(&["chhwres", "-r", "mem", "-o", "r", "-q", "64", "--id", "2"]);
+        d.ok(&[
+            "chhwres",
+            "-r",
+            "proc",
+            "-o",
+            "r",
+            "--procunits",
+            "0.1",
+            "--id",
+            "2",
+        ]);
         rm.push(t.elapsed());
     }
     (median(add), median(rm))
@@ -73,9 +91,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
     // Installed resources for n tiny partitions (0.1 processing units and 64 MB each, plus
-    // room to add 64 MB): more processors than the host has is what ivm.toml allows for scale.
+    // room for DLPAR): more processors than the host has is what ivm.toml allows for scale.
     let d = Daemon::start(&format!(
-        "shutdown_delay_secs = 3\ninstalled_procs = {}\nmax_lpars = {}\n",
+        "shutdown_delay_secs = 3\nmem_region_size = 64\ninstalled_procs = {}\nmax_lpars = {}\n",
         (n / 8 + 2),
         n + 8
     ));
@@ -83,7 +101,7 @@ fn main() {
         common::define_guest(
             &d,
             &format!("tiny{i}"),
-            "desired_procs=1,desired_proc_units=0.1,min_mem=64,desired_mem=64,max_mem=128,virtual_eth_adapters=none",
+            "desired_procs=1,desired_proc_units=0.1,max_proc_units=0.5,min_mem=64,desired_mem=64,max_mem=128,virtual_eth_adapters=none",
         );
     }
     let pid = d.child.id();
@@ -169,7 +187,7 @@ fn main() {
         ms(list_all) / ms(list_one)
     );
     println!(
-        "DLPAR +64 MB / -64 MB on one partition (median of 5): alone {:.0} / {:.0} ms, with {} others running {:.0} / {:.0} ms ({:.2}x / {:.2}x)",
+        "DLPAR +0.1 / -0.1 processing units on one partition (median of 5): alone {:.0} / {:.0} ms, with {} others running {:.0} / {:.0} ms ({:.2}x / {:.2}x)",
         ms(add_one),
         ms(rm_one),
         running - 2,
