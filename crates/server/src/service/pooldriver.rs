@@ -175,9 +175,12 @@ impl PoolDriver {
                     })?;
                 image::convert(image, &disk, &path, sandbox, progress).map_err(host)
             }
-            PoolDriver::Rbd(_) => {
-                Err(ivm_rules::RuleError::ImportPool { pool: "rbd".into() }.into())
+            // The service refuses an RBD pool before reserving (check_import_pool); this says
+            // the same, with the Ceph pool's name, should a caller skip that.
+            PoolDriver::Rbd(r) => Err(ivm_rules::RuleError::ImportPool {
+                pool: r.pool.clone(),
             }
+            .into()),
         }
     }
 
