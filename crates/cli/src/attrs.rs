@@ -1,6 +1,8 @@
 //! `-i` attributes turned into the JSON the daemon takes, each value checked for its type.
 
-use ivm_model::{BootFirmware, BootMode, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode};
+use ivm_model::{
+    BootFirmware, BootMode, DisplayAdapter, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode,
+};
 use serde_json::{Map, Value};
 
 use crate::CliError;
@@ -28,6 +30,7 @@ pub const PROFILE: &[&str] = &[
     "boot_initrd",
     "boot_args",
     "boot_firmware",
+    "display",
     "virtual_eth_adapters",
 ];
 
@@ -152,6 +155,7 @@ fn convert(attr: &str, value: &str) -> Result<Value, CliError> {
         "mem_mode" => enum_value::<MemMode>(attr, value),
         "boot_mode" => enum_value::<BootMode>(attr, value),
         "boot_firmware" => enum_value::<BootFirmware>(attr, value),
+        "display" => enum_value::<DisplayAdapter>(attr, value),
         _ => Err(CliError::Usage(format!(
             "An invalid attribute was entered: {attr}"
         ))),

@@ -7,7 +7,13 @@ pub type Record = Vec<(&'static str, String)>;
 
 /// ivm's extensions to IVM's records: default output leaves them out, so existing parsers see
 /// IVM's records unchanged; `-F` can always ask for them.
-const EXTENSIONS: &[&str] = &["boot_kernel", "boot_initrd", "boot_args", "boot_firmware"];
+const EXTENSIONS: &[&str] = &[
+    "boot_kernel",
+    "boot_initrd",
+    "boot_args",
+    "boot_firmware",
+    "display",
+];
 
 /// Attributes IVM prints only where they apply (processing units and the uncapped weight of
 /// shared processors): left out of the default output when empty.

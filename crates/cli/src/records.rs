@@ -178,6 +178,7 @@ pub fn profile(p: &Partition) -> Record {
         ("boot_initrd", p.boot.boot_initrd.clone()),
         ("boot_args", p.boot.boot_args.clone()),
         ("boot_firmware", p.boot.boot_firmware.to_string()),
+        ("display", p.boot.display.to_string()),
     ]);
     if !shared {
         // Asked for with -F, a dedicated partition's units and weight are empty (and left out

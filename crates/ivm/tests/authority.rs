@@ -106,6 +106,8 @@ fn routes() -> Vec<(&'static str, &'static str, Option<Value>, Who)> {
         ("GET", "/api/v1/partitions/99/terminal", None, NotViewOnly),
         ("GET", "/api/v1/partitions/99/console", None, NotViewOnly),
         ("DELETE", "/api/v1/partitions/99/console", None, NotViewOnly),
+        ("GET", "/api/v1/partitions/99/display", None, NotViewOnly),
+        ("GET", "/api/v1/partitions/99/screen", None, NotViewOnly),
         ("GET", "/api/v1/users", None, Modifiers),
         ("POST", "/api/v1/users", bad(), PadminOnly),
         ("PATCH", "/api/v1/users/azother", bad(), PadminOnly),

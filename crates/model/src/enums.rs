@@ -93,6 +93,21 @@ impl Default for BootFirmware {
 }
 
 string_enum! {
+    /// A partition's display adapter (`display`, ivm's attribute): none (serial terminal
+    /// only), a standard VGA, or virtio-gpu (`virtio-vga`, so firmware and boot loaders show
+    /// too). Its screen is served over VNC on a Unix socket, never on a TCP port.
+    DisplayAdapter { None = "none", Vga = "vga", VirtioGpu = "virtio-gpu" }
+}
+
+// string_enum! writes the derives; a #[default] variant would need Default in all of them.
+#[allow(clippy::derivable_impls)]
+impl Default for DisplayAdapter {
+    fn default() -> Self {
+        DisplayAdapter::None
+    }
+}
+
+string_enum! {
     /// A partition's state, with IVM's exact strings.
     PartitionState {
         NotActivated = "Not Activated",

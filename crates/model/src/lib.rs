@@ -19,8 +19,8 @@ mod util;
 
 pub use backup::{BackupFile, ProfileBackup, RestoreRequest};
 pub use enums::{
-    Accel, BootFirmware, BootMode, DlparOp, LparEnv, MemMode, MigrationKind, MigrationState,
-    PartitionState, ProcMode, RmcState, SharingMode, ShutdownKind, UnknownValue,
+    Accel, BootFirmware, BootMode, DisplayAdapter, DlparOp, LparEnv, MemMode, MigrationKind,
+    MigrationState, PartitionState, ProcMode, RmcState, SharingMode, ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};
 pub use mempool::{

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    Accel, BootFirmware, BootMode, LparEnv, MemMode, PartitionState, ProcMode, ProcUnits, RmcState,
-    SharingMode,
+    Accel, BootFirmware, BootMode, DisplayAdapter, LparEnv, MemMode, PartitionState, ProcMode,
+    ProcUnits, RmcState, SharingMode,
 };
 
 /// The management partition is always ID 1: the host OS that runs ivm.
@@ -63,6 +63,9 @@ pub struct BootConfig {
     /// Firmware: BIOS, or UEFI with NVRAM variables kept for the partition.
     #[serde(default)]
     pub boot_firmware: BootFirmware,
+    /// Display adapter: none (serial terminal only), `vga` or `virtio-gpu`.
+    #[serde(default)]
+    pub display: DisplayAdapter,
 }
 
 /// A running partition as the host really has it.

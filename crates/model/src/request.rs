@@ -60,6 +60,9 @@ pub struct PartitionSpec {
     /// Firmware (`bios` or `uefi`); default `bios`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_firmware: Option<crate::BootFirmware>,
+    /// Display adapter (`none`, `vga` or `virtio-gpu`); default `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<crate::DisplayAdapter>,
     /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
     pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
     /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
@@ -115,6 +118,9 @@ pub struct PartitionChange {
     /// Firmware (`bios` or `uefi`); default `bios`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_firmware: Option<crate::BootFirmware>,
+    /// Display adapter (`none`, `vga` or `virtio-gpu`); default `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<crate::DisplayAdapter>,
     /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
     pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
     /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.

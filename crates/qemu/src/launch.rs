@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ivm_model::Accel;
+use ivm_model::{Accel, DisplayAdapter};
 
 /// Where a partition's QEMU keeps its sockets, log and pidfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,11 @@ impl Paths {
     /// Serial console socket.
     pub fn console(&self) -> PathBuf {
         self.dir.join("console.sock")
+    }
+
+    /// The display's VNC socket (only with a display adapter).
+    pub fn vnc(&self) -> PathBuf {
+        self.dir.join("vnc.sock")
     }
 
     /// The guest agent's socket.
@@ -74,6 +79,9 @@ pub struct LaunchSpec {
     /// The descriptor number of the partition's cloud-init seed medium (`cidata`), shown as a
     /// read-only optical device on a SCSI controller of its own.
     pub cidata_fd: Option<i32>,
+    /// The display adapter; with one, QEMU serves its screen over VNC on `paths.vnc()` and
+    /// gives the guest a USB tablet, so a browser's pointer lands where it is shown.
+    pub display: DisplayAdapter,
     /// Unprivileged Unix user QEMU switches to once its devices are open.
     pub run_as: String,
     /// The virtual SCSI controller (N of `vhostN`), when the partition has one.
@@ -384,6 +392,24 @@ impl LaunchSpec {
             ),
         ]);
         push(&["-serial", "chardev:console"]);
+        if let Some(model) = match self.display {
+            DisplayAdapter::None => None,
+            DisplayAdapter::Vga => Some("VGA"),
+            // virtio-vga rather than virtio-gpu-pci: its VGA side shows the firmware and the
+            // boot loader before the guest's driver takes over.
+            DisplayAdapter::VirtioGpu => Some("virtio-vga"),
+        } {
+            push(&["-device", &format!("{model},id=video0")]);
+            push(&[
+                "-device",
+                "qemu-xhci,id=usb0",
+                "-device",
+                "usb-tablet,id=tablet0,bus=usb0.0",
+            ]);
+            // The screen on a Unix socket in the partition's own directory, never a TCP port:
+            // only the daemon connects, for users it has authenticated.
+            push(&["-vnc", &format!("unix:{}", p.vnc().display())]);
+        }
         // The guest agent's channel (ivm's RMC): every partition has one, used when the OS
         // runs qemu-guest-agent.
         push(&[
@@ -556,6 +582,7 @@ mod tests {
             kernel: Some(("/k".into(), "/i".into(), "console=ttyS0 quiet".into())),
             uefi_vars_fd: None,
             cidata_fd: None,
+            display: DisplayAdapter::None,
             run_as: "ivm-qemu".into(),
             vhost: Some(0),
             disks: vec![LaunchDisk {
@@ -710,6 +737,25 @@ mod tests {
             a.contains("-device virtio-scsi-pci,id=ci0 -add-fd fd=14,set=4001,opaque=cidata -drive if=none,id=d-cidata,file=/dev/fdset/4001,format=raw,media=cdrom,readonly=on -device scsi-cd,bus=ci0.0,channel=0,scsi-id=0,lun=0,id=cidata,drive=d-cidata"),
             "{a}"
         );
+    }
+
+    #[test]
+    fn a_display_is_served_on_a_unix_socket_never_a_tcp_port() {
+        assert!(!spec().argv().join(" ").contains("-vnc"));
+        let a = LaunchSpec {
+            display: DisplayAdapter::Vga,
+            ..spec()
+        }
+        .argv()
+        .join(" ");
+        assert!(a.contains("-device VGA,id=video0 -device qemu-xhci,id=usb0 -device usb-tablet,id=tablet0,bus=usb0.0 -vnc unix:/d/lpars/2/vnc.sock"), "{a}");
+        let v = LaunchSpec {
+            display: DisplayAdapter::VirtioGpu,
+            ..spec()
+        }
+        .argv()
+        .join(" ");
+        assert!(v.contains("-device virtio-vga,id=video0"), "{v}");
     }
 
     #[test]

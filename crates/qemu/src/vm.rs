@@ -647,3 +647,40 @@ mod status_tests {
         );
     }
 }
+
+/// The partition's screen as a PNG, as QEMU's display adapter `video0` shows it. QEMU writes
+/// into an anonymous memory file it is lent by descriptor, so nothing lands on a disk and no
+/// path QEMU could redirect is ever read by the daemon.
+pub fn screendump_png(q: &Qmp) -> Result<Vec<u8>, QmpError> {
+    use std::io::{Read, Seek};
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    let io = |e: std::io::Error| QmpError::Io(format!("screen buffer: {e}"));
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; the descriptor it returns
+    // is owned by the File from here on.
+    let fd = unsafe { libc::memfd_create(c"ivm-screen".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io(std::io::Error::last_os_error()));
+    }
+    let mut buffer = unsafe { std::fs::File::from_raw_fd(fd) };
+    // QEMU opens descriptor-set members by access mode: it asks for write-only.
+    let writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/fd/{fd}"))
+        .map_err(io)?;
+    let added = q.execute_with_fd("add-fd", json!({"opaque": "screen"}), writer.as_raw_fd())?;
+    let set = added
+        .get("fdset-id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| QmpError::Protocol(format!("add-fd answered {added}")))?;
+    let dumped = q.execute(
+        "screendump",
+        json!({"filename": format!("/dev/fdset/{set}"), "format": "png", "device": "video0"}),
+    );
+    let removed = q.execute("remove-fd", json!({"fdset-id": set}));
+    dumped?;
+    removed?;
+    let mut png = Vec::new();
+    buffer.rewind().map_err(io)?;
+    buffer.read_to_end(&mut png).map_err(io)?;
+    Ok(png)
+}

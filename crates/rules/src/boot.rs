@@ -16,6 +16,7 @@ pub fn resolve_boot(
         boot_initrd: initrd.map_or_else(|| base.boot_initrd.clone(), str::to_string),
         boot_args: args.map_or_else(|| base.boot_args.clone(), str::to_string),
         boot_firmware: base.boot_firmware,
+        display: base.display,
     };
     for (attr, path) in [
         ("boot_kernel", &next.boot_kernel),
@@ -111,6 +112,16 @@ pub fn cloud_init_meta_data(
         seed.hostname.clone()
     };
     format!("instance-id: ivm-{serial}-lpar{lpar_id}\nlocal-hostname: {host}\n")
+}
+
+/// A partition's screen exists only when it was given a display adapter.
+pub fn check_display(p: &ivm_model::Partition) -> Result<(), RuleError> {
+    if p.boot.display == ivm_model::DisplayAdapter::None {
+        return Err(RuleError::NoDisplay {
+            name: p.name.clone(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

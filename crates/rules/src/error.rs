@@ -361,6 +361,12 @@ pub enum RuleError {
         /// The media.
         name: String,
     },
+    /// A graphical console asked of a partition without a display adapter.
+    #[error("partition {name} has no display adapter (display=none): its console is the virtual terminal (mkvt); for a screen, shut it down, chsyscfg -r prof -i \"lpar_name={name},display=vga\" (or virtio-gpu) and activate it")]
+    NoDisplay {
+        /// The partition.
+        name: String,
+    },
     /// An action that needs the partition running.
     #[error("partition {name} is {state}{why}")]
     NotRunning {
@@ -626,6 +632,7 @@ impl RuleError {
             | RuleError::AlreadyActive { .. }
             | RuleError::MemPoolExists
             | RuleError::MediaBusy { .. }
+            | RuleError::NoDisplay { .. }
             | RuleError::Migrating { .. }
             | RuleError::NotMigratable { .. }
             | RuleError::TargetRefuses { .. }

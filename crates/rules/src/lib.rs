@@ -29,7 +29,8 @@ mod util;
 
 pub use backup::check_restore;
 pub use boot::{
-    check_cloud_init, cloud_init_meta_data, resolve_boot, MAX_NETWORK_CONFIG, MAX_USER_DATA,
+    check_cloud_init, check_display, cloud_init_meta_data, resolve_boot, MAX_NETWORK_CONFIG,
+    MAX_USER_DATA,
 };
 pub use capacity::{check_fits, committed_mem, summary, Totals};
 pub use dlpar::{dlpar_change, move_changes};

@@ -94,6 +94,7 @@ pub fn new_partition(
         mem,
         boot: BootConfig {
             boot_firmware: spec.boot_firmware.unwrap_or_default(),
+            display: spec.display.unwrap_or_default(),
             ..resolve_boot(
                 &BootConfig::default(),
                 spec.boot_kernel.as_deref(),
@@ -218,6 +219,17 @@ pub fn apply_change(
             ));
         }
         next.boot.boot_firmware = fw;
+    }
+    if let Some(d) = change.display {
+        if running && d != current.boot.display {
+            return Err(RuleError::NotWhileRunning(
+                "display (the display adapter is chosen at activation: shut the partition down first)",
+            ));
+        }
+        if current.is_management() {
+            return Err(RuleError::ManagementPartition("given a display adapter"));
+        }
+        next.boot.display = d;
     }
     if running
         && (change.virtual_eth_adapters.is_some() || change.virtual_eth_mac_base_value.is_some())

@@ -281,6 +281,11 @@ const MIGRATIONS: &[&str] = &[
         network_config TEXT NOT NULL
     );
     "#,
+    // 19: the display adapter each partition has (its screen is served over VNC on a Unix
+    // socket beside QMP's).
+    r#"
+    ALTER TABLE partitions ADD COLUMN display TEXT NOT NULL DEFAULT 'none';
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction per step.

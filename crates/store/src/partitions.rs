@@ -9,7 +9,7 @@ use crate::StoreError;
 const COLUMNS: &str = "lpar_id, name, lpar_env, state, ref_code, auto_start, boot_mode, os_version, \
     max_virtual_slots, proc_mode, min_procs, desired_procs, max_procs, min_proc_units, \
     desired_proc_units, max_proc_units, sharing_mode, uncap_weight, mem_mode, min_mem, desired_mem, max_mem, \
-    boot_kernel, boot_initrd, boot_args, ref_time_ms, mac_base, mem_weight, boot_firmware";
+    boot_kernel, boot_initrd, boot_args, ref_time_ms, mac_base, mem_weight, boot_firmware, display";
 
 /// Every column but the key, set from the proposed row: an upsert keyed on the ID only, so a
 /// clash on the unique name is an error rather than a silent replacement.
@@ -23,7 +23,7 @@ const UPDATES: &str = "name = excluded.name, lpar_env = excluded.lpar_env, state
     min_mem = excluded.min_mem, desired_mem = excluded.desired_mem, max_mem = excluded.max_mem, \
     boot_kernel = excluded.boot_kernel, boot_initrd = excluded.boot_initrd, boot_args = excluded.boot_args, \
     ref_time_ms = excluded.ref_time_ms, mac_base = excluded.mac_base, mem_weight = excluded.mem_weight, \
-    boot_firmware = excluded.boot_firmware";
+    boot_firmware = excluded.boot_firmware, display = excluded.display";
 
 fn parse<T: std::str::FromStr>(row: &Row, idx: usize) -> rusqlite::Result<T>
 where
@@ -74,6 +74,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Partition> {
             boot_initrd: row.get(23)?,
             boot_args: row.get(24)?,
             boot_firmware: parse(row, 28)?,
+            display: parse(row, 29)?,
         },
         ref_time_ms: row.get(25)?,
         eth: ivm_model::EthConfig {
@@ -118,7 +119,7 @@ impl Tx<'_> {
         let units = |u: Option<ProcUnits>| u.map(|u| u.0);
         let mut stmt = self.tx.prepare_cached(&format!(
             "INSERT INTO partitions ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29) \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
              ON CONFLICT(lpar_id) DO UPDATE SET {UPDATES}"
         ))?;
         stmt.execute(params![
@@ -151,6 +152,7 @@ impl Tx<'_> {
             p.eth.virtual_eth_mac_base_value,
             p.mem.mem_weight,
             p.boot.boot_firmware.as_str(),
+            p.boot.display.as_str(),
         ])?;
         self.put_eth_adapters(p.lpar_id, &p.eth.virtual_eth_adapters)
     }

@@ -41,6 +41,7 @@ fn partition(id: u32, name: &str) -> Partition {
             boot_initrd: String::new(),
             boot_args: "console=ttyS0".into(),
             boot_firmware: ivm_model::BootFirmware::Uefi,
+            display: ivm_model::DisplayAdapter::VirtioGpu,
         },
         eth: ivm_model::EthConfig {
             virtual_eth_adapters: vec![ivm_model::VirtualEthAdapter {
@@ -224,7 +225,7 @@ fn newer_schema_is_refused() {
         Store::open(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 18
+            known: 19
         })
     ));
 }

@@ -50,6 +50,8 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/partitions/{id}/terminal", Console),
     ("GET", "/api/v1/partitions/{id}/console", Console),
     ("DELETE", "/api/v1/partitions/{id}/console", Console),
+    ("GET", "/api/v1/partitions/{id}/display", Console),
+    ("GET", "/api/v1/partitions/{id}/screen", Console),
     ("GET", "/api/v1/users", Modify),
     ("POST", "/api/v1/users", Padmin),
     ("PATCH", "/api/v1/users/{name}", Padmin),

@@ -114,7 +114,7 @@ pub async fn websocket(
 
 /// Whether the request's `Origin` (when it has one: browsers always send it on a WebSocket)
 /// names the host it was sent to.
-fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &axum::http::HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -131,7 +131,7 @@ const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Returns once the actor may no longer use a console (removed, role lowered to View Only,
 /// session ended); the relay then closes.
-async fn revoked(state: &AppState, actor: Actor) {
+pub(super) async fn revoked(state: &AppState, actor: Actor) {
     let mut tick = tokio::time::interval(RECHECK);
     loop {
         tick.tick().await;

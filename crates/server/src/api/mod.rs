@@ -3,6 +3,7 @@
 mod access;
 mod backup;
 mod console;
+mod display;
 mod error;
 mod events;
 mod extract;
@@ -114,6 +115,8 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/partitions/{id}/dlpar", post(lifecycle::dlpar))
         .route("/partitions/{id}/ethernet", post(lifecycle::ethernet))
         .route("/partitions/{id}/terminal", get(console::terminal))
+        .route("/partitions/{id}/display", get(display::websocket))
+        .route("/partitions/{id}/screen", get(display::screen))
         .route(
             "/partitions/{id}/console",
             get(console::websocket).delete(console::close),

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    backup, console, error, events, lifecycle, media, mempool, mobility, network, partitions,
-    session, storage, system, tasks, users, utilization,
+    backup, console, display, error, events, lifecycle, media, mempool, mobility, network,
+    partitions, session, storage, system, tasks, users, utilization,
 };
 
 /// ivm's REST API.
@@ -22,7 +22,8 @@ use super::{
         users::list, users::create, users::change_role, users::delete, users::set_password, users::keys, users::set_keys,
         tasks::list,
         lifecycle::activate, lifecycle::shutdown, lifecycle::dlpar, lifecycle::ethernet, lifecycle::move_resources,
-        console::terminal, console::websocket, console::close, events::events,
+        console::terminal, console::websocket, console::close,
+        display::websocket, display::screen, events::events,
         storage::get_all, storage::create_pool, storage::remove_pool, storage::set_default_pool,
         storage::create_disk, storage::upload_disk_image, storage::change_disk, storage::remove_disk, storage::map, storage::unmap, storage::cfgdev, storage::create_vg_pool, storage::add_pvs,
         storage::remove_pvs,

@@ -53,6 +53,33 @@ impl Service {
 }
 
 impl Service {
+    /// The running partition with a display adapter, for its screen.
+    fn displayed(&self, id: u32) -> Result<Arc<Live>, ServiceError> {
+        let p = self.partition(id)?;
+        ivm_rules::check_display(&p)?;
+        self.runtime()?.get(id).ok_or_else(|| {
+            ServiceError::from(ivm_rules::RuleError::NotRunning {
+                name: p.name.clone(),
+                state: p.state,
+                why: ": its screen exists while it runs",
+            })
+        })
+    }
+
+    /// The VNC socket of a running partition's display (any number of viewers share it).
+    pub fn open_display(&self, _actor: &Actor, id: u32) -> Result<PathBuf, ServiceError> {
+        Ok(self.displayed(id)?.paths.vnc())
+    }
+
+    /// What a running partition's display shows now, as a PNG.
+    pub fn screenshot(&self, _actor: &Actor, id: u32) -> Result<Vec<u8>, ServiceError> {
+        let live = self.displayed(id)?;
+        ivm_qemu::vm::screendump_png(&live.qmp)
+            .map_err(|e| crate::runtime::HostError::from(e).into())
+    }
+}
+
+impl Service {
     /// Keeps every running partition's console log within `max` bytes (see `host::logs`).
     pub fn bound_console_logs(&self, max: u64) {
         let Some(rt) = self.runtime.as_ref() else {

@@ -261,6 +261,7 @@ impl Service {
                 kernel,
                 uefi_vars_fd,
                 cidata_fd,
+                display: p.boot.display,
                 run_as,
                 vhost: storage.vhost,
                 disks: storage.disks,
