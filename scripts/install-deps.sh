@@ -11,10 +11,11 @@ apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-instal
 # systemd: its systemd-analyze checks the package's unit (systemd need not be PID 1).
 # ovmf: UEFI for boot_firmware=uefi; systemd-boot-efi and fdisk (sfdisk): the test guest's
 # GPT disk with an EFI system partition. debootstrap, extlinux: the stock Debian guest.
+# debian-installer-12-netboot-amd64: the graphical installer the display's browser test boots.
 need=()
 for pkg in gcc pkg-config util-linux cpio kmod busybox-static chromium syslinux mtools dosfstools lvm2 \
     isolinux syslinux-common xorriso fio e2fsprogs openssh-server sshpass gawk sudo fence-agents procps \
-    systemd ovmf systemd-boot-efi fdisk debootstrap extlinux; do
+    systemd ovmf systemd-boot-efi fdisk debootstrap extlinux debian-installer-12-netboot-amd64; do
     have "$pkg" || need+=("$pkg")
 done
 # Node.js and npm build the browser console; a machine that has them (from any source) keeps them.

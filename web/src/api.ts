@@ -78,6 +78,7 @@ export const api = {
   activate: (id: number) => call<Partition>('POST', `/partitions/${id}/activate`, {}),
   shutdown: (id: number, kind: string, restart: boolean) =>
     call<void>('POST', `/partitions/${id}/shutdown`, { kind, restart }),
+  partition: (id: number) => call<Partition>('GET', `/partitions/${id}`),
   closeConsole: (id: number) => call<void>('DELETE', `/partitions/${id}/console`),
   users: () => call<User[]>('GET', '/users'),
   createUser: (name: string, role: Role, password: string) => call<User>('POST', '/users', { name, role, password }),

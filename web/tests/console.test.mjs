@@ -47,6 +47,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
   await page.getByLabel('Kernel (direct kernel boot, optional)').fill('vmlinuz');
   await page.getByLabel('Initial ramdisk').fill('initramfs');
   await page.getByLabel('Kernel command line').fill('console=ttyS0 quiet');
+  await page.getByLabel('Standard VGA').check();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Next' }).click();
   // Ethernet: one adapter, on virtual Ethernet ID 7, instead of ivm's two defaults.
@@ -78,7 +79,7 @@ test('administer a partition through its whole life in the browser', { timeout: 
 
   // It appears without a reload, then runs after Activate.
   await state(page, 'web1').filter({ hasText: 'Not Activated' }).waitFor();
-  assert.equal(daemon.ivm(['lssyscfg', '-r', 'prof', '--filter', 'lpar_names=web1', '-F', 'virtual_eth_adapters']), '3/0/7//0/0\n');
+  assert.equal(daemon.ivm(['lssyscfg', '-r', 'prof', '--filter', 'lpar_names=web1', '-F', 'virtual_eth_adapters,display']), '3/0/7//0/0,vga\n');
   const seed = await page.evaluate(() => fetch('/api/v1/partitions/2/cloud-init').then((r) => r.json()));
   assert.deepEqual(seed, { hostname: 'web1-host', user_data: '#cloud-config\n', network_config: '' });
   await row(page, 'web1').getByRole('checkbox').check();

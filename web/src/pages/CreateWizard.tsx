@@ -27,6 +27,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   const [weight, setWeight] = useState('128');
   const [boot, setBoot] = useState({ kernel: '', initrd: '', args: 'console=ttyS0' });
   const [firmware, setFirmware] = useState<'bios' | 'uefi'>('bios');
+  const [display, setDisplay] = useState<'none' | 'vga' | 'virtio-gpu'>('none');
   // The cloud-init seed (NoCloud), saved after the partition is made; empty: none.
   const [seed, setSeed] = useState({ hostname: '', user_data: '', network_config: '' });
   const hasSeed = seed.hostname !== '' || seed.user_data !== '' || seed.network_config !== '';
@@ -61,6 +62,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   }
   if (boot.kernel) Object.assign(spec, { boot_kernel: boot.kernel, boot_initrd: boot.initrd, boot_args: boot.args });
   if (firmware === 'uefi') spec.boot_firmware = 'uefi';
+  if (display !== 'none') spec.display = display;
   // ivm's default adapters (slot 3 on ID 1, slot 4 on ID 2) unless the step changed them.
   if (eth.a !== '1' || eth.b !== '2') {
     spec.virtual_eth_adapters = ([[3, eth.a], [4, eth.b]] as const)
@@ -189,6 +191,11 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
             <FormGroup role="radiogroup" label="Firmware" fieldId="c-firmware">
               <Radio id="c-fw-bios" name="firmware" label="BIOS" isChecked={firmware === 'bios'} onChange={() => setFirmware('bios')} />
               <Radio id="c-fw-uefi" name="firmware" label="UEFI (OVMF, with the partition's own variables)" isChecked={firmware === 'uefi'} onChange={() => setFirmware('uefi')} />
+            </FormGroup>
+            <FormGroup role="radiogroup" label="Display" fieldId="c-display">
+              <Radio id="c-disp-none" name="display" label="None (serial terminal only)" isChecked={display === 'none'} onChange={() => setDisplay('none')} />
+              <Radio id="c-disp-vga" name="display" label="Standard VGA" isChecked={display === 'vga'} onChange={() => setDisplay('vga')} />
+              <Radio id="c-disp-virtio" name="display" label="virtio-gpu" isChecked={display === 'virtio-gpu'} onChange={() => setDisplay('virtio-gpu')} />
             </FormGroup>
           </Form>
         </WizardStep>

@@ -1,15 +1,21 @@
 // The partition's serial console in xterm.js over the console WebSocket. One session at a time,
-// as with mkvt; "Take over" closes the other session (rmvt) and connects.
+// as with mkvt; "Take over" closes the other session (rmvt) and connects. A partition with a
+// display adapter shows its screen on a second tab (mounted when first chosen, and kept, so the
+// terminal session stays open beside it).
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Button, PageSection, Title } from '@patternfly/react-core';
+import { Alert, Button, PageSection, Tab, Tabs, TabTitleText, Title } from '@patternfly/react-core';
 import { Terminal as XTerm } from '@xterm/xterm';
 import { api, ApiError } from '../api';
+import { Display } from './Display';
 
 export function Terminal({ id, canModify }: { id: number; canModify: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState<'connecting' | 'connected' | 'closed' | 'busy'>('connecting');
   const [message, setMessage] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const [hasDisplay, setHasDisplay] = useState(false);
+  const [tab, setTab] = useState<string | number>('serial');
+  useEffect(() => { api.partition(id).then((p) => setHasDisplay((p.display ?? 'none') !== 'none'), () => setHasDisplay(false)); }, [id]);
   useEffect(() => {
     if (!box.current) return;
     const term = new XTerm({ convertEol: false, cursorBlink: true, fontSize: 14, rows: 30, cols: 100 });
@@ -32,11 +38,16 @@ export function Terminal({ id, canModify }: { id: number; canModify: boolean }) 
   return (
     <PageSection>
       <Title headingLevel="h1">Terminal: partition {id}</Title>
+      <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} mountOnEnter aria-label="Console">
+      <Tab eventKey="serial" title={<TabTitleText>Serial terminal</TabTitleText>}>
       <p data-testid="term-status">{status === 'connected' ? 'Connected.' : status === 'connecting' ? 'Connecting…' : status === 'busy' ? 'Virtual terminal is already connected.' : 'Disconnected.'}</p>
       {message && <Alert variant="warning" isInline title={message} />}
       {status === 'busy' && canModify && <Button onClick={takeOver}>Take over</Button>}
       {status === 'closed' && <Button variant="secondary" onClick={() => { setMessage(null); setStatus('connecting'); setAttempt(attempt + 1); }}>Reconnect</Button>}
       <div ref={box} data-testid="terminal" style={{ marginTop: 16 }} />
+      </Tab>
+      {hasDisplay && <Tab eventKey="display" data-testid="display-tab" title={<TabTitleText>Display</TabTitleText>}><Display id={id} /></Tab>}
+      </Tabs>
     </PageSection>
   );
 }

@@ -19,7 +19,7 @@ use crate::service::Actor;
 /// Several viewers may watch at once. A refused session is accepted and closed at once with
 /// the reason, since browsers cannot read a refused upgrade: 4404 no such partition or not
 /// running, 4403 not allowed, 4409 no display adapter.
-#[utoipa::path(get, path = "/api/v1/partitions/{id}/display", tag = "console",
+#[utoipa::path(get, path = "/api/v1/partitions/{id}/display", tag = "console", operation_id = "display_websocket",
     params(("id" = u32, Path, description = "Partition ID")),
     responses((status = 101, description = "WebSocket carrying RFB follows"), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
