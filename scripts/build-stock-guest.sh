@@ -2,14 +2,16 @@
 # Builds a stock Debian 12 guest as a new user would: debootstrap from Debian's packages with
 # the distribution's kernel (linux-image-cloud-amd64), qemu-guest-agent and cloud-init (which
 # finds nothing to do without a seed and then stays out of the way), on an ext4 root
-# file system in an MBR partition booted by EXTLINUX, with nothing ivm-specific: no kernel
+# file system on a GPT disk booted by EXTLINUX under BIOS and by systemd-boot from its EFI system
+# partition under UEFI, with nothing ivm-specific: no kernel
 # arguments but `root=` and the serial console, no udev rules, no onlining helpers. Root logs in
 # on the serial console without a password (systemd's getty autologin), so a test can type
 # commands there. D-Bus is included as apt would (systemd recommends it): without it logind
 # does not run, and neither the power button nor the agent's shutdown (shutdown +0) works.
 # Leaves OUTDIR/stock.img (raw) and OUTDIR/stock.qcow2 (the same disk).
 #
-# Needs: debootstrap, extlinux, syslinux-common, e2fsprogs, fdisk (sfdisk), qemu-utils, mount
+# Needs: debootstrap, extlinux, syslinux-common, e2fsprogs, fdisk (sfdisk), mtools,
+# systemd-boot-efi, qemu-utils, mount
 # and a loop device (scripts/install-deps.sh installs the packages). Runs as root.
 set -euo pipefail
 
@@ -92,12 +94,28 @@ mount -o loop "$fs" "$mnt"
 extlinux --install "$mnt/boot/extlinux" >/dev/null 2>&1
 umount "$mnt"
 
-# The disk: an MBR with one active partition from 1 MiB, SYSLINUX's MBR code, the file system.
+# The disk, bootable both ways, as a hybrid install is: GPT with an EFI system partition
+# (systemd-boot as the removable-media loader, the same kernel and initrd beside it, built with
+# mtools at its offset, nothing mounted) and the root file system marked legacy-BIOS-bootable,
+# which SYSLINUX's GPT MBR code starts EXTLINUX from under BIOS.
+esp_mb=96
 img=$work/stock.img
-truncate -s $((size_mb + 1))M "$img"
-printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$img"
-dd if=/usr/lib/syslinux/mbr/mbr.bin of="$img" bs=440 count=1 conv=notrunc status=none
-dd if="$fs" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+truncate -s $((size_mb + esp_mb + 2))M "$img"
+printf 'label: gpt\nstart=2048, size=%sMiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"\nstart=%s, size=%sMiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root, attrs="LegacyBIOSBootable"\n' \
+    "$esp_mb" $(((esp_mb + 1) * 2048)) "$size_mb" | sfdisk -q "$img"
+dd if=/usr/lib/syslinux/mbr/gptmbr.bin of="$img" bs=440 count=1 conv=notrunc status=none
+esp="$img@@1M"
+mformat -i "$esp" -F -T $((esp_mb * 2048 - 1)) -v STOCKESP ::
+mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+mcopy -i "$esp" /usr/lib/systemd/boot/efi/systemd-bootx64.efi ::/EFI/BOOT/BOOTX64.EFI
+printf 'timeout 0\ndefault debian.conf\n' > "$work/loader.conf"
+printf 'title Debian GNU/Linux 12\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=UUID=%s ro console=ttyS0\n' "$uuid" \
+    > "$work/debian.conf"
+mcopy -i "$esp" "$work/loader.conf" ::/loader/loader.conf
+mcopy -i "$esp" "$work/debian.conf" ::/loader/entries/debian.conf
+mcopy -i "$esp" "$root/boot/$kernel" ::/vmlinuz
+mcopy -i "$esp" "$root/boot/$initrd" ::/initrd.img
+dd if="$fs" of="$img" bs=1M seek=$((esp_mb + 1)) conv=notrunc,sparse status=none
 qemu-img convert -f raw -O qcow2 "$img" "$work/stock.qcow2"
 mv "$img" "$out/stock.img"
 mv "$work/stock.qcow2" "$out/stock.qcow2"

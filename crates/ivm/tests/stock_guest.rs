@@ -1,5 +1,5 @@
 //! A stock Debian 12 guest (scripts/build-stock-guest.sh: debootstrap, the distribution's
-//! kernel, qemu-guest-agent, EXTLINUX, no ivm-specific kernel arguments), imported from a
+//! kernel, qemu-guest-agent, EXTLINUX and systemd-boot, no ivm-specific kernel arguments), imported from a
 //! qcow2 and from a raw image, as a new user would bring it: what ivm commits, it sees; DLPAR
 //! reaches it through its guest agent (ivm's RMC), is refused without one, and osshutdown
 //! stops it.
@@ -221,7 +221,7 @@ fn api_put(d: &Daemon, path: &str, body: serde_json::Value) -> u16 {
 }
 
 #[test]
-fn the_same_stock_disk_imported_from_a_raw_image_boots_and_takes_its_cloud_init_seed() {
+fn the_same_stock_disk_imported_from_a_raw_image_boots_with_bios_and_uefi_and_takes_its_seed() {
     let _l = lock();
     let d = Daemon::start(SETTINGS);
     stage(&d, "stock.img");
@@ -270,6 +270,31 @@ fn the_same_stock_disk_imported_from_a_raw_image_boots_and_takes_its_cloud_init_
     let line = con.wait_for("CIDONE ", BOOT);
     assert!(line.contains("CIDONE seeded-host 1"), "{line}");
     assert_eq!(state(&d, "rawdeb"), "Running");
+    con.send("[ -d /sys/firmware/efi ] && echo \"FW\"\"=uefi\" || echo \"FW\"\"=bios\"");
+    assert!(con
+        .wait_for("FW=", Duration::from_secs(60))
+        .contains("FW=bios"));
+    drop(con);
+    stop_now(&d, "rawdeb");
+
+    // The same disk under UEFI: OVMF finds systemd-boot on its EFI system partition, which
+    // boots the same kernel and root file system to the login.
+    d.ok(&[
+        "chsyscfg",
+        "-r",
+        "prof",
+        "-i",
+        "lpar_name=rawdeb,boot_firmware=uefi",
+    ]);
+    d.ok(&["chsysstate", "-r", "lpar", "-o", "on", "-n", "rawdeb"]);
+    let mut con = Console::open(&d, 2);
+    con.wait_for("(automatic login)", BOOT);
+    con.skip_seen();
+    con.send(
+        "[ -d /sys/firmware/efi ] && echo \"FW\"\"=uefi $(hostname)\" || echo \"FW\"\"=bios\"",
+    );
+    let line = con.wait_for("FW=", Duration::from_secs(60));
+    assert!(line.contains("FW=uefi seeded-host"), "{line}");
     drop(con);
     stop_now(&d, "rawdeb");
 }
