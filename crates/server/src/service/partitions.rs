@@ -4,6 +4,9 @@ use ivm_model::{CreatePreview, Partition, PartitionChange, PartitionSpec};
 
 use super::{Actor, Service, ServiceError};
 
+/// At most this many threads ask running partitions' QEMUs what their guests have.
+const FILL_THREADS: usize = 16;
+
 fn target(p: &Partition) -> String {
     format!("lpar {} ({})", p.lpar_id, p.name)
 }
@@ -12,8 +15,26 @@ impl Service {
     /// Every partition, the management partition first, running ones with what they have.
     pub fn partitions(&self) -> Result<Vec<Partition>, ServiceError> {
         let mut parts = self.store.read(|tx| tx.partitions())?;
-        for p in &mut parts {
-            self.fill_run(p);
+        let mut running: Vec<&mut Partition> = parts
+            .iter_mut()
+            .filter(|p| {
+                self.runtime
+                    .as_ref()
+                    .is_some_and(|rt| rt.get(p.lpar_id).is_some())
+            })
+            .collect();
+        if running.len() <= 1 {
+            running.into_iter().for_each(|p| self.fill_run(p));
+        } else {
+            // Each running partition's QEMU answers on its own main loop, which under load waits
+            // for a core: asked one after another, a listing took the sum of those waits (3.3 s
+            // with 40 running), asked together about the longest.
+            let per = running.len().div_ceil(FILL_THREADS);
+            std::thread::scope(|s| {
+                for chunk in running.chunks_mut(per) {
+                    s.spawn(move || chunk.iter_mut().for_each(|p| self.fill_run(p)));
+                }
+            });
         }
         Ok(parts)
     }
