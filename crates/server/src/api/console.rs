@@ -2,7 +2,7 @@
 //! for the browser, and `rmvt` to force a session closed. One session at a time.
 
 use axum::body::Body;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::error::ErrorBody;
-use super::extract::ApiPath;
+use super::extract::{ApiPath, ApiWebSocket};
 use super::{blocking, ApiError, AppState};
 use crate::service::{Actor, ConsoleLease};
 use ivm_model::Access;
@@ -76,7 +76,7 @@ pub async fn websocket(
     actor: Actor,
     ApiPath(id): ApiPath<u32>,
     headers: axum::http::HeaderMap,
-    ws: WebSocketUpgrade,
+    ApiWebSocket(ws): ApiWebSocket,
 ) -> Result<Response, ApiError> {
     // Browsers send the session cookie with a WebSocket opened by any site's page, and
     // SameSite does not cover every case: only the console's own origin may open one.

@@ -2,7 +2,7 @@
 //! (on a Unix socket in the partition's directory) relayed over an authenticated WebSocket
 //! for noVNC, and the screen as a PNG.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use tokio::net::UnixStream;
 
 use super::console::{revoked, same_origin};
 use super::error::ErrorBody;
-use super::extract::ApiPath;
+use super::extract::{ApiPath, ApiWebSocket};
 use super::{blocking, ApiError, AppState};
 use crate::service::Actor;
 
@@ -28,7 +28,7 @@ pub async fn websocket(
     actor: Actor,
     ApiPath(id): ApiPath<u32>,
     headers: axum::http::HeaderMap,
-    ws: WebSocketUpgrade,
+    ApiWebSocket(ws): ApiWebSocket,
 ) -> Result<Response, ApiError> {
     // As for the serial console: the session cookie rides along with any site's WebSocket.
     if !same_origin(&headers) {

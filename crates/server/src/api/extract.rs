@@ -146,3 +146,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         ))
     }
 }
+
+/// A WebSocket upgrade; a plain request to a WebSocket address gets the JSON error body.
+pub struct ApiWebSocket(pub axum::extract::ws::WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiWebSocket {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::ws::WebSocketUpgrade::from_request_parts(parts, state).await {
+            Ok(ws) => Ok(ApiWebSocket(ws)),
+            Err(rejection) => Err(ApiError::rejected(
+                rejection.status(),
+                format!(
+                    "this address is a WebSocket: open it with a WebSocket client (GET with \
+                     Connection: upgrade and Upgrade: websocket); {}",
+                    rejection.body_text()
+                ),
+            )),
+        }
+    }
+}
