@@ -41,9 +41,9 @@ pub use request::{
 };
 pub use storage::{
     BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, LoadRequest, MapRequest, Mapping,
-    MediaAccess, MediaChange, MediaSpec, OpticalDevice, OpticalMedia, OpticalRequest, PoolKind,
-    PoolSpec, RbdLocation, RbdSpec, Repository, RepositorySpec, StoragePool, StorageView,
-    VgPoolRequest, VirtualScsiAdapter,
+    MediaAccess, MediaChange, MediaSpec, OpticalDevice, OpticalMedia, OpticalRequest, PoolFree,
+    PoolKind, PoolMember, PoolSpec, RbdLocation, RbdSpec, Repository, RepositorySpec, StoragePool,
+    StorageView, VgPoolRequest, VirtualScsiAdapter,
 };
 pub use system::{
     CreatePreview, ManagedSystem, PhysicalNic, PhysicalVolume, ResourceSummary, SystemView,

@@ -260,8 +260,8 @@ pub struct StorageView {
     pub mappings: Vec<Mapping>,
     /// Physical volumes.
     pub hdisks: Vec<Hdisk>,
-    /// Which physical volumes belong to which volume group pool: (hdisk, pool).
-    pub members: Vec<(String, String)>,
+    /// Which physical volumes belong to which volume group pool.
+    pub members: Vec<PoolMember>,
     /// Physical volumes given to the shared memory pool as paging devices.
     #[serde(default)]
     pub paging_pvs: Vec<String>,
@@ -269,14 +269,32 @@ pub struct StorageView {
     /// what `mksp`, `chsp -add` and the memory pool accept, as the server's rule decides.
     #[serde(default)]
     pub free_hdisks: Vec<String>,
-    /// MB each pool has free: (pool, MB), as `lssp` counts it.
-    pub pools_free_mb: Vec<(String, u64)>,
+    /// MB each pool has free, as `lssp` counts it (a shared pool's counts other hosts' disks).
+    pub pools_free_mb: Vec<PoolFree>,
     /// The virtual media library, once made.
     pub repository: Option<Repository>,
     /// Optical media in it.
     pub media: Vec<OpticalMedia>,
     /// Virtual optical devices.
     pub optical: Vec<OpticalDevice>,
+}
+
+/// A physical volume that belongs to a volume group pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PoolMember {
+    /// The physical volume, `hdiskN`.
+    pub hdisk: String,
+    /// The pool it belongs to.
+    pub pool: String,
+}
+
+/// A pool's free space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PoolFree {
+    /// The pool.
+    pub pool: String,
+    /// MB not committed to its virtual disks.
+    pub free_mb: u64,
 }
 
 /// `mksp [-f] NAME hdiskN...` / `chsp -add|-rm [-f] -sp NAME hdiskN`.
@@ -332,10 +350,14 @@ impl std::str::FromStr for MediaAccess {
 pub struct Repository {
     /// The pool it is carved from.
     pub pool: String,
+    /// The virtual disk that holds it (`VMLibrary_LV`): not a disk for partitions.
+    pub disk: String,
     /// Its size in MB: the most its media may hold together.
     pub size_mb: u64,
     /// MB its media leave free.
     pub free_mb: u64,
+    /// MB its parent pool has free, as `lssp` counts it.
+    pub pool_free_mb: u64,
 }
 
 /// Optical media (an ISO image) in the virtual media library.

@@ -55,7 +55,7 @@ pub use management::default_management_partition;
 pub use media::{
     change_media, check_media_removal, check_repository_removal, find_media, find_optical,
     load_media, loaded_in, media_used, new_media, new_optical, new_repository, repository,
-    resize_repository, validate_media_name, MAX_MEDIA_NAME, REPOSITORY_BD,
+    repository_view, resize_repository, validate_media_name, MAX_MEDIA_NAME, REPOSITORY_BD,
 };
 pub use memory::{resolve_memory, MemRequest};
 pub use mempool::{

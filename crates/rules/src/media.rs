@@ -3,10 +3,10 @@
 
 use ivm_model::{
     BackingDevice, DiskSpec, Mapping, MediaAccess, OpticalDevice, OpticalMedia, OpticalRequest,
-    StoragePool, VirtualScsiAdapter,
+    Repository, StoragePool, VirtualScsiAdapter,
 };
 
-use crate::storage::{carve, find_adapter, find_named, next_lun, pick_pool, pick_vtd};
+use crate::storage::{carve, find_adapter, find_named, next_lun, pick_pool, pick_vtd, pool_free};
 use crate::RuleError;
 
 /// The backing device that holds the repository, named as IVM names it (`lssp -bd` lists it).
@@ -47,6 +47,26 @@ pub fn repository(disks: &[BackingDevice]) -> Result<&BackingDevice, RuleError> 
             what: "virtual media repository",
             name: "(make one with mkrep -sp POOL -size N)".into(),
         })
+}
+
+/// The library as clients show it: its disk, its room and its media's use, and its parent
+/// pool's free space (`disks` holds every disk counted in that pool).
+pub fn repository_view(
+    bd: &BackingDevice,
+    pools: &[StoragePool],
+    disks: &[BackingDevice],
+    media: &[OpticalMedia],
+) -> Repository {
+    Repository {
+        pool: bd.pool.clone(),
+        disk: bd.name.clone(),
+        size_mb: bd.size_mb,
+        free_mb: bd.size_mb.saturating_sub(media_used(media)),
+        pool_free_mb: pools
+            .iter()
+            .find(|p| p.name == bd.pool)
+            .map_or(0, |p| pool_free(p, disks)),
+    }
 }
 
 /// MB the media in the library take.
@@ -366,6 +386,16 @@ mod tests {
         assert!(e.to_string().contains("400 MB"), "{e}");
         let e = new_repository(&pools, &[disk(REPOSITORY_BD, 10)], None, 10).unwrap_err();
         assert!(e.to_string().contains("one per system"), "{e}");
+    }
+
+    #[test]
+    fn the_repository_view_names_its_disk_and_counts_its_pool() {
+        let pools = vec![pool(1000)];
+        let disks = vec![disk(REPOSITORY_BD, 300), disk("data", 200)];
+        let media = vec![media("a", 100, MediaAccess::Ro)];
+        let v = repository_view(&disks[0], &pools, &disks, &media);
+        assert_eq!(v.disk, REPOSITORY_BD);
+        assert_eq!((v.size_mb, v.free_mb, v.pool_free_mb), (300, 200, 500));
     }
 
     #[test]

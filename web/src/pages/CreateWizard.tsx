@@ -39,7 +39,7 @@ export function CreateWizard({ summary, onClose }: { summary: Summary | null; on
   // The virtual Ethernet IDs of the adapters in slots 3 and 4 (empty: no adapter there).
   const [eth, setEth] = useState({ a: '1', b: '2' });
   useEffect(() => { api.storage().then(setStorage, () => setStorage(null)); }, []);
-  const freeDisks = (storage?.disks ?? []).filter((d) => d.name !== 'VMLibrary_LV'
+  const freeDisks = (storage?.disks ?? []).filter((d) => d.name !== storage?.repository?.disk
     && !storage?.mappings.some((m) => m.kind === 'lv' && m.backing === d.name));
 
   const spec: Record<string, unknown> = {

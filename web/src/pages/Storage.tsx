@@ -38,7 +38,7 @@ export function Storage({ live, canModify }: { live: Live; canModify: boolean })
               <Tr key={p.name} data-testid={`pool-${p.name}`}>
                 <Td dataLabel="Name">{p.name}</Td><Td dataLabel="Type">{p.kind}{p.thin ? ' (thin)' : ''}</Td>
                 <Td dataLabel="Size (MB)">{p.size_mb}</Td>
-                <Td dataLabel="Free (MB)">{view.pools_free_mb.find(([n]) => n === p.name)?.[1] ?? ''}</Td>
+                <Td dataLabel="Free (MB)">{view.pools_free_mb.find((f) => f.pool === p.name)?.free_mb ?? ''}</Td>
                 <Td dataLabel="Default">{p.default ? 'yes' : ''}</Td><Td dataLabel="Where">{p.path}</Td>
               </Tr>))}
             </Tbody>
@@ -48,7 +48,7 @@ export function Storage({ live, canModify }: { live: Live; canModify: boolean })
           <Table aria-label="Physical volumes" variant="compact">
             <Thead><Tr><Th>Name</Th><Th>Device</Th><Th>Size (MB)</Th><Th>PVID</Th><Th>Used by</Th></Tr></Thead>
             <Tbody>{view.hdisks.filter((h) => h.present).map((h) => {
-              const pool = view.members.find(([n]) => n === h.name)?.[1];
+              const pool = view.members.find((m) => m.hdisk === h.name)?.pool;
               const m = view.mappings.find((x) => x.kind === 'disk' && x.backing === h.name);
               return (
                 <Tr key={h.name}>
@@ -74,7 +74,8 @@ type Act = (p: Promise<unknown>) => void;
 function Disks({ view, canModify, act, adapterLabel }: { view: StorageView; canModify: boolean; act: Act; adapterLabel: (v: number) => string }) {
   const [draft, setDraft] = useState({ name: '', pool: '', size: '', vadapter: '' });
   const [assign, setAssign] = useState<Record<string, string>>({});
-  const disks = view.disks.filter((d) => d.name !== 'VMLibrary_LV');
+  // The library's own disk is not one for partitions; the server says which it is.
+  const disks = view.disks.filter((d) => d.name !== view.repository?.disk);
   return (
     <>
       {canModify && (

@@ -108,8 +108,8 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
             let free = view
                 .pools_free_mb
                 .iter()
-                .find(|(n, _)| *n == p.name)
-                .map_or(0, |f| f.1);
+                .find(|f| f.pool == p.name)
+                .map_or(0, |f| f.free_mb);
             let bds = view.disks.iter().filter(|d| d.pool == p.name).count();
             vec![
                 ("pool", p.name.clone()),

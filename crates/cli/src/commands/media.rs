@@ -98,13 +98,12 @@ pub(super) fn lsrep(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         });
     };
     let pool = view.pools.iter().find(|p| p.name == repo.pool);
-    let parent_free = pool.map_or(0, |p| ivm_rules::pool_free(p, &view.disks));
     let repo_row: Row = vec![
         ("size", repo.size_mb.to_string()),
         ("free", repo.free_mb.to_string()),
         ("parentpool", repo.pool.clone()),
         ("parentsize", pool.map_or(0, |p| p.size_mb).to_string()),
-        ("parentfree", parent_free.to_string()),
+        ("parentfree", repo.pool_free_mb.to_string()),
     ];
     let media_rows: Vec<Row> = view
         .media

@@ -31,8 +31,8 @@ pub(super) fn lspv(ctx: &Ctx, a: Args) -> Result<String, CliError> {
     let pool_of = |h: &Hdisk| {
         view.members
             .iter()
-            .find(|(m, _)| *m == h.name)
-            .map(|(_, p)| p.clone())
+            .find(|m| m.hdisk == h.name)
+            .map(|m| m.pool.clone())
     };
     let free = free_pvs(&view);
     let held = |h: &Hdisk| !free.iter().any(|f| f.name == h.name);

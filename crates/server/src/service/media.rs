@@ -24,14 +24,6 @@ use crate::runtime::HostError;
 /// Where a volume group pool's repository is mounted, in the data directory.
 const REPOSITORY_MOUNT: &str = "VMLibrary";
 
-fn repository_of(d: &ivm_model::BackingDevice, media: &[OpticalMedia]) -> Repository {
-    Repository {
-        pool: d.pool.clone(),
-        size_mb: d.size_mb,
-        free_mb: d.size_mb.saturating_sub(ivm_rules::media_used(media)),
-    }
-}
-
 impl Service {
     fn repository_mount(&self) -> std::path::PathBuf {
         self.data_dir.join(REPOSITORY_MOUNT)
@@ -71,7 +63,15 @@ impl Service {
                     return Err(e);
                 }
             }
-            Ok((repository_of(&bd, &[]), format!("VMLibrary in {}", bd.pool)))
+            let view = self.store.read(|tx| {
+                Ok::<_, ServiceError>(ivm_rules::repository_view(
+                    &bd,
+                    &tx.pools()?,
+                    &tx.disks()?,
+                    &[],
+                ))
+            })?;
+            Ok((view, format!("VMLibrary in {}", bd.pool)))
         })
     }
 
@@ -95,8 +95,15 @@ impl Service {
                 self.store.write(|tx| tx.put_disk(&old, DiskState::Ready))?;
                 return Err(e);
             }
-            let media = self.store.read(|tx| tx.media())?;
-            Ok((repository_of(&new, &media), "VMLibrary".into()))
+            let view = self.store.read(|tx| {
+                Ok::<_, ServiceError>(ivm_rules::repository_view(
+                    &new,
+                    &tx.pools()?,
+                    &tx.disks()?,
+                    &tx.media()?,
+                ))
+            })?;
+            Ok((view, "VMLibrary".into()))
         })
     }
 

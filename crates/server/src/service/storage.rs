@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use ivm_model::{
-    BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolKind,
-    PoolSpec, StoragePool, StorageView, VgPoolRequest, VirtualScsiAdapter,
+    BackingDevice, BackingKind, DiskChange, DiskSpec, Hdisk, MapRequest, Mapping, PoolFree,
+    PoolKind, PoolMember, PoolSpec, StoragePool, StorageView, VgPoolRequest, VirtualScsiAdapter,
 };
 use ivm_qemu::LaunchDisk;
 use ivm_storage::image::{Image, ImageError, Sandbox};
@@ -80,28 +80,29 @@ impl Service {
             let (hdisks, mappings) = (tx.hdisks()?, tx.mappings()?);
             // The rule that mksp and the memory pool apply, so clients need not restate it.
             let free_hdisks = ivm_rules::free_hdisks(&hdisks, &mappings, &tx.hdisk_claims()?);
+            let counted = with_foreign(disks.clone(), &foreign);
             Ok::<_, ServiceError>(StorageView {
                 pools_free_mb: pools
                     .iter()
-                    .map(|p| {
-                        let all = with_foreign(disks.clone(), &foreign);
-                        (p.name.clone(), ivm_rules::pool_free(p, &all))
+                    .map(|p| PoolFree {
+                        pool: p.name.clone(),
+                        free_mb: ivm_rules::pool_free(p, &counted),
                     })
                     .collect(),
                 repository: ivm_rules::repository(&disks)
                     .ok()
-                    .map(|d| ivm_model::Repository {
-                        pool: d.pool.clone(),
-                        size_mb: d.size_mb,
-                        free_mb: d.size_mb.saturating_sub(ivm_rules::media_used(&media)),
-                    }),
+                    .map(|d| ivm_rules::repository_view(d, &pools, &counted, &media)),
                 pools,
                 disks,
                 adapters: tx.adapters()?,
                 mappings,
                 hdisks,
                 free_hdisks,
-                members: tx.pool_members()?,
+                members: tx
+                    .pool_members()?
+                    .into_iter()
+                    .map(|(hdisk, pool)| PoolMember { hdisk, pool })
+                    .collect(),
                 paging_pvs: tx.paging_pvs()?.into_iter().map(|(name, _)| name).collect(),
                 media,
                 optical: tx.optical_devices()?,
