@@ -424,9 +424,12 @@ impl LaunchSpec {
         push(&[
             "-device",
             &format!(
-                "virtserialport,bus=vser0.0,chardev={},name={}",
+                // The ID makes QEMU announce the guest opening and closing the channel
+                // (VSERPORT_CHANGE), which tells listings to ask again.
+                "virtserialport,bus=vser0.0,chardev={},name={},id={}",
                 crate::agent::AGENT_CHARDEV,
-                crate::agent::AGENT_PORT
+                crate::agent::AGENT_PORT,
+                crate::agent::AGENT_CHARDEV
             ),
         ]);
         if let Some((rw, ro)) = self.uefi_vars_fd {

@@ -61,6 +61,9 @@ pub struct Qmp {
     pending: Pending,
     next_id: AtomicU64,
     dropped: Arc<AtomicBool>,
+    /// Counts what may have changed QEMU's state: every event and every command that is not a
+    /// query. A reader that saw the same count before and after a query knows its answer holds.
+    changes: Arc<AtomicU64>,
 }
 
 impl Qmp {
@@ -115,17 +118,25 @@ impl Qmp {
             .map_err(|e| QmpError::Io(e.to_string()))?;
         let pending: Pending = Arc::default();
         let dropped = Arc::new(AtomicBool::new(false));
-        let (p, d) = (pending.clone(), dropped.clone());
+        let changes = Arc::new(AtomicU64::new(0));
+        let (p, d, c) = (pending.clone(), dropped.clone(), changes.clone());
         std::thread::Builder::new()
             .name("qmp-reader".into())
-            .spawn(move || reader_loop(reader, p, d, on_event, on_close))
+            .spawn(move || reader_loop(reader, p, d, c, on_event, on_close))
             .map_err(|e| QmpError::Io(e.to_string()))?;
         Ok(Qmp {
             writer: Mutex::new(writer),
             pending,
             next_id: AtomicU64::new(1),
             dropped,
+            changes,
         })
+    }
+
+    /// How many events and state-changing commands this connection has seen so far: an answer
+    /// read while this number stayed the same is still QEMU's state.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
     }
 
     /// Runs a command and returns its `return` value.
@@ -162,6 +173,13 @@ impl Qmp {
         fd: Option<std::os::unix::io::RawFd>,
     ) -> Result<Value, QmpError> {
         ivm_txguard::host_action("qmp.execute")?;
+        let changes = changes_state(command, &arguments);
+        // Counted before it is sent and again once answered, so that a query sent in between,
+        // whichever way QEMU orders the two, is not taken for the state after it.
+        if changes {
+            self.changes.fetch_add(1, Ordering::SeqCst);
+        }
+        let _after = changes.then(|| CountOnDrop(&self.changes));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         self.pending
@@ -203,6 +221,26 @@ impl Qmp {
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(QmpError::Closed),
         }
+    }
+}
+
+/// Whether a command may change QEMU's state (all but queries and HMP's `info`).
+fn changes_state(command: &str, arguments: &Value) -> bool {
+    let hmp_info = command == "human-monitor-command"
+        && arguments
+            .get("command-line")
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.starts_with("info "));
+    !(command.starts_with("query-") || matches!(command, "qom-get" | "qom-list") || hmp_info)
+}
+
+/// Adds one to a change count when dropped: after a state-changing command's answer, its
+/// timeout or its failure.
+struct CountOnDrop<'a>(&'a AtomicU64);
+
+impl Drop for CountOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -262,6 +300,7 @@ fn reader_loop(
     mut reader: BufReader<UnixStream>,
     pending: Pending,
     dropped: Arc<AtomicBool>,
+    changes: Arc<AtomicU64>,
     on_event: impl Fn(Event),
     on_close: impl FnOnce(),
 ) {
@@ -279,6 +318,7 @@ fn reader_loop(
             continue;
         };
         if let Some(name) = v.get("event").and_then(Value::as_str) {
+            changes.fetch_add(1, Ordering::SeqCst);
             let ts = v.get("timestamp");
             let part = |k: &str| ts.and_then(|t| t.get(k)).and_then(Value::as_i64);
             on_event(Event {
@@ -319,5 +359,33 @@ fn reader_loop(
     }
     if !dropped.load(Ordering::SeqCst) {
         on_close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_do_not_count_as_changes_and_everything_else_does() {
+        assert!(!changes_state("query-cpus-fast", &Value::Null));
+        assert!(!changes_state(
+            "qom-get",
+            &json!({"path": "/machine", "property": "size"})
+        ));
+        assert!(!changes_state(
+            "human-monitor-command",
+            &json!({"command-line": "info jit"})
+        ));
+        assert!(changes_state(
+            "human-monitor-command",
+            &json!({"command-line": "sendkey ctrl-alt-delete"})
+        ));
+        assert!(changes_state(
+            "device_add",
+            &json!({"driver": "qemu64-x86_64-cpu"})
+        ));
+        assert!(changes_state("qom-set", &Value::Null));
+        assert!(changes_state("balloon", &json!({"value": 1})));
     }
 }

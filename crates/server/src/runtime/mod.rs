@@ -188,6 +188,24 @@ pub struct Live {
     console: Mutex<Option<ConsoleSession>>,
     /// Last CPU-time sample and the utilization measured from the one before.
     pub usage: Mutex<Usage>,
+    /// What QEMU last said the guest has, reused by listings while nothing changed.
+    pub seen: Mutex<Option<Seen>>,
+}
+
+/// What a running partition's QEMU said its guest has, and the QMP change count it was read
+/// at (see `Qmp::changes`).
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    /// The connection's change count before the questions were asked.
+    pub changes: u64,
+    /// When they were asked.
+    pub at: std::time::Instant,
+    /// Processors present.
+    pub procs: u32,
+    /// Memory the guest has, MB.
+    pub mem: u64,
+    /// Whether the guest's agent had its channel open.
+    pub agent_open: bool,
 }
 
 /// A virtual terminal session: its number and the switch that ends it.
@@ -614,6 +632,7 @@ impl Runtime {
             started_ms: plan.now_ms,
             console: Mutex::new(None),
             usage: Mutex::default(),
+            seen: Mutex::default(),
         });
         self.live
             .lock()
@@ -671,6 +690,7 @@ impl Runtime {
             started_ms,
             console: Mutex::new(None),
             usage: Mutex::default(),
+            seen: Mutex::default(),
         });
         self.live
             .lock()
