@@ -208,10 +208,16 @@ impl Tx<'_> {
                 },
             ))
         })?;
+        // Indexed, not searched: a scan per adapter made listing 1,000 partitions quadratic.
+        let at: std::collections::HashMap<u32, usize> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.lpar_id, i))
+            .collect();
         for row in rows {
             let (id, a) = row?;
-            if let Some(p) = parts.iter_mut().find(|p| p.lpar_id == id) {
-                p.eth.virtual_eth_adapters.push(a);
+            if let Some(&i) = at.get(&id) {
+                parts[i].eth.virtual_eth_adapters.push(a);
             }
         }
         Ok(parts)

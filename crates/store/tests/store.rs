@@ -355,3 +355,43 @@ fn a_write_transaction_marks_its_thread_against_host_actions() {
     assert!(!in_read, "reads are not marked");
     assert!(ivm_txguard::host_action("test.after").is_ok());
 }
+
+#[test]
+fn the_kept_listing_follows_every_commit_from_any_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ivm.db");
+    let store = Store::open(&path).unwrap();
+    assert!(store.partitions().unwrap().is_empty());
+    // This store's own writer.
+    store
+        .write::<_, StoreError>(|tx| tx.put_partition(&partition(2, "web01")))
+        .unwrap();
+    assert_eq!(store.partitions().unwrap(), vec![partition(2, "web01")]);
+    // Unchanged: the same answer again.
+    assert_eq!(store.partitions().unwrap(), vec![partition(2, "web01")]);
+    // A refused change commits nothing, and the listing stays.
+    assert!(store
+        .write::<(), StoreError>(|tx| {
+            tx.put_partition(&partition(3, "db01"))?;
+            Err(StoreError::Corrupt("refused".into()))
+        })
+        .is_err());
+    assert_eq!(store.partitions().unwrap(), vec![partition(2, "web01")]);
+    // Another connection, as another process would write.
+    let other = Store::open(&path).unwrap();
+    other
+        .write::<_, StoreError>(|tx| {
+            tx.set_partition_state(2, PartitionState::Running, "C2001000", 42)
+        })
+        .unwrap();
+    let got = store.partitions().unwrap();
+    assert_eq!(got[0].state, PartitionState::Running);
+    assert_eq!(
+        got,
+        store.read::<_, StoreError>(|tx| tx.partitions()).unwrap()
+    );
+    other
+        .write::<_, StoreError>(|tx| tx.delete_partition(2))
+        .unwrap();
+    assert!(store.partitions().unwrap().is_empty());
+}

@@ -20,7 +20,7 @@ fn target(p: &Partition) -> String {
 impl Service {
     /// Every partition, the management partition first, running ones with what they have.
     pub fn partitions(&self) -> Result<Vec<Partition>, ServiceError> {
-        let mut parts = self.store.read(|tx| tx.partitions())?;
+        let mut parts = self.store.partitions()?;
         let mut running: Vec<&mut Partition> = parts
             .iter_mut()
             .filter(|p| {
