@@ -83,23 +83,29 @@ pub fn render_with(
     let mut out = String::new();
     match fields {
         None => {
+            // Written straight into one buffer: a string per attribute and a join per record
+            // were a fifth of listing 1,000 partitions.
             for r in records {
-                let line: Vec<String> = r
-                    .iter()
-                    .filter(|(a, v)| {
-                        let hidden = EXTENSIONS.contains(a) || extras.contains(a);
-                        let not_applying = v.is_empty() && WHERE_THEY_APPLY.contains(a);
-                        !hidden && !not_applying
-                    })
-                    .map(|(a, v)| {
-                        if v.contains(',') {
-                            format!("\"{a}={v}\"")
-                        } else {
-                            format!("{a}={v}")
-                        }
-                    })
-                    .collect();
-                out.push_str(&line.join(","));
+                let shown = r.iter().filter(|(a, v)| {
+                    let hidden = EXTENSIONS.contains(a) || extras.contains(a);
+                    let not_applying = v.is_empty() && WHERE_THEY_APPLY.contains(a);
+                    !hidden && !not_applying
+                });
+                for (i, (a, v)) in shown.enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let quoted = v.contains(',');
+                    if quoted {
+                        out.push('"');
+                    }
+                    out.push_str(a);
+                    out.push('=');
+                    out.push_str(v);
+                    if quoted {
+                        out.push('"');
+                    }
+                }
                 out.push('\n');
             }
         }

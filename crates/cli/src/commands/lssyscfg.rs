@@ -29,10 +29,20 @@ pub(super) fn run(ctx: &Ctx, a: Args) -> Result<String, CliError> {
         }
         "lpar" => {
             let filter = a.list.filter(&["lpar_names", "lpar_ids"])?;
-            let serial = ctx.system()?.system.serial_num;
+            // The two requests go side by side: the system's answer (only its serial number is
+            // needed) no longer adds its round trip to the listing's.
+            let (system, parts) = std::thread::scope(|s| {
+                let system = s.spawn(|| ctx.system());
+                let parts = ctx.partitions();
+                let system = system
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (system, parts)
+            });
+            let serial = system?.system.serial_num;
             let now = crate::time::now_ms();
             (
-                ctx.partitions()?
+                parts?
                     .iter()
                     .filter(|p| filter.keeps(p))
                     .map(|p| records::lpar(p, &serial, now))
