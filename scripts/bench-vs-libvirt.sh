@@ -2,7 +2,7 @@
 # ivm side by side with libvirt on this machine, in one run, as ratios ivm / libvirt:
 #   1. listing N defined VMs: `lssyscfg -r lpar` against `virsh list --all` (median of RUNS,
 #      interleaved);
-#   2. daemon memory with N VMs defined: ivm's RSS against libvirtd's;
+#   2. daemon memory with N VMs defined: ivm's RSS against libvirtd's, and the anonymous part;
 #   3. activation to the guest's ready line for the same guest (kernel, initramfs, 1 vCPU,
 #      MEM MB (default 256), serial console to a file): `chsysstate -o on` against
 #      `virsh start` (median of RUNS, interleaved).
@@ -49,6 +49,7 @@ now_ns() { date +%s%N; }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 spread() { sort -n | awk 'NR==1 {min=$1} {max=$1} END {printf "min %.3f, max %.3f", min, max}'; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 wait_for_line() { # FILE: until the guest's ready line is in it (120 s at most)
     local n=0
     until grep -qa 'IVM-TEST-GUEST READY' "$1" 2>/dev/null; do
@@ -121,6 +122,7 @@ for _ in $(seq 1 "$RUNS"); do
     t=$(now_ns); virsh list --all > /dev/null; echo $(( $(now_ns) - t )) >> "$work/list-virsh"
 done
 rss_ivm=$(rss_kb "$daemon_pid"); rss_virt=$(rss_kb "$libvirtd_pid")
+anon_ivm=$(anon_kb "$daemon_pid"); anon_virt=$(anon_kb "$libvirtd_pid")
 stop_ivm
 (for i in $(seq 1 "$N"); do echo "undefine vm$i"; done) | virsh -q > /dev/null
 
@@ -152,5 +154,8 @@ echo
 echo "ivm $(git describe --always --dirty) against libvirt $(virsh --version), $N VMs, $(nproc) CPUs, accelerator $accel (libvirt: domain type qemu)"
 awk -v i="$li" -v v="$lvm" -v n="$RUNS" 'BEGIN {printf "listing all:          lssyscfg -r lpar %7.1f ms, virsh list --all %7.1f ms, ratio %.2f (median of %d)\n", i/1e6, v/1e6, i/v, n}'
 awk -v i="$rss_ivm" -v v="$rss_virt" 'BEGIN {printf "daemon RSS:           ivm %7.1f MB, libvirtd %7.1f MB, ratio %.2f\n", i/1024, v/1024, i/v}'
+# RSS counts the program's own code the kernel mapped in around each page it ran (fault-around,
+# 64 KB), shared with the page cache; the anonymous part is what the daemon itself holds.
+awk -v i="$anon_ivm" -v v="$anon_virt" 'BEGIN {printf "  of which anonymous: ivm %7.1f MB, libvirtd    %7.1f MB, ratio %.2f\n", i/1024, v/1024, i/v}'
 awk -v i="$ai" -v v="$av" -v n="$RUNS" -v m="$MEM" 'BEGIN {printf "activation to ready:  ivm %7.3f s, virsh start %7.3f s, ratio %.2f (%d MB guest, median of %d, interleaved)\n", i/1e9, v/1e9, i/v, m, n}'
 echo "activation ratio per pair: median $(median < "$work/act-ratio"), $(spread < "$work/act-ratio")"
