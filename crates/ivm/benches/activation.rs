@@ -6,20 +6,18 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "figures/mod.rs"]
+mod figures;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Daemon;
+use figures::median;
 
 const RUNS: usize = 7;
 const READY: &[u8] = b"IVM-TEST-GUEST READY";
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn wait_ready(log: &Path, start: Instant) -> Duration {
     let deadline = start + Duration::from_secs(120);

@@ -9,18 +9,16 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "figures/mod.rs"]
+mod figures;
 
 use std::time::{Duration, Instant};
 
 use common::Daemon;
+use figures::median;
 
 const RUNS: usize = 3;
 const READY: &[u8] = b"IVM-TEST-GUEST READY";
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// Faults in `mb` of fresh anonymous memory with `threads` threads, each populating its share
 /// for writing (as QEMU's preallocation does), and gives it back; the time it took.

@@ -6,21 +6,15 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "figures/mod.rs"]
+mod figures;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{Console, Daemon};
+use figures::{median, ms};
 
 const RUNS: usize = 5;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// Runs `chhwres` and returns the time from its return to the guest's next change line.
 fn timed(d: &Daemon, con: &mut Console, args: &[&str]) -> Duration {

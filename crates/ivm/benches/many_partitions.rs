@@ -7,19 +7,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "figures/mod.rs"]
+mod figures;
 
 use std::time::{Duration, Instant};
 
 use common::Daemon;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+use figures::{median, ms};
 
 /// The daemon's user and system CPU time so far, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {

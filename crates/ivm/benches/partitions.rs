@@ -4,10 +4,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "figures/mod.rs"]
+mod figures;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::Daemon;
+use figures::{median, rss_kib};
 
 /// A machine large enough for 1,000 small partitions (0.10 units and 256 MB each).
 const SYSTEM: &str = r#"
@@ -19,20 +22,6 @@ max_lpars = 1100
 
 const PARTITIONS: usize = 1000;
 const RUNS: usize = 21;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 fn main() {
     let d = Daemon::start(SYSTEM);

@@ -6,33 +6,18 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "figures/mod.rs"]
+mod figures;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::Daemon;
+use figures::{median, ms, rss_kib};
 
 const RUNS: usize = 11;
 /// Clients defining partitions at once (the daemon writes them one transaction each).
 const CLIENTS: usize = 4;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 /// One size's figures.
 struct Row {
