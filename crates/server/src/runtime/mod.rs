@@ -204,8 +204,8 @@ pub struct Seen {
     pub procs: u32,
     /// Memory the guest has, MB.
     pub mem: u64,
-    /// Whether the guest's agent had its channel open.
-    pub agent_open: bool,
+    /// Whether the guest's agent had its channel open (active) or not.
+    pub rmc_state: ivm_model::RmcState,
 }
 
 /// A virtual terminal session: its number and the switch that ends it.

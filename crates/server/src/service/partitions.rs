@@ -1,6 +1,7 @@
 //! Partition definitions: list, create, change, delete.
 
-use ivm_model::{CreatePreview, Partition, PartitionChange, PartitionSpec};
+use ivm_model::{CreatePreview, Partition, PartitionChange, PartitionSpec, RmcState};
+use ivm_qemu::vm;
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,14 @@ use crate::runtime::{Live, Seen};
 
 /// The longest a guest's figures are reused without asking QEMU, in case an event was missed.
 const SEEN_TTL: Duration = Duration::from_secs(10);
+
+/// QEMU's answer, or the committed value when it gave none (and then `answered` turns false).
+fn answer_or<T>(r: Result<T, ivm_qemu::QmpError>, committed: T, answered: &mut bool) -> T {
+    r.unwrap_or_else(|_| {
+        *answered = false;
+        committed
+    })
+}
 
 /// At most this many threads ask running partitions' QEMUs what their guests have.
 const FILL_THREADS: usize = 16;
@@ -62,14 +71,13 @@ impl Service {
             return;
         };
         let shared = p.mem.mem_mode == ivm_model::MemMode::Shared;
-        let seen = self.seen(&live, p);
-        let (procs, mem) = (seen.procs, seen.mem);
+        let Seen {
+            procs,
+            mem,
+            rmc_state,
+            ..
+        } = self.seen(&live, p);
         let resident = shared.then(|| self.guest_resident_mb(&live));
-        let rmc_state = if seen.agent_open {
-            ivm_model::RmcState::Active
-        } else {
-            ivm_model::RmcState::Inactive
-        };
         let cpus = live.cpus.lock().unwrap_or_else(|e| e.into_inner()).clone();
         p.run = Some(ivm_model::RunInfo {
             pid: live.pid,
@@ -103,36 +111,28 @@ impl Service {
         // QEMU may be on its way out and not answer: then the committed values are the best
         // statement of what the guest has, and they are not kept.
         let mut answered = true;
-        let mut or = |r: Result<u64, ivm_qemu::QmpError>, committed: u64| {
-            r.unwrap_or_else(|_| {
-                answered = false;
-                committed
-            })
-        };
-        let procs = or(
-            ivm_qemu::vm::vcpus(&live.qmp).map(u64::from),
-            u64::from(p.procs.desired_procs),
-        ) as u32;
+        let q = &live.qmp;
+        let procs = answer_or(vm::vcpus(q), p.procs.desired_procs, &mut answered);
         let mem = if p.mem.mem_mode == ivm_model::MemMode::Shared {
-            or(ivm_qemu::vm::balloon_mb(&live.qmp), p.mem.desired_mem)
+            answer_or(vm::balloon_mb(q), p.mem.desired_mem, &mut answered)
         } else {
             let layout = ivm_rules::memory_layout(live.boot_mem_mb, p.mem.desired_mem);
-            let plugged = or(ivm_qemu::vm::plugged_mem_mb(&live.qmp), layout.plugged_mb);
-            let balloon = live.balloon.then(|| {
-                or(
-                    ivm_qemu::vm::balloon_mb(&live.qmp),
-                    layout.balloon_target_mb,
-                )
-            });
+            let plugged = answer_or(vm::plugged_mem_mb(q), layout.plugged_mb, &mut answered);
+            let balloon = live
+                .balloon
+                .then(|| answer_or(vm::balloon_mb(q), layout.balloon_target_mb, &mut answered));
             ivm_rules::guest_memory_mb(live.boot_mem_mb, plugged, balloon)
         };
-        let agent_open = or(ivm_qemu::vm::agent_open(&live.qmp).map(u64::from), 0) == 1;
+        let rmc_state = match answer_or(vm::agent_open(q), false, &mut answered) {
+            true => RmcState::Active,
+            false => RmcState::Inactive,
+        };
         let seen = Seen {
             changes,
             at,
             procs,
             mem,
-            agent_open,
+            rmc_state,
         };
         if answered && live.qmp.changes() == changes {
             *lock() = Some(seen);
