@@ -228,3 +228,30 @@ fn bridges_and_taps_come_up_without_ipv6() {
         assert!(ipv6::set("../x", on).is_err(), "names are links, not paths");
     });
 }
+
+/// A partition's tap sends what the bridge hands it straight to its own queue towards QEMU:
+/// no queueing discipline in front of it, as libvirt does for its taps.
+#[test]
+fn a_tap_gets_no_queueing_discipline() {
+    in_new_netns(|| {
+        use ivm_net::qdisc;
+        links::ensure_bridge("ivmtqbr").unwrap();
+        let _tap = tap::open("ivmtqtap", true).unwrap();
+        links::attach("ivmtqtap", "ivmtqbr").unwrap();
+        let before = qdisc::root_kind("ivmtqtap").unwrap();
+        assert_ne!(
+            before.as_deref(),
+            Some("noqueue"),
+            "the kernel's default first"
+        );
+        qdisc::set_noqueue("ivmtqtap").unwrap();
+        assert_eq!(
+            qdisc::root_kind("ivmtqtap").unwrap().as_deref(),
+            Some("noqueue")
+        );
+        // Again is fine (a replace), and a link that is not there is an error naming it.
+        qdisc::set_noqueue("ivmtqtap").unwrap();
+        let e = qdisc::set_noqueue("ivmtqnone").unwrap_err().to_string();
+        assert!(e.contains("ivmtqnone"), "{e}");
+    });
+}

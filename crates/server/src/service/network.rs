@@ -44,10 +44,7 @@ impl Service {
         for a in &p.eth.virtual_eth_adapters {
             let bridge = bridge_name(prefix, a.port_vlan_id);
             let tap = tap_name(prefix, p.lpar_id, a.slot_num);
-            ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
-            let f = ivm_net::tap::open(&tap, true).map_err(host)?;
-            ivm_net::ipv6::disable(&tap).map_err(host)?;
-            ivm_net::links::attach(&tap, &bridge).map_err(host)?;
+            let f = tap_on_bridge(&tap, &bridge)?;
             let fd = first_fd + files.len() as i32;
             files.push((f, fd));
             let vhostfd = if rt.env.vhost_net {
@@ -150,11 +147,7 @@ impl Service {
                 let tap = tap_name(prefix, p.lpar_id, slot);
                 let f = {
                     let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
-                    ivm_net::links::ensure_bridge(&bridge).map_err(host)?;
-                    let f = ivm_net::tap::open(&tap, true).map_err(host)?;
-                    ivm_net::ipv6::disable(&tap).map_err(host)?;
-                    ivm_net::links::attach(&tap, &bridge).map_err(host)?;
-                    f
+                    tap_on_bridge(&tap, &bridge)?
                 };
                 let vhost = if rt.env.vhost_net {
                     Some(ivm_net::tap::open_vhost().map_err(host)?)
@@ -180,6 +173,18 @@ impl Service {
             Err(e) => tracing::warn!(error = %e, "cannot remove idle bridges"),
         }
     }
+}
+
+/// Opens partition tap `tap` on bridge `bridge` (made if missing): no IPv6 on the tap, no
+/// queueing discipline in front of it (`ivm_net::qdisc`), attached and up. The tap goes when
+/// the last holder of the returned descriptor closes it.
+fn tap_on_bridge(tap: &str, bridge: &str) -> Result<std::fs::File, ServiceError> {
+    ivm_net::links::ensure_bridge(bridge).map_err(host)?;
+    let f = ivm_net::tap::open(tap, true).map_err(host)?;
+    ivm_net::ipv6::disable(tap).map_err(host)?;
+    ivm_net::qdisc::set_noqueue(tap).map_err(host)?;
+    ivm_net::links::attach(tap, bridge).map_err(host)?;
+    Ok(f)
 }
 
 #[cfg(test)]
