@@ -98,6 +98,8 @@ pub struct LaunchSpec {
     pub aio: &'static str,
     /// Threads that preallocate the boot memory (`ivm_rules::prealloc_threads`).
     pub prealloc_threads: u32,
+    /// The translation buffer under TCG, MB (`ivm_rules::TCG_TB_SIZE_MB`); unused under KVM.
+    pub tcg_tb_mb: u64,
     /// Shared memory: the paging device that backs the guest's logical memory (all of
     /// max_mem, mapped shared, so what the pool has no room for is written there), with a
     /// balloon that sets the logical memory in use and gives back what the guest frees.
@@ -299,8 +301,12 @@ impl LaunchSpec {
         match self.accel {
             // Nested hosts abort on the arch-capabilities MSR; guests do not need it.
             Accel::Kvm => push(&["-accel", "kvm", "-cpu", "host,-arch-capabilities"]),
-            // tb-size is ivm_rules::TCG_TB_SIZE_MB: the rules count its regions for vCPU plugs.
-            Accel::Tcg => push(&["-accel", "tcg,tb-size=64", "-cpu", "qemu64"]),
+            Accel::Tcg => push(&[
+                "-accel",
+                &format!("tcg,tb-size={}", self.tcg_tb_mb),
+                "-cpu",
+                "qemu64",
+            ]),
         }
         push(&[
             "-smp",
@@ -615,6 +621,7 @@ mod tests {
             nic_slots: vec![3, 4],
             aio: "io_uring",
             prealloc_threads: 1,
+            tcg_tb_mb: 128,
             shared_mem: None,
             balloon: false,
             incoming: false,

@@ -273,6 +273,7 @@ impl Service {
                     cpus.len(),
                     incoming.map_or(p.mem.desired_mem, |s| s.boot_mem_mb),
                 ),
+                tcg_tb_mb: ivm_rules::TCG_TB_SIZE_MB,
                 balloon: match incoming {
                     Some(s) => s.balloon,
                     None => shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
