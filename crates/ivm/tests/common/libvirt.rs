@@ -143,11 +143,12 @@ impl Libvirtd {
     ) {
         allocated(&self.image(&format!("{name}.raw")), disk_mb);
         let (k, i) = (kernel.display(), initrd.display());
+        let tb = ivm_rules::TCG_TB_SIZE_MB;
         let xml = format!(
             "<domain type='qemu'><name>{name}</name><memory unit='MiB'>{mem_mb}</memory><vcpu>1</vcpu>\
              <os><type arch='x86_64' machine='q35'>hvm</type><kernel>{k}</kernel>\
              <initrd>{i}</initrd><cmdline>console=ttyS0 quiet</cmdline></os>\
-             <features><acpi/><tcg><tb-cache unit='MiB'>64</tb-cache></tcg></features>\
+             <features><acpi/><tcg><tb-cache unit='MiB'>{tb}</tb-cache></tcg></features>\
              <cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>\
              <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>\
              <controller type='scsi' model='virtio-scsi'/>\
@@ -156,6 +157,11 @@ impl Libvirtd {
              <serial type='unix'><source mode='bind' path='/var/lib/libvirt/{name}.con'/>\
              <target port='0'/></serial><memballoon model='none'/></devices></domain>"
         );
+        self.start_xml(name, &xml);
+    }
+
+    /// Defines guest `name` from domain XML `xml` and starts it.
+    pub fn start_xml(&self, name: &str, xml: &str) {
         let file = self.dir.join(format!("{name}.xml"));
         std::fs::write(&file, xml).unwrap();
         self.virsh(&["define", &file.display().to_string()]);
