@@ -7,6 +7,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod figures;
 
 use std::process::Command;
 use std::time::Duration;
@@ -60,18 +61,7 @@ fn main() {
     let backing = d.data_dir().join("pools/rootvg/data");
 
     let mut con = boot(&d, "fio", 2);
-    // The accelerator QEMU was started with.
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", common::run_pid(&d, 2))).unwrap();
-    let args: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    let accel = args
-        .windows(2)
-        .find(|w| w[0] == "-accel")
-        .map_or("unknown".to_string(), |w| {
-            w[1].split(',').next().unwrap_or("").to_string()
-        });
+    let accel = figures::accel_of(&common::qemu_cmdline(&d, 2));
     con.send("mkdir -p /mnt/t && mount -t iso9660 -o ro /dev/sr0 /mnt/t && echo tools-mounted");
     con.wait_for("tools-mounted\r", Duration::from_secs(30));
     let (mut guest, mut host) = (Vec::new(), Vec::new());

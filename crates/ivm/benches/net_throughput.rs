@@ -7,11 +7,15 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod figures;
+mod guest_http;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{boot, stop_now, Daemon, Netns};
+use figures::{accel_of, median_f64};
+use guest_http::{serve, transfer};
 
 const ROUNDS: usize = 5;
 const MB: u32 = 128;
@@ -45,18 +49,6 @@ fn veth_round(client: &Netns, url: &str) -> f64 {
         .expect("busybox wget");
     assert!(out.status.success(), "{out:?}");
     f64::from(MB) / t.elapsed().as_secs_f64()
-}
-
-/// Seconds from the guest's uptime before and after, as it echoes them.
-fn guest_seconds(line: &str) -> f64 {
-    let f: Vec<f64> = line
-        .split_whitespace()
-        .skip_while(|w| *w != "TP")
-        .skip(1)
-        .take(2)
-        .map(|w| w.parse().unwrap())
-        .collect();
-    f[1] - f[0]
 }
 
 fn main() {
@@ -119,37 +111,13 @@ fn main() {
     let mut srv = boot(&d, "srv", 2);
     let mut cli = boot(&d, "cli", 3);
     let cmdline = common::qemu_cmdline(&d, 2);
-    let accel = cmdline
-        .split(" -accel ")
-        .nth(1)
-        .and_then(|r| r.split([',', ' ']).next())
-        .unwrap_or("unknown")
-        .to_string();
+    let accel = accel_of(&cmdline);
     let vhost = cmdline.contains("vhost=on");
-    srv.send(&format!(
-        "mkdir -p /tmp/w && dd if=/dev/zero of=/tmp/w/big bs=1M count={MB} 2>/dev/null && httpd -p 8080 -h /tmp/w && echo \"SRV-\"\"READY\""
-    ));
-    srv.wait_for("SRV-READY", Duration::from_secs(60));
-    // The first frames may go out before the bridge learned its ports.
-    common::eventually(
-        "the client partition to reach the server",
-        Duration::from_secs(60),
-        || {
-            cli.send(
-                "echo \"P-\"\"$(ping -c 1 -W 2 10.9.2.2 >/dev/null 2>&1 && echo ok || echo no)\"",
-            );
-            cli.wait_for("P-", Duration::from_secs(10)).contains("P-ok")
-        },
-    );
+    serve(&mut srv, &mut cli, "10.9.2.2", MB);
 
     let (mut guest, mut host) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        cli.send(
-            "s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null http://10.9.2.2:8080/big; \
-             e=$(cut -d' ' -f1 /proc/uptime); echo \"T\"\"P $s $e\"",
-        );
-        let line = cli.wait_for("TP ", Duration::from_secs(600));
-        let g = f64::from(MB) / guest_seconds(&line);
+        let g = transfer(&mut cli, "10.9.2.2", MB);
         let h = veth_round(&b, "http://10.9.3.1:8080/big");
         println!("round {round}: partitions {g:.1} MB/s, veth namespaces {h:.1} MB/s");
         guest.push(g);
@@ -158,11 +126,7 @@ fn main() {
     drop((srv, cli));
     stop_now(&d, "srv");
     stop_now(&d, "cli");
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (g, h) = (median(&mut guest), median(&mut host));
+    let (g, h) = (median_f64(&mut guest), median_f64(&mut host));
     println!(
         "net_throughput: HTTP transfer of {MB} MB, {ROUNDS} rounds interleaved, medians: partitions \
          on one virtual Ethernet {g:.1} MB/s, two namespaces on a veth pair {h:.1} MB/s, ratio {:.3}x \

@@ -13,12 +13,16 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod figures;
+mod guest_http;
 
 use std::path::Path;
 use std::time::Duration;
 
 use common::libvirt::{allocated, Libvirtd};
 use common::{boot, stop_now, Console, Daemon, Netns};
+use figures::{accel_of, median_f64 as median};
+use guest_http::{serve, transfer};
 
 const ROUNDS: usize = 3;
 const SECONDS: u64 = 8;
@@ -97,43 +101,6 @@ fn disk_round(con: &mut Console, dev: &str) -> Vec<f64> {
     ]
 }
 
-/// MB/s of one HTTP transfer of the server's file, timed by the client guest's own clock.
-fn transfer(cli: &mut Console, server_ip: &str) -> f64 {
-    cli.send(&format!(
-        "s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null http://{server_ip}:8080/big; \
-         e=$(cut -d' ' -f1 /proc/uptime); echo \"T\"\"P $s $e\""
-    ));
-    let line = cli.wait_for("TP ", Duration::from_secs(600));
-    let f: Vec<f64> = line
-        .split_whitespace()
-        .skip_while(|w| *w != "TP")
-        .skip(1)
-        .take(2)
-        .map(|w| w.parse().unwrap())
-        .collect();
-    f64::from(NET_MB) / (f[1] - f[0])
-}
-
-/// Puts the file to serve in the server guest's RAM and starts busybox httpd; then waits until
-/// the client guest reaches it.
-fn serve(srv: &mut Console, cli: &mut Console, server_ip: &str) {
-    srv.send(&format!(
-        "mkdir -p /tmp/w && dd if=/dev/zero of=/tmp/w/big bs=1M count={NET_MB} 2>/dev/null && httpd -p 8080 -h /tmp/w && echo \"SRV-\"\"READY\""
-    ));
-    srv.wait_for("SRV-READY", Duration::from_secs(60));
-    // The first frames may go out before the bridge learned its ports.
-    common::eventually(
-        "the client guest to reach the server",
-        Duration::from_secs(60),
-        || {
-            cli.send(&format!(
-            "echo \"P-\"\"$(ping -c 1 -W 2 {server_ip} >/dev/null 2>&1 && echo ok || echo no)\""
-        ));
-            cli.wait_for("P-", Duration::from_secs(10)).contains("P-ok")
-        },
-    );
-}
-
 /// libvirt's domain for the test guest as `virt-install --import --os-variant linux2022` with
 /// `--disk path=...,format=raw` and `--network bridge=...` defines it: q35, virtio-blk with no
 /// cache or io attribute (libvirt leaves QEMU's defaults), virtio-net, a virtio balloon and RNG.
@@ -173,21 +140,6 @@ fn blk(file: &Path, dev: &str, readonly: bool) -> String {
         file.display(),
         if readonly { "<readonly/>" } else { "" }
     )
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// The value of `-accel`'s first property in a QEMU command line.
-fn accel_of(cmdline: &str) -> String {
-    cmdline
-        .split(" -accel ")
-        .nth(1)
-        .and_then(|r| r.split([',', ' ']).next())
-        .unwrap_or("unknown")
-        .to_string()
 }
 
 /// What both sides run on: ivm's daemon, the libvirt daemon and the test guest's files.
@@ -312,21 +264,21 @@ fn net_part(s: &Sides) -> (Row, String, bool) {
     }
     let mut lv_srv = s.lv.console("lvsrv");
     let mut lv_cli = s.lv.console("lvcli");
-    serve(&mut ivm_srv, &mut ivm_cli, "10.9.6.2");
-    serve(&mut lv_srv, &mut lv_cli, "10.9.7.2");
+    serve(&mut ivm_srv, &mut ivm_cli, "10.9.6.2", NET_MB);
+    serve(&mut lv_srv, &mut lv_cli, "10.9.7.2", NET_MB);
     // One transfer each first, not counted: the first one also translates the code the
     // others run (TCG) and fills the bridges' forwarding tables.
-    transfer(&mut ivm_cli, "10.9.6.2");
-    transfer(&mut lv_cli, "10.9.7.2");
+    transfer(&mut ivm_cli, "10.9.6.2", NET_MB);
+    transfer(&mut lv_cli, "10.9.7.2", NET_MB);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 0..NET_ROUNDS {
         // Who goes first alternates, so neither side always follows the other's load.
         let (x, y) = if round % 2 == 0 {
-            let x = transfer(&mut ivm_cli, "10.9.6.2");
-            (x, transfer(&mut lv_cli, "10.9.7.2"))
+            let x = transfer(&mut ivm_cli, "10.9.6.2", NET_MB);
+            (x, transfer(&mut lv_cli, "10.9.7.2", NET_MB))
         } else {
-            let y = transfer(&mut lv_cli, "10.9.7.2");
-            (transfer(&mut ivm_cli, "10.9.6.2"), y)
+            let y = transfer(&mut lv_cli, "10.9.7.2", NET_MB);
+            (transfer(&mut ivm_cli, "10.9.6.2", NET_MB), y)
         };
         println!("network round {round}: ivm {x:.1} MB/s, libvirt {y:.1} MB/s");
         a.push(x);

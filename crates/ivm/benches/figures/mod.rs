@@ -23,3 +23,19 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// The middle of figures that are not durations (the upper one of an even count).
+pub fn median_f64(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The accelerator in a QEMU command line (`-accel`'s first property).
+pub fn accel_of(cmdline: &str) -> String {
+    cmdline
+        .split(" -accel ")
+        .nth(1)
+        .and_then(|r| r.split([',', ' ']).next())
+        .unwrap_or("unknown")
+        .to_string()
+}
