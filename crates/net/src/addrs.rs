@@ -13,6 +13,9 @@ use rtnetlink::{Handle, RouteMessageBuilder};
 use crate::links::{all, index_of, nl, with_handle};
 use crate::NetError;
 
+/// A route of the main table, as netlink carries it.
+pub type Route = RouteMessage;
+
 /// What a link carries of the host's network: addresses and the routes that leave through it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IpConfig {

@@ -82,9 +82,8 @@ pub struct Service {
     /// Directories file pools may be made in: the data directory's `pools/` and those
     /// `ivm.toml` names (`pool_dirs`).
     pool_roots: Vec<std::path::PathBuf>,
-    /// Held while bridges are made and ports attached, and while idle bridges are removed:
-    /// a bridge made for one activation is never swept before its tap joins it.
-    net_lock: Mutex<()>,
+    /// The host's virtual Ethernet (bridges, taps, virtual Ethernet bridges).
+    net: network::Network,
     /// Held by the pool and physical volume changes that check in one transaction, act on the
     /// host, and record in another: no two of them interleave between check and record.
     storage_lock: Mutex<()>,
@@ -139,7 +138,7 @@ impl Service {
             restarts: Mutex::default(),
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
-            net_lock: Mutex::default(),
+            net: network::Network::new(Arc::new(network::LinuxNet)),
             storage_lock: Mutex::default(),
             login_shell: None,
             util_prev: Mutex::default(),
@@ -254,7 +253,7 @@ impl Service {
             mgmt_lpar_name: mgmt.name,
             accel: rt.env.accel,
             accel_reason: rt.env.accel_reason.clone(),
-            ipaddr: match ivm_net::addrs::primary_ipv4() {
+            ipaddr: match self.net.primary_ipv4() {
                 Ok(ip) => ip.map(|ip| ip.to_string()).unwrap_or_default(),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the host's addresses for ipaddr");

@@ -10,11 +10,9 @@ use ivm_model::{
     EthDevice, EthDeviceKind, NetworkView, Partition, SeaRequest, VirtualEthernet,
     MGMT_PARTITION_ID,
 };
-use ivm_net::{addrs, links, Link};
+use ivm_net::Link;
 
 use super::network::bridge_name;
-use super::steps::{run, step};
-use super::storage::host;
 use super::{Actor, Service, ServiceError};
 
 fn hex_mac(b: &[u8]) -> String {
@@ -79,7 +77,7 @@ impl Service {
     /// Names the host's Ethernet adapters and the management partition's virtual adapters
     /// (`entN`); at start and by `cfgdev`.
     pub(super) fn scan_eth(&self) -> Result<Vec<EthDevice>, ServiceError> {
-        let found = links::list().map_err(host)?;
+        let found = self.net.links()?;
         let nics: Vec<String> = found
             .iter()
             .filter(|l| {
@@ -103,7 +101,7 @@ impl Service {
         let (devs, parts) = self
             .store
             .read(|tx| Ok::<_, ServiceError>((tx.eth_devices()?, tx.partitions()?)))?;
-        let found = links::list().map_err(host)?;
+        let found = self.net.links()?;
         let prefix = self.net_prefix();
         let mgmt = parts.iter().find(|p| p.is_management());
         let devices = with_host_facts(devs, &found, &prefix, mgmt);
@@ -149,8 +147,8 @@ impl Service {
             let rt = self.runtime()?;
             let prefix = rt.env.net_prefix.clone();
             // Bridges are made, joined and swept under one lock.
-            let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
-            let found = links::list().map_err(host)?;
+            let held = self.net.lock();
+            let found = self.net.links()?;
             let sea = self.store.write(|tx| {
                 let mgmt = tx.partition(MGMT_PARTITION_ID)?;
                 let devs = with_host_facts(tx.eth_devices()?, &found, &prefix, mgmt.as_ref());
@@ -170,7 +168,7 @@ impl Service {
                 Ok::<_, ServiceError>((sea, nic))
             })?;
             let (mut sea, nic) = sea;
-            if let Err(e) = join(&prefix, &sea, &nic) {
+            if let Err(e) = self.net.join(&held, &prefix, &sea, &nic) {
                 self.forget_device(&sea.name)?;
                 return Err(e);
             }
@@ -187,25 +185,23 @@ impl Service {
         self.logged(actor, "remove virtual Ethernet bridge", name, || {
             let rt = self.runtime()?;
             let prefix = rt.env.net_prefix.clone();
-            let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let held = self.net.lock();
             let (sea, nic) = self.store.read(|tx| {
                 let devs = tx.eth_devices()?;
                 let sea = ivm_rules::check_rmdev(&devs, name)?.clone();
                 let nic = nic_of(&devs, &sea);
                 Ok::<_, ServiceError>((sea, nic))
             })?;
-            leave(&prefix, &sea, &nic)?;
+            self.net.leave(&held, &prefix, &sea, &nic)?;
             if let Err(e) = self.forget_device(&sea.name) {
                 // The store still has the bridge: the host goes back to it.
-                if let Err(u) = join(&prefix, &sea, &nic) {
+                if let Err(u) = self.net.join(&held, &prefix, &sea, &nic) {
                     tracing::error!(sea = sea.name, error = %u, "cannot put a virtual Ethernet bridge back");
                 }
                 return Err(e);
             }
             let bridge = bridge_name(&prefix, sea.pvid.unwrap_or(0));
-            if let Err(e) = links::delete_bridge_if_idle(&bridge) {
-                tracing::warn!(bridge, error = %e, "cannot remove an idle bridge");
-            }
+            self.net.remove_if_idle(&held, &bridge);
             Ok((sea, name.to_string()))
         })
     }
@@ -231,10 +227,10 @@ impl Service {
         let Ok(devs) = self.store.read(|tx| tx.eth_devices()) else {
             return;
         };
-        let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let held = self.net.lock();
         for sea in devs.iter().filter(|d| d.kind == EthDeviceKind::Sea) {
             let nic = nic_of(&devs, sea);
-            if let Err(e) = join(&prefix, sea, &nic) {
+            if let Err(e) = self.net.join(&held, &prefix, sea, &nic) {
                 tracing::warn!(sea = sea.name, nic, error = %e, "cannot restore a virtual Ethernet bridge");
             }
         }
@@ -247,125 +243,4 @@ fn nic_of(devs: &[EthDevice], sea: &EthDevice) -> String {
         .find(|d| Some(&d.name) == sea.phys.as_ref())
         .map(|d| d.ifname.clone())
         .unwrap_or_default()
-}
-
-/// Joins `nic` to the bridge of the bridge's ID, its addresses and routes moving to the bridge.
-/// Already joined, it only moves what the NIC still carries.
-fn join(prefix: &str, sea: &EthDevice, nic: &str) -> Result<(), ServiceError> {
-    let br = bridge_name(prefix, sea.pvid.unwrap_or(0));
-    let found = links::list().map_err(host)?;
-    let phys = link(&found, nic).ok_or_else(|| {
-        ServiceError::Host(crate::runtime::HostError::Unavailable(format!(
-            "the physical adapter's interface {nic} does not exist now; bring it back and run cfgdev"
-        )))
-    })?;
-    let joined = link(&found, &br).is_some_and(|b| phys.master == Some(b.index));
-    let cfg = addrs::read(nic).map_err(host)?;
-    let mac = phys.mac.clone();
-    // The host's own network moves onto the bridge: IPv6 there as the NIC has it.
-    let nic_v6 = ivm_net::ipv6::state(nic).map_err(host)?;
-    let mut steps = Vec::new();
-    if !joined {
-        steps.push(step(
-            "bridge",
-            || links::ensure_bridge(&br).map(|_| ()).map_err(host),
-            || links::delete_bridge_if_idle(&br).map(|_| ()).map_err(host),
-        ));
-        // The bridge answers with the NIC's MAC, so neighbours and DHCP see the same host.
-        steps.push(step(
-            "mac",
-            || links::set_mac(&br, &mac).map_err(host),
-            || Ok(()),
-        ));
-    }
-    steps.push(step(
-        "ipv6",
-        || nic_v6.map_or(Ok(()), |v| ivm_net::ipv6::set(&br, v).map_err(host)),
-        || ivm_net::ipv6::disable(&br).map_err(host),
-    ));
-    steps.push(step(
-        "addresses",
-        || addrs::add_addresses(&br, &cfg).map_err(host),
-        || addrs::remove_addresses(&br, &cfg).map_err(host),
-    ));
-    if !joined {
-        steps.push(step(
-            "port",
-            || links::attach(nic, &br).map_err(host),
-            || links::detach(nic).map_err(host),
-        ));
-    }
-    steps.push(step(
-        "leave",
-        || addrs::remove_addresses(nic, &cfg).map_err(host),
-        || {
-            addrs::add_addresses(nic, &cfg).map_err(host)?;
-            addrs::add_routes(nic, &cfg).map_err(host)
-        },
-    ));
-    steps.push(step(
-        "routes",
-        || addrs::add_routes(&br, &cfg).map_err(host),
-        || addrs::remove_routes(&br, &cfg).map_err(host),
-    ));
-    run("sea", &sea.name, &steps)?;
-    tracing::info!(sea = sea.name, nic, bridge = br, moved = ?cfg.addresses, routes = ?cfg.route_texts(), "physical adapter joined to its virtual Ethernet");
-    Ok(())
-}
-
-/// Takes `nic` out of its bridge, the bridge's addresses and routes going back to it.
-fn leave(prefix: &str, sea: &EthDevice, nic: &str) -> Result<(), ServiceError> {
-    let br = bridge_name(prefix, sea.pvid.unwrap_or(0));
-    let found = links::list().map_err(host)?;
-    if link(&found, nic).is_none() {
-        // The NIC is gone: nothing to give back; the bridge goes with its last port.
-        return Ok(());
-    }
-    let cfg = if link(&found, &br).is_some() {
-        addrs::read(&br).map_err(host)?
-    } else {
-        ivm_net::IpConfig::default()
-    };
-    let steps = [
-        step(
-            "addresses",
-            || addrs::add_addresses(nic, &cfg).map_err(host),
-            || addrs::remove_addresses(nic, &cfg).map_err(host),
-        ),
-        step(
-            "port",
-            || links::detach(nic).map_err(host),
-            || links::attach(nic, &br).map_err(host),
-        ),
-        step(
-            "leave",
-            || {
-                if cfg.is_empty() {
-                    return Ok(());
-                }
-                addrs::remove_addresses(&br, &cfg).map_err(host)
-            },
-            || {
-                addrs::add_addresses(&br, &cfg).map_err(host)?;
-                addrs::add_routes(&br, &cfg).map_err(host)
-            },
-        ),
-        step(
-            "routes",
-            || addrs::add_routes(nic, &cfg).map_err(host),
-            || addrs::remove_routes(nic, &cfg).map_err(host),
-        ),
-        // The bridge carries guests' frames only again.
-        step(
-            "ipv6",
-            || match link(&found, &br) {
-                Some(_) => ivm_net::ipv6::disable(&br).map_err(host),
-                None => Ok(()),
-            },
-            || Ok(()),
-        ),
-    ];
-    run("sea-remove", &sea.name, &steps)?;
-    tracing::info!(sea = sea.name, nic, moved = ?cfg.addresses, "physical adapter left its virtual Ethernet");
-    Ok(())
 }

@@ -301,7 +301,7 @@ impl Service {
         );
         let mut nics: Vec<(String, u64, u64)> = Vec::new();
         if let Some(rt) = rt {
-            let links = ivm_net::links::list().unwrap_or_else(|e| {
+            let links = self.net.links().unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "no network statistics");
                 Vec::new()
             });

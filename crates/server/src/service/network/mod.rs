@@ -2,13 +2,102 @@
 //! adapter of a starting partition a tap on its ID's bridge, handed to QEMU as a descriptor.
 //! Taps vanish with QEMU; bridges no adapter uses are removed when a partition stops and at
 //! start, so nothing is left behind.
+//!
+//! The component `Network` owns the lock under which bridges change and talks to the host
+//! through `NetHost`, so its undo paths are unit-tested against a host in memory (`fake`).
+
+#[cfg(test)]
+mod fake;
+mod host;
+mod sea;
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ivm_model::{EthDlparRequest, Partition};
+use ivm_net::Link;
 use ivm_qemu::LaunchNic;
 
 use super::storage::host;
 use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::runtime::Runtime;
+
+pub(crate) use host::{LinuxNet, NetHost};
+
+/// The host's virtual Ethernet: bridges, partition taps and virtual Ethernet bridges.
+pub(super) struct Network {
+    /// Held while bridges are made and ports attached, and while idle bridges are removed:
+    /// a bridge made for one activation is never swept before its tap joins it.
+    lock: Mutex<()>,
+    host: Arc<dyn NetHost>,
+}
+
+/// Proof that the network lock is held, for the calls that need it.
+pub(super) struct Held<'a>(#[allow(dead_code)] MutexGuard<'a, ()>);
+
+impl Network {
+    /// The component, acting on `host`.
+    pub fn new(host: Arc<dyn NetHost>) -> Network {
+        Network {
+            lock: Mutex::default(),
+            host,
+        }
+    }
+
+    /// Takes the network lock (see `lock`).
+    pub fn lock(&self) -> Held<'_> {
+        Held(self.lock.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The host's links now.
+    pub fn links(&self) -> Result<Vec<Link>, ServiceError> {
+        self.host.links().map_err(host)
+    }
+
+    /// The host's primary IPv4 address, for the managed system's `ipaddr`.
+    pub fn primary_ipv4(&self) -> Result<Option<std::net::Ipv4Addr>, ServiceError> {
+        self.host.primary_ipv4().map_err(host)
+    }
+
+    /// Opens partition tap `tap` on bridge `bridge` (made if missing): no IPv6 on the tap, no
+    /// queueing discipline in front of it (`ivm_net::qdisc`), attached and up. The tap goes
+    /// when the last holder of the returned descriptor closes it, so a failure leaves only
+    /// the bridge, which the next sweep removes.
+    pub fn tap_on_bridge(
+        &self,
+        _held: &Held,
+        tap: &str,
+        bridge: &str,
+    ) -> Result<std::fs::File, ServiceError> {
+        let h = &self.host;
+        h.ensure_bridge(bridge).map_err(host)?;
+        let f = h.open_tap(tap).map_err(host)?;
+        h.disable_ipv6(tap).map_err(host)?;
+        h.set_noqueue(tap).map_err(host)?;
+        h.attach(tap, bridge).map_err(host)?;
+        Ok(f)
+    }
+
+    /// A descriptor of `/dev/vhost-net` for one more virtio-net device.
+    pub fn vhost(&self) -> Result<std::fs::File, ServiceError> {
+        self.host.open_vhost().map_err(host)
+    }
+
+    /// Removes the bridges named `prefix`v* that no port uses any more.
+    pub fn sweep(&self, _held: &Held, prefix: &str) {
+        match self.host.remove_idle_bridges(&format!("{prefix}v")) {
+            Ok(gone) if !gone.is_empty() => tracing::info!(?gone, "removed idle bridges"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot remove idle bridges"),
+        }
+    }
+
+    /// Removes bridge `bridge` if nothing is attached to it.
+    pub fn remove_if_idle(&self, _held: &Held, bridge: &str) {
+        if let Err(e) = self.host.delete_bridge_if_idle(bridge) {
+            tracing::warn!(bridge, error = %e, "cannot remove an idle bridge");
+        }
+    }
+}
 
 /// The bridge of virtual Ethernet ID `pvid`.
 pub(super) fn bridge_name(prefix: &str, pvid: u16) -> String {
@@ -39,16 +128,16 @@ impl Service {
         first_fd: i32,
     ) -> Result<(Vec<LaunchNic>, Vec<InheritedFile>), ServiceError> {
         let prefix = &rt.env.net_prefix;
-        let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let held = self.net.lock();
         let (mut nics, mut files) = (Vec::new(), Vec::new());
         for a in &p.eth.virtual_eth_adapters {
             let bridge = bridge_name(prefix, a.port_vlan_id);
             let tap = tap_name(prefix, p.lpar_id, a.slot_num);
-            let f = tap_on_bridge(&tap, &bridge)?;
+            let f = self.net.tap_on_bridge(&held, &tap, &bridge)?;
             let fd = first_fd + files.len() as i32;
             files.push((f, fd));
             let vhostfd = if rt.env.vhost_net {
-                let v = ivm_net::tap::open_vhost().map_err(host)?;
+                let v = self.net.vhost()?;
                 let vfd = first_fd + files.len() as i32;
                 files.push((v, vfd));
                 Some(vfd)
@@ -145,12 +234,9 @@ impl Service {
                 let prefix = &rt.env.net_prefix;
                 let bridge = bridge_name(prefix, a.port_vlan_id);
                 let tap = tap_name(prefix, p.lpar_id, slot);
-                let f = {
-                    let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
-                    tap_on_bridge(&tap, &bridge)?
-                };
+                let f = self.net.tap_on_bridge(&self.net.lock(), &tap, &bridge)?;
                 let vhost = if rt.env.vhost_net {
-                    Some(ivm_net::tap::open_vhost().map_err(host)?)
+                    Some(self.net.vhost()?)
                 } else {
                     None
                 };
@@ -166,25 +252,8 @@ impl Service {
         let Some(rt) = self.runtime.as_ref() else {
             return;
         };
-        let _net = self.net_lock.lock().unwrap_or_else(|e| e.into_inner());
-        match ivm_net::links::remove_idle_bridges(&format!("{}v", rt.env.net_prefix)) {
-            Ok(gone) if !gone.is_empty() => tracing::info!(?gone, "removed idle bridges"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot remove idle bridges"),
-        }
+        self.net.sweep(&self.net.lock(), &rt.env.net_prefix);
     }
-}
-
-/// Opens partition tap `tap` on bridge `bridge` (made if missing): no IPv6 on the tap, no
-/// queueing discipline in front of it (`ivm_net::qdisc`), attached and up. The tap goes when
-/// the last holder of the returned descriptor closes it.
-fn tap_on_bridge(tap: &str, bridge: &str) -> Result<std::fs::File, ServiceError> {
-    ivm_net::links::ensure_bridge(bridge).map_err(host)?;
-    let f = ivm_net::tap::open(tap, true).map_err(host)?;
-    ivm_net::ipv6::disable(tap).map_err(host)?;
-    ivm_net::qdisc::set_noqueue(tap).map_err(host)?;
-    ivm_net::links::attach(tap, bridge).map_err(host)?;
-    Ok(f)
 }
 
 #[cfg(test)]
