@@ -262,7 +262,7 @@ fn home() -> Option<PathBuf> {
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
     let name = ivm_server::host_user_name(uid)?;
-    ivm_host::accounts::account(Path::new("/"), &name).map(|a| a.home)
+    ivm_host::accounts::account(Path::new(ivm_server::config::HOST_ROOT), &name).map(|a| a.home)
 }
 
 /// Whether `file` (relative to the current directory) is inside `home`, every link followed.

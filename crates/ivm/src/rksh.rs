@@ -65,7 +65,7 @@ pub fn run(args: &[String]) -> i32 {
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
     let Some(account) = ivm_server::host_user_name(uid)
-        .and_then(|n| ivm_host::accounts::account(Path::new("/"), &n))
+        .and_then(|n| ivm_host::accounts::account(Path::new(ivm_server::config::HOST_ROOT), &n))
     else {
         eprintln!("rksh: user {uid} is not in the passwd file");
         return 1;

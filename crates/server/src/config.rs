@@ -10,6 +10,9 @@ use serde::Deserialize;
 
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/ivm";
+/// The root of the host's files (`/etc/passwd`, `/sys`, `/proc`) as the daemon reads them:
+/// the one place it is written; the service and the runtime are given it.
+pub const HOST_ROOT: &str = "/";
 /// Name of the configuration file in the data directory.
 pub const CONFIG_FILE: &str = "ivm.toml";
 /// The environment variable that names the configuration file instead.

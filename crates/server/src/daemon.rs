@@ -115,10 +115,11 @@ pub fn open_service(
     // Traversable by all so that Unix users mapped to ivm accounts reach the socket.
     fs::set_permissions(data_dir, fs::Permissions::from_mode(0o711))?;
     let settings = Settings::load(data_dir)?;
-    let facts = ivm_host::discover(Path::new("/")).context("cannot discover the managed system")?;
+    let root = Path::new(crate::config::HOST_ROOT);
+    let facts = ivm_host::discover(root).context("cannot discover the managed system")?;
     let system = settings.apply(facts)?;
     let (svc, password) = Service::open(data_dir, system)?;
-    let mut svc = svc.with_pool_dirs(&settings.pool_dirs);
+    let mut svc = svc.with_pool_dirs(&settings.pool_dirs).with_host_root(root);
     if settings.unix_accounts != Some(false) {
         let exe = std::env::current_exe().context("cannot find the ivm binary")?;
         let shell = crate::shell::prepare(
@@ -167,7 +168,7 @@ fn qemu_identity(settings: &Settings, cgroup_parent: &str) -> Result<QemuIdentit
         .checked_add(max)
         .filter(|l| *l < u32::MAX - 1 && base > 0)
         .ok_or_else(|| format!("qemu_uid_base {base} leaves no room for {max} partitions"))?;
-    match ivm_host::users::id_in_use(Path::new("/"), base + 1..=last) {
+    match ivm_host::users::id_in_use(Path::new(crate::config::HOST_ROOT), base + 1..=last) {
         Some(who) => Err(format!(
             "the IDs {}..={last} for partitions' QEMU are in use by {who}; set qemu_uid_base (or qemu_user) in ivm.toml",
             base + 1
@@ -210,7 +211,8 @@ fn build_runtime(
         accel_reason,
         cgroups,
         cgroup_parent: parent,
-        host_cpus: ivm_host::online_cpus(Path::new("/")),
+        host_cpus: ivm_host::online_cpus(Path::new(crate::config::HOST_ROOT)),
+        root: crate::config::HOST_ROOT.into(),
         lpar_root: data_dir.join("lpars"),
         qemu_user,
         aio: if ivm_storage::files::io_uring_available() {

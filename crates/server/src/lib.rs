@@ -24,5 +24,5 @@ pub use service::{Actor, Service, ServiceError};
 
 /// The host's name for Unix user `uid` (from `/etc/passwd`).
 pub fn host_user_name(uid: u32) -> Option<String> {
-    ivm_host::users::unix_user_name(std::path::Path::new("/"), uid)
+    ivm_host::users::unix_user_name(std::path::Path::new(config::HOST_ROOT), uid)
 }

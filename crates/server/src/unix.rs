@@ -49,7 +49,13 @@ pub(crate) async fn serve(listener: UnixListener, router: Router) -> anyhow::Res
                 Ok(cred) => {
                     let uid = cred.uid();
                     tokio::task::spawn_blocking(move || {
-                        (uid, ivm_host::users::unix_user_name(Path::new("/"), uid))
+                        (
+                            uid,
+                            ivm_host::users::unix_user_name(
+                                Path::new(crate::config::HOST_ROOT),
+                                uid,
+                            ),
+                        )
                     })
                     .await
                     .map_err(|e| AuthError::NoPeerCredentials {

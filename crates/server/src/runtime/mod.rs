@@ -145,6 +145,8 @@ pub struct HostEnv {
     pub cgroup_parent: String,
     /// Host CPUs.
     pub host_cpus: Vec<u32>,
+    /// The root of the host's files (see `config::HOST_ROOT`).
+    pub root: PathBuf,
     /// Directory of per-partition runtime directories.
     pub lpar_root: PathBuf,
     /// Who QEMU runs as, or why no one may.
@@ -511,7 +513,7 @@ impl Runtime {
     /// or the ID just below partition 1's, which no partition's QEMU has.
     pub fn converter_identity(&self) -> Result<ivm_storage::image::Sandbox, HostError> {
         match &self.env.qemu_user {
-            Ok(QemuIdentity::Account(name)) => ivm_host::users::ids_of(Path::new("/"), name)
+            Ok(QemuIdentity::Account(name)) => ivm_host::users::ids_of(&self.env.root, name)
                 .map(|(uid, gid)| ivm_storage::image::Sandbox { uid, gid })
                 .ok_or_else(|| HostError::Unavailable(format!("no Unix account {name}"))),
             Ok(QemuIdentity::Range { base }) => Ok(ivm_storage::image::Sandbox {

@@ -3,8 +3,6 @@
 //! users that lack one and with the user, its password hash kept in step with ivm's (set from
 //! the store's crypt hash), removed with the user. Only accounts ivm made are ever touched.
 
-use std::path::Path;
-
 use ivm_host::accounts;
 use ivm_store::UserRecord;
 
@@ -29,7 +27,7 @@ impl Service {
             }
         };
         accounts::ensure_group().map_err(host("put in the ivm-users group"))?;
-        match accounts::account(Path::new("/"), name) {
+        match accounts::account(&self.host_root, name) {
             None => accounts::create_login(name, shell).map_err(host("create"))?,
             Some(a) if !a.is_ivm() => {
                 return Err(ivm_rules::RuleError::ForeignAccount { name: name.clone() }.into())
@@ -39,7 +37,7 @@ impl Service {
             }
             Some(_) => {}
         }
-        if !accounts::in_ivm_group(Path::new("/"), name) {
+        if !accounts::in_ivm_group(&self.host_root, name) {
             accounts::join_ivm_group(name).map_err(host("put in the ivm-users group"))?;
         }
         let hash = if rec.unix_hash.is_empty() {
@@ -47,7 +45,7 @@ impl Service {
         } else {
             rec.unix_hash.as_str()
         };
-        if accounts::shadow_hash(Path::new("/"), name).as_deref() != Some(hash) {
+        if accounts::shadow_hash(&self.host_root, name).as_deref() != Some(hash) {
             accounts::set_password_hash(name, hash).map_err(host("set the password of"))?;
         }
         Ok(())
@@ -61,7 +59,7 @@ impl Service {
         if self.login_shell.is_none() {
             return Ok(());
         }
-        let Some(a) = accounts::account(Path::new("/"), name).filter(accounts::Account::is_ivm)
+        let Some(a) = accounts::account(&self.host_root, name).filter(accounts::Account::is_ivm)
         else {
             return Ok(());
         };

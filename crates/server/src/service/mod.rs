@@ -26,6 +26,9 @@ mod users;
 mod utilization;
 mod wake;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -87,6 +90,8 @@ pub struct Service {
     /// Held by the pool and physical volume changes that check in one transaction, act on the
     /// host, and record in another: no two of them interleave between check and record.
     storage_lock: Mutex<()>,
+    /// The root of the host's files the service reads (`/etc/passwd`, `/sys`, `/proc`).
+    host_root: std::path::PathBuf,
     /// The login shell of ivm users' Unix accounts, when ivm keeps such accounts.
     login_shell: Option<std::path::PathBuf>,
     /// Each running partition's last utilization sample: when, and its cycle counters.
@@ -141,6 +146,7 @@ impl Service {
             net: network::Network::new(Arc::new(network::LinuxNet)),
             storage_lock: Mutex::default(),
             login_shell: None,
+            host_root: crate::config::HOST_ROOT.into(),
             util_prev: Mutex::default(),
             sampler_wake: wake::Wake::default(),
             activation_phases: Default::default(),
@@ -220,6 +226,19 @@ impl Service {
     /// Takes the storage lock (see `storage_lock`).
     fn storage_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.storage_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the host's files under `root` instead of `/`.
+    pub fn with_host_root(mut self, root: &Path) -> Service {
+        self.host_root = root.to_path_buf();
+        self
+    }
+
+    /// Talks to `host` for the network instead of this host's kernel.
+    #[cfg(test)]
+    pub(crate) fn with_net_host(mut self, host: Arc<dyn network::NetHost>) -> Service {
+        self.net = network::Network::new(host);
+        self
     }
 
     /// Adds directories file pools may be made in (from `ivm.toml`).

@@ -116,7 +116,7 @@ impl Service {
         let _held = self.storage_lock();
         self.logged(actor, "scan for devices", "physical volumes", || {
             // The scan reads the host, so it runs before the transaction.
-            let found = ivm_host::physical_volumes(Path::new("/"));
+            let found = ivm_host::physical_volumes(&self.host_root);
             self.store.write(|tx| {
                 let hdisks = ivm_rules::scan_hdisks(&tx.hdisks()?, &found);
                 tx.put_hdisks(&hdisks)?;
@@ -138,7 +138,7 @@ impl Service {
         size_mb: Option<u64>,
     ) -> Result<(), ServiceError> {
         // Physical volumes are configured at start, as on IVM.
-        let found = ivm_host::physical_volumes(Path::new("/"));
+        let found = ivm_host::physical_volumes(&self.host_root);
         self.store
             .write(|tx| tx.put_hdisks(&ivm_rules::scan_hdisks(&tx.hdisks()?, &found)))?;
         let pools = self.store.read(|tx| tx.pools())?;

@@ -195,7 +195,7 @@ impl Service {
         // Where ivm keeps login accounts, only those (and root) speak for an ivm user: a host
         // account that happens to share an ivm user's name is not that user.
         if uid != 0 && self.login_shell.is_some() {
-            let ours = ivm_host::accounts::account(std::path::Path::new("/"), name)
+            let ours = ivm_host::accounts::account(&self.host_root, name)
                 .is_some_and(|a| a.is_ivm() && a.uid == uid);
             if !ours {
                 return Err(AuthError::NotALoginAccount {

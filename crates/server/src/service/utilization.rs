@@ -167,7 +167,7 @@ impl Service {
         // The management partition is the host itself: its busy time and memory in use less
         // the partitions'. The two readings are not taken at one instant, so the difference
         // is kept from going backwards (which would read as a restart).
-        let root = std::path::Path::new("/");
+        let root = self.host_root.as_path();
         if let (Some(mgmt), Some(busy)) = (
             parts.iter().find(|p| p.is_management()),
             ivm_host::usage::busy_cpu_time(root),

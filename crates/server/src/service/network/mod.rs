@@ -7,7 +7,7 @@
 //! through `NetHost`, so its undo paths are unit-tested against a host in memory (`fake`).
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 mod host;
 mod sea;
 

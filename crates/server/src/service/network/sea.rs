@@ -332,7 +332,10 @@ mod tests {
     fn a_nic_that_is_gone_is_refused_by_join_and_let_go_by_leave() {
         let h = Arc::new(FakeNet::default());
         let e = join(&h).unwrap_err().to_string();
-        assert!(e.contains("eth0 does not exist") && e.contains("cfgdev"), "{e}");
+        assert!(
+            e.contains("eth0 does not exist") && e.contains("cfgdev"),
+            "{e}"
+        );
         leave(&h).unwrap();
         assert!(h.changes().is_empty());
     }
@@ -348,7 +351,11 @@ mod tests {
             // QEMU never got the descriptor: the tap went with it.
             h.close_taps();
             net.sweep(&net.lock(), PREFIX);
-            assert!(h.snapshot().is_empty(), "failure at {k}: {:?}", h.snapshot());
+            assert!(
+                h.snapshot().is_empty(),
+                "failure at {k}: {:?}",
+                h.snapshot()
+            );
         }
         let h = Arc::new(FakeNet::default());
         let net = component(&h);
