@@ -46,7 +46,7 @@ pub enum CliError {
     Exit {
         /// Exit status.
         code: i32,
-        /// Message.
+        /// What went wrong, as printed on standard error.
         message: String,
     },
 }

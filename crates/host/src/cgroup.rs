@@ -17,7 +17,7 @@ pub enum CgroupError {
     Write {
         /// File.
         path: PathBuf,
-        /// Value.
+        /// What was to be written.
         value: String,
         /// Error.
         source: std::io::Error,

@@ -23,7 +23,7 @@ pub enum SshError {
     /// ssh or ssh-keygen could not be run.
     #[error("cannot run {program}: {source}")]
     Spawn {
-        /// The program.
+        /// `ssh` or `ssh-keygen`.
         program: &'static str,
         /// Why.
         source: std::io::Error,

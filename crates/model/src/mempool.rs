@@ -70,6 +70,6 @@ pub struct MemPoolView {
     pub logical_mem: u64,
     /// What that sum may reach (ivm's limit), MB.
     pub max_logical_mem: u64,
-    /// Its paging devices.
+    /// The devices partitions' memory is paged to, with their state.
     pub paging_devices: Vec<PagingDevice>,
 }

@@ -77,7 +77,7 @@ pub struct MigrationOffer {
 pub struct OfferedDisk {
     /// The source's virtual target device (the NBD export's name).
     pub vtd: String,
-    /// Its LUN.
+    /// Its logical unit on the partition's virtual SCSI adapter (kept on the target).
     pub lun: u32,
     /// The virtual disk's name.
     pub name: String,

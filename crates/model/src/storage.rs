@@ -214,7 +214,7 @@ pub struct DiskSpec {
 pub struct DiskChange {
     /// MB to add (grow only).
     pub grow_mb: Option<u64>,
-    /// New name.
+    /// The disk's name after `-mv`.
     pub new_name: Option<String>,
 }
 
@@ -254,9 +254,9 @@ pub struct StorageView {
     pub pools: Vec<StoragePool>,
     /// Virtual disks.
     pub disks: Vec<BackingDevice>,
-    /// Adapters.
+    /// Virtual SCSI server adapters (`vhostN`), one per client partition.
     pub adapters: Vec<VirtualScsiAdapter>,
-    /// Mappings.
+    /// Virtual target devices (`vtscsiN`, `vtoptN`): which backing device each adapter sees.
     pub mappings: Vec<Mapping>,
     /// Physical volumes.
     pub hdisks: Vec<Hdisk>,
@@ -291,7 +291,7 @@ pub struct PoolMember {
 /// A pool's free space.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PoolFree {
-    /// The pool.
+    /// The pool's name.
     pub pool: String,
     /// MB not committed to its virtual disks.
     pub free_mb: u64,
@@ -417,7 +417,7 @@ pub struct MediaSpec {
 pub struct MediaChange {
     /// New access.
     pub access: Option<MediaAccess>,
-    /// New name.
+    /// The volume's name after `-mv`.
     pub new_name: Option<String>,
 }
 

@@ -78,13 +78,13 @@ pub enum Access {
 pub struct NewUser {
     /// Login name.
     pub name: String,
-    /// Role.
+    /// What the user may do.
     pub role: Role,
     /// Initial password.
     pub password: String,
 }
 
-/// A role change.
+/// A new role for an existing user (`chuser -attr authorization=`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {

@@ -36,7 +36,7 @@ pub enum AgentError {
     /// The agent answered with an error.
     #[error("the guest agent refused {command}: {desc}")]
     Command {
-        /// The command.
+        /// The agent command that was refused.
         command: String,
         /// The agent's description.
         desc: String,

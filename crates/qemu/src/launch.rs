@@ -165,7 +165,7 @@ pub struct LaunchDisk {
 pub struct RbdDrive {
     /// The Ceph pool.
     pub pool: String,
-    /// The image.
+    /// The image's name in the pool.
     pub image: String,
     /// The monitors.
     pub servers: Vec<(String, u16)>,

@@ -13,7 +13,7 @@ pub enum ProcessError {
     /// The program could not be executed.
     #[error("cannot run {program}: {source}")]
     Exec {
-        /// Program.
+        /// The QEMU binary's path.
         program: String,
         /// Error.
         source: std::io::Error,

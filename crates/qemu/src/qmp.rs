@@ -26,7 +26,7 @@ pub enum QmpError {
     /// QEMU answered with an error.
     #[error("QEMU refused {command}: {desc}")]
     Command {
-        /// The command.
+        /// The QMP command that was refused.
         command: String,
         /// QEMU's description.
         desc: String,

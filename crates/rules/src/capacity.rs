@@ -1,56 +1,10 @@
 //! The no-overcommit rule: committed resources never exceed what is installed.
 
-use ivm_model::{ManagedSystem, MemConfig, MemMode, Partition, ProcUnits, ResourceSummary};
+use ivm_model::{ManagedSystem, Partition, ProcUnits, ResourceSummary};
 
 use crate::procs::committed_units;
+use crate::totals::{committed_mem, configurable, Totals};
 use crate::RuleError;
-
-/// Resources committed by a set of partitions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Processing units (dedicated processors count 1.00 each).
-    pub units: ProcUnits,
-    /// Memory in megabytes.
-    pub mem: u64,
-}
-
-impl Totals {
-    /// Sums what every partition commits, whatever its state. A shared-memory partition
-    /// commits no physical memory of its own: its logical memory comes from the pool.
-    pub fn of<'a>(parts: impl IntoIterator<Item = &'a Partition>) -> Totals {
-        parts.into_iter().fold(Totals::default(), |t, p| Totals {
-            units: ProcUnits(t.units.0 + committed_units(&p.procs).0),
-            mem: t.mem + committed_mem(&p.mem),
-        })
-    }
-
-    /// What the partitions and the shared memory pool commit together.
-    pub fn with_pool<'a>(
-        sys: &ManagedSystem,
-        parts: impl IntoIterator<Item = &'a Partition>,
-    ) -> Totals {
-        let t = Totals::of(parts);
-        Totals {
-            mem: t.mem + sys.mem_pool.as_ref().map_or(0, |p| p.pool_mem),
-            ..t
-        }
-    }
-}
-
-/// Physical memory a partition commits: its desired memory, or none for shared memory.
-pub fn committed_mem(m: &MemConfig) -> u64 {
-    match m.mem_mode {
-        MemMode::Dedicated => m.desired_mem,
-        MemMode::Shared => 0,
-    }
-}
-
-pub(crate) fn configurable(sys: &ManagedSystem) -> Totals {
-    Totals {
-        units: ProcUnits::from_procs(sys.installed_procs),
-        mem: sys.installed_mem.saturating_sub(sys.firmware_mem),
-    }
-}
 
 /// Checks that replacing partition `replaced` (or adding one, when `None`) by `new` fits.
 ///

@@ -128,7 +128,7 @@ pub enum RuleError {
     NotSettled {
         /// Partition name.
         name: String,
-        /// Its state.
+        /// The state it is in now.
         state: String,
     },
     /// No storage object of that kind and name.
@@ -144,15 +144,15 @@ pub enum RuleError {
     StorageNameInUse {
         /// What was being named.
         what: &'static str,
-        /// The name.
+        /// The name asked for.
         name: String,
     },
     /// The object is in use and cannot be removed or reused.
     #[error("{what} {name} is in use: {by}")]
     InUse {
-        /// What.
+        /// What kind of object ("virtual disk", "storage pool").
         what: &'static str,
-        /// Its name.
+        /// The object's name.
         name: String,
         /// By what, and what to do.
         by: String,
@@ -180,7 +180,7 @@ pub enum RuleError {
     MustBeInactive {
         /// Partition name.
         name: String,
-        /// Its state.
+        /// The state it is in now.
         state: String,
         /// What was asked.
         action: &'static str,
@@ -229,7 +229,7 @@ pub enum RuleError {
     NotInPool {
         /// The physical volume.
         hdisk: String,
-        /// The pool.
+        /// The pool named.
         pool: String,
     },
     /// Disk commands on an optical device.
@@ -264,13 +264,13 @@ pub enum RuleError {
     /// No virtual Ethernet adapter in the slot.
     #[error("no adapter in slot {slot}")]
     NoAdapterInSlot {
-        /// The slot.
+        /// The slot named.
         slot: u32,
     },
     /// A running partition has no PCI Express port for the slot.
     #[error("slot {slot} has no PCI Express port in the running partition (a partition gets ports for its first {ported} adapter slots at activation); use one of those, or add the adapter while it is not running")]
     NoPortInSlot {
-        /// The slot.
+        /// The slot named.
         slot: u32,
         /// How many slots get ports.
         ported: u32,
@@ -294,7 +294,7 @@ pub enum RuleError {
         "{pool} is the default storage pool; make another pool the default first (chsp -default)"
     )]
     DefaultPool {
-        /// The pool.
+        /// The default pool, which was to be removed.
         pool: String,
     },
     /// A physical volume the host does not show now.
@@ -349,7 +349,7 @@ pub enum RuleError {
     AlreadyActive {
         /// The partition.
         name: String,
-        /// Its state.
+        /// The partition's name.
         state: ivm_model::PartitionState,
     },
     /// A second shared memory pool.
@@ -372,7 +372,7 @@ pub enum RuleError {
     NotRunning {
         /// The partition.
         name: String,
-        /// Its state.
+        /// The partition's name.
         state: ivm_model::PartitionState,
         /// What needs it running, as a clause after the state ("; only a running ...").
         why: &'static str,
@@ -410,7 +410,7 @@ pub enum RuleError {
     /// A pool path that is not a directory, not plain, or outside ivm's pool directories.
     #[error("{path} is not {what}")]
     PoolPath {
-        /// The path.
+        /// The path given.
         path: String,
         /// What it must be.
         what: String,
@@ -439,7 +439,7 @@ pub enum RuleError {
     /// A disk size given for an import that is smaller than the image.
     #[error("image {image} holds {image_mb} MB, more than the {size_mb} MB given: give no size (the image's own) or at least {image_mb} MB")]
     ImageLargerThanDisk {
-        /// The image.
+        /// The image's file name as given.
         image: String,
         /// MB the image holds (its virtual size, rounded up).
         image_mb: u64,
@@ -451,7 +451,7 @@ pub enum RuleError {
         "storage pool {pool} is an RBD pool; import the image into a file or volume group pool"
     )]
     ImportPool {
-        /// The pool.
+        /// The RBD pool named.
         pool: String,
     },
     /// A migration holds the partition.
@@ -459,7 +459,7 @@ pub enum RuleError {
     Migrating {
         /// The partition.
         name: String,
-        /// Its state.
+        /// The migration's state.
         state: String,
     },
     /// A partition that cannot move as it is, and why.
@@ -506,7 +506,7 @@ pub enum RuleError {
     CephUnusable {
         /// The Ceph pool.
         pool: String,
-        /// The monitors.
+        /// The monitor addresses as given.
         monitors: String,
         /// The Ceph user.
         user: String,
@@ -536,7 +536,7 @@ pub enum RuleError {
         cause: String,
         /// The host.
         ip: String,
-        /// The user.
+        /// The remote user ssh logs in as.
         user: String,
     },
     /// No migration where one was named.
@@ -597,6 +597,16 @@ pub enum RefusalKind {
     Conflict,
     /// It needs the partition running.
     NotRunning,
+}
+
+/// The refusal for shared memory without a pool.
+pub(crate) fn no_pool() -> RuleError {
+    RuleError::Unsupported {
+        attr: "mem_mode",
+        value: "shared".into(),
+        reason: "this managed system has no shared memory pool; create one with \
+                 chhwres -r mempool -o a, or use mem_mode=ded",
+    }
 }
 
 impl RuleError {

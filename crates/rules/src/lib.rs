@@ -24,6 +24,7 @@ mod partition;
 mod procs;
 mod storage;
 mod system;
+mod totals;
 mod users;
 mod util;
 
@@ -32,7 +33,7 @@ pub use boot::{
     check_cloud_init, check_display, cloud_init_meta_data, resolve_boot, MAX_NETWORK_CONFIG,
     MAX_USER_DATA,
 };
-pub use capacity::{check_fits, committed_mem, summary, Totals};
+pub use capacity::{check_fits, summary};
 pub use dlpar::{dlpar_change, move_changes};
 pub use entitlement::{
     choose_accel, cpu_limits, memory_limit_mb, pick_dedicated_cpus, qemu_overhead_mb, shared_pool,
@@ -55,7 +56,7 @@ pub use management::default_management_partition;
 pub use media::{
     change_media, check_media_removal, check_repository_removal, find_media, find_optical,
     load_media, loaded_in, media_used, new_media, new_optical, new_repository, repository,
-    repository_view, resize_repository, validate_media_name, MAX_MEDIA_NAME, REPOSITORY_BD,
+    repository_view, resize_repository, validate_media_name, MAX_MEDIA_NAME,
 };
 pub use memory::{resolve_memory, MemRequest};
 pub use mempool::{
@@ -79,8 +80,10 @@ pub use storage::{
     import_size, new_disk, new_file_pool, new_file_pool_in_vg, new_mapping, new_rbd_pool,
     new_vg_pool, next_vhost, parse_size, parse_vhost, pick_pool, pool_allocated, pool_free,
     pool_volume, pvid, scan_hdisks, validate_storage_name, FILE_POOL_PP_MB, MAX_STORAGE_NAME,
+    REPOSITORY_BD,
 };
 pub use system::{default_firmware_mem, region_size_for, round_down_to_region, validate_system};
+pub use totals::{committed_mem, Totals};
 pub use users::{login_delay_secs, may, validate_password, validate_ssh_key, validate_user_name};
 pub use util::{
     check_sample_rate, next_cycles, util_points, utilization, Cycles, DEFAULT_MAX_AGE_SECS,

@@ -6,11 +6,10 @@ use ivm_model::{
     Repository, StoragePool, VirtualScsiAdapter,
 };
 
-use crate::storage::{carve, find_adapter, find_named, next_lun, pick_pool, pick_vtd, pool_free};
+use crate::storage::{
+    carve, find_adapter, find_named, next_lun, pick_pool, pick_vtd, pool_free, REPOSITORY_BD,
+};
 use crate::RuleError;
-
-/// The backing device that holds the repository, named as IVM names it (`lssp -bd` lists it).
-pub const REPOSITORY_BD: &str = "VMLibrary_LV";
 
 /// Longest media name (IVM allows longer names for media than for logical volumes).
 pub const MAX_MEDIA_NAME: usize = 37;

@@ -31,7 +31,7 @@ pub fn resolve_memory(
         .or(base.map(|b| b.mem_mode))
         .unwrap_or(MemMode::Dedicated);
     if mode == MemMode::Shared && sys.mem_pool.is_none() {
-        return Err(crate::mempool::no_pool());
+        return Err(crate::error::no_pool());
     }
     if mode == MemMode::Dedicated && req.weight.is_some() {
         return Err(RuleError::Unsupported {
@@ -71,7 +71,7 @@ pub(crate) fn check_mem_values(
     values: &[(&'static str, u64)],
 ) -> Result<(), RuleError> {
     let region = sys.mem_region_size;
-    let top = crate::capacity::configurable(sys).mem;
+    let top = crate::totals::configurable(sys).mem;
     for &(attr, v) in values {
         if v % region != 0 {
             return Err(RuleError::NotRegionMultiple {

@@ -10,7 +10,7 @@
 
 use ivm_model::{Hdisk, ManagedSystem, MemMode, MemPool, MemPoolRequest, Partition};
 
-use crate::capacity::{configurable, Totals};
+use crate::totals::{configurable, Totals};
 use crate::RuleError;
 
 /// How many times the pool the partitions' desired logical memory may sum to.
@@ -209,7 +209,7 @@ pub fn check_logical(
     if new.mem.mem_mode != MemMode::Shared {
         return Ok(());
     }
-    let pool = sys.mem_pool.as_ref().ok_or_else(no_pool)?;
+    let pool = sys.mem_pool.as_ref().ok_or_else(crate::error::no_pool)?;
     if new.mem.min_mem > pool.pool_mem {
         return Err(RuleError::OutOfRange {
             attr: "min_mem",
@@ -281,16 +281,6 @@ pub fn pool_limits(
                 (id, limit + overhead, share(w).min(max) + overhead)
             })
             .collect(),
-    }
-}
-
-/// The refusal for shared memory without a pool.
-pub(crate) fn no_pool() -> RuleError {
-    RuleError::Unsupported {
-        attr: "mem_mode",
-        value: "shared".into(),
-        reason: "this managed system has no shared memory pool; create one with \
-                 chhwres -r mempool -o a, or use mem_mode=ded",
     }
 }
 

@@ -6,8 +6,10 @@ use ivm_model::{
     PhysicalVolume, PoolKind, PoolSpec, StoragePool, VirtualScsiAdapter,
 };
 
-use crate::media::REPOSITORY_BD;
 use crate::RuleError;
+
+/// The backing device that holds the repository, named as IVM names it (`lssp -bd` lists it).
+pub const REPOSITORY_BD: &str = "VMLibrary_LV";
 
 /// The physical partition size ivm gives a file pool when it shows it as a volume group
 /// (`lssp` Alloc Size, `lsvg` PP SIZE): 32 MB.

@@ -33,7 +33,7 @@ pub enum FileError {
     NoSpace {
         /// The pool's directory.
         path: PathBuf,
-        /// Free MB.
+        /// MB free on that filesystem.
         free_mb: u64,
         /// MB needed.
         needed_mb: u64,

@@ -41,7 +41,7 @@ impl ImageFormat {
 /// What the header says about an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImageInfo {
-    /// Format.
+    /// The format the header names.
     pub format: ImageFormat,
     /// Bytes the guest sees (a raw image's length, a qcow2 image's virtual size).
     pub virtual_bytes: u64,

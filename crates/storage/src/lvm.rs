@@ -18,7 +18,7 @@ pub struct LvmError {
 /// A volume group as `vgs` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VgReport {
-    /// Name.
+    /// The volume group's name.
     pub name: String,
     /// Size, MB.
     pub size_mb: u64,

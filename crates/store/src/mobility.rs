@@ -9,7 +9,7 @@ use crate::StoreError;
 /// A migration and the state its partition had before it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MobilityRecord {
-    /// The migration.
+    /// The migration as it was recorded.
     pub migration: Migration,
     /// The partition's state before the migration (the source goes back to it on failure).
     pub prior_state: PartitionState,

@@ -20,7 +20,7 @@ use crate::service::{Actor, SESSION_IDLE_TIMEOUT_MS};
 pub struct LoginRequest {
     /// ivm user name.
     pub user: String,
-    /// Password.
+    /// The user's password (never logged).
     pub password: String,
 }
 

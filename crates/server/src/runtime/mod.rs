@@ -101,7 +101,7 @@ pub enum RuntimeEvent {
     Qmp {
         /// Partition.
         id: u32,
-        /// The event.
+        /// What QEMU reported.
         event: Event,
     },
     /// QEMU closed its QMP connection: the process ended.
@@ -143,7 +143,7 @@ pub struct HostEnv {
     pub cgroups: Result<Hierarchy, String>,
     /// This instance's parent cgroup name.
     pub cgroup_parent: String,
-    /// Host CPUs.
+    /// The host CPUs that are online, by number.
     pub host_cpus: Vec<u32>,
     /// The root of the host's files (see `config::HOST_ROOT`).
     pub root: PathBuf,

@@ -97,7 +97,7 @@ impl Service {
         name: &str,
         keys: &[String],
     ) -> Result<(), ServiceError> {
-        self.task(actor, "change SSH keys", name, |tx| {
+        self.logged_write(actor, "change SSH keys", name, |tx| {
             self.login_user(tx, name)?;
             for k in keys {
                 ivm_rules::validate_ssh_key(k)?;

@@ -63,7 +63,7 @@ impl Service {
             .into_iter()
             .map(|(name, _, _)| name)
             .collect();
-        self.task(actor, "clear partition configuration", "profiles", |tx| {
+        self.logged_write(actor, "clear partition configuration", "profiles", |tx| {
             let parts = tx.partitions()?;
             let active: Vec<String> = parts
                 .iter()
@@ -102,7 +102,7 @@ impl Service {
         // The paging devices went with their partitions; their files go now (a failure leaves
         // an ordinary virtual disk, removable with rmbdsp).
         for name in &paging {
-            if let Err(e) = self.remove_disk_inner(name) {
+            if let Err(e) = self.remove_disk_unlogged(name) {
                 tracing::warn!(device = %name, error = %e, "cannot remove a paging device");
             }
         }
@@ -143,7 +143,7 @@ impl Service {
             Ok(b)
         };
         let parsed = backup();
-        self.task(actor, "restore partition configuration", "profiles", |tx| {
+        self.logged_write(actor, "restore partition configuration", "profiles", |tx| {
             let b = parsed?;
             let devices: Vec<String> = tx
                 .disks()?

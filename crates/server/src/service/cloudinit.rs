@@ -28,7 +28,7 @@ impl Service {
             Some(_) => "set cloud-init seed",
             None => "remove cloud-init seed",
         };
-        self.task(actor, op, &format!("lpar {id}"), |tx| {
+        self.logged_write(actor, op, &format!("lpar {id}"), |tx| {
             let p = tx
                 .partition(id)?
                 .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
@@ -39,7 +39,7 @@ impl Service {
                 ivm_rules::check_cloud_init(s)?;
             }
             tx.put_cloud_init(id, seed)?;
-            Ok(((), format!("lpar {} ({})", p.lpar_id, p.name)))
+            Ok(((), super::lpar_target(&p)))
         })
     }
 

@@ -10,9 +10,20 @@ use ivm_host::cgroup::CpuControl;
 use super::ServiceError;
 use crate::runtime::{HostError, Runtime};
 
+/// CPU controls as the rules decide them.
+pub(super) fn cpu_control(p: &ivm_model::Partition) -> CpuControl {
+    let l = ivm_rules::cpu_limits(&p.procs);
+    CpuControl {
+        period_us: l.period_us,
+        quota_us: l.quota_us,
+        weight: l.weight,
+        shares: l.shares(),
+    }
+}
+
 /// What the ledger needs of the host: the CPUs, and cgroups to confine partitions to them.
 pub(super) trait CpuHost {
-    /// Host CPUs.
+    /// The host CPUs that are online, by number.
     fn host_cpus(&self) -> &[u32];
     /// Creates a partition's cgroup on `cpus`.
     fn create_group(

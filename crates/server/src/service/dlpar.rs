@@ -9,9 +9,9 @@ use ivm_model::{DlparRequest, ManagedSystem, MoveRequest, Partition, RmcState};
 use ivm_qemu::vm;
 use ivm_store::RunRecord;
 
-use super::lifecycle::cpu_control;
+use super::cpus::cpu_control;
 use super::steps::{step, Step};
-use super::{Actor, Service, ServiceError};
+use super::{lpar_target, Actor, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::{HostError, Live};
 
@@ -19,10 +19,6 @@ fn find(all: &[Partition], id: u32) -> Result<&Partition, ServiceError> {
     all.iter()
         .find(|p| p.lpar_id == id)
         .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))
-}
-
-fn target(p: &Partition) -> String {
-    format!("lpar {} ({})", p.lpar_id, p.name)
 }
 
 impl Service {
@@ -41,7 +37,7 @@ impl Service {
                 Ok(vec![ivm_rules::apply_change(sys, all, cur, &change)?])
             })?;
             let next = next.into_iter().next().expect("one partition changed");
-            let t = target(&next);
+            let t = lpar_target(&next);
             Ok((next, t))
         })
     }

@@ -99,3 +99,8 @@ impl From<StoreError> for ServiceError {
         ServiceError::Store(e)
     }
 }
+
+/// A host driver's failure as the service reports it.
+pub(super) fn host<E: Into<crate::runtime::HostError>>(e: E) -> ServiceError {
+    ServiceError::Host(e.into())
+}

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use ivm_host::cgroup::CpuControl;
 use ivm_model::{
     BootFirmware, BootMode, MemMode, Partition, PartitionState, ProcMode, ShutdownKind,
     ShutdownRequest,
@@ -11,8 +10,8 @@ use ivm_qemu::vm::{self, RunStatus};
 use ivm_qemu::LaunchSpec;
 use ivm_rules::RuleError;
 
-use super::cpus::GroupSpec;
-use super::{now_ms, Actor, Service, ServiceError};
+use super::cpus::{cpu_control, GroupSpec};
+use super::{lpar_target, now_ms, Actor, Service, ServiceError};
 use crate::runtime::{HostError, Runtime, RuntimeEvent, StartPlan};
 use crate::timing::Laps;
 use ivm_store::RunRecord;
@@ -31,21 +30,6 @@ pub mod refcode {
     pub const START_FAILED: &str = "B2001200";
     /// The partition ended while ivm was not running.
     pub const LOST: &str = "B2001300";
-}
-
-fn target(p: &Partition) -> String {
-    format!("lpar {} ({})", p.lpar_id, p.name)
-}
-
-/// CPU controls as the rules decide them.
-pub(super) fn cpu_control(p: &Partition) -> CpuControl {
-    let l = ivm_rules::cpu_limits(&p.procs);
-    CpuControl {
-        period_us: l.period_us,
-        quota_us: l.quota_us,
-        weight: l.weight,
-        shares: l.shares(),
-    }
 }
 
 impl Service {
@@ -120,7 +104,7 @@ impl Service {
                         }
                     })?;
                     laps.lap("commit");
-                    Ok((self.partition(id)?, target(&p)))
+                    Ok((self.partition(id)?, lpar_target(&p)))
                 }
                 Err(e) => {
                     self.store.write(|tx| {
@@ -351,7 +335,7 @@ impl Service {
                     .remove(&id);
             }
             result?;
-            Ok(((), target(&p)))
+            Ok(((), lpar_target(&p)))
         })
     }
 

@@ -14,9 +14,9 @@ use ivm_store::DiskState;
 
 use ivm_rules::{RuleError, UploadRefusal};
 
+use super::error::host;
 use super::pooldriver::PoolDriver;
 use super::steps::{self, step};
-use super::storage::host;
 use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::HostError;
@@ -366,7 +366,7 @@ impl Service {
                     )
                 })?;
                 for vtd in loaded {
-                    self.unload_inner(&vtd)?;
+                    self.unload_unlogged(&vtd)?;
                 }
             }
             let (lib, _) = self.library()?;
@@ -490,12 +490,13 @@ impl Service {
     /// `unloadopt -vtd vtoptN`.
     pub fn unload_media(&self, actor: &Actor, vtd: &str) -> Result<OpticalDevice, ServiceError> {
         self.logged(actor, "unload optical media", vtd, || {
-            let o = self.unload_inner(vtd)?;
+            let o = self.unload_unlogged(vtd)?;
             Ok((o, vtd.to_string()))
         })
     }
 
-    fn unload_inner(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
+    /// Unloads the medium of `vtd`, without a task of its own: the caller's task logs it.
+    fn unload_unlogged(&self, vtd: &str) -> Result<OpticalDevice, ServiceError> {
         let o = self.settled_optical(vtd)?;
         self.on_running(o.lpar_id, |q| {
             ivm_qemu::vm::unload_media(q, vtd, o.lun).map_err(|e| HostError::from(e).into())

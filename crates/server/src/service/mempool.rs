@@ -89,7 +89,7 @@ impl Service {
         actor: &Actor,
         req: &MemPoolRequest,
     ) -> Result<MemPool, ServiceError> {
-        self.task(actor, "create shared memory pool", "mempool", |tx| {
+        self.logged_write(actor, "create shared memory pool", "mempool", |tx| {
             let sys = self.system_in(tx)?;
             if sys.mem_pool.is_some() {
                 return Err(ivm_rules::RuleError::MemPoolExists.into());
@@ -111,7 +111,7 @@ impl Service {
         req: &MemPoolRequest,
     ) -> Result<MemPool, ServiceError> {
         let held = self.pool_memory_held()?;
-        self.task(actor, "change shared memory pool", "mempool", |tx| {
+        self.logged_write(actor, "change shared memory pool", "mempool", |tx| {
             let sys = self.system_in(tx)?;
             ivm_rules::existing_pool(&sys)?;
             let pool = ivm_rules::resolve_pool(&sys, &tx.partitions()?, req, None)?;
@@ -133,7 +133,7 @@ impl Service {
     /// Gives a free physical volume to the pool as a paging device
     /// (`chhwres -r mempool --rsubtype pgdev -o a --device hdiskN`).
     pub fn add_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
-        self.task(actor, "add paging device", device, |tx| {
+        self.logged_write(actor, "add paging device", device, |tx| {
             ivm_rules::existing_pool(&self.system_in(tx)?)?;
             let hdisks = tx.hdisks()?;
             let free = ivm_rules::free_hdisks(&hdisks, &tx.mappings()?, &tx.hdisk_claims()?);
@@ -146,7 +146,7 @@ impl Service {
     /// Takes an unassigned physical volume back from the pool
     /// (`chhwres -r mempool --rsubtype pgdev -o r --device hdiskN`).
     pub fn remove_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
-        self.task(actor, "remove paging device", device, |tx| {
+        self.logged_write(actor, "remove paging device", device, |tx| {
             match tx.paging_pvs()?.into_iter().find(|(n, _)| n == device) {
                 None => Err(ivm_rules::RuleError::NoSuch {
                     what: "paging device",
@@ -169,7 +169,7 @@ impl Service {
 
     /// Removes the pool (`chhwres -r mempool -o r`) when no partition uses shared memory.
     pub fn remove_mem_pool(&self, actor: &Actor) -> Result<(), ServiceError> {
-        self.task(actor, "remove shared memory pool", "mempool", |tx| {
+        self.logged_write(actor, "remove shared memory pool", "mempool", |tx| {
             let sys = self.system_in(tx)?;
             ivm_rules::check_mempool_removal(&sys, &tx.partitions()?)?;
             // Physical volumes given to it are free again.
@@ -376,7 +376,7 @@ impl Service {
             Some((name, _, true)) => self.store.write(|tx| tx.put_paging_pv(&name, None))?,
             Some((name, _, false)) => {
                 self.store.write(|tx| tx.set_paging(&name, None))?;
-                self.remove_disk_inner(&name)?;
+                self.remove_disk_unlogged(&name)?;
             }
             None => {}
         }

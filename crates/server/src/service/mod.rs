@@ -109,6 +109,11 @@ pub struct Service {
 /// An open file QEMU inherits, with its descriptor number there.
 type InheritedFile = (std::fs::File, i32);
 
+/// How the task log names a partition: `lpar ID (NAME)`.
+fn lpar_target(p: &ivm_model::Partition) -> String {
+    format!("lpar {} ({})", p.lpar_id, p.name)
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -297,7 +302,7 @@ impl Service {
 
     /// Runs `f` as a logged task in one write transaction, so a refused change leaves
     /// nothing behind.
-    fn task<T>(
+    fn logged_write<T>(
         &self,
         actor: &Actor,
         operation: &str,

@@ -5,7 +5,7 @@ use ivm_qemu::vm;
 
 use std::time::{Duration, Instant};
 
-use super::{Actor, Service, ServiceError};
+use super::{lpar_target, Actor, Service, ServiceError};
 use crate::runtime::{Live, Seen};
 
 /// The longest a guest's figures are reused without asking QEMU, in case an event was missed.
@@ -21,10 +21,6 @@ fn answer_or<T>(r: Result<T, ivm_qemu::QmpError>, committed: T, answered: &mut b
 
 /// At most this many threads ask running partitions' QEMUs what their guests have.
 const FILL_THREADS: usize = 16;
-
-fn target(p: &Partition) -> String {
-    format!("lpar {} ({})", p.lpar_id, p.name)
-}
 
 impl Service {
     /// Every partition, the management partition first, running ones with what they have.
@@ -163,7 +159,7 @@ impl Service {
                 self.store.write(|tx| tx.delete_partition(p.lpar_id))?;
                 return Err(e);
             }
-            Ok((p.clone(), target(&p)))
+            Ok((p.clone(), lpar_target(&p)))
         })
     }
 
@@ -212,7 +208,7 @@ impl Service {
                     self.rebalance_pool(rt, None)?;
                 }
             }
-            let t = target(&next);
+            let t = lpar_target(&next);
             Ok((next, t))
         })
     }
@@ -233,14 +229,14 @@ impl Service {
 
     /// Deletes a partition that is not running, releasing its resources.
     pub fn delete_partition(&self, actor: &Actor, id: u32) -> Result<(), ServiceError> {
-        self.task(actor, "delete partition", &format!("lpar {id}"), |tx| {
+        self.logged_write(actor, "delete partition", &format!("lpar {id}"), |tx| {
             let p = tx
                 .partition(id)?
                 .ok_or_else(|| ServiceError::NoSuchPartition(format!("with ID {id}")))?;
             ivm_rules::check_delete(&p)?;
             ivm_rules::check_no_mappings(&p, &tx.mappings()?)?;
             tx.delete_partition(id)?;
-            Ok(((), target(&p)))
+            Ok(((), lpar_target(&p)))
         })?;
         // Its UEFI variables go with it; a new partition given the ID starts from OVMF's
         // template.

@@ -8,7 +8,7 @@ use ivm_rules::REPOSITORY_BD;
 use ivm_storage::image::{self, Image, Sandbox};
 use ivm_storage::{lvm, mounts, FilePool, Library, RbdPool};
 
-use super::storage::host;
+use super::error::host;
 use super::ServiceError;
 
 /// Where a virtual disk is on this host.

@@ -7,8 +7,8 @@ use ivm_model::{BackingDevice, MapRequest, OfferedDisk, PoolKind, PoolSpec, Stor
 use ivm_storage::RbdPool;
 use ivm_store::DiskState;
 
+use super::error::host;
 use super::pooldriver::PoolDriver;
-use super::storage::host;
 use super::{Actor, Service, ServiceError};
 
 impl Service {
@@ -74,7 +74,7 @@ impl Service {
             };
             Ok::<_, ServiceError>(tx.put_disk(&disk, DiskState::Ready)?)
         })?;
-        let mapped = self.map_inner(&MapRequest {
+        let mapped = self.map_unlogged(&MapRequest {
             backing: d.name.clone(),
             vadapter: vadapter.to_string(),
             vtd: None,

@@ -14,6 +14,7 @@ use ivm_storage::image::{Image, ImageError, Sandbox};
 use ivm_storage::FilePool;
 use ivm_store::DiskState;
 
+use super::error::host;
 use super::steps::{self, step};
 use super::{Actor, Service, ServiceError};
 use crate::failpoint;
@@ -27,7 +28,7 @@ pub const DEFAULT_POOL: &str = "rootvg";
 pub(super) struct LaunchStorage {
     /// N of its `vhostN`.
     pub vhost: Option<u32>,
-    /// Its disks.
+    /// Its virtual disks as QEMU opens them.
     pub disks: Vec<LaunchDisk>,
     /// Its optical devices.
     pub optical: Vec<ivm_qemu::LaunchOptical>,
@@ -37,11 +38,6 @@ pub(super) struct LaunchStorage {
 
 /// Descriptor number of a partition's first disk in QEMU (0-2 are stdio).
 const FIRST_DISK_FD: i32 = 10;
-
-/// A host driver's failure as the service reports it.
-pub(super) fn host<E: Into<HostError>>(e: E) -> ServiceError {
-    ServiceError::Host(e.into())
-}
 
 use super::pooldriver::{DiskPlace, PoolDriver};
 
@@ -605,7 +601,7 @@ impl Service {
 
     /// `chsp -default NAME`.
     pub fn set_default_pool(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
-        self.task(actor, "set default storage pool", name, |tx| {
+        self.logged_write(actor, "set default storage pool", name, |tx| {
             let pools = tx.pools()?;
             ivm_rules::pick_pool(&pools, Some(name))?;
             for mut p in pools {
@@ -829,7 +825,7 @@ impl Service {
                     vtd: spec.vtd.clone(),
                 };
                 // On failure the disk stays (it was made); only the mapping failed.
-                self.map_inner(&req)?;
+                self.map_unlogged(&req)?;
             }
             Ok(disk)
         }
@@ -962,15 +958,16 @@ impl Service {
                 if !with_vtd {
                     ivm_rules::check_disk_removal(name, std::slice::from_ref(&m))?;
                 }
-                self.unmap_inner(&m.vtd)?;
+                self.unmap_unlogged(&m.vtd)?;
             }
-            self.remove_disk_inner(name)?;
+            self.remove_disk_unlogged(name)?;
             Ok(((), name.to_string()))
         })
     }
 
-    /// Marks a backing device as being removed, removes it from the host, then from the store.
-    pub(super) fn remove_disk_inner(&self, name: &str) -> Result<(), ServiceError> {
+    /// Marks a backing device as being removed, removes it from the host, then from the store;
+    /// without a task of its own (the caller's task, or the restart that finishes it, logs it).
+    pub(super) fn remove_disk_unlogged(&self, name: &str) -> Result<(), ServiceError> {
         let (disk, pool) = self.store.write(|tx| {
             let pools = tx.pools()?;
             let disks = tx.disks()?;
@@ -1025,12 +1022,14 @@ impl Service {
     /// hot-plugging it when the partition runs.
     pub fn map(&self, actor: &Actor, req: &MapRequest) -> Result<Mapping, ServiceError> {
         self.logged(actor, "map virtual disk", &req.backing, || {
-            let m = self.map_inner(req)?;
+            let m = self.map_unlogged(req)?;
             Ok((m.clone(), format!("{} to {}", m.backing, req.vadapter)))
         })
     }
 
-    pub(super) fn map_inner(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
+    /// Maps a backing device to an adapter (hot-plugged if its partition runs), without a task
+    /// of its own: the caller's task logs it.
+    pub(super) fn map_unlogged(&self, req: &MapRequest) -> Result<Mapping, ServiceError> {
         let (m, source) = self.store.write(|tx| {
             not_a_pool_volume(&tx.pools()?, &req.backing)?;
             not_paging(tx, &req.backing, "mapped as a virtual disk")?;
@@ -1173,12 +1172,13 @@ impl Service {
                         })
                     })
             })?;
-            let m = self.unmap_inner(&vtd)?;
+            let m = self.unmap_unlogged(&vtd)?;
             Ok((m, vtd_or_backing.to_string()))
         })
     }
 
-    fn unmap_inner(&self, vtd: &str) -> Result<Mapping, ServiceError> {
+    /// Unmaps `vtd` (unplugged if its partition runs), without a task of its own.
+    fn unmap_unlogged(&self, vtd: &str) -> Result<Mapping, ServiceError> {
         let m = self.store.read(|tx| {
             let m = tx
                 .mappings()?

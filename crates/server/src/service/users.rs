@@ -263,7 +263,7 @@ impl Service {
 
     /// Changes a user's role; padmin stays View/Modify.
     pub fn change_role(&self, actor: &Actor, name: &str, role: Role) -> Result<User, ServiceError> {
-        self.task(actor, "change user role", name, |tx| {
+        self.logged_write(actor, "change user role", name, |tx| {
             let mut rec = tx
                 .user(name)?
                 .ok_or_else(|| ServiceError::NoSuchUser(name.into()))?;

@@ -23,7 +23,7 @@ impl Service {
     /// `chlparutil -r config -s RATE`.
     pub fn set_sample_rate(&self, actor: &Actor, rate: u32) -> Result<UtilConfig, ServiceError> {
         let mut c = self.util_config()?;
-        self.task(actor, "change utilization sampling", "config", |tx| {
+        self.logged_write(actor, "change utilization sampling", "config", |tx| {
             c.sample_rate = ivm_rules::check_sample_rate(rate)?;
             tx.put_util_config(&c)?;
             Ok((c, format!("every {rate} s")))

@@ -126,7 +126,7 @@ impl Service {
                         lpar_id: p.lpar_id,
                         figures: None,
                     },
-                    format!("lpar {} ({})", p.lpar_id, p.name),
+                    super::super::lpar_target(&p),
                 ))
             },
         )

@@ -28,7 +28,7 @@ pub const IPV6_OFF: Ipv6State = Ipv6State {
 /// one, and the comparisons of the tests are about names).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FakeLink {
-    /// A bridge.
+    /// Whether it is a bridge.
     pub bridge: bool,
     /// A tap, which goes with its descriptor (`close_taps`).
     pub tap: bool,

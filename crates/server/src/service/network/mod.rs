@@ -17,7 +17,7 @@ use ivm_model::{EthDlparRequest, Partition};
 use ivm_net::Link;
 use ivm_qemu::LaunchNic;
 
-use super::storage::host;
+use super::error::host;
 use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::runtime::Runtime;
 
@@ -200,7 +200,7 @@ impl Service {
                 }
                 self.sweep_bridges();
             }
-            let t = format!("lpar {} ({})", next.lpar_id, next.name);
+            let t = super::lpar_target(&next);
             Ok((next, t))
         })
     }

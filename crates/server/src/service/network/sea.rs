@@ -5,8 +5,8 @@
 
 use ivm_model::EthDevice;
 
+use super::super::error::host;
 use super::super::steps::{run, step};
-use super::super::storage::host;
 use super::super::ServiceError;
 use super::{bridge_name, Held, Network};
 
