@@ -61,7 +61,7 @@ impl Service {
             .store
             .read(|tx| tx.paging_devices())?
             .into_iter()
-            .map(|(name, _, _)| name)
+            .map(|v| v.name)
             .collect();
         self.logged_write(actor, "clear partition configuration", "profiles", |tx| {
             let parts = tx.partitions()?;
@@ -93,8 +93,8 @@ impl Service {
             for name in &paging {
                 tx.set_paging(name, None)?;
             }
-            for (name, _) in tx.paging_pvs()? {
-                tx.delete_paging_pv(&name)?;
+            for pv in tx.paging_pvs()? {
+                tx.delete_paging_pv(&pv.name)?;
             }
             tx.put_mem_pool(None)?;
             Ok(((), format!("{n} partitions")))

@@ -31,7 +31,7 @@ impl Service {
 
     /// The library's directory and its pool's driver.
     fn library(&self) -> Result<(Library, PoolDriver), ServiceError> {
-        let driver = self.store.read(library_driver)?;
+        let driver = self.store.read(|tx| library_driver(tx, &self.volumes))?;
         let dir = driver.repository_dir(&self.repository_mount())?;
         Ok((Library::new(dir), driver))
     }
@@ -55,7 +55,7 @@ impl Service {
                 tx.put_disk(&bd, DiskState::Creating)?;
                 Ok::<_, ServiceError>((bd, pool))
             })?;
-            let driver = PoolDriver::of(&pool);
+            let driver = PoolDriver::of(&pool, &self.volumes);
             match driver.create_repository(bd.size_mb, &self.repository_mount()) {
                 Ok(_) => self.store.write(|tx| tx.put_disk(&bd, DiskState::Ready))?,
                 Err(e) => {
@@ -91,7 +91,7 @@ impl Service {
                 tx.put_disk(&new, DiskState::Ready)?;
                 Ok::<_, ServiceError>((old, new, pool))
             })?;
-            if let Err(e) = PoolDriver::of(&pool).grow_repository(new.size_mb) {
+            if let Err(e) = PoolDriver::of(&pool, &self.volumes).grow_repository(new.size_mb) {
                 self.store.write(|tx| tx.put_disk(&old, DiskState::Ready))?;
                 return Err(e);
             }
@@ -527,7 +527,8 @@ impl Service {
                         let media = tx.media()?;
                         let writable =
                             ivm_rules::find_media(&media, name)?.access == MediaAccess::Rw;
-                        let dir = library_driver(tx)?.repository_dir(&self.repository_mount())?;
+                        let dir = library_driver(tx, &self.volumes)?
+                            .repository_dir(&self.repository_mount())?;
                         let f = Library::new(dir)
                             .open_for_guest(name, writable)
                             .map_err(host)?;
@@ -584,7 +585,7 @@ impl Service {
             let pools = self.store.read(|tx| tx.pools())?;
             let pool = ivm_rules::pick_pool(&pools, Some(&repo.pool))?;
             if state == DiskState::Creating || self.store.read(|tx| tx.media())?.is_empty() {
-                PoolDriver::of(pool).remove_repository(&self.repository_mount())?;
+                PoolDriver::of(pool, &self.volumes).remove_repository(&self.repository_mount())?;
                 self.store.write(|tx| tx.delete_disk(&repo.name))?;
                 tracing::warn!(
                     ?state,
@@ -620,12 +621,15 @@ impl Service {
 }
 
 /// The pool driver of the media repository's pool (read from the store; nothing on the host).
-fn library_driver(tx: &ivm_store::Tx) -> Result<PoolDriver, ServiceError> {
+fn library_driver(
+    tx: &ivm_store::Tx,
+    volumes: &std::sync::Arc<dyn super::volumes::VolumeHost>,
+) -> Result<PoolDriver, ServiceError> {
     let disks = tx.disks()?;
     let repo = ivm_rules::repository(&disks)?;
     let pools = tx.pools()?;
-    Ok(PoolDriver::of(ivm_rules::pick_pool(
-        &pools,
-        Some(&repo.pool),
-    )?))
+    Ok(PoolDriver::of(
+        ivm_rules::pick_pool(&pools, Some(&repo.pool))?,
+        volumes,
+    ))
 }

@@ -3,7 +3,8 @@
 //! running partitions), and the paging devices of its partitions.
 
 use ivm_model::{
-    DiskSpec, ManagedSystem, MemMode, MemPool, MemPoolRequest, MemPoolView, PagingDevice, Partition,
+    DiskSpec, ManagedSystem, MemMode, MemPool, MemPoolRequest, MemPoolView, PagingDevice,
+    PagingDeviceKind, PagingDeviceState, Partition,
 };
 
 use super::{Actor, Service, ServiceError};
@@ -58,25 +59,31 @@ impl Service {
             max_logical_mem: ivm_rules::LOGICAL_PER_POOL * pool.pool_mem,
             paging_devices: devices
                 .into_iter()
-                .map(|(name, size_mb, lpar)| (name, size_mb, Some(lpar), "logical"))
-                .chain(pvs.into_iter().map(|(name, lpar)| {
+                .map(|v| {
+                    (
+                        v.name,
+                        v.size_mb,
+                        Some(v.lpar_id),
+                        PagingDeviceKind::Logical,
+                    )
+                })
+                .chain(pvs.into_iter().map(|pv| {
                     let size = hdisks
                         .iter()
-                        .find(|h| h.name == name)
+                        .find(|h| h.name == pv.name)
                         .map_or(0, |h| h.size_mb);
-                    (name, size, lpar, "phys")
+                    (pv.name, size, pv.lpar_id, PagingDeviceKind::Phys)
                 }))
                 .map(|(name, size_mb, lpar_id, kind)| PagingDevice {
                     name,
                     size_mb,
                     lpar_id,
                     state: if lpar_id.is_some_and(running) {
-                        "Active"
+                        PagingDeviceState::Active
                     } else {
-                        "Inactive"
-                    }
-                    .into(),
-                    kind: kind.into(),
+                        PagingDeviceState::Inactive
+                    },
+                    kind,
                 })
                 .collect(),
             pool,
@@ -147,13 +154,18 @@ impl Service {
     /// (`chhwres -r mempool --rsubtype pgdev -o r --device hdiskN`).
     pub fn remove_paging_pv(&self, actor: &Actor, device: &str) -> Result<(), ServiceError> {
         self.logged_write(actor, "remove paging device", device, |tx| {
-            match tx.paging_pvs()?.into_iter().find(|(n, _)| n == device) {
+            match tx
+                .paging_pvs()?
+                .into_iter()
+                .find(|pv| pv.name == device)
+                .map(|pv| pv.lpar_id)
+            {
                 None => Err(ivm_rules::RuleError::NoSuch {
                     what: "paging device",
                     name: device.to_string(),
                 }
                 .into()),
-                Some((_, Some(lpar))) => Err(ivm_rules::RuleError::InUse {
+                Some(Some(lpar)) => Err(ivm_rules::RuleError::InUse {
                     what: "paging device",
                     name: device.to_string(),
                     by: format!("it pages for partition {lpar}; delete the partition or change it to mem_mode=ded first"),
@@ -173,8 +185,8 @@ impl Service {
             let sys = self.system_in(tx)?;
             ivm_rules::check_mempool_removal(&sys, &tx.partitions()?)?;
             // Physical volumes given to it are free again.
-            for (name, _) in tx.paging_pvs()? {
-                tx.delete_paging_pv(&name)?;
+            for pv in tx.paging_pvs()? {
+                tx.delete_paging_pv(&pv.name)?;
             }
             tx.put_mem_pool(None)?;
             Ok(((), "mempool".into()))
@@ -250,24 +262,20 @@ impl Service {
     /// volume given to the pool.
     fn paging_of(&self, id: u32) -> Result<Option<(String, u64, bool)>, ServiceError> {
         self.store.read(|tx| {
-            if let Some((name, size, _)) = tx
-                .paging_devices()?
-                .into_iter()
-                .find(|(_, _, lpar)| *lpar == id)
-            {
-                return Ok(Some((name, size, false)));
+            if let Some(v) = tx.paging_devices()?.into_iter().find(|v| v.lpar_id == id) {
+                return Ok(Some((v.name, v.size_mb, false)));
             }
             let hdisks = tx.hdisks()?;
             Ok(tx
                 .paging_pvs()?
                 .into_iter()
-                .find(|(_, lpar)| *lpar == Some(id))
-                .map(|(name, _)| {
+                .find(|pv| pv.lpar_id == Some(id))
+                .map(|pv| {
                     let size = hdisks
                         .iter()
-                        .find(|h| h.name == name)
+                        .find(|h| h.name == pv.name)
                         .map_or(0, |h| h.size_mb);
-                    (name, size, true)
+                    (pv.name, size, true)
                 }))
         })
     }
@@ -316,7 +324,7 @@ impl Service {
             let disk = ivm_rules::find_disk(&disks, &name)?;
             let pools = tx.pools()?;
             let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
-            super::pooldriver::PoolDriver::of(pool)
+            super::pooldriver::PoolDriver::of(pool, &self.volumes)
                 .locate(&name)
                 .map(|l| l.path().to_path_buf())
                 .ok_or_else(|| {

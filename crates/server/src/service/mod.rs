@@ -24,6 +24,7 @@ mod storage;
 mod tasks;
 mod users;
 mod utilization;
+mod volumes;
 mod wake;
 
 #[cfg(test)]
@@ -85,6 +86,8 @@ pub struct Service {
     /// Directories file pools may be made in: the data directory's `pools/` and those
     /// `ivm.toml` names (`pool_dirs`).
     pool_roots: Vec<std::path::PathBuf>,
+    /// LVM2 volume groups and ext4 on logical volumes, for volume group pools.
+    volumes: Arc<dyn volumes::VolumeHost>,
     /// The host's virtual Ethernet (bridges, taps, virtual Ethernet bridges).
     net: network::Network,
     /// Held by the pool and physical volume changes that check in one transaction, act on the
@@ -149,6 +152,7 @@ impl Service {
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
             net: network::Network::new(Arc::new(network::LinuxNet)),
+            volumes: Arc::new(volumes::LinuxVolumes),
             storage_lock: Mutex::default(),
             login_shell: None,
             host_root: crate::config::HOST_ROOT.into(),
@@ -243,6 +247,13 @@ impl Service {
     #[cfg(test)]
     pub(crate) fn with_net_host(mut self, host: Arc<dyn network::NetHost>) -> Service {
         self.net = network::Network::new(host);
+        self
+    }
+
+    /// Talks to `host` for LVM and mounts instead of this host's tools.
+    #[cfg(test)]
+    pub(crate) fn with_volumes(mut self, host: Arc<dyn volumes::VolumeHost>) -> Service {
+        self.volumes = host;
         self
     }
 

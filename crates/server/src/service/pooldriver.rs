@@ -2,13 +2,15 @@
 //! asks it to make, grow, rename, remove and open virtual disks; it decides nothing.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ivm_model::{PoolKind, StoragePool};
 use ivm_rules::REPOSITORY_BD;
 use ivm_storage::image::{self, Image, Sandbox};
-use ivm_storage::{lvm, mounts, FilePool, Library, RbdPool};
+use ivm_storage::{FilePool, Library, RbdPool};
 
 use super::error::host;
+use super::volumes::VolumeHost;
 use super::ServiceError;
 
 /// Where a virtual disk is on this host.
@@ -33,15 +35,25 @@ impl DiskPlace {
 pub(super) enum PoolDriver {
     /// A file pool; `thin` pools make sparse files.
     Files { pool: FilePool, thin: bool },
-    /// A volume group.
-    Lvm(String),
+    /// A volume group, and the volume manager that has it.
+    Lvm {
+        /// The volume group's name.
+        vg: String,
+        /// LVM on this host (or in memory, for the unit tests).
+        host: Arc<dyn VolumeHost>,
+    },
     /// A Ceph RBD pool (with its user's key).
     Rbd(RbdPool),
 }
 
 impl PoolDriver {
-    /// The driver of `pool` (an RBD pool's key, which the store keeps apart, in `key`).
-    pub fn with_key(pool: &StoragePool, key: Option<String>) -> PoolDriver {
+    /// The driver of `pool` (an RBD pool's key, which the store keeps apart, in `key`), on
+    /// volume manager `volumes`.
+    pub fn with_key(
+        pool: &StoragePool,
+        key: Option<String>,
+        volumes: &Arc<dyn VolumeHost>,
+    ) -> PoolDriver {
         match (pool.kind, &pool.rbd) {
             (PoolKind::Rbdpool, Some(l)) => PoolDriver::Rbd(RbdPool {
                 monitors: l.monitors.clone(),
@@ -49,7 +61,10 @@ impl PoolDriver {
                 user: l.user.clone(),
                 key: key.unwrap_or_default(),
             }),
-            (PoolKind::Lvpool, _) => PoolDriver::Lvm(pool.path.clone()),
+            (PoolKind::Lvpool, _) => PoolDriver::Lvm {
+                vg: pool.path.clone(),
+                host: volumes.clone(),
+            },
             _ => PoolDriver::Files {
                 pool: FilePool::new(&pool.path),
                 thin: pool.thin,
@@ -59,8 +74,8 @@ impl PoolDriver {
 
     /// The driver of a pool that holds files or logical volumes (never an RBD pool's, whose
     /// key it lacks: see `Service::pool_driver`).
-    pub fn of(pool: &StoragePool) -> PoolDriver {
-        Self::with_key(pool, None)
+    pub fn of(pool: &StoragePool, volumes: &Arc<dyn VolumeHost>) -> PoolDriver {
+        Self::with_key(pool, None, volumes)
     }
 
     /// The RBD pool, when this is one.
@@ -88,13 +103,13 @@ impl PoolDriver {
                 .create_disk_with_progress(name, size_mb, *thin, progress)
                 .map(|_| ())
                 .map_err(host),
-            PoolDriver::Lvm(vg) => {
-                if !lvm::device_mapper_available() {
+            PoolDriver::Lvm { vg, host: h } => {
+                if !h.device_mapper() {
                     // A limit of this host, not a failure: refused like any other request
                     // that cannot be met.
                     return Err(ivm_rules::RuleError::NoDeviceMapper { vg: vg.clone() }.into());
                 }
-                lvm::create_lv(vg, name, size_mb).map_err(host)
+                h.create_lv(vg, name, size_mb).map_err(host)
             }
             PoolDriver::Rbd(r) => {
                 progress(0);
@@ -111,7 +126,7 @@ impl PoolDriver {
             PoolDriver::Files { pool: fp, thin } => {
                 fp.grow_disk(name, size_mb, *thin).map_err(host)
             }
-            PoolDriver::Lvm(vg) => lvm::grow_lv(vg, name, size_mb).map_err(host),
+            PoolDriver::Lvm { vg, host: h } => h.grow_lv(vg, name, size_mb).map_err(host),
             PoolDriver::Rbd(r) => r.grow(name, size_mb).map_err(host),
         }
     }
@@ -120,7 +135,7 @@ impl PoolDriver {
     pub fn rename(&self, from: &str, to: &str) -> Result<(), ServiceError> {
         match self {
             PoolDriver::Files { pool: fp, .. } => fp.rename_disk(from, to).map_err(host),
-            PoolDriver::Lvm(vg) => lvm::rename_lv(vg, from, to).map_err(host),
+            PoolDriver::Lvm { vg, host: h } => h.rename_lv(vg, from, to).map_err(host),
             PoolDriver::Rbd(r) => r.rename(from, to).map_err(host),
         }
     }
@@ -129,9 +144,9 @@ impl PoolDriver {
     pub fn remove(&self, name: &str) -> Result<(), ServiceError> {
         match self {
             PoolDriver::Files { pool: fp, .. } => fp.remove_disk(name).map_err(host),
-            PoolDriver::Lvm(vg) => {
-                if lvm::lv_path(vg, name).exists() {
-                    lvm::remove_lv(vg, name).map_err(host)
+            PoolDriver::Lvm { vg, host: h } => {
+                if h.lv_exists(vg, name) {
+                    h.remove_lv(vg, name).map_err(host)
                 } else {
                     Ok(())
                 }
@@ -160,8 +175,8 @@ impl PoolDriver {
                 }
                 Ok(())
             }
-            PoolDriver::Lvm(vg) => {
-                let path = lvm::lv_path(vg, name);
+            PoolDriver::Lvm { vg, host: h } => {
+                let path = h.lv_path(vg, name);
                 let disk = std::fs::OpenOptions::new()
                     .read(true)
                     .write(true)
@@ -189,7 +204,7 @@ impl PoolDriver {
     pub fn locate(&self, name: &str) -> Option<DiskPlace> {
         match self {
             PoolDriver::Files { pool: fp, .. } => Some(DiskPlace::File(fp.disk_path(name))),
-            PoolDriver::Lvm(vg) => Some(DiskPlace::Block(lvm::lv_path(vg, name))),
+            PoolDriver::Lvm { vg, host: h } => Some(DiskPlace::Block(h.lv_path(vg, name))),
             PoolDriver::Rbd(_) => None,
         }
     }
@@ -206,14 +221,15 @@ impl PoolDriver {
                 lib.create().map_err(host)?;
                 Ok(lib.dir)
             }
-            PoolDriver::Lvm(vg) => {
+            PoolDriver::Lvm { vg, host: h } => {
                 self.create(REPOSITORY_BD, size_mb)?;
-                let dev = lvm::lv_path(vg, REPOSITORY_BD);
-                let made = mounts::make_ext4(&dev)
-                    .and_then(|()| mounts::mount_ext4(&dev, mount))
+                let dev = h.lv_path(vg, REPOSITORY_BD);
+                let made = h
+                    .make_ext4(&dev)
+                    .and_then(|()| h.mount_ext4(&dev, mount))
                     .map_err(host);
                 if let Err(e) = made {
-                    let _ = lvm::remove_lv(vg, REPOSITORY_BD);
+                    let _ = h.remove_lv(vg, REPOSITORY_BD);
                     return Err(e);
                 }
                 Ok(mount.to_path_buf())
@@ -227,8 +243,9 @@ impl PoolDriver {
     pub fn repository_dir(&self, mount: &Path) -> Result<PathBuf, ServiceError> {
         match self {
             PoolDriver::Files { pool: fp, .. } => Ok(fp.dir.join(REPOSITORY_BD)),
-            PoolDriver::Lvm(vg) => {
-                mounts::mount_ext4(&lvm::lv_path(vg, REPOSITORY_BD), mount).map_err(host)?;
+            PoolDriver::Lvm { vg, host: h } => {
+                h.mount_ext4(&h.lv_path(vg, REPOSITORY_BD), mount)
+                    .map_err(host)?;
                 Ok(mount.to_path_buf())
             }
             PoolDriver::Rbd(_) => Err(no_repository()),
@@ -239,9 +256,9 @@ impl PoolDriver {
     pub fn grow_repository(&self, size_mb: u64) -> Result<(), ServiceError> {
         match self {
             PoolDriver::Files { .. } => Ok(()),
-            PoolDriver::Lvm(vg) => {
-                lvm::grow_lv(vg, REPOSITORY_BD, size_mb).map_err(host)?;
-                mounts::grow_ext4(&lvm::lv_path(vg, REPOSITORY_BD)).map_err(host)
+            PoolDriver::Lvm { vg, host: h } => {
+                h.grow_lv(vg, REPOSITORY_BD, size_mb).map_err(host)?;
+                h.grow_ext4(&h.lv_path(vg, REPOSITORY_BD)).map_err(host)
             }
             PoolDriver::Rbd(_) => Err(no_repository()),
         }
@@ -253,8 +270,8 @@ impl PoolDriver {
             PoolDriver::Files { pool: fp, .. } => Library::new(fp.dir.join(REPOSITORY_BD))
                 .remove()
                 .map_err(host),
-            PoolDriver::Lvm(_) => {
-                mounts::unmount(mount).map_err(host)?;
+            PoolDriver::Lvm { host: h, .. } => {
+                h.unmount(mount).map_err(host)?;
                 self.remove(REPOSITORY_BD)
             }
             PoolDriver::Rbd(_) => Err(no_repository()),

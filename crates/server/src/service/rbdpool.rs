@@ -18,7 +18,7 @@ impl Service {
             PoolKind::Rbdpool => self.store.read(|tx| tx.pool_secret(&pool.name))?,
             _ => None,
         };
-        Ok(PoolDriver::with_key(pool, key))
+        Ok(PoolDriver::with_key(pool, key, &self.volumes))
     }
 
     /// The images of this host's RBD pools that are not its own virtual disks (other hosts'

@@ -99,7 +99,7 @@ impl Service {
                     .into_iter()
                     .map(|(hdisk, pool)| PoolMember { hdisk, pool })
                     .collect(),
-                paging_pvs: tx.paging_pvs()?.into_iter().map(|(name, _)| name).collect(),
+                paging_pvs: tx.paging_pvs()?.into_iter().map(|pv| pv.name).collect(),
                 media,
                 optical: tx.optical_devices()?,
             })
@@ -273,12 +273,16 @@ impl Service {
                 tx.put_disk(&lv, DiskState::Creating)?;
                 Ok::<_, ServiceError>((pool, lv))
             })?;
-            let vg = PoolDriver::Lvm(parent.to_string());
+            let v = &self.volumes;
+            let vg = PoolDriver::Lvm {
+                vg: parent.to_string(),
+                host: v.clone(),
+            };
             let made = (|| {
                 vg.create(&lv.name, lv.size_mb)?;
-                let dev = ivm_storage::lvm::lv_path(parent, &lv.name);
-                ivm_storage::mounts::make_ext4(&dev).map_err(host)?;
-                ivm_storage::mounts::mount_ext4(&dev, &mount).map_err(host)?;
+                let dev = v.lv_path(parent, &lv.name);
+                v.make_ext4(&dev).map_err(host)?;
+                v.mount_ext4(&dev, &mount).map_err(host)?;
                 self.store.write(|tx| {
                     tx.put_disk(&lv, DiskState::Ready)?;
                     tx.put_pool(&pool)
@@ -286,7 +290,7 @@ impl Service {
                 Ok::<_, ServiceError>(())
             })();
             if let Err(e) = made {
-                let _ = ivm_storage::mounts::unmount(&mount);
+                let _ = v.unmount(&mount);
                 let _ = vg.remove(&lv.name);
                 self.store.write(|tx| tx.delete_disk(&lv.name))?;
                 return Err(e);
@@ -305,8 +309,8 @@ impl Service {
         };
         for p in &pools {
             if let Some(lv) = ivm_rules::pool_volume(&pools, &disks, p) {
-                let dev = ivm_storage::lvm::lv_path(&lv.pool, &lv.name);
-                if let Err(e) = ivm_storage::mounts::mount_ext4(&dev, Path::new(&p.path)) {
+                let dev = self.volumes.lv_path(&lv.pool, &lv.name);
+                if let Err(e) = self.volumes.mount_ext4(&dev, Path::new(&p.path)) {
                     tracing::warn!(pool = %p.name, error = %e, "cannot mount the file pool's logical volume");
                 }
             }
@@ -407,24 +411,25 @@ impl Service {
                 })
             };
             let dir = Path::new(&pool.path);
+            let v = &self.volumes;
             let mut plan = vec![step("pool-forget", || Ok(()), restore)];
             if pool.kind == PoolKind::Lvpool {
                 plan.push(step(
                     "volume-group-remove",
-                    || ivm_storage::lvm::remove_vg(&pool.path, &devices).map_err(host),
+                    || v.remove_vg(&pool.path, &devices).map_err(host),
                     || Ok(()),
                 ));
             }
             if let Some(lv) = &lv {
-                let dev = ivm_storage::lvm::lv_path(&lv.pool, &lv.name);
+                let dev = v.lv_path(&lv.pool, &lv.name);
                 plan.push(step(
                     "pool-unmount",
-                    || ivm_storage::mounts::unmount(dir).map_err(host),
-                    move || ivm_storage::mounts::mount_ext4(&dev, dir).map_err(host),
+                    || v.unmount(dir).map_err(host),
+                    move || v.mount_ext4(&dev, dir).map_err(host),
                 ));
                 plan.push(step(
                     "pool-volume-remove",
-                    || ivm_storage::lvm::remove_lv(&lv.pool, &lv.name).map_err(host),
+                    || v.remove_lv(&lv.pool, &lv.name).map_err(host),
                     || Ok(()),
                 ));
             }
@@ -472,19 +477,20 @@ impl Service {
             let (pool, devices) = self.store.read(check)?;
             let pool = std::cell::RefCell::new(pool);
             let path = pool.borrow().path.clone();
+            let v = &self.volumes;
             steps::run(
                 "storage",
                 &req.name,
                 &[
                     step(
                         "volume-group-create",
-                        || ivm_storage::lvm::create_vg(&path, &devices, req.force).map_err(host),
-                        || ivm_storage::lvm::remove_vg(&path, &devices).map_err(host),
+                        || v.create_vg(&path, &devices, req.force).map_err(host),
+                        || v.remove_vg(&path, &devices).map_err(host),
                     ),
                     step(
                         "pool-record",
                         || {
-                            let size_mb = ivm_storage::lvm::vg(&path).map_err(host)?.size_mb;
+                            let size_mb = v.vg_size_mb(&path).map_err(host)?;
                             let mut pool = pool.borrow_mut();
                             pool.size_mb = size_mb;
                             self.store.write(|tx| {
@@ -558,27 +564,28 @@ impl Service {
             };
             let (pool, devices) = self.store.read(check)?;
             let vg = pool.path.as_str();
+            let v = &self.volumes;
             let recorded = std::cell::RefCell::new(None);
             let mut plan = Vec::new();
             for (_, dev) in &devices {
                 plan.push(if add {
                     step(
                         "volume-group-extend",
-                        || ivm_storage::lvm::extend_vg(vg, dev, req.force).map_err(host),
-                        || ivm_storage::lvm::reduce_vg(vg, dev).map_err(host),
+                        || v.extend_vg(vg, dev, req.force).map_err(host),
+                        || v.reduce_vg(vg, dev).map_err(host),
                     )
                 } else {
                     step(
                         "volume-group-reduce",
-                        || ivm_storage::lvm::reduce_vg(vg, dev).map_err(host),
-                        || ivm_storage::lvm::extend_vg(vg, dev, false).map_err(host),
+                        || v.reduce_vg(vg, dev).map_err(host),
+                        || v.extend_vg(vg, dev, false).map_err(host),
                     )
                 });
             }
             plan.push(step(
                 "pool-record",
                 || {
-                    let size_mb = ivm_storage::lvm::vg(vg).map_err(host)?.size_mb;
+                    let size_mb = v.vg_size_mb(vg).map_err(host)?;
                     self.store.write(|tx| {
                         let (mut pool, _) = check(tx)?;
                         pool.size_mb = size_mb;
@@ -1094,7 +1101,7 @@ impl Service {
                 let disk = ivm_rules::find_disk(&disks, &m.backing)?;
                 let pools = tx.pools()?;
                 let pool = ivm_rules::pick_pool(&pools, Some(&disk.pool))?;
-                let driver = PoolDriver::with_key(pool, tx.pool_secret(&pool.name)?);
+                let driver = PoolDriver::with_key(pool, tx.pool_secret(&pool.name)?, &self.volumes);
                 match (driver.locate(&disk.name), driver.rbd()) {
                     (Some(place), _) => Ok(Source::Disk(place)),
                     (None, Some(r)) => Ok(Source::Rbd(
@@ -1354,13 +1361,14 @@ fn open_block(path: &Path, what: &str) -> Result<(std::fs::File, bool), ServiceE
 
 /// A paging device is never used as a virtual disk, nor removed or changed as one.
 fn not_paging(tx: &ivm_store::Tx, name: &str, action: &str) -> Result<(), ServiceError> {
-    match tx.paging_devices()?.into_iter().find(|(n, _, _)| n == name) {
-        Some((_, _, lpar)) => Err(ivm_rules::RuleError::InUse {
+    match tx.paging_devices()?.into_iter().find(|v| v.name == name) {
+        Some(v) => Err(ivm_rules::RuleError::InUse {
             what: "backing device",
             name: name.to_string(),
             by: format!(
-                "it is the paging device of partition {lpar} and cannot be {action}; it goes \
-                 with the partition (or with its change to mem_mode=ded)"
+                "it is the paging device of partition {} and cannot be {action}; it goes \
+                 with the partition (or with its change to mem_mode=ded)",
+                v.lpar_id
             ),
         }
         .into()),

@@ -1,13 +1,15 @@
 //! The service on a host that exists only in files and memory: a root directory with the
-//! `/sys` and `/proc` it reads, and the network component's fake host. No root, no QEMU.
+//! `/sys` and `/proc` it reads, the network component's fake host and LVM in memory. No
+//! root, no QEMU, no block devices.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use ivm_model::{ManagedSystem, Role};
+use ivm_model::{ManagedSystem, PoolSpec, Role, StorageView, VgPoolRequest};
 
 use super::network::fake::{FakeLink, FakeNet};
-use super::{Actor, Service};
+use super::volumes::fake::{FakeVolumes, VolumesState, DEVICE_MB};
+use super::{Actor, Service, ServiceError};
 
 fn system() -> ManagedSystem {
     ManagedSystem {
@@ -57,8 +59,160 @@ fn service(dir: &Path, nics: &[&str]) -> (Service, Arc<FakeNet>) {
     let net = Arc::new(FakeNet::with(&links));
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let (svc, _) = Service::open(&dir.join("data"), system()).unwrap();
-    let svc = svc.with_host_root(&root).with_net_host(net.clone());
+    let svc = svc
+        .with_host_root(&root)
+        .with_net_host(net.clone())
+        .with_volumes(Arc::new(FakeVolumes::default()));
     (svc, net)
+}
+
+/// A service whose host has disks `vdb`, `vdc` and `vdd` of 1 GiB, named hdisk0-2, on LVM in
+/// memory, after `prepare` ran on it.
+fn with_disks(dir: &Path, prepare: impl Fn(&Service)) -> (Service, Arc<FakeVolumes>) {
+    let (svc, _) = service(dir, &[]);
+    let root = dir.join("root");
+    for (i, d) in ["vdb", "vdc", "vdd"].iter().enumerate() {
+        block_device(&root, d, 1, &format!("DISK{i}"));
+    }
+    let vols = Arc::new(FakeVolumes::default());
+    let svc = svc.with_volumes(vols.clone());
+    svc.cfgdev(&padmin()).unwrap();
+    prepare(&svc);
+    (svc, vols)
+}
+
+fn vg_request(name: &str, hdisks: &[&str]) -> VgPoolRequest {
+    VgPoolRequest {
+        name: name.into(),
+        hdisks: hdisks.iter().map(|h| h.to_string()).collect(),
+        force: false,
+    }
+}
+
+/// Runs `change` once on a host `prepare` set up, then again on a fresh one failing at each of
+/// its LVM and mount calls in turn: after every failure the host's volumes and the store's
+/// storage must be as before. Returns both after the change that worked, and how many
+/// failure points were checked.
+fn each_failure_is_undone<T: std::fmt::Debug>(
+    prepare: impl Fn(&Service),
+    change: impl Fn(&Service) -> Result<T, ServiceError>,
+) -> (VolumesState, StorageView, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, vols) = with_disks(dir.path(), &prepare);
+    let base = vols.calls().len();
+    change(&svc).unwrap();
+    let calls = vols.calls()[base..].to_vec();
+    assert!(!calls.is_empty(), "the change asked nothing of LVM");
+    for (k, call) in calls.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, vols) = with_disks(dir.path(), &prepare);
+        let fresh = (vols.snapshot(), svc.storage().unwrap());
+        vols.fail_after(k);
+        let e = change(&svc).expect_err("the injected failure is returned");
+        assert!(e.to_string().contains("injected"), "{e}");
+        assert_eq!(
+            vols.snapshot(),
+            fresh.0,
+            "failing at {call} left LVM changed; calls: {:?}",
+            vols.calls()
+        );
+        assert_eq!(
+            svc.storage().unwrap(),
+            fresh.1,
+            "failing at {call} left the store changed"
+        );
+    }
+    (vols.snapshot(), svc.storage().unwrap(), calls.len())
+}
+
+#[test]
+fn a_volume_group_pool_that_fails_at_any_step_leaves_no_group_and_no_pool() {
+    let (lvm, view, n) = each_failure_is_undone(
+        |_| {},
+        |s| s.create_vg_pool(&padmin(), &vg_request("datavg", &["hdisk0", "hdisk1"])),
+    );
+    assert_eq!(n, 2, "create the group, read its size");
+    assert_eq!(
+        lvm.vgs["datavg"].devices.iter().collect::<Vec<_>>(),
+        ["/dev/vdb", "/dev/vdc"]
+    );
+    let pool = view.pools.iter().find(|p| p.name == "datavg").unwrap();
+    assert_eq!(pool.size_mb, 2 * DEVICE_MB);
+    assert_eq!(view.free_hdisks, ["hdisk2"]);
+}
+
+#[test]
+fn a_physical_volume_added_or_removed_with_a_failure_at_any_step_leaves_the_pool_as_it_was() {
+    let make = |s: &Service| {
+        s.create_vg_pool(&padmin(), &vg_request("datavg", &["hdisk0", "hdisk1"]))
+            .unwrap();
+    };
+    let (lvm, view, n) = each_failure_is_undone(make, |s| {
+        s.change_vg_pool(&padmin(), &vg_request("datavg", &["hdisk2"]), true)
+    });
+    assert_eq!(n, 2, "extend, read the size");
+    assert_eq!(lvm.vgs["datavg"].devices.len(), 3);
+    assert_eq!(view.pools[0].size_mb, 3 * DEVICE_MB);
+    assert!(view.free_hdisks.is_empty());
+
+    let (lvm, view, n) = each_failure_is_undone(make, |s| {
+        s.change_vg_pool(&padmin(), &vg_request("datavg", &["hdisk1"]), false)
+    });
+    assert_eq!(n, 2, "reduce, read the size");
+    assert_eq!(lvm.vgs["datavg"].devices.len(), 1);
+    assert_eq!(view.pools[0].size_mb, DEVICE_MB);
+    assert_eq!(view.free_hdisks, ["hdisk1", "hdisk2"]);
+}
+
+fn file_pool_in(parent: &str) -> PoolSpec {
+    PoolSpec {
+        name: "vmfiles".into(),
+        path: String::new(),
+        parent: Some(parent.into()),
+        size_mb: 512,
+        thin: false,
+        rbd: None,
+    }
+}
+
+#[test]
+fn a_file_pool_in_a_volume_group_is_made_and_removed_whole_or_not_at_all() {
+    let vg = |s: &Service| {
+        s.create_vg_pool(&padmin(), &vg_request("datavg", &["hdisk0"]))
+            .unwrap();
+    };
+    let (lvm, view, n) =
+        each_failure_is_undone(vg, |s| s.create_pool(&padmin(), &file_pool_in("datavg")));
+    assert_eq!(n, 3, "create the volume, make ext4, mount it");
+    assert_eq!(lvm.vgs["datavg"].lvs.len(), 1);
+    assert_eq!(lvm.mounts.len(), 1);
+    assert!(view.pools.iter().any(|p| p.name == "vmfiles"));
+
+    let with_pool = |s: &Service| {
+        vg(s);
+        s.create_pool(&padmin(), &file_pool_in("datavg")).unwrap();
+    };
+    let (lvm, view, n) = each_failure_is_undone(with_pool, |s| s.remove_pool(&padmin(), "vmfiles"));
+    assert_eq!(n, 2, "unmount, remove the volume");
+    assert!(
+        lvm.vgs["datavg"].lvs.is_empty() && lvm.mounts.is_empty(),
+        "{lvm:?}"
+    );
+    assert!(!view.pools.iter().any(|p| p.name == "vmfiles"));
+    assert!(view.disks.is_empty(), "{:?}", view.disks);
+
+    // And an empty volume group pool goes too (once another is the default), its physical
+    // volumes free again.
+    let two = |s: &Service| {
+        vg(s);
+        s.create_vg_pool(&padmin(), &vg_request("othervg", &["hdisk1"]))
+            .unwrap();
+        s.set_default_pool(&padmin(), "othervg").unwrap();
+    };
+    let (lvm, view, n) = each_failure_is_undone(two, |s| s.remove_pool(&padmin(), "datavg"));
+    assert_eq!(n, 1, "remove the group");
+    assert!(!lvm.vgs.contains_key("datavg"));
+    assert_eq!(view.free_hdisks, ["hdisk0", "hdisk2"]);
 }
 
 #[test]
