@@ -472,8 +472,8 @@ pub fn paging_device(d: &ivm_model::PagingDevice, parts: &[Partition]) -> Record
     vec![
         ("device_name", d.name.clone()),
         ("size", d.size_mb.to_string()),
-        ("type", d.kind.clone()),
-        ("state", d.state.clone()),
+        ("type", d.kind.to_string()),
+        ("state", d.state.to_string()),
         (
             "lpar_id",
             d.lpar_id.map_or_else(|| "none".into(), |id| id.to_string()),

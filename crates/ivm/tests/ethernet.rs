@@ -256,19 +256,10 @@ fn host_and_lan(h: &str, l: &str, net: &str) -> (common::Netns, common::Netns) {
 }
 
 #[test]
-fn a_virtual_ethernet_bridge_joins_the_lan_and_gives_the_host_its_network_back() {
+fn ethernet_adapters_are_named_and_a_wrong_virtual_ethernet_bridge_is_refused() {
     let _l = lock();
-    // The "host" namespace the daemon runs in, and the "LAN" joined to it by a veth pair whose
-    // host end (lan0) plays the physical NIC and carries the host's address and default route.
-    let (host, lan) = host_and_lan("h", "l", "10.77.0");
-    lan.ip_in(&["addr", "add", "10.77.0.254/24", "dev", "lan1"]);
-    let resp = responder(&lan, "10.77.0.254:7007");
-    common::eventually("the host to reach the LAN", Duration::from_secs(20), || {
-        exchange(&host, "10.77.0.254:7007", "host") == "LAN:host\n"
-    });
-
-    let mut d = Daemon::start_in(SETTINGS, &host);
-    install_guest(&d);
+    let (host, _lan) = host_and_lan("h", "l", "10.77.0");
+    let d = Daemon::start_in(SETTINGS, &host);
     let adapters_listed = d.ok(&["lsdev", "-type", "adapter"]);
     assert!(
         adapters_listed.starts_with("name             status      description\n"),
@@ -295,52 +286,81 @@ fn a_virtual_ethernet_bridge_joins_the_lan_and_gives_the_host_its_network_back()
         "{mgmt_adapters}"
     );
 
-    // Refusals change nothing.
-    for (args, why) in [
-        (
-            vec!["-sea", "ent9", "-vadapter", "ent1"],
-            "ent9 does not exist",
-        ),
-        (
-            vec!["-sea", "ent1", "-vadapter", "ent2"],
-            "a physical Ethernet adapter",
-        ),
-        (
-            vec!["-sea", "ent0", "-vadapter", "ent0"],
-            "a virtual Ethernet adapter",
-        ),
-        (
-            vec![
-                "-sea",
-                "ent0",
-                "-vadapter",
-                "ent1",
-                "-default",
-                "ent1",
-                "-defaultid",
-                "2",
-            ],
-            "port VLAN ID of ent1 (1)",
-        ),
-        (
-            vec!["-sea", "ent0", "-vadapter", "ent1", "-default", "ent2"],
-            "the adapter given with -vadapter",
-        ),
-    ] {
-        let mut v = vec!["mkvdev"];
-        v.extend(args);
-        let e = d.fails(&v);
-        assert!(e.contains(why), "{v:?}: {e}");
-    }
-    let e = d.fails(&["rmdev", "-dev", "ent0"]);
-    assert!(e.contains("physical adapter"), "{e}");
-    let e = d.fails(&["lsdev", "-dev", "ent0", "-attr", "pvid"]);
-    assert!(e.contains("no attribute pvid"), "{e}");
+    // Refusals change nothing, on the host either.
+    d.refuses_all(
+        &[
+            (
+                vec!["mkvdev", "-sea", "ent9", "-vadapter", "ent1"],
+                "ent9 does not exist",
+            ),
+            (
+                vec!["mkvdev", "-sea", "ent1", "-vadapter", "ent2"],
+                "a physical Ethernet adapter",
+            ),
+            (
+                vec!["mkvdev", "-sea", "ent0", "-vadapter", "ent0"],
+                "a virtual Ethernet adapter",
+            ),
+            (
+                vec![
+                    "mkvdev",
+                    "-sea",
+                    "ent0",
+                    "-vadapter",
+                    "ent1",
+                    "-default",
+                    "ent1",
+                    "-defaultid",
+                    "2",
+                ],
+                "port VLAN ID of ent1 (1)",
+            ),
+            (
+                vec![
+                    "mkvdev",
+                    "-sea",
+                    "ent0",
+                    "-vadapter",
+                    "ent1",
+                    "-default",
+                    "ent2",
+                ],
+                "the adapter given with -vadapter",
+            ),
+            (vec!["rmdev", "-dev", "ent0"], "physical adapter"),
+            (
+                vec!["lsdev", "-dev", "ent0", "-attr", "pvid"],
+                "no attribute pvid",
+            ),
+        ],
+        |d| {
+            (
+                d.ok(&["lsdev", "-type", "adapter"]),
+                host.ip_in(&["-o", "addr", "show", "dev", "lan0"]),
+            )
+        },
+    );
     let o = d.ivm(&["lsmap", "-vadapter", "ent0", "-net"]);
     assert_eq!(o.code, 16, "{o:?}");
     assert!(host
         .ip_in(&["-o", "addr", "show", "dev", "lan0"])
         .contains("10.77.0.1/24"));
+}
+
+#[test]
+fn a_virtual_ethernet_bridge_joins_the_lan_and_gives_the_host_its_network_back() {
+    let _l = lock();
+    // The "host" namespace the daemon runs in, and the "LAN" joined to it by a veth pair whose
+    // host end (lan0) plays the physical NIC and carries the host's address and default route.
+    let (host, lan) = host_and_lan("h", "l", "10.77.0");
+    lan.ip_in(&["addr", "add", "10.77.0.254/24", "dev", "lan1"]);
+    let resp = responder(&lan, "10.77.0.254:7007");
+    common::eventually("the host to reach the LAN", Duration::from_secs(20), || {
+        exchange(&host, "10.77.0.254:7007", "host") == "LAN:host\n"
+    });
+
+    let mut d = Daemon::start_in(SETTINGS, &host);
+    install_guest(&d);
 
     // The bridge: the host's address and route move to it, and the host still reaches the LAN.
     assert_eq!(

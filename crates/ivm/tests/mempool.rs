@@ -42,97 +42,128 @@ fn snapshot(d: &Daemon) -> String {
 }
 
 #[test]
-fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
+fn without_a_pool_shared_memory_and_every_pool_command_but_create_are_refused() {
     let d = Daemon::start(SYSTEM);
     assert_eq!(avail_sys_mem(&d), 7040);
-    // No pool yet: shared memory is refused, and so is every pool command but -o a.
-    let before = snapshot(&d);
-    for (args, why) in [
-        (
-            vec![
-                "mksyscfg",
-                "-r",
-                "lpar",
-                "-i",
-                "name=s1,desired_procs=1,mem_mode=shared,desired_mem=512",
-            ],
-            "no shared memory pool; create one with chhwres -r mempool -o a",
-        ),
-        (
-            vec!["lshwres", "-r", "mempool"],
-            "shared memory pool 0 does not exist",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "r"],
-            "shared memory pool 0 does not exist",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=1024"],
-            "shared memory pool 0 does not exist",
-        ),
-        (vec!["chhwres", "-r", "mempool", "-o", "a"], "-o a needs -a"),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=1000"],
-            "multiple of 64 MB",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=7104"],
-            "needs 7104 MB more, 7040 MB available",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=8128"],
-            "pool_mem=8128 is out of range",
-        ),
-        (
-            vec![
-                "chhwres",
-                "-r",
-                "mempool",
-                "-o",
-                "a",
-                "-a",
-                "pool_mem=2048,max_pool_mem=1024",
-            ],
-            "up to max_pool_mem=1024",
-        ),
-        (
-            vec![
-                "chhwres",
-                "-r",
-                "mempool",
-                "-o",
-                "a",
-                "-a",
-                "pool_mem=1024,paging_storage_pool=nosuch",
-            ],
-            "storage pool nosuch does not exist",
-        ),
-        (
-            vec![
-                "chhwres",
-                "-r",
-                "mempool",
-                "-o",
-                "a",
-                "-a",
-                "pool_mem=1024,colour=red",
-            ],
-            "invalid attribute was entered: colour",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "x", "-a", "pool_mem=1024"],
-            "Valid operations are: a, s, r",
-        ),
-        (
-            vec!["lshwres", "-r", "mempool", "--level", "sys"],
-            "takes no --level",
-        ),
-    ] {
-        let e = d.fails(&args);
-        assert!(e.contains(why), "{args:?}: {e}");
-    }
-    assert_eq!(snapshot(&d), before);
+    d.refuses_all(
+        &[
+            (
+                vec![
+                    "mksyscfg",
+                    "-r",
+                    "lpar",
+                    "-i",
+                    "name=s1,desired_procs=1,mem_mode=shared,desired_mem=512",
+                ],
+                "no shared memory pool; create one with chhwres -r mempool -o a",
+            ),
+            (
+                vec!["lshwres", "-r", "mempool"],
+                "shared memory pool 0 does not exist",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "r"],
+                "shared memory pool 0 does not exist",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=1024"],
+                "shared memory pool 0 does not exist",
+            ),
+            (vec!["chhwres", "-r", "mempool", "-o", "a"], "-o a needs -a"),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=1000"],
+                "multiple of 64 MB",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=7104"],
+                "needs 7104 MB more, 7040 MB available",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "a", "-a", "pool_mem=8128"],
+                "pool_mem=8128 is out of range",
+            ),
+            (
+                vec![
+                    "chhwres",
+                    "-r",
+                    "mempool",
+                    "-o",
+                    "a",
+                    "-a",
+                    "pool_mem=2048,max_pool_mem=1024",
+                ],
+                "up to max_pool_mem=1024",
+            ),
+            (
+                vec![
+                    "chhwres",
+                    "-r",
+                    "mempool",
+                    "-o",
+                    "a",
+                    "-a",
+                    "pool_mem=1024,paging_storage_pool=nosuch",
+                ],
+                "storage pool nosuch does not exist",
+            ),
+            (
+                vec![
+                    "chhwres",
+                    "-r",
+                    "mempool",
+                    "-o",
+                    "a",
+                    "-a",
+                    "pool_mem=1024,colour=red",
+                ],
+                "invalid attribute was entered: colour",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "x", "-a", "pool_mem=1024"],
+                "Valid operations are: a, s, r",
+            ),
+            (
+                vec!["lshwres", "-r", "mempool", "--level", "sys"],
+                "takes no --level",
+            ),
+        ],
+        snapshot,
+    );
+}
 
+/// Makes two shared-memory partitions whose logical memory (3 GB) exceeds the pool (1 GB).
+fn add_two_shared_partitions(d: &Daemon) {
+    d.ok(&["mksyscfg", "-r", "lpar", "-i",
+        "name=s1,desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=1024,max_mem=2048,mem_weight=200"]);
+    d.ok(&[
+        "mksyscfg",
+        "-r",
+        "lpar",
+        "-i",
+        "name=s2,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=2048",
+    ]);
+}
+
+/// A daemon with a pool of 1 GB (at most 4 GB) and the two partitions of
+/// `add_two_shared_partitions`.
+fn pool_with_two_partitions() -> Daemon {
+    let d = Daemon::start(SYSTEM);
+    d.ok(&[
+        "chhwres",
+        "-r",
+        "mempool",
+        "-o",
+        "a",
+        "-a",
+        "pool_mem=1024,max_pool_mem=4096",
+    ]);
+    add_two_shared_partitions(&d);
+    d
+}
+
+#[test]
+fn the_pool_commits_its_memory_and_its_partitions_get_paging_devices() {
+    let d = Daemon::start(SYSTEM);
     // The pool commits its memory from the system, like a dedicated partition.
     d.ok(&[
         "chhwres",
@@ -154,15 +185,7 @@ fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
 
     // Two shared-memory partitions whose logical memory (3 GB) exceeds the pool (1 GB):
     // neither commits system memory; each gets a paging device of its max_mem.
-    d.ok(&["mksyscfg", "-r", "lpar", "-i",
-        "name=s1,desired_procs=1,mem_mode=shared,min_mem=256,desired_mem=1024,max_mem=2048,mem_weight=200"]);
-    d.ok(&[
-        "mksyscfg",
-        "-r",
-        "lpar",
-        "-i",
-        "name=s2,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=2048",
-    ]);
+    add_two_shared_partitions(&d);
     assert_eq!(avail_sys_mem(&d), 6016);
     assert_eq!(
         d.ok(&[
@@ -221,100 +244,106 @@ fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
             "lpar_ids=1"
         ])
         .contains("mem_weight"));
+}
 
+#[test]
+fn with_a_pool_what_would_overcommit_it_or_misuse_a_paging_device_is_refused() {
+    let d = pool_with_two_partitions();
     // Refused, nothing changed: logical memory beyond 4x the pool, a minimum above the pool,
     // a weight out of range or with dedicated memory, a paging device as a virtual disk (or
     // removed, or grown by hand), the pool removed in use or shrunk below a minimum.
-    let before = snapshot(&d);
-    for (args, why) in [
-        (
-            vec![
-                "mksyscfg",
-                "-r",
-                "lpar",
-                "-i",
-                "name=s3,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=1536",
-            ],
-            "logical memory in the shared memory pool",
-        ),
-        (
-            vec![
-                "mksyscfg",
-                "-r",
-                "lpar",
-                "-i",
-                "name=s3,desired_procs=1,mem_mode=shared,desired_mem=2048",
-            ],
-            "min_mem=2048 is out of range: allowed up to 1024 MB",
-        ),
-        (
-            vec![
-                "mksyscfg",
-                "-r",
-                "lpar",
-                "-i",
-                "name=s3,desired_procs=1,mem_mode=shared,desired_mem=256,mem_weight=256",
-            ],
-            "mem_weight is not valid: a whole number from 0 to 255",
-        ),
-        (
-            vec![
-                "mksyscfg",
-                "-r",
-                "lpar",
-                "-i",
-                "name=s3,desired_procs=1,desired_mem=256,mem_weight=10",
-            ],
-            "a memory weight applies to mem_mode=shared only",
-        ),
-        (
-            vec!["mkvdev", "-vdev", "amspaging02", "-vadapter", "vhost0"],
-            "paging device of partition 2",
-        ),
-        (
-            vec!["rmbdsp", "-bd", "amspaging02"],
-            "paging device of partition 2",
-        ),
-        (
-            vec!["chbdsp", "-bd", "amspaging03", "-size", "+64M"],
-            "paging device of partition 3",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "r"],
-            "in use: partitions s1, s2",
-        ),
-        (
-            vec![
-                "chhwres", "-r", "mem", "-o", "m", "-p", "s1", "-t", "amstest", "-q", "64",
-            ],
-            "comes from the shared memory pool",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=448"],
-            "the min_mem of partition s2",
-        ),
-        (
-            vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=4160"],
-            "up to max_pool_mem=4096",
-        ),
-        (
-            vec![
-                "chhwres",
-                "-r",
-                "mempool",
-                "-o",
-                "s",
-                "-a",
-                "paging_storage_pool=other",
-            ],
-            "paging storage pool rootvg is in use",
-        ),
-    ] {
-        let e = d.fails(&args);
-        assert!(e.contains(why), "{args:?}: {e}");
-    }
-    assert_eq!(snapshot(&d), before);
+    d.refuses_all(
+        &[
+            (
+                vec![
+                    "mksyscfg",
+                    "-r",
+                    "lpar",
+                    "-i",
+                    "name=s3,desired_procs=1,mem_mode=shared,min_mem=512,desired_mem=1536",
+                ],
+                "logical memory in the shared memory pool",
+            ),
+            (
+                vec![
+                    "mksyscfg",
+                    "-r",
+                    "lpar",
+                    "-i",
+                    "name=s3,desired_procs=1,mem_mode=shared,desired_mem=2048",
+                ],
+                "min_mem=2048 is out of range: allowed up to 1024 MB",
+            ),
+            (
+                vec![
+                    "mksyscfg",
+                    "-r",
+                    "lpar",
+                    "-i",
+                    "name=s3,desired_procs=1,mem_mode=shared,desired_mem=256,mem_weight=256",
+                ],
+                "mem_weight is not valid: a whole number from 0 to 255",
+            ),
+            (
+                vec![
+                    "mksyscfg",
+                    "-r",
+                    "lpar",
+                    "-i",
+                    "name=s3,desired_procs=1,desired_mem=256,mem_weight=10",
+                ],
+                "a memory weight applies to mem_mode=shared only",
+            ),
+            (
+                vec!["mkvdev", "-vdev", "amspaging02", "-vadapter", "vhost0"],
+                "paging device of partition 2",
+            ),
+            (
+                vec!["rmbdsp", "-bd", "amspaging02"],
+                "paging device of partition 2",
+            ),
+            (
+                vec!["chbdsp", "-bd", "amspaging03", "-size", "+64M"],
+                "paging device of partition 3",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "r"],
+                "in use: partitions s1, s2",
+            ),
+            (
+                vec![
+                    "chhwres", "-r", "mem", "-o", "m", "-p", "s1", "-t", "amstest", "-q", "64",
+                ],
+                "comes from the shared memory pool",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=448"],
+                "the min_mem of partition s2",
+            ),
+            (
+                vec!["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=4160"],
+                "up to max_pool_mem=4096",
+            ),
+            (
+                vec![
+                    "chhwres",
+                    "-r",
+                    "mempool",
+                    "-o",
+                    "s",
+                    "-a",
+                    "paging_storage_pool=other",
+                ],
+                "paging storage pool rootvg is in use",
+            ),
+        ],
+        snapshot,
+    );
+}
 
+#[test]
+fn a_grown_pool_takes_memory_and_partitions_change_memory_mode_with_their_paging_devices() {
+    let d = pool_with_two_partitions();
     // Growing the pool takes system memory; logical memory may then grow too.
     d.ok(&["chhwres", "-r", "mempool", "-o", "s", "-a", "pool_mem=2048"]);
     assert_eq!(avail_sys_mem(&d), 4992);
@@ -364,10 +393,14 @@ fn the_pool_is_committed_and_its_partitions_get_paging_devices() {
         ]),
         "amspaging02,3072\n"
     );
+}
 
+#[test]
+fn deleting_the_partitions_removes_their_paging_devices_and_then_the_pool() {
+    let d = pool_with_two_partitions();
     // Deleting the partitions removes their paging devices; then the pool can go, and its
     // memory comes back to the system.
-    for name in ["s1", "s2", "s3"] {
+    for name in ["s1", "s2"] {
         d.ok(&["rmsyscfg", "-r", "lpar", "-n", name]);
     }
     assert_eq!(

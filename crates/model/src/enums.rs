@@ -149,6 +149,22 @@ string_enum! {
 }
 
 string_enum! {
+    /// A paging device's state as `lshwres -r mempool --rsubtype pgdev` prints it: `Active`
+    /// while the partition it pages for runs.
+    PagingDeviceState { Active = "Active", Inactive = "Inactive" }
+}
+
+string_enum! {
+    /// What a paging device is.
+    PagingDeviceKind {
+        /// A backing device made in the paging storage pool.
+        Logical = "logical",
+        /// A physical volume given to the pool.
+        Phys = "phys",
+    }
+}
+
+string_enum! {
     /// A DLPAR operation: add, remove or set a running partition's resources.
     DlparOp { Add = "a", Remove = "r", Set = "s" }
 }

@@ -20,11 +20,13 @@ mod util;
 pub use backup::{BackupFile, ProfileBackup, RestoreRequest};
 pub use enums::{
     Accel, BootFirmware, BootMode, DisplayAdapter, DlparOp, LparEnv, MemMode, MigrationKind,
-    MigrationState, PartitionState, ProcMode, RmcState, SharingMode, ShutdownKind, UnknownValue,
+    MigrationState, PagingDeviceKind, PagingDeviceState, PartitionState, ProcMode, RmcState,
+    SharingMode, ShutdownKind, UnknownValue,
 };
 pub use eth::{EthConfig, VirtualEthAdapter};
 pub use mempool::{
-    MemPool, MemPoolRequest, MemPoolView, PagingDevice, PagingPvRequest, DEFAULT_MEM_WEIGHT,
+    MemPool, MemPoolRequest, MemPoolView, PagingDevice, PagingPv, PagingPvRequest, PagingVolume,
+    DEFAULT_MEM_WEIGHT,
 };
 pub use migration::{
     IncomingStatus, MachineShape, Migration, MigrationAccept, MigrationFigures, MigrationOffer,

@@ -41,10 +41,29 @@ pub struct PagingDevice {
     /// The partition it pages for (none: a physical volume given to the pool, unassigned).
     pub lpar_id: Option<u32>,
     /// `Active` while the partition runs, `Inactive` otherwise.
-    pub state: String,
-    /// `logical` (a backing device made in the paging storage pool) or `phys` (a physical
-    /// volume given to the pool).
-    pub kind: String,
+    pub state: crate::PagingDeviceState,
+    /// A backing device made in the paging storage pool, or a physical volume given to it.
+    pub kind: crate::PagingDeviceKind,
+}
+
+/// A backing device made as a partition's paging device, as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PagingVolume {
+    /// Backing device name.
+    pub name: String,
+    /// Size, MB.
+    pub size_mb: u64,
+    /// The partition it pages for.
+    pub lpar_id: u32,
+}
+
+/// A physical volume given to the pool, as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PagingPv {
+    /// `hdiskN`.
+    pub name: String,
+    /// The partition it pages for (none: unassigned).
+    pub lpar_id: Option<u32>,
 }
 
 /// A physical volume given to or taken from the pool as a paging device

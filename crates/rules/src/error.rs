@@ -600,7 +600,7 @@ pub enum RefusalKind {
 }
 
 /// The refusal for shared memory without a pool.
-pub(crate) fn no_pool() -> RuleError {
+pub(crate) fn shared_memory_without_pool() -> RuleError {
     RuleError::Unsupported {
         attr: "mem_mode",
         value: "shared".into(),

@@ -31,7 +31,7 @@ pub fn resolve_memory(
         .or(base.map(|b| b.mem_mode))
         .unwrap_or(MemMode::Dedicated);
     if mode == MemMode::Shared && sys.mem_pool.is_none() {
-        return Err(crate::error::no_pool());
+        return Err(crate::error::shared_memory_without_pool());
     }
     if mode == MemMode::Dedicated && req.weight.is_some() {
         return Err(RuleError::Unsupported {

@@ -148,15 +148,15 @@ pub fn check_pool_holds(pool_mem: u64, held: u64) -> Result<(), RuleError> {
 /// smallest unassigned one of the pool's (`pvs`: name and partition) that is attached and
 /// large enough; none when there is none (a backing device is made instead).
 pub fn pick_paging_pv(
-    pvs: &[(String, Option<u32>)],
+    pvs: &[ivm_model::PagingPv],
     hdisks: &[Hdisk],
     max_mem: u64,
 ) -> Option<String> {
     pvs.iter()
-        .filter(|(_, lpar)| lpar.is_none())
-        .filter_map(|(name, _)| {
-            let h = hdisks.iter().find(|h| h.name == *name && h.present)?;
-            (h.size_mb >= max_mem).then_some((h.size_mb, name.clone()))
+        .filter(|pv| pv.lpar_id.is_none())
+        .filter_map(|pv| {
+            let h = hdisks.iter().find(|h| h.name == pv.name && h.present)?;
+            (h.size_mb >= max_mem).then_some((h.size_mb, pv.name.clone()))
         })
         .min()
         .map(|(_, name)| name)
@@ -209,7 +209,10 @@ pub fn check_logical(
     if new.mem.mem_mode != MemMode::Shared {
         return Ok(());
     }
-    let pool = sys.mem_pool.as_ref().ok_or_else(crate::error::no_pool)?;
+    let pool = sys
+        .mem_pool
+        .as_ref()
+        .ok_or_else(crate::error::shared_memory_without_pool)?;
     if new.mem.min_mem > pool.pool_mem {
         return Err(RuleError::OutOfRange {
             attr: "min_mem",
@@ -336,11 +339,15 @@ mod tests {
             disk("hdisk3", 600, true),
             disk("hdisk4", 4096, false),
         ];
+        let pv = |name: &str, lpar_id| ivm_model::PagingPv {
+            name: name.into(),
+            lpar_id,
+        };
         let pvs = [
-            ("hdisk1".to_string(), None),
-            ("hdisk2".to_string(), Some(2)),
-            ("hdisk3".to_string(), None),
-            ("hdisk4".to_string(), None),
+            pv("hdisk1", None),
+            pv("hdisk2", Some(2)),
+            pv("hdisk3", None),
+            pv("hdisk4", None),
         ];
         assert_eq!(
             pick_paging_pv(&pvs, &hdisks, 512).as_deref(),

@@ -1,6 +1,6 @@
 //! The shared memory pool and its paging devices.
 
-use ivm_model::MemPool;
+use ivm_model::{MemPool, PagingPv, PagingVolume};
 use rusqlite::{params, OptionalExtension};
 
 use crate::{StoreError, Tx};
@@ -38,13 +38,19 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Paging devices: (backing device, size MB, the partition it pages for), by partition.
-    pub fn paging_devices(&self) -> Result<Vec<(String, u64, u32)>, StoreError> {
+    /// Backing devices made as paging devices, by partition.
+    pub fn paging_devices(&self) -> Result<Vec<PagingVolume>, StoreError> {
         let mut st = self.tx.prepare_cached(
             "SELECT name, size_mb, paging_lpar FROM backing_devices \
              WHERE paging_lpar IS NOT NULL ORDER BY paging_lpar",
         )?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = st.query_map([], |r| {
+            Ok(PagingVolume {
+                name: r.get(0)?,
+                size_mb: r.get(1)?,
+                lpar_id: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -60,11 +66,16 @@ impl Tx<'_> {
 
     /// Physical volumes given to the pool as paging devices, with the partition each pages
     /// for.
-    pub fn paging_pvs(&self) -> Result<Vec<(String, Option<u32>)>, StoreError> {
+    pub fn paging_pvs(&self) -> Result<Vec<PagingPv>, StoreError> {
         let mut st = self
             .tx
             .prepare_cached("SELECT name, lpar_id FROM paging_pvs ORDER BY name")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = st.query_map([], |r| {
+            Ok(PagingPv {
+                name: r.get(0)?,
+                lpar_id: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -92,7 +103,7 @@ impl Tx<'_> {
         claims.extend(
             self.paging_pvs()?
                 .into_iter()
-                .map(|(name, _)| (name, "paging".to_string())),
+                .map(|pv| (pv.name, "paging".to_string())),
         );
         Ok(claims)
     }

@@ -271,6 +271,22 @@ impl Daemon {
         o.stderr
     }
 
+    /// Runs each command of `cases`, asserts it is refused with a message containing its
+    /// reason, and that `state` reads the same before and after all of them (a refusal
+    /// changes nothing).
+    pub fn refuses_all<S: PartialEq + std::fmt::Debug>(
+        &self,
+        cases: &[(Vec<&str>, &str)],
+        state: impl Fn(&Daemon) -> S,
+    ) {
+        let before = state(self);
+        for (args, why) in cases {
+            let e = self.fails(args);
+            assert!(e.contains(why), "{args:?}: wanted {why:?}, got {e}");
+        }
+        assert_eq!(state(self), before, "a refused command changed something");
+    }
+
     /// Sets padmin's password with `ivm passwd`.
     pub fn set_password(&self, user: &str, password: &str) {
         let mut child = Command::new(&self.bin)
