@@ -531,88 +531,11 @@ impl Runtime {
     pub fn start(&self, plan: StartPlan, laps: &mut Laps) -> Result<Arc<Live>, HostError> {
         let paths = plan.spec.paths.clone();
         let group = self.group(plan.id)?;
-        let cleanup = |group: &Group| {
-            let _ = group.remove();
-        };
-        if which(&self.env.program).is_none() {
-            cleanup(&group);
-            return Err(HostError::Unavailable(format!(
-                "{} is not installed; install qemu-system-x86 (scripts/install-deps.sh does)",
-                self.env.program
-            )));
-        }
-        if let Err(e) = std::fs::create_dir_all(&paths.dir) {
-            cleanup(&group);
-            return Err(HostError::Unavailable(format!(
-                "{}: {e}",
-                paths.dir.display()
-            )));
-        }
-        for stale in [paths.qmp(), paths.console(), paths.pidfile()] {
-            let _ = std::fs::remove_file(stale);
-        }
-        // QEMU's -daemonize sets umask 027 before it opens the console log: create the log
-        // first, private, and QEMU appends to it.
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(paths.console_log());
-            if let Err(e) = log.and_then(|f| {
-                f.set_permissions(
-                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
-                )
-            }) {
-                cleanup(&group);
-                return Err(HostError::Unavailable(format!(
-                    "{}: {e}",
-                    paths.console_log().display()
-                )));
-            }
-        }
-        if let Err(e) = crate::failpoint::hit("start.spawn") {
-            cleanup(&group);
-            return Err(e.into());
-        }
-        laps.lap("prepare");
-        let fds: Vec<(i32, i32)> = plan
-            .files
-            .iter()
-            .map(|(f, n)| (std::os::unix::io::AsRawFd::as_raw_fd(f), *n))
-            .collect();
-        let pid = match process::spawn(
-            &self.env.program,
-            &plan.spec.argv(),
-            &group.procs_files(),
-            &paths.pidfile(),
-            &fds,
-        ) {
-            Ok(pid) => pid,
+        let (pid, qmp) = match self.launch(&group, &plan, laps) {
+            Ok(started) => started,
             Err(e) => {
-                cleanup(&group);
-                return Err(e.into());
-            }
-        };
-        laps.lap("spawn");
-        let attach = self.connect(plan.id, pid, &paths).and_then(|qmp| {
-            laps.lap("qmp");
-            if let Some(mb) = plan.balloon_mb {
-                vm::set_balloon(&qmp, mb)?;
-            }
-            if plan.resume {
-                vm::cont(&qmp)?;
-                laps.lap("resume");
-            }
-            Ok(qmp)
-        });
-        let qmp = match attach {
-            Ok(q) => q,
-            Err(e) => {
-                process::kill(pid, &paths.qmp(), Duration::from_secs(5));
-                cleanup(&group);
-                return Err(e.into());
+                let _ = group.remove();
+                return Err(e);
             }
         };
         let live = Arc::new(Live {
@@ -641,6 +564,76 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .insert(plan.id, live.clone());
         Ok(live)
+    }
+
+    /// Prepares the partition's runtime directory, spawns QEMU in `group` and attaches QMP;
+    /// a QEMU that started but cannot be attached is killed. The caller removes the group on
+    /// failure.
+    fn launch(
+        &self,
+        group: &Group,
+        plan: &StartPlan,
+        laps: &mut Laps,
+    ) -> Result<(u32, Qmp), HostError> {
+        let paths = &plan.spec.paths;
+        if which(&self.env.program).is_none() {
+            return Err(HostError::Unavailable(format!(
+                "{} is not installed; install qemu-system-x86 (scripts/install-deps.sh does)",
+                self.env.program
+            )));
+        }
+        std::fs::create_dir_all(&paths.dir)
+            .map_err(|e| HostError::Unavailable(format!("{}: {e}", paths.dir.display())))?;
+        for stale in [paths.qmp(), paths.console(), paths.pidfile()] {
+            let _ = std::fs::remove_file(stale);
+        }
+        // QEMU's -daemonize sets umask 027 before it opens the console log: create the log
+        // first, private, and QEMU appends to it.
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(paths.console_log())
+                .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)))
+                .map_err(|e| {
+                    HostError::Unavailable(format!("{}: {e}", paths.console_log().display()))
+                })?;
+        }
+        crate::failpoint::hit("start.spawn")?;
+        laps.lap("prepare");
+        let fds: Vec<(i32, i32)> = plan
+            .files
+            .iter()
+            .map(|(f, n)| (std::os::unix::io::AsRawFd::as_raw_fd(f), *n))
+            .collect();
+        let pid = process::spawn(
+            &self.env.program,
+            &plan.spec.argv(),
+            &group.procs_files(),
+            &paths.pidfile(),
+            &fds,
+        )?;
+        laps.lap("spawn");
+        let attach = self.connect(plan.id, pid, paths).and_then(|qmp| {
+            laps.lap("qmp");
+            if let Some(mb) = plan.balloon_mb {
+                vm::set_balloon(&qmp, mb)?;
+            }
+            if plan.resume {
+                vm::cont(&qmp)?;
+                laps.lap("resume");
+            }
+            Ok(qmp)
+        });
+        match attach {
+            Ok(qmp) => Ok((pid, qmp)),
+            Err(e) => {
+                process::kill(pid, &paths.qmp(), Duration::from_secs(5));
+                Err(e.into())
+            }
+        }
     }
 
     /// Finds a partition's QEMU again after ivm restarted: by pidfile, checked against the

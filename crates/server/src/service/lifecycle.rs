@@ -11,6 +11,7 @@ use ivm_qemu::LaunchSpec;
 use ivm_rules::RuleError;
 
 use super::cpus::{cpu_control, GroupSpec};
+use super::steps::Ledger;
 use super::{lpar_target, now_ms, Actor, Service, ServiceError};
 use crate::runtime::{HostError, Runtime, RuntimeEvent, StartPlan};
 use crate::timing::Laps;
@@ -166,26 +167,33 @@ impl Service {
             None => None,
         };
         let first_nic_fd = first_nic_fd + i32::from(cidata_fd.is_some());
-        let (nics, taps) = self
-            .nics_for_launch(rt, p, first_nic_fd)
-            .inspect_err(|_| self.sweep_bridges())?;
+        // What the activation takes on the host, each with its undo: a failure (or an early
+        // return) gives it all back.
+        let mut taken = Ledger::new("activate", format!("lpar {}", p.lpar_id));
+        let (nics, taps) = taken.step(
+            "network",
+            || self.nics_for_launch(rt, p, first_nic_fd),
+            || self.sweep_bridges(),
+        )?;
         storage.files.extend(taps);
         laps.lap("storage and network");
         let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
         // Shared memory: the partition's memory group goes in the pool's, with its share of
         // the pool (the others' limits make room); its guest memory is its paging device.
         let (shared_mem, share) = if p.mem.mem_mode == MemMode::Shared {
-            let path = self.paging_path(p).inspect_err(|_| self.sweep_bridges())?;
-            let share = self
-                .rebalance_pool(rt, Some(p))
-                .and_then(|s| {
+            let path = self.paging_path(p)?;
+            let share = taken.step(
+                "pool-share",
+                || {
+                    let s = self.rebalance_pool(rt, Some(p))?;
                     rt.place_in_pool(p.lpar_id)?;
                     Ok(s)
-                })
-                .inspect_err(|_| {
-                    self.sweep_bridges();
+                },
+                || {
+                    rt.remove_leftovers(p.lpar_id);
                     let _ = self.rebalance_pool(rt, None);
-                })?;
+                },
+            )?;
             (Some(path), share)
         } else {
             (None, None)
@@ -200,26 +208,28 @@ impl Service {
             Some((limit, _)) => limit << 20,
             None => ivm_rules::memory_limit_mb(resident_mb, rt.env.accel) << 20,
         };
-        let cpus = self
-            .cpus
-            .join(
-                rt,
-                p.lpar_id,
-                &GroupSpec {
-                    dedicated,
-                    procs: p.procs.desired_procs,
-                    cpu: cpu_control(p),
-                    mem_limit,
-                },
-            )
-            .inspect_err(|_| {
-                if share.is_some() {
-                    rt.remove_leftovers(p.lpar_id);
-                    let _ = self.rebalance_pool(rt, None);
-                }
-            })?;
+        let cpus = taken.step(
+            "cgroup",
+            || {
+                self.cpus.join(
+                    rt,
+                    p.lpar_id,
+                    &GroupSpec {
+                        dedicated,
+                        procs: p.procs.desired_procs,
+                        cpu: cpu_control(p),
+                        mem_limit,
+                    },
+                )
+            },
+            || self.cpus.leave(rt, p.lpar_id),
+        )?;
         if let Some((limit, low)) = share {
-            rt.set_pool_share(p.lpar_id, limit << 20, low << 20)?;
+            taken.step(
+                "pool-limits",
+                || Ok(rt.set_pool_share(p.lpar_id, limit << 20, low << 20)?),
+                || {},
+            )?;
         }
         laps.lap("cgroup");
         let resume = incoming.is_none() && !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
@@ -275,14 +285,9 @@ impl Service {
                 .filter(|_| incoming.is_none())
                 .map(|_| p.mem.desired_mem),
         };
-        if let Err(e) = rt.start(plan, laps) {
-            self.cpus.leave(rt, p.lpar_id);
-            self.sweep_bridges();
-            if share.is_some() {
-                let _ = self.rebalance_pool(rt, None);
-            }
-            return Err(e.into());
-        }
+        // QEMU's start leaves nothing behind when it fails (its cgroup included).
+        taken.step("spawn", || Ok(rt.start(plan, laps)?), || {})?;
+        taken.commit();
         Ok(if resume {
             PartitionState::Running
         } else {

@@ -1,6 +1,8 @@
-//! Host changes in steps, each with its undo: the one pattern every live host change follows
-//! (DLPAR, the virtual Ethernet bridge). A step that fails is undone too (it may have gone half
-//! way), then the steps before it in reverse, so the host is left as it was.
+//! Host changes in steps, each with its undo: the one pattern every host change follows. A
+//! step that fails is undone too (it may have gone half way), then the steps before it in
+//! reverse, so the host is left as it was. `run` takes a plan of steps laid out beforehand
+//! (DLPAR, the virtual Ethernet bridge, storage); `Ledger` takes them one by one when a step
+//! produces what the next needs (activation: taps, then the pool's share, then the CPUs).
 
 use super::ServiceError;
 use crate::failpoint;
@@ -48,6 +50,68 @@ pub(super) fn run(area: &str, what: &str, steps: &[Step]) -> Result<(), ServiceE
     Ok(())
 }
 
+/// How to take one step of a ledger back.
+type UndoFn<'a> = Box<dyn FnOnce() + 'a>;
+
+/// Steps taken one at a time, each giving back what it made; every undo is kept until
+/// `commit`, and a failed step unwinds the ledger (the step itself, then the others in
+/// reverse).
+pub(super) struct Ledger<'a> {
+    area: &'static str,
+    what: String,
+    undo: Vec<(&'static str, UndoFn<'a>)>,
+}
+
+impl<'a> Ledger<'a> {
+    /// A ledger whose failure points are `<area>.<step>`, for the log's subject `what`.
+    pub fn new(area: &'static str, what: String) -> Ledger<'a> {
+        Ledger {
+            area,
+            what,
+            undo: Vec::new(),
+        }
+    }
+
+    /// Takes step `name`: `apply`, whose undo is `undo`. On a failure everything taken so
+    /// far is undone and the error returned.
+    pub fn step<T>(
+        &mut self,
+        name: &'static str,
+        apply: impl FnOnce() -> Result<T, ServiceError>,
+        undo: impl FnOnce() + 'a,
+    ) -> Result<T, ServiceError> {
+        let result = failpoint::hit(&format!("{}.{name}", self.area))
+            .map_err(|e| ServiceError::from(HostError::from(e)))
+            .and_then(|()| apply());
+        self.undo.push((name, Box::new(undo)));
+        if let Err(e) = &result {
+            tracing::warn!(what = self.what, step = name, error = %e, "host change failed; undoing");
+            self.unwind();
+        }
+        result
+    }
+
+    /// Undoes every step taken, last first.
+    fn unwind(&mut self) {
+        while let Some((name, undo)) = self.undo.pop() {
+            tracing::debug!(what = self.what, step = name, "undoing");
+            undo();
+        }
+    }
+
+    /// The change went through: nothing is undone.
+    pub fn commit(mut self) {
+        self.undo.clear();
+    }
+}
+
+impl Drop for Ledger<'_> {
+    /// A ledger dropped without `commit` (an early return) undoes what it holds.
+    fn drop(&mut self) {
+        self.unwind();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -82,6 +146,42 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_ledger_undoes_the_failed_step_and_those_before_it_and_nothing_after_a_commit() {
+        let journal = RefCell::new(Vec::new());
+        let log = |s: &str| journal.borrow_mut().push(s.to_string());
+        {
+            let mut l = Ledger::new("test", "ledger".into());
+            let a = l.step("a", || Ok(1), || log("undo a")).unwrap();
+            let b = l.step("b", || Ok(a + 1), || log("undo b")).unwrap();
+            assert_eq!(b, 2);
+            let e = l
+                .step(
+                    "c",
+                    || -> Result<(), ServiceError> {
+                        Err(ServiceError::Host(HostError::Failed("c failed".into())))
+                    },
+                    || log("undo c"),
+                )
+                .unwrap_err();
+            assert!(e.to_string().contains("c failed"));
+        }
+        assert_eq!(*journal.borrow(), ["undo c", "undo b", "undo a"]);
+        journal.borrow_mut().clear();
+        {
+            let mut l = Ledger::new("test", "ledger".into());
+            l.step("a", || Ok(()), || log("undo a")).unwrap();
+            l.commit();
+        }
+        assert!(journal.borrow().is_empty(), "{:?}", journal.borrow());
+        {
+            // Dropped without a commit (an early return with `?` elsewhere): undone.
+            let mut l = Ledger::new("test", "ledger".into());
+            l.step("a", || Ok(()), || log("undo a")).unwrap();
+        }
+        assert_eq!(*journal.borrow(), ["undo a"]);
     }
 
     #[test]
