@@ -95,8 +95,8 @@ pub struct Service {
     storage_lock: Mutex<()>,
     /// The root of the host's files the service reads (`/etc/passwd`, `/sys`, `/proc`).
     host_root: std::path::PathBuf,
-    /// The login shell of ivm users' Unix accounts, when ivm keeps such accounts.
-    login_shell: Option<std::path::PathBuf>,
+    /// ivm users' Unix login accounts, when ivm keeps them.
+    accounts: accounts::Accounts,
     /// Each running partition's last utilization sample: when, and its cycle counters.
     util_prev: Mutex<std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>>,
     /// Wakes the utilization sampler when the sample rate changes.
@@ -154,7 +154,9 @@ impl Service {
             net: network::Network::new(Arc::new(network::LinuxNet)),
             volumes: Arc::new(volumes::LinuxVolumes),
             storage_lock: Mutex::default(),
-            login_shell: None,
+            accounts: accounts::Accounts::new(Arc::new(accounts::LinuxAccounts {
+                root: crate::config::HOST_ROOT.into(),
+            })),
             host_root: crate::config::HOST_ROOT.into(),
             util_prev: Mutex::default(),
             sampler_wake: wake::Wake::default(),
@@ -181,7 +183,7 @@ impl Service {
 
     /// Keeps a Unix login account (with `shell`) for each ivm user, in step with its password.
     pub fn with_login_shell(mut self, shell: std::path::PathBuf) -> Service {
-        self.login_shell = Some(shell);
+        self.accounts = self.accounts.with_shell(shell);
         self
     }
 
@@ -240,6 +242,20 @@ impl Service {
     /// Reads the host's files under `root` instead of `/`.
     pub fn with_host_root(mut self, root: &Path) -> Service {
         self.host_root = root.to_path_buf();
+        self.accounts = accounts::Accounts::new(Arc::new(accounts::LinuxAccounts {
+            root: root.to_path_buf(),
+        }));
+        self
+    }
+
+    /// Keeps login accounts with `shell` on `host` instead of this host's shadow tools.
+    #[cfg(test)]
+    pub(crate) fn with_account_host(
+        mut self,
+        host: Arc<dyn accounts::AccountHost>,
+        shell: std::path::PathBuf,
+    ) -> Service {
+        self.accounts = accounts::Accounts::new(host).with_shell(shell);
         self
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use ivm_model::{ManagedSystem, PoolSpec, Role, StorageView, VgPoolRequest};
 
+use super::accounts::fake::FakeAccounts;
 use super::network::fake::{FakeLink, FakeNet};
 use super::volumes::fake::{FakeVolumes, VolumesState, DEVICE_MB};
 use super::{Actor, Service, ServiceError};
@@ -248,4 +249,108 @@ fn cfgdev_names_the_hosts_free_disks_and_nics_and_keeps_names_across_changes() {
         .map(|h| (h.name.as_str(), h.device.as_str(), h.size_mb))
         .collect();
     assert_eq!(names, [("hdisk0", "vdc", 4096), ("hdisk1", "vdd", 8192)]);
+}
+
+const SHELL: &str = "/var/lib/ivm/shell/ivm-rksh";
+
+/// A service keeping login accounts in memory, with user `alice` made when `alice` is set.
+fn with_accounts(dir: &Path, alice: bool) -> (Service, Arc<FakeAccounts>) {
+    let (svc, _) = service(dir, &[]);
+    let accounts = Arc::new(FakeAccounts::default());
+    let svc = svc.with_account_host(accounts.clone(), SHELL.into());
+    if alice {
+        svc.create_user(&padmin(), "alice", Role::ViewOnly, "first-password")
+            .unwrap();
+    }
+    (svc, accounts)
+}
+
+/// The store's record of `name`: its Unix password hash, if the user exists.
+fn unix_hash(svc: &Service, name: &str) -> Option<String> {
+    svc.store
+        .read(|tx| tx.user(name))
+        .unwrap()
+        .map(|r| r.unix_hash)
+}
+
+#[test]
+fn a_user_whose_login_account_fails_at_any_step_is_not_made_and_leaves_no_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, acc) = with_accounts(dir.path(), false);
+    svc.create_user(&padmin(), "bob", Role::ViewOnly, "bobs-password")
+        .unwrap();
+    let made = acc.snapshot();
+    assert_eq!(made["bob"].account.shell, SHELL);
+    assert_eq!(Some(made["bob"].hash.clone()), unix_hash(&svc, "bob"));
+    let n = acc.calls().len();
+    assert_eq!(n, 3, "group, create, password: {:?}", acc.calls());
+    for k in 0..n {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, acc) = with_accounts(dir.path(), false);
+        acc.fail_after(k);
+        let e = svc
+            .create_user(&padmin(), "bob", Role::ViewOnly, "bobs-password")
+            .unwrap_err();
+        assert!(e.to_string().contains("injected"), "{e}");
+        assert!(
+            acc.snapshot().is_empty(),
+            "failing at {}: {:?}",
+            acc.calls()[k],
+            acc.snapshot()
+        );
+        assert_eq!(unix_hash(&svc, "bob"), None);
+    }
+}
+
+#[test]
+fn a_password_whose_login_account_cannot_follow_stays_the_old_one_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, acc) = with_accounts(dir.path(), true);
+    let old = unix_hash(&svc, "alice").unwrap();
+    assert_eq!(acc.snapshot()["alice"].hash, old);
+    acc.fail_after(1);
+    let e = svc
+        .set_password(&padmin(), "alice", "second-password")
+        .unwrap_err();
+    assert!(e.to_string().contains("injected"), "{e}");
+    assert_eq!(unix_hash(&svc, "alice").as_deref(), Some(old.as_str()));
+    assert_eq!(acc.snapshot()["alice"].hash, old);
+    // And when it can, both move.
+    svc.set_password(&padmin(), "alice", "second-password")
+        .unwrap();
+    let new = unix_hash(&svc, "alice").unwrap();
+    assert_ne!(new, old);
+    assert_eq!(acc.snapshot()["alice"].hash, new);
+}
+
+#[test]
+fn an_account_ivm_did_not_make_is_never_taken_over_or_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, acc) = with_accounts(dir.path(), false);
+    acc.put_foreign("carol");
+    let before = acc.snapshot();
+    let e = svc
+        .create_user(&padmin(), "carol", Role::ViewOnly, "carols-password")
+        .unwrap_err();
+    assert!(e.to_string().contains("carol"), "{e}");
+    assert_eq!(acc.snapshot(), before);
+    assert_eq!(unix_hash(&svc, "carol"), None);
+}
+
+#[test]
+fn a_removed_user_loses_its_account_and_a_failed_removal_leaves_it_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, acc) = with_accounts(dir.path(), true);
+    svc.delete_user(&padmin(), "alice").unwrap();
+    assert!(acc.snapshot().is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, acc) = with_accounts(dir.path(), true);
+    // Locked (hash, then expiry), then its processes: that fails.
+    acc.fail_after(2);
+    let e = svc.delete_user(&padmin(), "alice").unwrap_err();
+    assert!(e.to_string().contains("injected"), "{e}");
+    let left = &acc.snapshot()["alice"];
+    assert!(left.locked && left.hash == "!", "{left:?}");
+    assert_eq!(unix_hash(&svc, "alice"), None, "the user is gone from ivm");
 }

@@ -194,15 +194,11 @@ impl Service {
         };
         // Where ivm keeps login accounts, only those (and root) speak for an ivm user: a host
         // account that happens to share an ivm user's name is not that user.
-        if uid != 0 && self.login_shell.is_some() {
-            let ours = ivm_host::accounts::account(&self.host_root, name)
-                .is_some_and(|a| a.is_ivm() && a.uid == uid);
-            if !ours {
-                return Err(AuthError::NotALoginAccount {
-                    name: name.to_string(),
-                }
-                .into());
+        if uid != 0 && self.accounts.enabled() && !self.accounts.is_login_of(name, uid) {
+            return Err(AuthError::NotALoginAccount {
+                name: name.to_string(),
             }
+            .into());
         }
         let rec = self.store.read(|tx| tx.user(name))?.ok_or_else(|| {
             ServiceError::from(AuthError::NoIvmUser {
@@ -253,7 +249,7 @@ impl Service {
                 Ok(rec)
             })?;
             // The login account, or no user at all.
-            if let Err(e) = self.sync_login(&rec) {
+            if let Err(e) = self.accounts.sync(&rec) {
                 self.store.write(|tx| tx.delete_user(name))?;
                 return Err(e);
             }
@@ -293,7 +289,7 @@ impl Service {
                 }
                 Ok(())
             })?;
-            self.remove_login(name)?;
+            self.accounts.remove(name)?;
             Ok(((), name.to_string()))
         })
     }
@@ -325,9 +321,8 @@ impl Service {
                 Ok::<_, ServiceError>((old, rec))
             })?;
             // The SSH login follows in the same step, or the old password stays everywhere.
-            if let Err(e) = self.sync_login(&rec) {
+            if let Err(e) = self.accounts.sync(&rec) {
                 self.store.write(|tx| tx.put_user(&old, now_ms()))?;
-                let _ = self.sync_login(&old);
                 return Err(e);
             }
             Ok(((), name.to_string()))

@@ -2,52 +2,146 @@
 //! each ivm user has an account whose login shell is ivm's restricted shell, made at start for
 //! users that lack one and with the user, its password hash kept in step with ivm's (set from
 //! the store's crypt hash), removed with the user. Only accounts ivm made are ever touched.
+//!
+//! The component `Accounts` talks to the host through `AccountHost`, so its undo paths are
+//! unit-tested against accounts in memory (`fake`).
 
-use ivm_host::accounts;
+#[cfg(test)]
+pub(crate) mod fake;
+mod host;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use ivm_store::UserRecord;
 
+use super::steps::Ledger;
 use super::{Service, ServiceError};
 use crate::runtime::HostError;
 
-impl Service {
+pub(crate) use host::{AccountHost, LinuxAccounts};
+
+/// ivm users' login accounts on the host.
+pub(super) struct Accounts {
+    /// The login shell (ivm's restricted shell); `None` where ivm keeps no accounts.
+    shell: Option<PathBuf>,
+    host: Arc<dyn AccountHost>,
+}
+
+/// A failed account tool, as the service reports it.
+fn failed<'a>(action: &'static str, name: &'a str) -> impl FnOnce(String) -> ServiceError + 'a {
+    move |message| {
+        ServiceError::Host(HostError::Account {
+            action,
+            name: name.to_string(),
+            message,
+        })
+    }
+}
+
+impl Accounts {
+    /// The component on `host`, keeping no accounts until given a shell.
+    pub fn new(host: Arc<dyn AccountHost>) -> Accounts {
+        Accounts { shell: None, host }
+    }
+
+    /// Keeps accounts with login shell `shell`.
+    pub fn with_shell(self, shell: PathBuf) -> Accounts {
+        Accounts {
+            shell: Some(shell),
+            ..self
+        }
+    }
+
+    /// Whether ivm keeps login accounts.
+    pub fn enabled(&self) -> bool {
+        self.shell.is_some()
+    }
+
+    /// Whether `uid` is the login account ivm made for `name`.
+    pub fn is_login_of(&self, name: &str, uid: u32) -> bool {
+        self.host
+            .account(name)
+            .is_some_and(|a| a.is_ivm() && a.uid == uid)
+    }
+
     /// Makes or brings in step the login account of `rec` (when accounts are enabled): made
-    /// if missing, its shell and password hash set (locked until ivm has a hash for it).
-    pub(super) fn sync_login(&self, rec: &UserRecord) -> Result<(), ServiceError> {
-        let Some(shell) = self.login_shell.as_deref() else {
+    /// if missing, its shell and password hash set (locked until ivm has a hash for it). A
+    /// failure puts back what this call changed: an account it made is removed, a shell or
+    /// hash it set is set as it was.
+    pub fn sync(&self, rec: &UserRecord) -> Result<(), ServiceError> {
+        let Some(shell) = self.shell.as_deref() else {
             return Ok(());
         };
-        let name = &rec.user.name;
-        let host = |action: &'static str| {
-            move |message: String| {
-                ServiceError::Host(HostError::Account {
-                    action,
-                    name: name.to_string(),
-                    message,
-                })
-            }
-        };
-        accounts::ensure_group().map_err(host("put in the ivm-users group"))?;
-        match accounts::account(&self.host_root, name) {
-            None => accounts::create_login(name, shell).map_err(host("create"))?,
+        let (h, name) = (&self.host, rec.user.name.as_str());
+        let mut taken = Ledger::new("accounts", name.to_string());
+        taken.step(
+            "group",
+            || {
+                h.ensure_group()
+                    .map_err(failed("put in the ivm-users group", name))
+            },
+            || {},
+        )?;
+        match h.account(name) {
+            None => taken.step(
+                "create",
+                || h.create_login(name, shell).map_err(failed("create", name)),
+                || {
+                    if h.account(name).is_some() {
+                        let _ = h.delete_login(name);
+                    }
+                },
+            )?,
             Some(a) if !a.is_ivm() => {
-                return Err(ivm_rules::RuleError::ForeignAccount { name: name.clone() }.into())
+                return Err(ivm_rules::RuleError::ForeignAccount {
+                    name: name.to_string(),
+                }
+                .into())
             }
-            Some(a) if a.shell != shell.to_string_lossy() => {
-                accounts::set_shell(name, shell).map_err(host("set the shell of"))?
-            }
+            Some(a) if a.shell != shell.to_string_lossy() => taken.step(
+                "shell",
+                || {
+                    h.set_shell(name, shell)
+                        .map_err(failed("set the shell of", name))
+                },
+                move || {
+                    let _ = h.set_shell(name, std::path::Path::new(&a.shell));
+                },
+            )?,
             Some(_) => {}
         }
-        if !accounts::in_ivm_group(&self.host_root, name) {
-            accounts::join_ivm_group(name).map_err(host("put in the ivm-users group"))?;
+        if !h.in_ivm_group(name) {
+            taken.step(
+                "join",
+                || {
+                    h.join_ivm_group(name)
+                        .map_err(failed("put in the ivm-users group", name))
+                },
+                || {},
+            )?;
         }
         let hash = if rec.unix_hash.is_empty() {
             "!"
         } else {
             rec.unix_hash.as_str()
         };
-        if accounts::shadow_hash(&self.host_root, name).as_deref() != Some(hash) {
-            accounts::set_password_hash(name, hash).map_err(host("set the password of"))?;
+        let old = h.shadow_hash(name);
+        if old.as_deref() != Some(hash) {
+            taken.step(
+                "password",
+                || {
+                    h.set_password_hash(name, hash)
+                        .map_err(failed("set the password of", name))
+                },
+                move || {
+                    if let Some(old) = &old {
+                        let _ = h.set_password_hash(name, old);
+                    }
+                },
+            )?;
         }
+        taken.commit();
         Ok(())
     }
 
@@ -55,28 +149,24 @@ impl Service {
     /// user, so its keys are gone and the daemon refuses its socket): locked first so nobody
     /// logs in meanwhile, then every process of the user ended, then removed. A step that fails
     /// leaves the account locked.
-    pub(super) fn remove_login(&self, name: &str) -> Result<(), ServiceError> {
-        if self.login_shell.is_none() {
+    pub fn remove(&self, name: &str) -> Result<(), ServiceError> {
+        if self.shell.is_none() {
             return Ok(());
         }
-        let Some(a) = accounts::account(&self.host_root, name).filter(accounts::Account::is_ivm)
-        else {
+        let h = &self.host;
+        let Some(a) = h.account(name).filter(ivm_host::accounts::Account::is_ivm) else {
             return Ok(());
         };
-        let host = |action: &'static str, message: String| {
-            ServiceError::Host(HostError::Account {
-                action,
-                name: name.to_string(),
-                message,
-            })
-        };
-        accounts::set_password_hash(name, "!").map_err(|e| host("lock", e))?;
-        accounts::lock_login(name).map_err(|e| host("lock", e))?;
-        accounts::end_processes(a.uid, std::time::Duration::from_secs(10))
-            .map_err(|e| host("end the processes of", e))?;
-        accounts::delete_login(name).map_err(|e| host("remove", e))
+        h.set_password_hash(name, "!")
+            .map_err(failed("lock", name))?;
+        h.lock_login(name).map_err(failed("lock", name))?;
+        h.end_processes(a.uid, std::time::Duration::from_secs(10))
+            .map_err(failed("end the processes of", name))?;
+        h.delete_login(name).map_err(failed("remove", name))
     }
+}
 
+impl Service {
     /// A user's SSH public keys.
     pub fn authorized_keys(
         &self,
@@ -112,7 +202,7 @@ impl Service {
         if tx.user(name)?.is_none() {
             return Err(ServiceError::NoSuchUser(name.into()));
         }
-        if self.login_shell.is_none() {
+        if !self.accounts.enabled() {
             return Err(ivm_rules::RuleError::NoLoginAccounts.into());
         }
         Ok(())
@@ -120,7 +210,7 @@ impl Service {
 
     /// At start: every ivm user gets its login account, in step with its password.
     pub fn ensure_login_accounts(&self) {
-        if self.login_shell.is_none() {
+        if !self.accounts.enabled() {
             return;
         }
         let users = match self.store.read(|tx| tx.users()) {
@@ -131,7 +221,7 @@ impl Service {
             }
         };
         for rec in &users {
-            if let Err(e) = self.sync_login(rec) {
+            if let Err(e) = self.accounts.sync(rec) {
                 tracing::warn!(user = rec.user.name, error = %e, "no SSH login for this user");
             }
         }
