@@ -28,6 +28,8 @@ mod volumes;
 mod wake;
 
 #[cfg(test)]
+mod fake;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ivm_host::accounts::{Account, IVM_GECOS};
 
+use super::super::fake::Journal;
 use super::AccountHost;
 
 /// One account as the fake host keeps it.
@@ -28,8 +29,7 @@ struct Inner {
     accounts: BTreeMap<String, FakeAccount>,
     group: bool,
     next_uid: u32,
-    calls: Vec<String>,
-    fail_at: Option<usize>,
+    journal: Journal,
 }
 
 /// Accounts in memory.
@@ -46,13 +46,12 @@ impl FakeAccounts {
 
     /// The changes asked for so far.
     pub fn calls(&self) -> Vec<String> {
-        self.inner.lock().unwrap().calls.clone()
+        self.inner.lock().unwrap().journal.calls()
     }
 
     /// Makes the `n`th change from now fail (0: the next), before it does anything.
     pub fn fail_after(&self, n: usize) {
-        let mut i = self.inner.lock().unwrap();
-        i.fail_at = Some(i.calls.len() + n);
+        self.inner.lock().unwrap().journal.fail_after(n);
     }
 
     /// Adds an account ivm did not make.
@@ -82,11 +81,7 @@ impl FakeAccounts {
         f: impl FnOnce(&mut Inner) -> Result<T, String>,
     ) -> Result<T, String> {
         let mut i = self.inner.lock().unwrap();
-        let n = i.calls.len();
-        i.calls.push(what.clone());
-        if i.fail_at == Some(n) {
-            return Err(format!("{what}: injected"));
-        }
+        i.journal.record(&what)?;
         f(&mut i)
     }
 }

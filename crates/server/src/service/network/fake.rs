@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use ivm_net::ipv6::Ipv6State;
 use ivm_net::{IpConfig, Link, NetError};
 
+use super::super::fake::Journal;
 use super::NetHost;
 
 /// IPv6 as a new link has it (the kernel's defaults).
@@ -67,10 +68,8 @@ struct State {
     links: BTreeMap<String, FakeLink>,
     indices: BTreeMap<String, u32>,
     next_index: u32,
-    /// Every change asked for, in order.
-    changes: Vec<String>,
-    /// The change (by its place in `changes`) that fails.
-    fail_at: Option<usize>,
+    /// Every change asked for, in order, and the one to fail.
+    journal: Journal,
 }
 
 /// The host in memory.
@@ -114,14 +113,13 @@ impl FakeNet {
     }
 
     /// The changes asked for so far.
-    pub fn changes(&self) -> Vec<String> {
-        self.state.lock().unwrap().changes.clone()
+    pub fn calls(&self) -> Vec<String> {
+        self.state.lock().unwrap().journal.calls()
     }
 
     /// Makes the `n`th change from now fail (0: the next), before it does anything.
     pub fn fail_after(&self, n: usize) {
-        let mut s = self.state.lock().unwrap();
-        s.fail_at = Some(s.changes.len() + n);
+        self.state.lock().unwrap().journal.fail_after(n);
     }
 
     /// Closes every tap's descriptor: the taps vanish, as they do when QEMU exits.
@@ -137,11 +135,9 @@ impl FakeNet {
         f: impl FnOnce(&mut State) -> Result<T, NetError>,
     ) -> Result<T, NetError> {
         let mut s = self.state.lock().unwrap();
-        let n = s.changes.len();
-        s.changes.push(what.clone());
-        if s.fail_at == Some(n) {
-            return Err(refused("inject a failure into", &what, "injected"));
-        }
+        s.journal
+            .record(&what)
+            .map_err(|m| refused("inject a failure into", &what, &m))?;
         f(&mut s)
     }
 }

@@ -238,9 +238,9 @@ mod tests {
     ) -> (BTreeMap<String, FakeLink>, usize) {
         let ok = Arc::new(host());
         let before = ok.snapshot();
-        let base = ok.changes().len();
+        let base = ok.calls().len();
         change(&ok).unwrap();
-        let n = ok.changes().len() - base;
+        let n = ok.calls().len() - base;
         assert!(n > 0, "the change asked nothing of the host");
         for k in 0..n {
             let h = Arc::new(host());
@@ -251,8 +251,8 @@ mod tests {
                 h.snapshot(),
                 before,
                 "failing at change {k} ({}) left the host changed; changes: {:?}",
-                ok.changes()[base + k],
-                &h.changes()[base..]
+                ok.calls()[base + k],
+                &h.calls()[base..]
             );
         }
         (ok.snapshot(), n)
@@ -337,7 +337,7 @@ mod tests {
             "{e}"
         );
         leave(&h).unwrap();
-        assert!(h.changes().is_empty());
+        assert!(h.calls().is_empty());
     }
 
     #[test]

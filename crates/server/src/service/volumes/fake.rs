@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::super::fake::Journal;
 use super::VolumeHost;
 use crate::runtime::HostError;
 
@@ -35,8 +36,7 @@ pub struct VolumesState {
 #[derive(Default)]
 struct Inner {
     state: VolumesState,
-    calls: Vec<String>,
-    fail_at: Option<usize>,
+    journal: Journal,
 }
 
 /// LVM and mounts in memory.
@@ -57,13 +57,12 @@ impl FakeVolumes {
 
     /// The calls made so far.
     pub fn calls(&self) -> Vec<String> {
-        self.inner.lock().unwrap().calls.clone()
+        self.inner.lock().unwrap().journal.calls()
     }
 
     /// Makes the `n`th call from now fail (0: the next), before it does anything.
     pub fn fail_after(&self, n: usize) {
-        let mut i = self.inner.lock().unwrap();
-        i.fail_at = Some(i.calls.len() + n);
+        self.inner.lock().unwrap().journal.fail_after(n);
     }
 
     fn call<T>(
@@ -72,11 +71,7 @@ impl FakeVolumes {
         f: impl FnOnce(&mut VolumesState) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut i = self.inner.lock().unwrap();
-        let n = i.calls.len();
-        i.calls.push(what.clone());
-        if i.fail_at == Some(n) {
-            return Err(refused(&what, "injected"));
-        }
+        i.journal.record(&what).map_err(HostError::Failed)?;
         f(&mut i.state)
     }
 }
