@@ -99,10 +99,8 @@ pub struct Service {
     host_root: std::path::PathBuf,
     /// ivm users' Unix login accounts, when ivm keeps them.
     accounts: accounts::Accounts,
-    /// Each running partition's last utilization sample: when, and its cycle counters.
-    util_prev: Mutex<std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>>,
-    /// Wakes the utilization sampler when the sample rate changes.
-    sampler_wake: wake::Wake,
+    /// Utilization sampling: each partition's last sample, the sampler's wake-up.
+    sampler: utilization::Sampler,
     /// Time per activation phase since start, for `/metrics`.
     activation_phases: crate::timing::PhaseStats,
     /// Failed logins by address and user, for the back-off.
@@ -160,8 +158,9 @@ impl Service {
                 root: crate::config::HOST_ROOT.into(),
             })),
             host_root: crate::config::HOST_ROOT.into(),
-            util_prev: Mutex::default(),
-            sampler_wake: wake::Wake::default(),
+            sampler: utilization::Sampler::new(Arc::new(utilization::LinuxUsage {
+                root: crate::config::HOST_ROOT.into(),
+            })),
             activation_phases: Default::default(),
             logins: Default::default(),
             mobility: Default::default(),
@@ -245,6 +244,9 @@ impl Service {
     pub fn with_host_root(mut self, root: &Path) -> Service {
         self.host_root = root.to_path_buf();
         self.accounts = accounts::Accounts::new(Arc::new(accounts::LinuxAccounts {
+            root: root.to_path_buf(),
+        }));
+        self.sampler = utilization::Sampler::new(Arc::new(utilization::LinuxUsage {
             root: root.to_path_buf(),
         }));
         self

@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use ivm_model::{UtilConfig, UtilSample};
 
+mod sampler;
+#[cfg(test)]
+mod tests;
+
 use super::{now_ms, Actor, Service, ServiceError};
+use sampler::Reading;
+pub(crate) use sampler::{LinuxUsage, Sampler};
 
 impl Service {
     /// How often samples are taken and how long they are kept.
@@ -28,7 +34,7 @@ impl Service {
             tx.put_util_config(&c)?;
             Ok((c, format!("every {rate} s")))
         })
-        .inspect(|_| self.sampler_wake.notify())
+        .inspect(|_| self.sampler.wake.notify())
     }
 
     /// The utilization sampler's loop (its own thread): a sample at start, then one every
@@ -42,7 +48,7 @@ impl Service {
         };
         let period = |rate: u32| (rate > 0).then(|| Duration::from_secs(u64::from(rate)));
         // The count is read before the rate: a change in between wakes the wait at once.
-        let mut seen = self.sampler_wake.seen();
+        let mut seen = self.sampler.wake.seen();
         let mut current = rate();
         loop {
             if current > 0 {
@@ -51,8 +57,8 @@ impl Service {
                 }
             }
             // Woken by a change, the new period starts then: its first sample is one period on.
-            while self.sampler_wake.wait(seen, period(current)) {
-                seen = self.sampler_wake.seen();
+            while self.sampler.wake.wait(seen, period(current)) {
+                seen = self.sampler.wake.seen();
                 current = rate();
             }
         }
@@ -140,46 +146,16 @@ impl Service {
         let now = now_ms();
         let config = self.util_config()?;
         let parts = self.store.read(|tx| tx.partitions())?;
-        let mut prev = self.util_prev.lock().unwrap_or_else(|e| e.into_inner());
-        let mut samples = Vec::new();
-        // The partitions' CPU time and resident memory, to take from the host's for the
-        // management partition's share.
-        let (mut lpars_ns, mut lpars_resident) = (0u64, 0u64);
-        for p in parts.iter().filter(|p| !p.is_management()) {
-            let Some(live) = rt.get(p.lpar_id) else {
-                prev.remove(&p.lpar_id);
-                continue;
-            };
-            // No counter, no sample: a zero would read as an idle partition.
-            let Some(cpu) = live.cpu_time() else {
-                tracing::warn!(
-                    lpar = p.lpar_id,
-                    "no CPU time counter; no utilization sample"
-                );
-                continue;
-            };
-            let counter = cpu.as_nanos() as u64;
-            let resident = live.group.memory_usage().unwrap_or(0);
-            lpars_ns += counter;
-            lpars_resident += resident;
-            samples.push(sample(&mut prev, p, now, counter, resident >> 20));
-        }
-        // The management partition is the host itself: its busy time and memory in use less
-        // the partitions'. The two readings are not taken at one instant, so the difference
-        // is kept from going backwards (which would read as a restart).
-        let root = self.host_root.as_path();
-        if let (Some(mgmt), Some(busy)) = (
-            parts.iter().find(|p| p.is_management()),
-            ivm_host::usage::busy_cpu_time(root),
-        ) {
-            let last = prev.get(&mgmt.lpar_id).map_or(0, |(_, c)| c.counter_ns);
-            let counter = (busy.as_nanos() as u64).saturating_sub(lpars_ns).max(last);
-            let resident = ivm_host::usage::memory_in_use(root)
-                .unwrap_or(0)
-                .saturating_sub(lpars_resident);
-            samples.push(sample(&mut prev, mgmt, now, counter, resident >> 20));
-        }
-        drop(prev);
+        let samples = self.sampler.take(&parts, now, |id| match rt.get(id) {
+            None => Reading::NotRunning,
+            Some(live) => match live.cpu_time() {
+                None => Reading::NoCounter,
+                Some(cpu) => Reading::Read {
+                    cpu_ns: cpu.as_nanos() as u64,
+                    resident: live.group.memory_usage().unwrap_or(0),
+                },
+            },
+        });
         let cutoff = now - (config.max_age_secs as i64).saturating_mul(1000);
         self.store.write(|tx| {
             tx.put_util_samples(&samples)?;
@@ -370,39 +346,5 @@ impl Service {
             "Time spent in each phase of activations since the daemon started.",
         ));
         Ok(out)
-    }
-}
-
-/// One partition's sample at `now` from its CPU time counter, advancing its cycle counters.
-fn sample(
-    prev: &mut std::collections::HashMap<u32, (i64, ivm_rules::Cycles)>,
-    p: &ivm_model::Partition,
-    now: i64,
-    counter: u64,
-    resident_mb: u64,
-) -> UtilSample {
-    let units = ivm_rules::committed_units(&p.procs).0;
-    let before = prev.get(&p.lpar_id).copied();
-    let elapsed = before.map_or(0, |(t, _)| ((now - t).max(0) as u64) * 1_000_000);
-    let c = ivm_rules::next_cycles(before.map(|(_, c)| c), elapsed, counter, units);
-    prev.insert(p.lpar_id, (now, c));
-    UtilSample {
-        time_ms: now,
-        event_type: "sample".into(),
-        lpar_id: p.lpar_id,
-        lpar_name: p.name.clone(),
-        state: p.state.to_string(),
-        curr_proc_mode: p.procs.proc_mode.to_string(),
-        curr_proc_units: ivm_model::ProcUnits(units),
-        curr_procs: p.procs.desired_procs,
-        curr_sharing_mode: p.procs.sharing_mode.to_string(),
-        curr_uncap_weight: u32::from(p.procs.uncap_weight),
-        curr_mem: p.mem.desired_mem,
-        mem_resident: resident_mb,
-        entitled_cycles: c.entitled,
-        capped_cycles: c.capped,
-        uncapped_cycles: c.uncapped,
-        idle_cycles: c.idle,
-        counter_ns: c.counter_ns,
     }
 }
