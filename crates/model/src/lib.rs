@@ -9,6 +9,7 @@ mod mempool;
 mod migration;
 mod netdev;
 mod partition;
+mod partition_wire;
 mod request;
 mod storage;
 mod system;

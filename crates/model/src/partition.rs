@@ -13,6 +13,7 @@ pub const MGMT_PARTITION_ID: u32 = 1;
 
 /// A logical partition: identity, state and committed resources. Field names are IVM's attributes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(from = "crate::partition_wire::PartitionWire")]
 pub struct Partition {
     /// Partition ID, 1 for the management partition, 2.. for clients.
     pub lpar_id: u32,
@@ -140,7 +141,7 @@ pub struct MemConfig {
     pub mem_weight: u8,
 }
 
-fn default_mem_weight() -> u8 {
+pub(crate) fn default_mem_weight() -> u8 {
     crate::DEFAULT_MEM_WEIGHT
 }
 

@@ -1,7 +1,7 @@
 //! The store handle and its transactions.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -17,7 +17,7 @@ pub struct Store {
     /// Called after every committed write: watchers learn of a change without polling.
     on_commit: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// The last listing of every partition and the reader's `data_version` it was read at.
-    listing: Mutex<Option<(i64, Vec<ivm_model::Partition>)>>,
+    listing: Mutex<Option<(i64, Arc<Vec<ivm_model::Partition>>)>>,
 }
 
 /// One open transaction: every read and write of the store goes through it.
@@ -84,18 +84,24 @@ impl Store {
     /// older than the snapshot it is handed out in; reading 1,000 partitions' rows was a third
     /// of a listing's time in the daemon.
     pub fn partitions(&self) -> Result<Vec<ivm_model::Partition>, StoreError> {
+        Ok(self.partitions_at()?.1.to_vec())
+    }
+
+    /// The kept listing (see `partitions`) shared, not copied, with the `data_version` it was
+    /// read at: a caller may keep what it derives from it for as long as the version stays.
+    pub fn partitions_at(&self) -> Result<(i64, Arc<Vec<ivm_model::Partition>>), StoreError> {
         self.read(|tx| {
             // The pragma starts the read transaction, so the version is the snapshot's.
             let version: i64 = tx.tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
             let mut kept = self.listing.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((v, parts)) = &*kept {
                 if *v == version {
-                    return Ok(parts.clone());
+                    return Ok((version, parts.clone()));
                 }
             }
-            let parts = tx.partitions()?;
+            let parts = Arc::new(tx.partitions()?);
             *kept = Some((version, parts.clone()));
-            Ok(parts)
+            Ok((version, parts))
         })
     }
 

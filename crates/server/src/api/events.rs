@@ -53,7 +53,7 @@ impl Feed {
                 let sample = blocking(&state, |svc| {
                     let who = Actor::system();
                     Ok(Snapshot {
-                        partitions: serde_json::to_string(&svc.partitions()?).unwrap_or_default(),
+                        partitions: String::from_utf8(svc.partitions_json()?).unwrap_or_default(),
                         summary: serde_json::to_string(&svc.summary()?).unwrap_or_default(),
                         tasks: serde_json::to_string(&svc.tasks(&who, 100, None)?)
                             .unwrap_or_default(),

@@ -14,11 +14,13 @@ use crate::service::Actor;
 /// Every partition, by ID.
 #[utoipa::path(get, path = "/api/v1/partitions", tag = "partitions",
     responses((status = 200, body = [Partition]), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    _actor: Actor,
-) -> Result<Json<Vec<Partition>>, ApiError> {
-    blocking(&state, |svc| svc.partitions().map(Json)).await
+pub async fn list(State(state): State<AppState>, _actor: Actor) -> Result<Response, ApiError> {
+    let body = blocking(&state, |svc| svc.partitions_json()).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// One partition.

@@ -105,9 +105,14 @@ pub struct Service {
     activation_phases: crate::timing::PhaseStats,
     /// Failed logins by address and user, for the back-off.
     logins: logins::LoginThrottle,
+    /// Each partition's JSON at a store version (see `partitions_json`).
+    listing_json: Mutex<Option<(i64, PartitionsJson)>>,
     /// Partition mobility's own state (stop requests, incoming migrations' locks).
     mobility: mobility::Mobility,
 }
+
+/// Each partition's JSON, in listing order.
+type PartitionsJson = Arc<Vec<Vec<u8>>>;
 
 /// An open file QEMU inherits, with its descriptor number there.
 type InheritedFile = (std::fs::File, i32);
@@ -164,6 +169,7 @@ impl Service {
             activation_phases: Default::default(),
             logins: Default::default(),
             mobility: Default::default(),
+            listing_json: Mutex::default(),
             boot_dir,
             data_dir: data_dir.to_path_buf(),
         };
