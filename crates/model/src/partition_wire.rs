@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::partition::{default_mem_weight, BootConfig, MemConfig, ProcConfig, RunInfo};
 use crate::{
-    BootFirmware, BootMode, DisplayAdapter, EthConfig, LparEnv, MemMode, Partition,
-    PartitionState, ProcMode, ProcUnits, SharingMode, VirtualEthAdapter,
+    BootFirmware, BootMode, DisplayAdapter, EthConfig, LparEnv, MemMode, Partition, PartitionState,
+    ProcMode, ProcUnits, SharingMode, VirtualEthAdapter,
 };
 
 /// A partition's JSON, flat.
@@ -130,9 +130,15 @@ mod tests {
             "boot_initrd":"","boot_args":"quiet","virtual_eth_mac_base_value":"02AB12CD3400"}"#;
         let p: Partition = serde_json::from_str(json).unwrap();
         let f: Flattened = serde_json::from_str(json).unwrap();
-        assert_eq!((&p.procs, &p.mem, &p.boot, &p.eth), (&f.procs, &f.mem, &f.boot, &f.eth));
+        assert_eq!(
+            (&p.procs, &p.mem, &p.boot, &p.eth),
+            (&f.procs, &f.mem, &f.boot, &f.eth)
+        );
         assert_eq!(p.mem.mem_weight, crate::DEFAULT_MEM_WEIGHT);
-        assert_eq!((p.lpar_id, p.name.as_str(), p.run.is_none()), (3, "web", true));
+        assert_eq!(
+            (p.lpar_id, p.name.as_str(), p.run.is_none()),
+            (3, "web", true)
+        );
         let again: Partition = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
         assert_eq!(again, p);
     }
