@@ -16,7 +16,7 @@ use ivm_rules::{RuleError, UploadRefusal};
 
 use super::error::host;
 use super::pooldriver::PoolDriver;
-use super::steps::{self, step};
+use super::steps::{self, step, Ledger};
 use super::{Actor, InheritedFile, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::HostError;
@@ -169,9 +169,7 @@ impl Service {
                     .into())
                 }
             };
-            let (m, lib) = self.reserve_media(&spec.name, size_mb, access)?;
-            let made = (|| {
-                failpoint::hit("media.copy").map_err(HostError::from)?;
+            let m = self.make_media(&spec.name, size_mb, access, |lib, m| {
                 match &source {
                     Some(path) => lib
                         .copy_in(&m.name, Path::new(path), &mut |done, total| {
@@ -183,8 +181,7 @@ impl Service {
                 .map_err(host)?;
                 failpoint::hit("media.copied").map_err(HostError::from)?;
                 Ok(())
-            })();
-            self.settle_media(&m, &lib, made)?;
+            })?;
             Ok((m.clone(), m.name.clone()))
         })
     }
@@ -214,36 +211,47 @@ impl Service {
         .into())
     }
 
-    /// Reserves room in the library for a medium being made.
-    fn reserve_media(
+    /// Makes a medium: room reserved in the store (as being made), its file written by
+    /// `write` (failure point `media.copy` before it), then recorded ready; a failure at any
+    /// step takes the file and the reservation back.
+    fn make_media(
         &self,
         name: &str,
         size_mb: u64,
         access: MediaAccess,
-    ) -> Result<(OpticalMedia, Library), ServiceError> {
+        write: impl FnOnce(&Library, &OpticalMedia) -> Result<(), ServiceError>,
+    ) -> Result<OpticalMedia, ServiceError> {
         let (lib, _) = self.library()?;
-        self.store.write(|tx| {
+        // The reservation: when it is refused, nothing was written and nothing is undone.
+        let m = self.store.write(|tx| {
             let m = ivm_rules::new_media(&tx.disks()?, &tx.media()?, name, size_mb, access)?;
             tx.put_media(&m, DiskState::Creating)?;
-            Ok::<_, ServiceError>((m, lib))
-        })
-    }
-
-    /// Records a made medium, or takes back one that failed.
-    fn settle_media(
-        &self,
-        m: &OpticalMedia,
-        lib: &Library,
-        made: Result<(), ServiceError>,
-    ) -> Result<(), ServiceError> {
-        match made {
-            Ok(()) => Ok(self.store.write(|tx| tx.put_media(m, DiskState::Ready))?),
-            Err(e) => {
+            Ok::<_, ServiceError>(m)
+        })?;
+        let mut taken = Ledger::new("media", m.name.clone());
+        taken.step(
+            "reserved",
+            || Ok(()),
+            || {
+                if let Err(e) = self.store.write(|tx| tx.delete_media(&m.name)) {
+                    tracing::error!(media = m.name, error = %e, "cannot take back a reserved medium");
+                }
+            },
+        )?;
+        taken.step(
+            "copy",
+            || write(&lib, &m),
+            || {
                 let _ = lib.remove_media(&m.name);
-                self.store.write(|tx| tx.delete_media(&m.name))?;
-                Err(e)
-            }
-        }
+            },
+        )?;
+        taken.step(
+            "record",
+            || Ok(self.store.write(|tx| tx.put_media(&m, DiskState::Ready))?),
+            || {},
+        )?;
+        taken.commit();
+        Ok(m)
     }
 
     /// Uploaded media: `len` bytes arrive in `chunks` and are written as they come (never
@@ -262,8 +270,7 @@ impl Service {
             } else {
                 MediaAccess::Rw
             };
-            let (m, lib) = self.reserve_media(name, len.div_ceil(1 << 20).max(1), access)?;
-            let made = (|| {
+            let m = self.make_media(name, len.div_ceil(1 << 20).max(1), access, |lib, m| {
                 let mut up = lib.begin(&m.name).map_err(host)?;
                 let mut last = 0;
                 while let Some(chunk) = chunks() {
@@ -292,8 +299,7 @@ impl Service {
                     .into(),
                     other => host(other),
                 })
-            })();
-            self.settle_media(&m, &lib, made)?;
+            })?;
             Ok((m.clone(), m.name.clone()))
         })
     }
