@@ -12,7 +12,8 @@ use super::network::fake::{FakeLink, FakeNet};
 use super::volumes::fake::{FakeVolumes, VolumesState, DEVICE_MB};
 use super::{Actor, Service, ServiceError};
 
-fn system() -> ManagedSystem {
+/// The managed system the service tests run on (also the utilization tests').
+pub(super) fn system() -> ManagedSystem {
     ManagedSystem {
         name: "host".into(),
         type_model: "KVM-X86".into(),
@@ -335,6 +336,18 @@ fn an_account_ivm_did_not_make_is_never_taken_over_or_removed() {
     assert!(e.to_string().contains("carol"), "{e}");
     assert_eq!(acc.snapshot(), before);
     assert_eq!(unix_hash(&svc, "carol"), None);
+
+    // Taken by someone else between ivm's look and its useradd: refused, and the undo of the
+    // failed creation leaves that account alone.
+    acc.race_foreign("dave");
+    svc.create_user(&padmin(), "dave", Role::ViewOnly, "daves-password")
+        .unwrap_err();
+    assert!(
+        !acc.snapshot()["dave"].account.is_ivm(),
+        "{:?}",
+        acc.snapshot()
+    );
+    assert_eq!(unix_hash(&svc, "dave"), None);
 }
 
 #[test]

@@ -30,6 +30,8 @@ struct Inner {
     group: bool,
     next_uid: u32,
     journal: Journal,
+    /// A name someone else takes just before ivm's `useradd` of it runs.
+    raced: Option<String>,
 }
 
 /// Accounts in memory.
@@ -54,25 +56,15 @@ impl FakeAccounts {
         self.inner.lock().unwrap().journal.fail_after(n);
     }
 
+    /// Has someone else make account `name` just before ivm's `useradd` of it runs.
+    pub fn race_foreign(&self, name: &str) {
+        self.inner.lock().unwrap().raced = Some(name.to_string());
+    }
+
     /// Adds an account ivm did not make.
     pub fn put_foreign(&self, name: &str) {
         let mut i = self.inner.lock().unwrap();
-        i.accounts.insert(
-            name.to_string(),
-            FakeAccount {
-                account: Account {
-                    name: name.to_string(),
-                    uid: 900,
-                    gid: 900,
-                    gecos: "someone".into(),
-                    home: format!("/home/{name}").into(),
-                    shell: "/bin/bash".into(),
-                },
-                hash: "$y$foreign".into(),
-                in_group: false,
-                locked: false,
-            },
-        );
+        put_foreign(&mut i, name);
     }
 
     fn change<T>(
@@ -84,6 +76,26 @@ impl FakeAccounts {
         i.journal.record(&what)?;
         f(&mut i)
     }
+}
+
+/// Adds account `name`, which ivm did not make.
+fn put_foreign(i: &mut Inner, name: &str) {
+    i.accounts.insert(
+        name.to_string(),
+        FakeAccount {
+            account: Account {
+                name: name.to_string(),
+                uid: 900,
+                gid: 900,
+                gecos: "someone".into(),
+                home: format!("/home/{name}").into(),
+                shell: "/bin/bash".into(),
+            },
+            hash: "$y$foreign".into(),
+            in_group: false,
+            locked: false,
+        },
+    );
 }
 
 fn of<'a>(i: &'a mut Inner, name: &str) -> Result<&'a mut FakeAccount, String> {
@@ -100,6 +112,9 @@ impl AccountHost for FakeAccounts {
 
     fn create_login(&self, name: &str, shell: &Path) -> Result<(), String> {
         self.change(format!("create_login {name}"), |i| {
+            if i.raced.take().is_some_and(|r| r == name) {
+                put_foreign(i, name);
+            }
             if i.accounts.contains_key(name) {
                 return Err(format!("user '{name}' already exists"));
             }

@@ -88,7 +88,9 @@ impl Accounts {
                 "create",
                 || h.create_login(name, shell).map_err(failed("create", name)),
                 || {
-                    if h.account(name).is_some() {
+                    // Only an account ivm made: one that appeared meanwhile under the same
+                    // name (and made useradd fail) is someone else's and stays.
+                    if h.account(name).is_some_and(|a| a.is_ivm()) {
                         let _ = h.delete_login(name);
                     }
                 },
