@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ivm_model::{ManagedSystem, Partition, UtilSample};
+use ivm_model::{Partition, UtilSample};
 
 use super::sampler::{Reading, Sampler, UsageHost};
 
@@ -25,19 +25,7 @@ const S: u64 = 1_000_000_000;
 const GIB: u64 = 1 << 30;
 
 fn partitions() -> Vec<Partition> {
-    let sys = ManagedSystem {
-        name: "host".into(),
-        type_model: "KVM-X86".into(),
-        serial_num: "ABC1234".into(),
-        installed_procs: 4,
-        installed_mem: 8192,
-        mem_region_size: 64,
-        firmware_mem: 128,
-        max_lpars: 16,
-        physical_volumes: vec![],
-        physical_nics: vec![],
-        mem_pool: None,
-    };
+    let sys = crate::service::tests::system();
     let mgmt = ivm_rules::default_management_partition(&sys);
     let mut lp2 = mgmt.clone();
     lp2.lpar_id = 2;
