@@ -96,8 +96,6 @@ pub struct LaunchSpec {
     pub nic_slots: Vec<u32>,
     /// Asynchronous I/O engine: `io_uring` where the kernel allows it, else `native`.
     pub aio: &'static str,
-    /// Threads that preallocate the boot memory (`ivm_rules::prealloc_threads`).
-    pub prealloc_threads: u32,
     /// The translation buffer under TCG, MB (`ivm_rules::TCG_TB_SIZE_MB`); unused under KVM.
     pub tcg_tb_mb: u64,
     /// Shared memory: the paging device that backs the guest's logical memory (all of
@@ -274,6 +272,10 @@ pub const SANDBOX: &str = "on,obsolete=deny,resourcecontrol=deny";
 /// The descriptor set of a partition's cloud-init seed medium.
 pub const CIDATA_FDSET: u32 = 4001;
 
+/// The descriptor number of the boot memory: a memfd that `process::spawn` allocates in full
+/// before QEMU runs (below the disks', which start at 10).
+pub const RAM_FD: i32 = 9;
+
 /// The virtio-mem device that carries memory beyond the boot memory.
 pub const VIRTIO_MEM_ID: &str = "vmem0";
 
@@ -286,12 +288,20 @@ pub fn cpu_type(accel: Accel) -> &'static str {
 }
 
 impl LaunchSpec {
+    /// The boot memory QEMU is handed already allocated (bytes), as the descriptor
+    /// [`RAM_FD`]: all of a dedicated-memory partition's boot memory; none with shared memory,
+    /// whose paging device backs it.
+    pub fn committed_ram_bytes(&self) -> Option<u64> {
+        self.shared_mem.is_none().then_some(self.base_mem_mb << 20)
+    }
+
     /// The argument vector (without the program name).
     ///
     /// One boot vCPU comes from `-smp`; the others are `-device` CPUs, because only those can be
     /// unplugged again. Memory beyond the boot memory is a virtio-mem device so it can grow and
-    /// shrink in small blocks. Boot memory and plugged virtio-mem blocks are preallocated: a
-    /// partition's memory is really committed.
+    /// shrink in small blocks. Boot memory is a file the guest's RAM is mapped from, allocated
+    /// before QEMU starts ([`LaunchSpec::committed_ram_bytes`]), and plugged virtio-mem blocks
+    /// are preallocated: a partition's memory is really committed.
     pub fn argv(&self) -> Vec<String> {
         let p = &self.paths;
         let mut a: Vec<String> = Vec::new();
@@ -352,15 +362,12 @@ impl LaunchSpec {
             push(&["-m", &format!("{}M", self.base_mem_mb)]);
         }
         if self.shared_mem.is_none() {
+            // The memory `spawn` committed in the partition's cgroup before QEMU ran.
             push(&[
                 "-object",
                 &format!(
-                    "memory-backend-ram,id=ram0,size={}M,prealloc=on{}",
-                    self.base_mem_mb,
-                    match self.prealloc_threads {
-                        0 | 1 => String::new(),
-                        n => format!(",prealloc-threads={n}"),
-                    }
+                    "memory-backend-file,id=ram0,size={}M,mem-path=/proc/self/fd/{RAM_FD},share=on,prealloc=off",
+                    self.base_mem_mb
                 ),
             ]);
         }
@@ -620,7 +627,6 @@ mod tests {
             ],
             nic_slots: vec![3, 4],
             aio: "io_uring",
-            prealloc_threads: 1,
             tcg_tb_mb: 128,
             shared_mem: None,
             balloon: false,
@@ -769,19 +775,19 @@ mod tests {
     }
 
     #[test]
-    fn boot_memory_is_preallocated_by_the_threads_asked_for() {
-        let one = spec().argv().join(" ");
-        assert!(one.contains("id=ram0,size=256M,prealloc=on "), "{one}");
-        let four = LaunchSpec {
-            prealloc_threads: 4,
-            ..spec()
-        }
-        .argv()
-        .join(" ");
+    fn boot_memory_is_the_committed_file_and_shared_memory_has_none() {
+        let a = spec().argv().join(" ");
         assert!(
-            four.contains("id=ram0,size=256M,prealloc=on,prealloc-threads=4 "),
-            "{four}"
+            a.contains("-object memory-backend-file,id=ram0,size=256M,mem-path=/proc/self/fd/9,share=on,prealloc=off "),
+            "{a}"
         );
+        assert_eq!(spec().committed_ram_bytes(), Some(256 << 20));
+        let shared = LaunchSpec {
+            shared_mem: Some("/d/pools/rootvg/amspaging02".into()),
+            ..spec()
+        };
+        assert_eq!(shared.committed_ram_bytes(), None);
+        assert!(!shared.argv().join(" ").contains("/proc/self/fd/"));
     }
 
     #[test]

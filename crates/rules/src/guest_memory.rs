@@ -65,37 +65,9 @@ pub fn plug_seen(
     }
 }
 
-/// The most threads that fault in a partition's memory at activation.
-pub const MAX_PREALLOC_THREADS: u32 = 16;
-
-/// Memory one preallocation thread is worth starting for, MB.
-pub const PREALLOC_MB_PER_THREAD: u64 = 256;
-
-/// How many threads QEMU faults in a partition's `mem_mb` of boot memory with at activation
-/// (committed memory is preallocated, so the host can never run short of it later; the time
-/// that takes grows with the memory and is split between the threads): one per CPU its QEMU
-/// may run on (`cpus`, its cgroup's cpuset; more would only wait for those), none beyond one
-/// per 256 MB (a thread costs more than it saves on less), at least 1, at most 16.
-pub fn prealloc_threads(cpus: usize, mem_mb: u64) -> u32 {
-    let by_cpus = u32::try_from(cpus).unwrap_or(u32::MAX);
-    let by_mem = u32::try_from(mem_mb / PREALLOC_MB_PER_THREAD).unwrap_or(u32::MAX);
-    by_cpus.min(by_mem).clamp(1, MAX_PREALLOC_THREADS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn preallocation_threads_follow_the_cpus_the_memory_and_the_bounds() {
-        assert_eq!(prealloc_threads(2, 256), 1);
-        assert_eq!(prealloc_threads(2, 1024), 2);
-        assert_eq!(prealloc_threads(8, 1024), 4);
-        assert_eq!(prealloc_threads(1, 16384), 1);
-        assert_eq!(prealloc_threads(0, 16384), 1);
-        assert_eq!(prealloc_threads(64, 1 << 20), MAX_PREALLOC_THREADS);
-        assert_eq!(prealloc_threads(4, 100), 1);
-    }
 
     #[test]
     fn a_plug_is_seen_once_the_guest_has_added_blocks_for_it() {

@@ -44,10 +44,7 @@ pub use eth::{
     change_adapters, check_adapters, check_mac_base, default_adapters, generate_mac_base, new_eth,
     ported_slots, FIRST_ETH_SLOT, MAX_PORTED_SLOTS, PVIDS,
 };
-pub use guest_memory::{
-    guest_memory_mb, memory_layout, plug_seen, prealloc_threads, MemoryLayout, PlugSeen,
-    MAX_PREALLOC_THREADS,
-};
+pub use guest_memory::{guest_memory_mb, memory_layout, plug_seen, MemoryLayout, PlugSeen};
 pub use live::{
     check_live_change, check_rmc, check_settled, check_tcg_plug, launch_limits, tcg_regions,
     TCG_TB_SIZE_MB,

@@ -614,6 +614,7 @@ impl Runtime {
             &group.procs_files(),
             &paths.pidfile(),
             &fds,
+            plan.spec.committed_ram_bytes(),
         )?;
         laps.lap("spawn");
         let attach = self.connect(plan.id, pid, paths).and_then(|qmp| {

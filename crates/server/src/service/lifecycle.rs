@@ -199,7 +199,7 @@ impl Service {
             (None, None)
         };
         // An arriving guest holds its boot memory and plugged blocks whatever its balloon
-        // keeps: QEMU preallocates them before the stream starts.
+        // keeps: they are allocated before the stream starts.
         let resident_mb = match incoming {
             Some(s) => p.mem.desired_mem.max(s.boot_mem_mb + s.plugged_mem_mb),
             None => p.mem.desired_mem,
@@ -263,10 +263,6 @@ impl Service {
                 nics,
                 nic_slots: ivm_rules::ported_slots(p),
                 aio: rt.env.aio,
-                prealloc_threads: ivm_rules::prealloc_threads(
-                    cpus.len(),
-                    incoming.map_or(p.mem.desired_mem, |s| s.boot_mem_mb),
-                ),
                 tcg_tb_mb: ivm_rules::TCG_TB_SIZE_MB,
                 balloon: match incoming {
                     Some(s) => s.balloon,
