@@ -11,6 +11,7 @@ use ivm_qemu::LaunchSpec;
 use ivm_rules::RuleError;
 
 use super::cpus::{cpu_control, GroupSpec};
+use super::mempool;
 use super::steps::Ledger;
 use super::{lpar_target, now_ms, Actor, Service, ServiceError};
 use crate::runtime::{HostError, Runtime, RuntimeEvent, StartPlan};
@@ -182,19 +183,14 @@ impl Service {
         // the pool (the others' limits make room); its guest memory is its paging device.
         let (shared_mem, share) = if p.mem.mem_mode == MemMode::Shared {
             let path = self.paging_path(p)?;
+            let (pool, parts) = self.pool_and_partitions()?;
+            let pool = pool.ok_or_else(ivm_rules::no_mem_pool)?;
             let share = taken.step(
                 "pool-share",
-                || {
-                    let s = self.rebalance_pool(rt, Some(p))?;
-                    rt.place_in_pool(p.lpar_id)?;
-                    Ok(s)
-                },
-                || {
-                    rt.remove_leftovers(p.lpar_id);
-                    let _ = self.rebalance_pool(rt, None);
-                },
+                || Ok(mempool::shares::join(rt, &pool, &parts, p)?),
+                || self.leave_pool(rt, p.lpar_id),
             )?;
-            (Some(path), share)
+            (Some(path), Some(share))
         } else {
             (None, None)
         };

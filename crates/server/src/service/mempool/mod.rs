@@ -10,19 +10,24 @@ use ivm_model::{
 use super::{Actor, Service, ServiceError};
 use crate::runtime::Runtime;
 
+pub(super) mod shares;
+
 /// Whether any shared-memory partition runs.
 fn running_any(parts: &[Partition], rt: Option<&std::sync::Arc<Runtime>>) -> bool {
     rt.is_some_and(|rt| ivm_rules::shared_partitions(parts).any(|p| rt.get(p.lpar_id).is_some()))
 }
 
 /// The name of partition `id`'s paging device.
-pub(super) fn paging_device_name(id: u32) -> String {
+pub(in crate::service) fn paging_device_name(id: u32) -> String {
     format!("amspaging{id:02}")
 }
 
 impl Service {
     /// The managed system as the rules see it now: with the shared memory pool from the store.
-    pub(super) fn system_in(&self, tx: &ivm_store::Tx) -> Result<ManagedSystem, ServiceError> {
+    pub(in crate::service) fn system_in(
+        &self,
+        tx: &ivm_store::Tx,
+    ) -> Result<ManagedSystem, ServiceError> {
         let mut sys = self.system.clone();
         sys.mem_pool = tx.mem_pool()?;
         Ok(sys)
@@ -213,7 +218,7 @@ impl Service {
 
     /// Gives a new shared-memory partition its paging device (at least its max_mem, from the
     /// paging storage pool); a partition that cannot have one is taken back.
-    pub(super) fn add_paging_device(&self, p: &Partition) -> Result<(), ServiceError> {
+    pub(in crate::service) fn add_paging_device(&self, p: &Partition) -> Result<(), ServiceError> {
         if p.mem.mem_mode != MemMode::Shared {
             return Ok(());
         }
@@ -243,7 +248,7 @@ impl Service {
 
     /// A running shared-memory partition's guest memory held in the pool now, MB: the resident
     /// part of its paging device's mapping (QEMU's own memory is not the pool's).
-    pub(super) fn guest_resident_mb(&self, l: &crate::runtime::Live) -> u64 {
+    pub(in crate::service) fn guest_resident_mb(&self, l: &crate::runtime::Live) -> u64 {
         let file = match self.paging_of(l.id) {
             Ok(Some((name, _, true))) => self
                 .store
@@ -283,7 +288,7 @@ impl Service {
     /// Gives a partition the paging device its memory mode and max_mem call for: one of at
     /// least max_mem for shared memory (a smaller one is made anew: a stopped partition's
     /// paging device holds nothing it needs), none for dedicated memory.
-    pub(super) fn reconcile_paging(&self, p: &Partition) -> Result<(), ServiceError> {
+    pub(in crate::service) fn reconcile_paging(&self, p: &Partition) -> Result<(), ServiceError> {
         let have = self.paging_of(p.lpar_id)?;
         match (p.mem.mem_mode, have) {
             (MemMode::Shared, Some((_, size, _))) if size >= p.mem.max_mem => Ok(()),
@@ -298,7 +303,10 @@ impl Service {
     }
 
     /// The paging device's path on the host (made now if the partition lacks one).
-    pub(super) fn paging_path(&self, p: &Partition) -> Result<std::path::PathBuf, ServiceError> {
+    pub(in crate::service) fn paging_path(
+        &self,
+        p: &Partition,
+    ) -> Result<std::path::PathBuf, ServiceError> {
         self.reconcile_paging(p)?;
         let (name, _, phys) = self.paging_of(p.lpar_id)?.ok_or_else(|| {
             ServiceError::Host(crate::runtime::HostError::Failed(format!(
@@ -340,45 +348,41 @@ impl Service {
 
     /// Sets the pool's cgroup limit and each running shared-memory partition's share, with
     /// `starting` counted among them; returns the share (limit, protected) of `starting`, MB.
-    pub(super) fn rebalance_pool(
+    pub(in crate::service) fn rebalance_pool(
         &self,
         rt: &Runtime,
         starting: Option<&Partition>,
     ) -> Result<Option<(u64, u64)>, ServiceError> {
-        let (pool, parts) = self
-            .store
-            .read(|tx| Ok::<_, ServiceError>((tx.mem_pool()?, tx.partitions()?)))?;
+        let (pool, parts) = self.pool_and_partitions()?;
         let Some(pool) = pool else {
             return Ok(None);
         };
-        let skip = starting.map(|p| p.lpar_id);
-        let mut running: Vec<(u32, u8, u64)> = ivm_rules::shared_partitions(&parts)
-            .filter(|p| Some(p.lpar_id) != skip && rt.get(p.lpar_id).is_some())
-            .map(|p| (p.lpar_id, p.mem.mem_weight, p.mem.max_mem))
-            .collect();
-        if let Some(p) = starting {
-            running.push((p.lpar_id, p.mem.mem_weight, p.mem.max_mem));
-        }
-        let limits = ivm_rules::pool_limits(
-            pool.pool_mem,
-            ivm_rules::qemu_overhead_mb(rt.env.accel),
-            &running,
-            rt.cgroup_v2()?,
-        );
-        rt.set_mem_pool(limits.pool << 20)?;
-        let mut mine = None;
-        for (id, limit, low) in limits.partitions {
-            if Some(id) == skip {
-                mine = Some((limit, low));
-            } else if let Err(e) = rt.set_pool_share(id, limit << 20, low << 20) {
-                tracing::warn!(lpar = id, error = %e, "cannot set the partition's share of the memory pool");
+        Ok(shares::rebalance(rt, &pool, &parts, starting)?)
+    }
+
+    /// Takes partition `id`, which did not start, out of the pool (see [`shares::leave`]),
+    /// with the partitions as the store has them now.
+    pub(in crate::service) fn leave_pool(&self, rt: &Runtime, id: u32) {
+        match self.pool_and_partitions() {
+            Ok((Some(pool), parts)) => shares::leave(rt, &pool, &parts, id),
+            Ok((None, _)) => rt.remove_leftovers(id),
+            Err(e) => {
+                rt.remove_leftovers(id);
+                tracing::warn!(lpar = id, error = %e, "cannot share the memory pool anew");
             }
         }
-        Ok(mine)
+    }
+
+    /// The pool, if there is one, and every partition.
+    pub(in crate::service) fn pool_and_partitions(
+        &self,
+    ) -> Result<(Option<MemPool>, Vec<Partition>), ServiceError> {
+        self.store
+            .read(|tx| Ok::<_, ServiceError>((tx.mem_pool()?, tx.partitions()?)))
     }
 
     /// Removes partition `id`'s paging device, if it has one.
-    pub(super) fn remove_paging_device(&self, id: u32) -> Result<(), ServiceError> {
+    pub(in crate::service) fn remove_paging_device(&self, id: u32) -> Result<(), ServiceError> {
         match self.paging_of(id)? {
             // A physical volume stays the pool's, unassigned.
             Some((name, _, true)) => self.store.write(|tx| tx.put_paging_pv(&name, None))?,
