@@ -77,9 +77,10 @@ impl Client {
             payload.len()
         );
         stream.write_all(request.as_bytes()).map_err(io_err)?;
-        let mut raw = Vec::new();
+        // Sized for a listing of a thousand partitions at once rather than grown to it.
+        let mut raw = Vec::with_capacity(1 << 20);
         stream.read_to_end(&mut raw).map_err(io_err)?;
-        let (status, body) = parse_response(&raw)?;
+        let (status, body) = parse_response(raw)?;
         if (200..300).contains(&status) {
             return Ok(body);
         }
@@ -100,7 +101,7 @@ fn io_err(e: std::io::Error) -> CliError {
 }
 
 /// Splits a complete HTTP/1.1 response into status and body (chunked or not).
-fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
+fn parse_response(mut raw: Vec<u8>) -> Result<(u16, Vec<u8>), CliError> {
     let bad = |what: &str| CliError::Protocol(format!("malformed reply from the daemon: {what}"));
     let split = raw
         .windows(4)
@@ -117,10 +118,12 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
-    let rest = &raw[split + 4..];
     if !chunked {
-        return Ok((status, rest.to_vec()));
+        // The body moved to the front of the buffer it arrived in, not copied.
+        raw.drain(..split + 4);
+        return Ok((status, raw));
     }
+    let rest = &raw[split + 4..];
     let mut body = Vec::new();
     let mut pos = 0;
     loop {
@@ -151,9 +154,15 @@ mod tests {
     #[test]
     fn parses_plain_and_chunked_replies() {
         let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-        assert_eq!(parse_response(plain).unwrap(), (200, b"{}".to_vec()));
+        assert_eq!(
+            parse_response(plain.to_vec()).unwrap(),
+            (200, b"{}".to_vec())
+        );
         let chunked = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap(), (404, b"abcde".to_vec()));
-        assert!(parse_response(b"garbage").is_err());
+        assert_eq!(
+            parse_response(chunked.to_vec()).unwrap(),
+            (404, b"abcde".to_vec())
+        );
+        assert!(parse_response(b"garbage".to_vec()).is_err());
     }
 }
