@@ -13,6 +13,7 @@ mod error;
 mod eth;
 mod guest_memory;
 mod live;
+mod live_plan;
 mod management;
 mod media;
 mod memory;
@@ -49,6 +50,7 @@ pub use live::{
     check_live_change, check_rmc, check_settled, check_tcg_plug, launch_limits, tcg_regions,
     TCG_TB_SIZE_MB,
 };
+pub use live_plan::{live_plan, LiveShape, LiveStep};
 pub use management::default_management_partition;
 pub use media::{
     change_media, check_media_removal, check_repository_removal, find_media, find_optical,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use ivm_model::{DlparRequest, ManagedSystem, MoveRequest, Partition, RmcState};
 use ivm_qemu::vm;
+use ivm_rules::{LiveShape, LiveStep};
 use ivm_store::RunRecord;
 
 use super::cpus::cpu_control;
@@ -260,34 +261,10 @@ impl Service {
                 .map_err(HostError::from)
                 .map_err(host)
         };
-        let (m0, m1) = (old.mem.desired_mem, new.mem.desired_mem);
         let balloon = |p: &Partition| -> Result<(), ServiceError> {
             vm::set_balloon(&live.qmp, p.mem.desired_mem)
                 .map_err(HostError::from)
                 .map_err(host)
-        };
-        // Shared memory: the logical memory in use is the balloon's; the cgroup limits follow
-        // the pool (its share), not the logical memory.
-        let shared = new.mem.mem_mode == ivm_model::MemMode::Shared;
-        let mem_steps: Vec<Step> = if shared {
-            vec![step("balloon", || balloon(new), || balloon(old))]
-        } else {
-            // Growing: the limit, then the balloon emptied (down to the boot memory), then
-            // blocks plugged above it; shrinking runs the same steps backwards.
-            let mut s = vec![step("mem_limit", || mem_limit(new), || mem_limit(old))];
-            if live.balloon {
-                s.push(step(
-                    "balloon",
-                    || dedicated_balloon(new),
-                    || dedicated_balloon(old),
-                ));
-            }
-            s.push(step(
-                "plugged_mem",
-                || plugged_mem(new),
-                || plugged_mem(old),
-            ));
-            s
         };
         let (p0, p1) = (old.procs.desired_procs, new.procs.desired_procs);
         // CPUs a dedicated partition takes or gives back; filled in by the step that does it.
@@ -313,27 +290,31 @@ impl Service {
             let n = std::mem::take(&mut *moved.lock().unwrap_or_else(|e| e.into_inner())).len();
             ledger.grow(&**rt, id, n as u32).map(|_| ())
         };
-        let mut steps: Vec<Step> = Vec::new();
-        if m1 > m0 {
-            steps.extend(mem_steps);
-        } else if m1 < m0 {
-            steps.extend(mem_steps.into_iter().rev());
-        }
-        if p1 > p0 {
-            if live.dedicated {
-                steps.push(step("cpus", grow, ungrow));
-            }
-            steps.push(step("vcpus", || vcpus(new), || vcpus(old)));
-        } else if p1 < p0 {
-            steps.push(step("vcpus", || vcpus(new), || vcpus(old)));
-            if live.dedicated {
-                steps.push(step("cpus", shrink, unshrink));
-            }
-        }
-        if cpu_control(old) != cpu_control(new) {
-            steps.push(step("cpu_control", || control(new), || control(old)));
-        }
-
+        let shape = LiveShape {
+            balloon: live.balloon,
+            dedicated: live.dedicated,
+            control_changed: cpu_control(old) != cpu_control(new),
+        };
+        // The order is the rules' (ivm_rules::live_plan); here each step gets its host calls.
+        let steps: Vec<Step> = ivm_rules::live_plan(old, new, shape)
+            .into_iter()
+            .map(|s| match s {
+                LiveStep::MemLimit => step("mem_limit", || mem_limit(new), || mem_limit(old)),
+                LiveStep::DedicatedBalloon => step(
+                    "balloon",
+                    || dedicated_balloon(new),
+                    || dedicated_balloon(old),
+                ),
+                LiveStep::PluggedMem => {
+                    step("plugged_mem", || plugged_mem(new), || plugged_mem(old))
+                }
+                LiveStep::SharedBalloon => step("balloon", || balloon(new), || balloon(old)),
+                LiveStep::Cpus if p1 > p0 => step("cpus", grow, ungrow),
+                LiveStep::Cpus => step("cpus", shrink, unshrink),
+                LiveStep::Vcpus => step("vcpus", || vcpus(new), || vcpus(old)),
+                LiveStep::CpuControl => step("cpu_control", || control(new), || control(old)),
+            })
+            .collect();
         super::steps::run("dlpar", &format!("lpar {id}"), &steps)
     }
 }
