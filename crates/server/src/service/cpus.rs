@@ -190,7 +190,14 @@ impl CpuLedger {
             .collect();
         rt.set_cpus(id, &after)?;
         h.dedicated.insert(id, after);
-        h.sync(rt)?;
+        if let Err(e) = h.sync(rt) {
+            // The pool back as it was (some shared partitions may have grown), then the
+            // partition's own CPUs: a failed shrink keeps what it held.
+            h.dedicated.insert(id, before.clone());
+            let _ = h.sync(rt);
+            let _ = rt.set_cpus(id, &before);
+            return Err(e.into());
+        }
         Ok(())
     }
 

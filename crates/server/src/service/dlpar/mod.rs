@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use ivm_model::{DlparRequest, ManagedSystem, MoveRequest, Partition, RmcState};
 use ivm_qemu::vm;
-use ivm_rules::{LiveShape, LiveStep};
 use ivm_store::RunRecord;
 
-use super::cpus::cpu_control;
-use super::steps::{step, Step};
 use super::{lpar_target, Actor, Service, ServiceError};
 use crate::failpoint;
 use crate::runtime::{HostError, Live};
+
+mod live;
 
 fn find(all: &[Partition], id: u32) -> Result<&Partition, ServiceError> {
     all.iter()
@@ -197,125 +196,29 @@ impl Service {
 impl Service {
     /// Makes a running partition's host resources go from `old` to `new`, one step at a time;
     /// a failed step undoes the steps before it, so the host is left as `old` had it.
-    pub(super) fn apply_live(
+    pub(in crate::service) fn apply_live(
         &self,
         live: &Live,
         old: &Partition,
         new: &Partition,
     ) -> Result<(), ServiceError> {
         let rt = self.runtime()?;
-        let accel = rt.env.accel;
-        let id = old.lpar_id;
-        let limit = |p: &Partition| ivm_rules::memory_limit_mb(p.mem.desired_mem, accel) << 20;
-        let layout = |p: &Partition| ivm_rules::memory_layout(live.boot_mem_mb, p.mem.desired_mem);
-        let host = |e: HostError| ServiceError::from(e);
-
-        let mem_limit = |p: &Partition| -> Result<(), ServiceError> {
-            live.group
-                .set_memory_limit(limit(p))
-                .map_err(HostError::from)
-                .map_err(host)
-        };
-        // What the guest agent must online: memory plugged above what was plugged, processors
-        // above the count before (a guest without an active agent got here only by --force).
-        let agent = self.rmc_state(live) == RmcState::Active;
-        let plugged_mem = |p: &Partition| -> Result<(), ServiceError> {
-            let target = layout(p).plugged_mb;
-            vm::set_plugged_mem(&live.qmp, target).map_err(|e| match e {
-                // Memory the guest's kernel cannot empty (it holds pages there) is not given
-                // back: said as what it is, with what to do, rather than as a time-out.
-                ivm_qemu::QmpError::Timeout(_)
-                    if target < layout(old).plugged_mb.max(layout(new).plugged_mb) =>
-                {
-                    ServiceError::from(ivm_rules::RuleError::GuestKeepsMemory {
-                        name: old.name.clone(),
-                        mb: layout(old).plugged_mb.saturating_sub(target),
-                    })
-                }
-                other => host(HostError::from(other)),
-            })?;
-            // Also after an undone removal: the guest may have given back part before it
-            // stopped, and what QEMU plugs again arrives offline in a stock guest.
-            if agent && target > 0 {
-                self.online_memory(live, target)?;
-            }
-            Ok(())
-        };
-        let dedicated_balloon = |p: &Partition| -> Result<(), ServiceError> {
-            vm::set_balloon_and_wait(&live.qmp, layout(p).balloon_target_mb, live.boot_mem_mb)
-                .map_err(HostError::from)
-                .map_err(host)
-        };
-        let vcpus = |p: &Partition| -> Result<(), ServiceError> {
-            vm::set_vcpus(&live.qmp, accel, p.procs.desired_procs)
-                .map_err(HostError::from)
-                .map_err(host)?;
-            if agent && p.procs.desired_procs > old.procs.desired_procs {
-                self.online_vcpus(live, p.procs.desired_procs)?;
-            }
-            Ok(())
-        };
-        let control = |p: &Partition| -> Result<(), ServiceError> {
-            live.group
-                .set_cpu(&cpu_control(p))
-                .map_err(HostError::from)
-                .map_err(host)
-        };
-        let balloon = |p: &Partition| -> Result<(), ServiceError> {
-            vm::set_balloon(&live.qmp, p.mem.desired_mem)
-                .map_err(HostError::from)
-                .map_err(host)
-        };
-        let (p0, p1) = (old.procs.desired_procs, new.procs.desired_procs);
-        // CPUs a dedicated partition takes or gives back; filled in by the step that does it.
-        let moved: Mutex<Vec<u32>> = Mutex::default();
-        let ledger = &self.cpus;
-        let grow = || -> Result<(), ServiceError> {
-            let extra = ledger.grow(&**rt, id, p1 - p0)?;
-            *moved.lock().unwrap_or_else(|e| e.into_inner()) = extra;
-            Ok(())
-        };
-        let ungrow = || -> Result<(), ServiceError> {
-            let extra = std::mem::take(&mut *moved.lock().unwrap_or_else(|e| e.into_inner()));
-            ledger.shrink(&**rt, id, &extra)
-        };
-        let shrink = || -> Result<(), ServiceError> {
-            let held = ledger.held(id);
-            let give: Vec<u32> = held.iter().copied().skip(p1 as usize).collect();
-            ledger.shrink(&**rt, id, &give)?;
-            *moved.lock().unwrap_or_else(|e| e.into_inner()) = give;
-            Ok(())
-        };
-        let unshrink = || -> Result<(), ServiceError> {
-            let n = std::mem::take(&mut *moved.lock().unwrap_or_else(|e| e.into_inner())).len();
-            ledger.grow(&**rt, id, n as u32).map(|_| ())
-        };
-        let shape = LiveShape {
+        let running = live::Running {
+            id: old.lpar_id,
+            boot_mem_mb: live.boot_mem_mb,
             balloon: live.balloon,
             dedicated: live.dedicated,
-            control_changed: cpu_control(old) != cpu_control(new),
+            accel: rt.env.accel,
+            // What the guest agent must online (a guest without an active agent got here
+            // only by --force).
+            agent: self.rmc_state(live) == RmcState::Active,
         };
-        // The order is the rules' (ivm_rules::live_plan); here each step gets its host calls.
-        let steps: Vec<Step> = ivm_rules::live_plan(old, new, shape)
-            .into_iter()
-            .map(|s| match s {
-                LiveStep::MemLimit => step("mem_limit", || mem_limit(new), || mem_limit(old)),
-                LiveStep::DedicatedBalloon => step(
-                    "balloon",
-                    || dedicated_balloon(new),
-                    || dedicated_balloon(old),
-                ),
-                LiveStep::PluggedMem => {
-                    step("plugged_mem", || plugged_mem(new), || plugged_mem(old))
-                }
-                LiveStep::SharedBalloon => step("balloon", || balloon(new), || balloon(old)),
-                LiveStep::Cpus if p1 > p0 => step("cpus", grow, ungrow),
-                LiveStep::Cpus => step("cpus", shrink, unshrink),
-                LiveStep::Vcpus => step("vcpus", || vcpus(new), || vcpus(old)),
-                LiveStep::CpuControl => step("cpu_control", || control(new), || control(old)),
-            })
-            .collect();
-        super::steps::run("dlpar", &format!("lpar {id}"), &steps)
+        let host = live::LinuxLive {
+            service: self,
+            live,
+            accel: rt.env.accel,
+        };
+        live::apply(&host, &self.cpus, &**rt, &running, old, new)
     }
 }
 
