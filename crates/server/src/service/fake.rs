@@ -28,4 +28,9 @@ impl Journal {
             false => Ok(()),
         }
     }
+
+    /// [`Journal::record`] as a host driver's failure.
+    pub fn host_call(&mut self, what: &str) -> Result<(), crate::runtime::HostError> {
+        self.record(what).map_err(crate::runtime::HostError::Failed)
+    }
 }
