@@ -10,11 +10,9 @@ use ivm_qemu::vm::{self, RunStatus};
 use ivm_qemu::LaunchSpec;
 use ivm_rules::RuleError;
 
-use super::cpus::{cpu_control, GroupSpec};
-use super::mempool;
-use super::steps::Ledger;
+use super::cpus::cpu_control;
 use super::{lpar_target, now_ms, Actor, Service, ServiceError};
-use crate::runtime::{HostError, Runtime, RuntimeEvent, StartPlan};
+use crate::runtime::{HostError, Runtime, RuntimeEvent};
 use crate::timing::Laps;
 use ivm_store::RunRecord;
 
@@ -33,6 +31,8 @@ pub mod refcode {
     /// The partition ended while ivm was not running.
     pub const LOST: &str = "B2001300";
 }
+
+mod start;
 
 impl Service {
     /// Activates a partition (`chsysstate -o on`): starts its QEMU with the committed resources.
@@ -168,31 +168,10 @@ impl Service {
             None => None,
         };
         let first_nic_fd = first_nic_fd + i32::from(cidata_fd.is_some());
-        // What the activation takes on the host, each with its undo: a failure (or an early
-        // return) gives it all back.
-        let mut taken = Ledger::new("activate", format!("lpar {}", p.lpar_id));
-        let (nics, taps) = taken.step(
-            "network",
-            || self.nics_for_launch(rt, p, first_nic_fd),
-            || self.sweep_bridges(),
-        )?;
-        storage.files.extend(taps);
-        laps.lap("storage and network");
-        let dedicated = p.procs.proc_mode == ProcMode::Dedicated;
-        // Shared memory: the partition's memory group goes in the pool's, with its share of
-        // the pool (the others' limits make room); its guest memory is its paging device.
-        let (shared_mem, share) = if p.mem.mem_mode == MemMode::Shared {
-            let path = self.paging_path(p)?;
-            let (pool, parts) = self.pool_and_partitions()?;
-            let pool = pool.ok_or_else(ivm_rules::no_mem_pool)?;
-            let share = taken.step(
-                "pool-share",
-                || Ok(mempool::shares::join(rt, &pool, &parts, p)?),
-                || self.leave_pool(rt, p.lpar_id),
-            )?;
-            (Some(path), Some(share))
-        } else {
-            (None, None)
+        // Shared memory: the guest's memory is its paging device.
+        let shared_mem = match p.mem.mem_mode {
+            MemMode::Shared => Some(self.paging_path(p)?),
+            MemMode::Dedicated => None,
         };
         // An arriving guest holds its boot memory and plugged blocks whatever its balloon
         // keeps: they are allocated before the stream starts.
@@ -200,34 +179,6 @@ impl Service {
             Some(s) => p.mem.desired_mem.max(s.boot_mem_mb + s.plugged_mem_mb),
             None => p.mem.desired_mem,
         };
-        let mem_limit = match share {
-            Some((limit, _)) => limit << 20,
-            None => ivm_rules::memory_limit_mb(resident_mb, rt.env.accel) << 20,
-        };
-        let cpus = taken.step(
-            "cgroup",
-            || {
-                self.cpus.join(
-                    rt,
-                    p.lpar_id,
-                    &GroupSpec {
-                        dedicated,
-                        procs: p.procs.desired_procs,
-                        cpu: cpu_control(p),
-                        mem_limit,
-                    },
-                )
-            },
-            || self.cpus.leave(rt, p.lpar_id),
-        )?;
-        if let Some((limit, low)) = share {
-            taken.step(
-                "pool-limits",
-                || Ok(rt.set_pool_share(p.lpar_id, limit << 20, low << 20)?),
-                || {},
-            )?;
-        }
-        laps.lap("cgroup");
         let resume = incoming.is_none() && !matches!(mode, BootMode::Sms | BootMode::OpenFirmware);
         let kernel = (!p.boot.boot_kernel.is_empty()).then(|| {
             (
@@ -236,50 +187,44 @@ impl Service {
                 p.boot.boot_args.clone(),
             )
         });
-        let plan = StartPlan {
-            id: p.lpar_id,
-            spec: LaunchSpec {
-                name: format!("lpar{}", p.lpar_id),
-                paths: rt.paths(p.lpar_id),
-                accel: rt.env.accel,
-                vcpus: incoming.map_or(p.procs.desired_procs, |s| s.vcpus),
-                max_vcpus: incoming.map_or(p.procs.max_procs, |s| s.limits.max_procs),
-                // All the desired memory at boot (see ivm_rules::memory_layout).
-                base_mem_mb: incoming.map_or(p.mem.desired_mem, |s| s.boot_mem_mb),
-                plugged_mem_mb: incoming.map_or(0, |s| s.plugged_mem_mb),
-                max_mem_mb: incoming.map_or(p.mem.max_mem, |s| s.limits.max_mem),
-                kernel,
-                uefi_vars_fd,
-                cidata_fd,
-                display: p.boot.display,
-                run_as,
-                vhost: storage.vhost,
-                disks: storage.disks,
-                optical: storage.optical,
-                nics,
-                nic_slots: ivm_rules::ported_slots(p),
-                aio: rt.env.aio,
-                tcg_tb_mb: ivm_rules::TCG_TB_SIZE_MB,
-                balloon: match incoming {
-                    Some(s) => s.balloon,
-                    None => shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
-                },
-                shared_mem: shared_mem.map(|p| p.display().to_string()),
-                incoming: incoming.is_some(),
+        let spec = LaunchSpec {
+            name: format!("lpar{}", p.lpar_id),
+            paths: rt.paths(p.lpar_id),
+            accel: rt.env.accel,
+            vcpus: incoming.map_or(p.procs.desired_procs, |s| s.vcpus),
+            max_vcpus: incoming.map_or(p.procs.max_procs, |s| s.limits.max_procs),
+            // All the desired memory at boot (see ivm_rules::memory_layout).
+            base_mem_mb: incoming.map_or(p.mem.desired_mem, |s| s.boot_mem_mb),
+            plugged_mem_mb: incoming.map_or(0, |s| s.plugged_mem_mb),
+            max_mem_mb: incoming.map_or(p.mem.max_mem, |s| s.limits.max_mem),
+            kernel,
+            uefi_vars_fd,
+            cidata_fd,
+            display: p.boot.display,
+            run_as,
+            vhost: storage.vhost,
+            disks: storage.disks,
+            optical: storage.optical,
+            nics: Vec::new(),
+            nic_slots: ivm_rules::ported_slots(p),
+            aio: rt.env.aio,
+            tcg_tb_mb: ivm_rules::TCG_TB_SIZE_MB,
+            balloon: match incoming {
+                Some(s) => s.balloon,
+                None => shared_mem.is_none() && p.mem.min_mem < p.mem.desired_mem,
             },
-            cpus,
-            dedicated,
-            resume,
-            now_ms: now_ms(),
-            files: storage.files,
-            // An arriving guest brings its balloon's target with it.
-            balloon_mb: share
-                .filter(|_| incoming.is_none())
-                .map(|_| p.mem.desired_mem),
+            shared_mem: shared_mem.map(|p| p.display().to_string()),
+            incoming: incoming.is_some(),
         };
-        // QEMU's start leaves nothing behind when it fails (its cgroup included).
-        taken.step("spawn", || Ok(rt.start(plan, laps)?), || {})?;
-        taken.commit();
+        let launch = start::Launch {
+            spec,
+            files: storage.files,
+            first_nic_fd,
+            resident_mb,
+            resume,
+        };
+        let host = start::LinuxStart { service: self, rt };
+        start::take(&host, &self.cpus, rt, p, launch, laps)?;
         Ok(if resume {
             PartitionState::Running
         } else {
