@@ -19,10 +19,28 @@ struct HostState {
     bridges: BTreeSet<u16>,
     /// Partitions whose memory group is in the shared memory pool.
     pool: BTreeSet<u32>,
-    /// Each partition's cgroup: its CPUs, memory limit and pool share (limit, low).
-    groups: BTreeMap<u32, (Vec<u32>, u64, Option<(u64, u64)>)>,
+    /// Each partition's cgroup.
+    groups: BTreeMap<u32, Group>,
     /// Partitions whose QEMU runs.
     running: BTreeSet<u32>,
+}
+
+/// A partition's cgroup in the fake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Group {
+    cpus: Vec<u32>,
+    mem_limit: u64,
+    /// The pool share's (limit, low), bytes.
+    share: Option<(u64, u64)>,
+}
+
+/// What QEMU's start was given.
+#[derive(Debug, PartialEq, Eq)]
+struct Spawned {
+    cpus: Vec<u32>,
+    files: usize,
+    nics: usize,
+    balloon_mb: Option<u64>,
 }
 
 /// Bridges, the memory pool, cgroups and QEMU in memory. `in_use` are the IDs other running
@@ -32,8 +50,8 @@ struct FakeHost {
     state: RefCell<HostState>,
     journal: RefCell<Journal>,
     in_use: BTreeSet<u16>,
-    /// What the last successful spawn was given: CPUs, files, NICs, balloon target.
-    spawned: RefCell<Option<(Vec<u32>, usize, usize, Option<u64>)>>,
+    /// What the last successful start was given.
+    spawned: RefCell<Option<Spawned>>,
 }
 
 impl FakeHost {
@@ -84,7 +102,7 @@ impl StartHost for FakeHost {
         let g = s.groups.get_mut(&id).ok_or_else(|| {
             HostError::Failed(format!("lpar {id} has no cgroup for its pool share"))
         })?;
-        g.2 = Some((limit, low));
+        g.share = Some((limit, low));
         Ok(())
     }
     fn remove_group(&self, id: u32) {
@@ -93,12 +111,12 @@ impl StartHost for FakeHost {
     fn spawn(&self, plan: StartPlan, _laps: &mut Laps) -> Result<(), HostError> {
         self.call("spawn")?;
         self.state.borrow_mut().running.insert(plan.id);
-        *self.spawned.borrow_mut() = Some((
-            plan.cpus,
-            plan.files.len(),
-            plan.spec.nics.len(),
-            plan.balloon_mb,
-        ));
+        *self.spawned.borrow_mut() = Some(Spawned {
+            cpus: plan.cpus,
+            files: plan.files.len(),
+            nics: plan.spec.nics.len(),
+            balloon_mb: plan.balloon_mb,
+        });
         Ok(())
     }
 }
@@ -116,14 +134,21 @@ impl CpuHost for FakeHost {
     ) -> Result<(), HostError> {
         self.call(&format!("cgroup {id}"))?;
         let mut s = self.state.borrow_mut();
-        s.groups.insert(id, (cpus.to_vec(), mem_limit, None));
+        s.groups.insert(
+            id,
+            Group {
+                cpus: cpus.to_vec(),
+                mem_limit,
+                share: None,
+            },
+        );
         Ok(())
     }
     fn set_cpus(&self, id: u32, cpus: &[u32]) -> Result<(), HostError> {
         self.call(&format!("cpuset {id}"))?;
         let mut s = self.state.borrow_mut();
         if let Some(g) = s.groups.get_mut(&id) {
-            g.0 = cpus.to_vec();
+            g.cpus = cpus.to_vec();
         }
         Ok(())
     }
@@ -242,22 +267,17 @@ fn every_failure_is_undone(p: &Partition) -> (Vec<String>, usize) {
     take(&done, &ledger, &done, p, launch(p), &mut Laps::default()).expect("a start");
     let calls = done.journal.borrow().calls().split_off(setup);
     let mut failed = 0;
-    for at in 0..calls.len() {
+    for (at, call) in calls.iter().enumerate() {
         let (host, ledger) = host_with_partition_3();
         let before = host.state.borrow().clone();
         host.journal.borrow_mut().fail_after(at);
         let e = take(&host, &ledger, &host, p, launch(p), &mut Laps::default())
             .expect_err("the failed call fails the start");
         assert!(e.to_string().contains("injected"), "call {at}: {e}");
-        assert_eq!(
-            *host.state.borrow(),
-            before,
-            "call {at} ({}) failed",
-            calls[at]
-        );
+        assert_eq!(*host.state.borrow(), before, "call {at} ({call}) failed");
         assert!(ledger.held(2).is_empty(), "call {at}: {:?}", ledger.held(2));
         // Partition 3 has the whole CPU pool again.
-        assert_eq!(before.groups[&3].0, [0, 1, 2, 3]);
+        assert_eq!(host.state.borrow().groups[&3].cpus, [0, 1, 2, 3]);
         failed += 1;
     }
     (calls, failed)
@@ -290,10 +310,25 @@ fn a_start_gives_qemu_its_cpus_files_and_nics_and_the_cgroup_its_limits() {
     let held = ledger.held(2);
     assert_eq!(held.len(), 2);
     // Two disks and two taps; no balloon target for dedicated memory.
-    assert_eq!(*host.spawned.borrow(), Some((held.clone(), 4, 2, None)));
+    assert_eq!(
+        *host.spawned.borrow(),
+        Some(Spawned {
+            cpus: held.clone(),
+            files: 4,
+            nics: 2,
+            balloon_mb: None
+        })
+    );
     let limit = ivm_rules::memory_limit_mb(1024, Accel::Tcg) << 20;
-    assert_eq!(s.groups[&2], (held.clone(), limit, None));
-    assert!(s.groups[&3].0.iter().all(|c| !held.contains(c)));
+    assert_eq!(
+        s.groups[&2],
+        Group {
+            cpus: held.clone(),
+            mem_limit: limit,
+            share: None
+        }
+    );
+    assert!(s.groups[&3].cpus.iter().all(|c| !held.contains(c)));
     assert_eq!(s.bridges, BTreeSet::from([1, 5]));
     assert!(s.running.contains(&2));
 }
@@ -309,10 +344,10 @@ fn shared_memory_takes_the_pool_share_as_its_limit_and_an_arriving_guest_keeps_i
         take(&host, &ledger, &host, &p, l, &mut Laps::default()).unwrap();
         let s = host.state.borrow();
         // The fake's share: 64 MB over the desired memory, the desired memory protected.
-        assert_eq!(s.groups[&2].1, (1024 + 64) << 20);
-        assert_eq!(s.groups[&2].2, Some(((1024 + 64) << 20, 1024 << 20)));
+        assert_eq!(s.groups[&2].mem_limit, (1024 + 64) << 20);
+        assert_eq!(s.groups[&2].share, Some(((1024 + 64) << 20, 1024 << 20)));
         assert!(s.pool.contains(&2));
-        let balloon = host.spawned.borrow().as_ref().unwrap().3;
+        let balloon = host.spawned.borrow().as_ref().unwrap().balloon_mb;
         assert_eq!(balloon, (!incoming).then_some(1024), "incoming {incoming}");
     }
 }
