@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ivm_model::{ManagedSystem, PoolSpec, Role, StorageView, VgPoolRequest};
+use ivm_model::{DiskChange, DiskSpec, ManagedSystem, PoolSpec, Role, StorageView, VgPoolRequest};
 
 use super::accounts::fake::FakeAccounts;
 use super::network::fake::{FakeLink, FakeNet};
@@ -215,6 +215,72 @@ fn a_file_pool_in_a_volume_group_is_made_and_removed_whole_or_not_at_all() {
     assert_eq!(n, 1, "remove the group");
     assert!(!lvm.vgs.contains_key("datavg"));
     assert_eq!(view.free_hdisks, ["hdisk0", "hdisk2"]);
+}
+
+fn disk_in(pool: &str, name: &str, size_mb: u64) -> DiskSpec {
+    DiskSpec {
+        name: name.into(),
+        pool: Some(pool.into()),
+        size_mb,
+        image: None,
+        vadapter: None,
+        vtd: None,
+    }
+}
+
+#[test]
+fn a_virtual_disk_made_grown_renamed_or_removed_with_a_failure_at_any_step_is_as_before() {
+    let vg = |s: &Service| {
+        s.create_vg_pool(&padmin(), &vg_request("datavg", &["hdisk0"]))
+            .unwrap();
+    };
+    let (lvm, view, n) = each_failure_is_undone(vg, |s| {
+        s.create_disk(&padmin(), &disk_in("datavg", "lv01", 256))
+    });
+    assert_eq!(n, 1, "create the volume");
+    assert_eq!(lvm.vgs["datavg"].lvs["lv01"], 256);
+    assert!(view
+        .disks
+        .iter()
+        .any(|d| d.name == "lv01" && d.size_mb == 256));
+
+    let with_disk = |s: &Service| {
+        vg(s);
+        s.create_disk(&padmin(), &disk_in("datavg", "lv01", 256))
+            .unwrap();
+    };
+    let change = |grow_mb, new_name: Option<&str>| DiskChange {
+        grow_mb,
+        new_name: new_name.map(str::to_string),
+    };
+    let (lvm, view, n) = each_failure_is_undone(with_disk, |s| {
+        s.change_disk(&padmin(), "lv01", &change(Some(128), None))
+    });
+    assert_eq!(n, 1, "grow the volume");
+    assert_eq!(lvm.vgs["datavg"].lvs["lv01"], 384);
+    assert!(view
+        .disks
+        .iter()
+        .any(|d| d.name == "lv01" && d.size_mb == 384));
+
+    let (lvm, view, n) = each_failure_is_undone(with_disk, |s| {
+        s.change_disk(&padmin(), "lv01", &change(None, Some("lv02")))
+    });
+    assert_eq!(n, 1, "rename the volume");
+    assert!(lvm.vgs["datavg"].lvs.contains_key("lv02"));
+    assert!(view.disks.iter().any(|d| d.name == "lv02"));
+
+    // A removal is finished once marked (the next start completes it): a failure on the
+    // host leaves the disk, marked, in the store.
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, vols) = with_disks(dir.path(), with_disk);
+    vols.fail_after(0);
+    let e = svc.remove_disk(&padmin(), "lv01", false).unwrap_err();
+    assert!(e.to_string().contains("injected"), "{e}");
+    assert!(vols.snapshot().vgs["datavg"].lvs.contains_key("lv01"));
+    svc.prepare_storage(&dir.path().join("data"), None).unwrap();
+    assert!(vols.snapshot().vgs["datavg"].lvs.is_empty());
+    assert!(svc.storage().unwrap().disks.is_empty());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Virtual disks: made (empty or from an image), grown, renamed and removed in their pool.
 
 use super::*;
+use crate::service::steps::Ledger;
 
 impl Service {
     /// `mkbdsp`: a new virtual disk (its file fully allocated unless the pool is thin),
@@ -182,33 +183,49 @@ impl Service {
                 Ok::<_, ServiceError>((disk, pool))
             })?;
             let driver = self.pool_driver(&pool)?;
-            let made = (|| {
-                failpoint::hit("storage.create").map_err(HostError::from)?;
-                match image {
-                    // The import reports the progress; allocating the disk is its first step.
-                    Some((image, sandbox)) => {
-                        driver.create(&disk.name, disk.size_mb)?;
-                        failpoint::hit("storage.import").map_err(HostError::from)?;
-                        driver.import(&disk.name, disk.size_mb, image, sandbox, &mut |p| {
-                            progress(p)
-                        })?;
+            let mut taken = Ledger::new("storage", disk.name.clone());
+            taken.step(
+                "create",
+                || {
+                    match image {
+                        // The import reports the progress; allocating the disk is its first
+                        // step.
+                        Some((image, sandbox)) => {
+                            driver.create(&disk.name, disk.size_mb)?;
+                            failpoint::hit("storage.import").map_err(HostError::from)?;
+                            driver.import(&disk.name, disk.size_mb, image, sandbox, &mut |p| {
+                                progress(p)
+                            })?;
+                        }
+                        None => driver.create_with_progress(
+                            &disk.name,
+                            disk.size_mb,
+                            &mut |p| progress(p),
+                        )?,
                     }
-                    None => driver
-                        .create_with_progress(&disk.name, disk.size_mb, &mut |p| progress(p))?,
-                }
-                failpoint::hit("storage.created").map_err(HostError::from)?;
-                Ok::<_, ServiceError>(())
-            })();
-            match made {
-                Ok(()) => self
-                    .store
-                    .write(|tx| tx.put_disk(&disk, DiskState::Ready))?,
-                Err(e) => {
-                    let _ = driver.remove(&disk.name);
-                    self.store.write(|tx| tx.delete_disk(&disk.name))?;
-                    return Err(e);
-                }
-            }
+                    failpoint::hit("storage.created").map_err(HostError::from)?;
+                    Ok(())
+                },
+                // The disk as far as it was made, and its reservation.
+                || {
+                    if let Err(e) = driver.remove(&disk.name) {
+                        tracing::error!(disk = %disk.name, error = %e, "cannot remove a disk that was not finished");
+                    }
+                    if let Err(e) = self.store.write(|tx| tx.delete_disk(&disk.name)) {
+                        tracing::error!(disk = %disk.name, error = %e, "cannot drop a disk's reservation; the next start removes it");
+                    }
+                },
+            )?;
+            taken.step(
+                "disk-ready",
+                || {
+                    Ok(self
+                        .store
+                        .write(|tx| tx.put_disk(&disk, DiskState::Ready))?)
+                },
+                || {},
+            )?;
+            taken.commit();
             if let Some(v) = &spec.vadapter {
                 let req = MapRequest {
                     backing: disk.name.clone(),
@@ -268,22 +285,28 @@ impl Service {
             tx.put_disk(&new, DiskState::Ready)?;
             Ok::<_, ServiceError>((old, new, pool, mapping))
         })?;
-        let grown = (|| {
-            self.pool_driver(&pool)?.grow(name, new.size_mb)?;
-            if let Some(m) = &mapping {
-                if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
-                    ivm_qemu::vm::resize_disk(&live.qmp, &m.vtd, new.size_mb)
-                        .map_err(HostError::from)?;
+        let mut taken = Ledger::new("storage", name.to_string());
+        taken.step(
+            "disk-grow",
+            || {
+                self.pool_driver(&pool)?.grow(name, new.size_mb)?;
+                if let Some(m) = &mapping {
+                    if let Some(live) = self.runtime.as_ref().and_then(|rt| rt.get(m.lpar_id)) {
+                        ivm_qemu::vm::resize_disk(&live.qmp, &m.vtd, new.size_mb)
+                            .map_err(HostError::from)?;
+                    }
                 }
-            }
-            Ok::<_, ServiceError>(())
-        })();
-        if let Err(e) = grown {
+                Ok(())
+            },
             // The file may have grown; the store keeps the old size, which is what the guest
             // sees. (A file is never shrunk.)
-            self.store.write(|tx| tx.put_disk(&old, DiskState::Ready))?;
-            return Err(e);
-        }
+            || {
+                if let Err(e) = self.store.write(|tx| tx.put_disk(&old, DiskState::Ready)) {
+                    tracing::error!(disk = %old.name, error = %e, "cannot put back a disk's size");
+                }
+            },
+        )?;
+        taken.commit();
         Ok(new)
     }
 
