@@ -32,7 +32,6 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -74,11 +73,8 @@ pub struct Service {
     store: Store,
     system: ManagedSystem,
     runtime: Option<Arc<Runtime>>,
-    shutdown_delay: Duration,
-    /// Partitions whose QEMU reported a shutdown, so their exit is clean.
-    clean_exits: Mutex<HashSet<u32>>,
-    /// Partitions to activate again once stopped (`--restart`).
-    restarts: Mutex<HashSet<u32>>,
+    /// Partitions on their way down (clean exits, restarts).
+    shutdowns: lifecycle::Shutdowns,
     /// Who holds which host CPUs.
     cpus: cpus::CpuLedger,
     /// The only directory boot files are loaded from.
@@ -151,9 +147,9 @@ impl Service {
             store,
             system,
             runtime: None,
-            shutdown_delay: Duration::from_secs(crate::config::DEFAULT_SHUTDOWN_DELAY_SECS),
-            clean_exits: Mutex::default(),
-            restarts: Mutex::default(),
+            shutdowns: lifecycle::Shutdowns::new(Duration::from_secs(
+                crate::config::DEFAULT_SHUTDOWN_DELAY_SECS,
+            )),
             cpus: cpus::CpuLedger::default(),
             pool_roots: vec![data_dir.join("pools")],
             net: network::Network::new(Arc::new(network::LinuxNet)),
@@ -197,7 +193,7 @@ impl Service {
     /// Gives the service the host runtime, so partitions can run.
     pub fn with_runtime(mut self, runtime: Arc<Runtime>, shutdown_delay: Duration) -> Service {
         self.runtime = Some(runtime);
-        self.shutdown_delay = shutdown_delay;
+        self.shutdowns.delay = shutdown_delay;
         self
     }
 

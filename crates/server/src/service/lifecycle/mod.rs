@@ -32,7 +32,10 @@ pub mod refcode {
     pub const LOST: &str = "B2001300";
 }
 
+mod shutdowns;
 mod start;
+
+pub(super) use shutdowns::Shutdowns;
 
 impl Service {
     /// Activates a partition (`chsysstate -o on`): starts its QEMU with the committed resources.
@@ -263,18 +266,12 @@ impl Service {
             let lock = rt.partition_lock(id);
             let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
             if req.restart {
-                self.restarts
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id);
+                self.shutdowns.restart_after(id);
             }
             let result = self.stop_guest(&rt, &live, req.kind, id);
             if result.is_err() {
                 // A request that did not go through must not restart the partition later.
-                self.restarts
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                self.shutdowns.no_restart(id);
             }
             result?;
             Ok(((), lpar_target(&p)))
@@ -316,10 +313,7 @@ impl Service {
                 }
                 // The process is gone: record it here rather than wait for the event loop,
                 // so the next command sees the partition stopped.
-                self.clean_exits
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id);
+                self.shutdowns.expect_clean_exit(id);
                 self.record_exit(id, live.pid)?;
             }
             kind => {
@@ -332,7 +326,7 @@ impl Service {
                     })?;
                     return Err(HostError::from(e).into());
                 }
-                let (rt, pid, delay) = (rt.clone(), live.pid, self.shutdown_delay);
+                let (rt, pid, delay) = (rt.clone(), live.pid, self.shutdowns.delay);
                 let later = self.follow_up(id, pid, kind, delay, rt);
                 std::thread::spawn(later);
             }
@@ -389,10 +383,7 @@ impl Service {
             RuntimeEvent::Exited { id, pid } => self.on_exit(id, pid),
             RuntimeEvent::ShutdownDeclined { id } => {
                 // The OS said no: a later poweroff by the guest must not restart it.
-                self.restarts
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                self.shutdowns.no_restart(id);
                 self.declined(id)
             }
         };
@@ -415,10 +406,7 @@ impl Service {
     fn on_qmp_event(&self, id: u32, name: &str, at_ms: i64) -> Result<(), ServiceError> {
         match name {
             "SHUTDOWN" => {
-                self.clean_exits
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id);
+                self.shutdowns.expect_clean_exit(id);
                 self.store.write(|tx| match tx.partition(id)? {
                     Some(p) if p.state != PartitionState::ShuttingDown => tx.set_partition_state(
                         id,
@@ -464,16 +452,7 @@ impl Service {
             // Another path (an immediate shutdown) recorded this exit already.
             return Ok(());
         }
-        let clean = self
-            .clean_exits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        let restart = self
-            .restarts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        let (clean, restart) = self.shutdowns.stopped(id);
         self.cpus.leave(&**rt, id);
         // Its taps went with QEMU; bridges nobody uses now go too. Its share of the shared
         // memory pool goes back to the others.
