@@ -12,7 +12,7 @@ use ivm_qemu::LaunchOptical;
 use ivm_storage::Library;
 use ivm_store::DiskState;
 
-use ivm_rules::{RuleError, UploadRefusal};
+use ivm_rules::RuleError;
 
 use super::error::host;
 use super::pooldriver::PoolDriver;
@@ -262,7 +262,7 @@ impl Service {
         name: &str,
         read_only: bool,
         len: u64,
-        chunks: &mut dyn FnMut() -> Option<Result<Vec<u8>, String>>,
+        chunks: crate::service::upload::Chunks,
     ) -> Result<OpticalMedia, ServiceError> {
         self.logged_with_progress(actor, "upload optical media", name, |progress| {
             let access = if read_only {
@@ -271,34 +271,8 @@ impl Service {
                 MediaAccess::Rw
             };
             let m = self.make_media(name, len.div_ceil(1 << 20).max(1), access, |lib, m| {
-                let mut up = lib.begin(&m.name).map_err(host)?;
-                let mut last = 0;
-                while let Some(chunk) = chunks() {
-                    let chunk = chunk
-                        .map_err(|cause| RuleError::Upload(UploadRefusal::BrokeOff { cause }))?;
-                    if up.written + chunk.len() as u64 > len {
-                        return Err(RuleError::Upload(UploadRefusal::TooLong { len }).into());
-                    }
-                    up.write(&chunk).map_err(host)?;
-                    let pct = (up.written * 100 / len.max(1)) as u8;
-                    if pct != last {
-                        last = pct;
-                        progress(pct);
-                    }
-                }
-                up.finish(len).map_err(|e| match e {
-                    ivm_storage::FileError::Short {
-                        path,
-                        expected,
-                        written,
-                    } => RuleError::Upload(UploadRefusal::Short {
-                        path: path.display().to_string(),
-                        expected,
-                        written,
-                    })
-                    .into(),
-                    other => host(other),
-                })
+                let up = lib.begin(&m.name).map_err(host)?;
+                super::upload::receive(up, len, chunks, &mut |p| progress(p))
             })?;
             Ok((m.clone(), m.name.clone()))
         })

@@ -22,6 +22,7 @@ mod rmc;
 mod steps;
 mod storage;
 mod tasks;
+mod upload;
 mod users;
 mod utilization;
 mod volumes;

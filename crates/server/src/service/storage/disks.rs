@@ -67,9 +67,9 @@ impl Service {
         actor: &Actor,
         spec: &DiskSpec,
         len: u64,
-        chunks: &mut dyn FnMut() -> Option<Result<Vec<u8>, String>>,
+        chunks: crate::service::upload::Chunks,
     ) -> Result<BackingDevice, ServiceError> {
-        use ivm_rules::{RuleError, UploadRefusal};
+        use ivm_rules::RuleError;
         self.logged_with_progress(actor, "import virtual disk", &spec.name, |progress| {
             ivm_rules::validate_storage_name(&spec.name)?;
             // Checked before a byte is staged: a name in use or a pool that cannot take it.
@@ -89,28 +89,9 @@ impl Service {
             staging.create().map_err(host)?;
             let staged = staging.media_path(&spec.name);
             let imported = (|| {
-                let mut up = staging.begin(&spec.name).map_err(host)?;
-                while let Some(chunk) = chunks() {
-                    let chunk = chunk
-                        .map_err(|cause| RuleError::Upload(UploadRefusal::BrokeOff { cause }))?;
-                    if up.written + chunk.len() as u64 > len {
-                        return Err(RuleError::Upload(UploadRefusal::TooLong { len }).into());
-                    }
-                    up.write(&chunk).map_err(host)?;
-                    progress((up.written * 50 / len.max(1)) as u8);
-                }
-                up.finish(len).map_err(|e| match e {
-                    ivm_storage::FileError::Short {
-                        path,
-                        expected,
-                        written,
-                    } => ServiceError::from(RuleError::Upload(UploadRefusal::Short {
-                        path: path.display().to_string(),
-                        expected,
-                        written,
-                    })),
-                    other => host(other),
-                })?;
+                let up = staging.begin(&spec.name).map_err(host)?;
+                // Staging is the first half of the work, the import the second.
+                crate::service::upload::receive(up, len, chunks, &mut |p| progress(p / 2))?;
                 // The converter reads it through a descriptor; its directory stays root's.
                 std::fs::set_permissions(
                     &staged,
