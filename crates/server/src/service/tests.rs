@@ -29,6 +29,20 @@ pub(super) fn system() -> ManagedSystem {
     }
 }
 
+/// Partition `id` defined from `spec` on [`system`] beside only the management partition, as
+/// the rules define it; the unit tests of one component start from it.
+pub(super) fn partition(id: u32, spec: &ivm_model::PartitionSpec) -> ivm_model::Partition {
+    let sys = system();
+    let mut p = ivm_rules::new_partition(
+        &sys,
+        (&[ivm_rules::default_management_partition(&sys)], &[]),
+        spec,
+    )
+    .expect("a partition");
+    p.lpar_id = id;
+    p
+}
+
 fn padmin() -> Actor {
     Actor {
         user: "padmin".into(),

@@ -112,7 +112,6 @@ impl CpuHost for FakeLive {
 
 /// A dedicated-processor partition (ID 2) with `procs` processors and `mem` MB, min_mem 512.
 fn lpar(procs: u32, mem: u64) -> Partition {
-    let sys = crate::service::tests::system();
     let spec = PartitionSpec {
         name: "p2".into(),
         proc_mode: Some(ProcMode::Dedicated),
@@ -124,14 +123,7 @@ fn lpar(procs: u32, mem: u64) -> Partition {
         max_mem: Some(4096),
         ..Default::default()
     };
-    let mut p = ivm_rules::new_partition(
-        &sys,
-        (&[ivm_rules::default_management_partition(&sys)], &[]),
-        &spec,
-    )
-    .expect("a partition");
-    p.lpar_id = 2;
-    p
+    crate::service::tests::partition(2, &spec)
 }
 
 /// Partition 2 as it runs with `p`'s configuration after booting with 1024 MB, beside a

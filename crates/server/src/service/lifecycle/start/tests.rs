@@ -157,7 +157,6 @@ impl CpuHost for FakeHost {
 /// Partition 2: `procs` dedicated processors or, with `shared`, shared processors and memory
 /// from the pool; 1024 MB; adapters on IDs 1 and 5.
 fn lpar(procs: u32, shared: bool) -> Partition {
-    let sys = crate::service::tests::system();
     let spec = PartitionSpec {
         name: "p2".into(),
         proc_mode: Some(if shared {
@@ -173,13 +172,7 @@ fn lpar(procs: u32, shared: bool) -> Partition {
         max_mem: Some(4096),
         ..Default::default()
     };
-    let mut p = ivm_rules::new_partition(
-        &sys,
-        (&[ivm_rules::default_management_partition(&sys)], &[]),
-        &spec,
-    )
-    .expect("a partition");
-    p.lpar_id = 2;
+    let mut p = crate::service::tests::partition(2, &spec);
     if shared {
         // The pool's existence is the rules' check, made before a start; here only the start's
         // host side is under test.

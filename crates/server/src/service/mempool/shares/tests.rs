@@ -77,20 +77,13 @@ fn pool() -> MemPool {
 
 /// A shared-memory partition with ID `id`, memory weight `weight` and max_mem 2048 MB.
 fn shared(id: u32, weight: u8) -> Partition {
-    let sys = crate::service::tests::system();
     let spec = PartitionSpec {
         name: format!("p{id}"),
         desired_procs: Some(1),
         desired_mem: Some(512),
         ..Default::default()
     };
-    let mut p = ivm_rules::new_partition(
-        &sys,
-        (&[ivm_rules::default_management_partition(&sys)], &[]),
-        &spec,
-    )
-    .expect("a partition");
-    p.lpar_id = id;
+    let mut p = crate::service::tests::partition(id, &spec);
     p.mem.mem_mode = MemMode::Shared;
     p.mem.mem_weight = weight;
     p.mem.max_mem = 2048;
