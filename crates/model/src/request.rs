@@ -5,126 +5,90 @@ use utoipa::ToSchema;
 
 use crate::{BootMode, DlparOp, LparEnv, MemMode, ProcMode, ProcUnits, SharingMode, ShutdownKind};
 
-/// A partition to create (`mksyscfg -r lpar`). Unset values take IVM's defaults.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartitionSpec {
-    /// Unique name, 1..31 characters.
-    pub name: String,
-    /// Partition ID; the lowest free ID when unset.
-    pub lpar_id: Option<u32>,
-    /// Must be `aixlinux` when given.
-    pub lpar_env: Option<LparEnv>,
-    /// Accepted for compatibility; the profile is always named like the partition.
-    pub profile_name: Option<String>,
-    /// Default `shared`.
-    pub proc_mode: Option<ProcMode>,
-    /// Defaults to desired_procs.
-    pub min_procs: Option<u32>,
-    /// Required: processors (virtual processors when shared).
-    pub desired_procs: Option<u32>,
-    /// Defaults to desired_procs.
-    pub max_procs: Option<u32>,
-    /// Shared only; computed from virtual processors when unset.
-    pub min_proc_units: Option<ProcUnits>,
-    /// Shared only; computed from virtual processors when unset.
-    pub desired_proc_units: Option<ProcUnits>,
-    /// Shared only; computed from virtual processors when unset.
-    pub max_proc_units: Option<ProcUnits>,
-    /// Default `uncap` (shared) or `keep_idle_procs` (dedicated).
-    pub sharing_mode: Option<SharingMode>,
-    /// Default 128.
-    pub uncap_weight: Option<u8>,
-    /// Default `ded`.
-    pub mem_mode: Option<MemMode>,
-    /// Defaults to desired_mem.
-    pub min_mem: Option<u64>,
-    /// Required: megabytes of memory.
-    pub desired_mem: Option<u64>,
-    /// Defaults to desired_mem.
-    pub max_mem: Option<u64>,
-    /// Shared memory only: 0..255, default 128.
-    pub mem_weight: Option<u8>,
-    /// Default false.
-    pub auto_start: Option<bool>,
-    /// Default `norm`.
-    pub boot_mode: Option<BootMode>,
-    /// Default 10.
-    pub max_virtual_slots: Option<u32>,
-    /// Kernel for direct kernel boot (absolute host path; empty to unset).
-    pub boot_kernel: Option<String>,
-    /// Initial ramdisk for direct kernel boot (absolute host path; empty to unset).
-    pub boot_initrd: Option<String>,
-    /// Kernel command line for direct kernel boot.
-    pub boot_args: Option<String>,
-    /// Firmware (`bios` or `uefi`); default `bios`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boot_firmware: Option<crate::BootFirmware>,
-    /// Display adapter (`none`, `vga` or `virtio-gpu`); default `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display: Option<crate::DisplayAdapter>,
-    /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
-    pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
-    /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
-    pub virtual_eth_mac_base_value: Option<String>,
+/// Declares a partition request type: its own fields, then the settings a partition is created
+/// with and changed by, so that a change can set exactly what a creation can (each unset value
+/// takes IVM's default at creation and stays as it is in a change).
+macro_rules! partition_request {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// `shared` or `ded`; default `shared`, changed only while not running.
+            pub proc_mode: Option<ProcMode>,
+            /// Minimum processors; defaults to desired_procs.
+            pub min_procs: Option<u32>,
+            /// Committed processors (virtual processors when shared); required at creation.
+            pub desired_procs: Option<u32>,
+            /// Maximum processors; defaults to desired_procs.
+            pub max_procs: Option<u32>,
+            /// Shared only: minimum processing units; computed from virtual processors when unset.
+            pub min_proc_units: Option<ProcUnits>,
+            /// Shared only: committed processing units; computed from virtual processors when unset.
+            pub desired_proc_units: Option<ProcUnits>,
+            /// Shared only: maximum processing units; computed from virtual processors when unset.
+            pub max_proc_units: Option<ProcUnits>,
+            /// Default `uncap` (shared) or `keep_idle_procs` (dedicated).
+            pub sharing_mode: Option<SharingMode>,
+            /// Uncapped weight, 0..255; default 128.
+            pub uncap_weight: Option<u8>,
+            /// `ded` or `shared`; default `ded`, changed only while not running.
+            pub mem_mode: Option<MemMode>,
+            /// Minimum megabytes of memory; defaults to desired_mem, changed only while not running.
+            pub min_mem: Option<u64>,
+            /// Committed megabytes of memory; required at creation.
+            pub desired_mem: Option<u64>,
+            /// Maximum megabytes of memory; defaults to desired_mem, changed only while not running.
+            pub max_mem: Option<u64>,
+            /// Shared memory only: 0..255, default 128.
+            pub mem_weight: Option<u8>,
+            /// Activate when the managed system starts; default false.
+            pub auto_start: Option<bool>,
+            /// Boot mode for the next activation; default `norm`.
+            pub boot_mode: Option<BootMode>,
+            /// Highest virtual slot number; default 10.
+            pub max_virtual_slots: Option<u32>,
+            /// Kernel for direct kernel boot (absolute host path; empty to unset).
+            pub boot_kernel: Option<String>,
+            /// Initial ramdisk for direct kernel boot (absolute host path; empty to unset).
+            pub boot_initrd: Option<String>,
+            /// Kernel command line for direct kernel boot.
+            pub boot_args: Option<String>,
+            /// Firmware (`bios` or `uefi`); default `bios`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub boot_firmware: Option<crate::BootFirmware>,
+            /// Display adapter (`none`, `vga` or `virtio-gpu`); default `none`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub display: Option<crate::DisplayAdapter>,
+            /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
+            pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
+            /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
+            pub virtual_eth_mac_base_value: Option<String>,
+        }
+    };
 }
 
-/// A change to a partition and its profile (`chsyscfg -r lpar|prof`). Unset values stay.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartitionChange {
-    /// Rename the partition and its profile.
-    pub new_name: Option<String>,
-    /// Activate when the managed system starts.
-    pub auto_start: Option<bool>,
-    /// Boot mode for the next activation.
-    pub boot_mode: Option<BootMode>,
-    /// Switch processor mode (only while not running).
-    pub proc_mode: Option<ProcMode>,
-    /// New minimum processors.
-    pub min_procs: Option<u32>,
-    /// New committed processors.
-    pub desired_procs: Option<u32>,
-    /// New maximum processors.
-    pub max_procs: Option<u32>,
-    /// New minimum processing units.
-    pub min_proc_units: Option<ProcUnits>,
-    /// New committed processing units.
-    pub desired_proc_units: Option<ProcUnits>,
-    /// New maximum processing units.
-    pub max_proc_units: Option<ProcUnits>,
-    /// New sharing mode.
-    pub sharing_mode: Option<SharingMode>,
-    /// New uncapped weight.
-    pub uncap_weight: Option<u8>,
-    /// Switch memory mode (only while not running).
-    pub mem_mode: Option<MemMode>,
-    /// New minimum memory (only while not running).
-    pub min_mem: Option<u64>,
-    /// New committed memory.
-    pub desired_mem: Option<u64>,
-    /// New maximum memory (only while not running).
-    pub max_mem: Option<u64>,
-    /// New memory weight (shared memory only).
-    pub mem_weight: Option<u8>,
-    /// New highest virtual slot number.
-    pub max_virtual_slots: Option<u32>,
-    /// Kernel for direct kernel boot (absolute host path; empty to unset).
-    pub boot_kernel: Option<String>,
-    /// Initial ramdisk for direct kernel boot (absolute host path; empty to unset).
-    pub boot_initrd: Option<String>,
-    /// Kernel command line for direct kernel boot.
-    pub boot_args: Option<String>,
-    /// Firmware (`bios` or `uefi`); default `bios`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boot_firmware: Option<crate::BootFirmware>,
-    /// Display adapter (`none`, `vga` or `virtio-gpu`); default `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display: Option<crate::DisplayAdapter>,
-    /// Virtual Ethernet adapters; ivm's defaults when unset (see the rules' `default_eth`).
-    pub virtual_eth_adapters: Option<Vec<crate::VirtualEthAdapter>>,
-    /// MAC base, 10 hex digits; generated (locally administered, unique) when unset.
-    pub virtual_eth_mac_base_value: Option<String>,
+partition_request! {
+    /// A partition to create (`mksyscfg -r lpar`). Unset values take IVM's defaults.
+    pub struct PartitionSpec {
+        /// Unique name, 1..31 characters.
+        pub name: String,
+        /// Partition ID; the lowest free ID when unset.
+        pub lpar_id: Option<u32>,
+        /// Must be `aixlinux` when given.
+        pub lpar_env: Option<LparEnv>,
+        /// Accepted for compatibility; the profile is always named like the partition.
+        pub profile_name: Option<String>,
+    }
+}
+
+partition_request! {
+    /// A change to a partition and its profile (`chsyscfg -r lpar|prof`). Unset values stay.
+    pub struct PartitionChange {
+        /// Rename the partition and its profile.
+        pub new_name: Option<String>,
+    }
 }
 
 impl PartitionChange {
