@@ -591,6 +591,18 @@ async fn partitions_over_the_api_and_malformed_bodies() {
     let ui = c.get(d.url("/docs/")).send().await.unwrap();
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().contains("swagger"));
+    // Swagger UI loads the document the daemon builds when asked, at its one address.
+    let init = c
+        .get(d.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init
+        .text()
+        .await
+        .unwrap()
+        .contains("\"/api/v1/openapi.json\""));
 }
 
 /// 100 concurrent creates for capacity that fits exactly 10 (704 MB each into 7040 MB free):

@@ -27,7 +27,6 @@ use std::sync::Arc;
 
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::service::{Service, ServiceError};
@@ -235,8 +234,10 @@ pub fn router(svc: Arc<Service>) -> Router {
                 access::check,
             )),
         )
+        .route("/api/v1/openapi.json", get(openapi::document))
         .merge(
-            SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()),
+            SwaggerUi::new("/api/v1/docs")
+                .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
         )
         .fallback(console_file)
         .with_state(state)

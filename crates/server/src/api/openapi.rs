@@ -94,6 +94,18 @@ pub fn openapi_json() -> String {
         .expect("the OpenAPI document serializes")
 }
 
+/// `GET /api/v1/openapi.json`: the document built when it is asked for, so the daemon neither
+/// keeps it in memory nor runs the code that builds it (every schema's) until someone reads it.
+pub async fn document() -> impl axum::response::IntoResponse {
+    let json = ApiDoc::openapi()
+        .to_json()
+        .expect("the OpenAPI document serializes");
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     /// The console's types are generated from `web/openapi.json` at its build; a server whose
