@@ -8,7 +8,10 @@ fn main() {
         return;
     }
     let file = std::env::var("IVM_SYMBOL_ORDER").unwrap_or_else(|_| {
-        format!("{}/symbol-order.txt", std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        format!(
+            "{}/symbol-order.txt",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap()
+        )
     });
     if std::path::Path::new(&file).exists() {
         println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={file}");
