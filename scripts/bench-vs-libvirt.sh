@@ -38,6 +38,14 @@ cleanup() {
         for d in $(virsh list --all --name 2>/dev/null); do virsh undefine "$d" >/dev/null 2>&1; done
     fi
     for p in $(pgrep -f "qemu-system.*$work"); do kill -9 "$p" 2>/dev/null; done
+    # Each daemon's cgroups are named after its data directory (ivm-<sha256 of the path>);
+    # partitions' groups end with their QEMU, the daemon's own stays.
+    for d in "$work/ivm-many" "$work/ivm-one"; do
+        g=ivm-$(printf '%s' "$d" | sha256sum | cut -c1-12)
+        for c in /sys/fs/cgroup/*/"$g" /sys/fs/cgroup/"$g"; do
+            [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
+        done
+    done
     for p in $(pgrep -x libvirtd); do
         grep -qz "XDG_RUNTIME_DIR=$work" "/proc/$p/environ" 2>/dev/null && kill "$p"
     done
