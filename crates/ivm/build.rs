@@ -3,16 +3,11 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=symbol-order.txt");
-    println!("cargo:rerun-if-env-changed=IVM_SYMBOL_ORDER");
     if std::env::var("PROFILE").as_deref() != Ok("release") {
         return;
     }
-    let file = std::env::var("IVM_SYMBOL_ORDER").unwrap_or_else(|_| {
-        format!(
-            "{}/symbol-order.txt",
-            std::env::var("CARGO_MANIFEST_DIR").unwrap()
-        )
-    });
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let file = format!("{dir}/symbol-order.txt");
     if std::path::Path::new(&file).exists() {
         println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={file}");
         // Names no longer in the binary (code changed since the list was made) are skipped.
