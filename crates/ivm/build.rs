@@ -8,9 +8,12 @@ fn main() {
     }
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let file = format!("{dir}/symbol-order.txt");
-    if std::path::Path::new(&file).exists() {
-        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={file}");
-        // Names no longer in the binary (code changed since the list was made) are skipped.
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
-    }
+    // A missing list would give a release binary of twice the resident code without a word.
+    assert!(
+        std::path::Path::new(&file).exists(),
+        "{file} is missing: write it with scripts/symbol-order.sh"
+    );
+    println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={file}");
+    // Names no longer in the binary (code changed since the list was made) are skipped.
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
 }
