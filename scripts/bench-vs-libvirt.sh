@@ -41,7 +41,7 @@ cleanup() {
     # Each daemon's cgroups are named after its data directory (ivm-<sha256 of the path>);
     # partitions' groups end with their QEMU, the daemon's own stays.
     for d in "$work/ivm-many" "$work/ivm-one"; do
-        g=ivm-$(printf '%s' "$d" | sha256sum | cut -c1-12)
+        g=ivm-$(printf '%s' "$(realpath -m "$d")" | sha256sum | cut -c1-12)
         for c in /sys/fs/cgroup/*/"$g" /sys/fs/cgroup/"$g"; do
             [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
         done
